@@ -1,0 +1,182 @@
+"""Atomic file writes with backup generations.
+
+Every write of labels, config or sidecar goes through :func:`atomic_write`: the previous file is
+first copied into a backup folder, the new content goes to a temporary file in the target's own
+folder, is flushed to disk, and only then replaces the target. A failure at any step (disk full,
+read-only folder, a killed process) leaves the old file byte-identical and no temporary file
+behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+__all__ = [
+    "BACKUP_DIRNAME",
+    "SaveError",
+    "atomic_write",
+    "backup_folder",
+    "list_backups",
+    "restore_backup",
+]
+
+BACKUP_DIRNAME = ".dlcflow-backups"
+DEFAULT_KEEP = 5
+
+
+class SaveError(OSError):
+    """A file could not be saved; the previous version on disk is unchanged."""
+
+
+def backup_folder(path: str | os.PathLike) -> Path:
+    """Return the folder that holds the backups of ``path`` (beside it, hidden)."""
+    return Path(path).parent / BACKUP_DIRNAME
+
+
+def list_backups(path: str | os.PathLike) -> list[Path]:
+    """Return the backups of ``path``, newest first.
+
+    Parameters
+    ----------
+    path : path-like
+        The file whose backups to list.
+
+    Returns
+    -------
+    list of Path
+        Backup files named ``<name>.<timestamp>.bak``, newest first.
+    """
+    target = Path(path)
+    folder = backup_folder(target)
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.glob(f"{target.name}.*.bak") if p.is_file()]
+    return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _make_backup(target: Path, keep: int) -> Path:
+    folder = backup_folder(target)
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S_%f")
+    dest = folder / f"{target.name}.{stamp}.bak"
+    n = 1
+    while dest.exists():
+        dest = folder / f"{target.name}.{stamp}-{n}.bak"
+        n += 1
+    tmp = dest.with_name(dest.name + ".tmp")
+    try:
+        shutil.copy2(target, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    for old in list_backups(target)[keep:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+    return dest
+
+
+def atomic_write(
+    path: str | os.PathLike,
+    data: bytes | str,
+    *,
+    backup: bool = True,
+    keep: int = DEFAULT_KEEP,
+) -> Path | None:
+    """Replace ``path`` with ``data`` atomically, keeping the old version as a backup.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write. Its folder must exist.
+    data : bytes or str
+        The new content; ``str`` is encoded as UTF-8.
+    backup : bool, default True
+        Copy the current file (if any) into :func:`backup_folder` first.
+    keep : int, default 5
+        How many backup generations of this file to keep.
+
+    Returns
+    -------
+    Path or None
+        The backup that was made, or None if there was nothing to back up.
+
+    Raises
+    ------
+    SaveError
+        If any step fails. The previous file is then unchanged and no temporary file is left.
+    """
+    target = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if not target.parent.is_dir():
+        raise SaveError(f"Cannot save {target}: folder {target.parent} does not exist")
+    made: Path | None = None
+    tmp_name: str | None = None
+    try:
+        if backup and target.is_file():
+            made = _make_backup(target, keep)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(OSError):
+            if target.exists():
+                shutil.copymode(target, tmp_name)
+            else:
+                os.chmod(tmp_name, 0o666 & ~_umask())
+        os.replace(tmp_name, target)
+        tmp_name = None
+        _fsync_dir(target.parent)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SaveError(
+            f"Cannot save {target}: {reason}. The previous file is unchanged."
+        ) from exc
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+    return made
+
+
+def restore_backup(path: str | os.PathLike, backup: str | os.PathLike) -> Path | None:
+    """Put a backup back in place of ``path``; the current file is backed up first.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to restore.
+    backup : path-like
+        One of :func:`list_backups` ``(path)``.
+
+    Returns
+    -------
+    Path or None
+        The backup made of the file that was replaced.
+    """
+    content = Path(backup).read_bytes()
+    return atomic_write(path, content)

@@ -1,0 +1,83 @@
+"""Our own per-project settings, kept beside ``config.yaml`` in ``dlcflow.yaml``.
+
+DeepLabCut rejects unknown keys in ``config.yaml``, so nothing of ours ever goes there.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from napari_dlcflow.core.safe_io import atomic_write
+
+__all__ = ["SIDECAR_NAME", "Sidecar"]
+
+SIDECAR_NAME = "dlcflow.yaml"
+
+
+@dataclass
+class Sidecar:
+    """Settings of napari-dlcflow for one project.
+
+    Attributes
+    ----------
+    created_with : str
+        ``napari-dlcflow <version>`` that made the project, or empty if it was made elsewhere.
+    videos_mode : str
+        ``"copy"`` or ``"link"``: how new videos are brought into ``videos/``.
+    extra : dict
+        Settings written by later versions that this one does not know (kept as they are).
+    """
+
+    created_with: str = ""
+    videos_mode: str = "link"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def path_for(project_root: str | os.PathLike) -> Path:
+        """Where the sidecar of the project in ``project_root`` lives."""
+        return Path(project_root) / SIDECAR_NAME
+
+    @classmethod
+    def load(cls, project_root: str | os.PathLike) -> Sidecar:
+        """Read the sidecar; a missing file gives the defaults.
+
+        Raises
+        ------
+        ValueError
+            If the file exists but is not a YAML mapping (the message names the file).
+        """
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
+
+        path = cls.path_for(project_root)
+        if not path.exists():
+            return cls()
+        try:
+            data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+        except (YAMLError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a valid napari-dlcflow settings file: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: not a valid napari-dlcflow settings file (not a mapping)")
+        known = {f.name for f in fields(cls)} - {"extra"}
+        kwargs = {k: data.pop(k) for k in list(data) if k in known}
+        if kwargs.get("videos_mode", "link") not in ("copy", "link"):
+            raise ValueError(f"{path}: videos_mode must be 'copy' or 'link'")
+        return cls(**kwargs, extra=data)
+
+    def save(self, project_root: str | os.PathLike) -> None:
+        """Write the sidecar atomically (with a backup of the previous one)."""
+        from ruamel.yaml import YAML
+
+        data = asdict(self)
+        extra = data.pop("extra")
+        data.update(extra)
+        buf = io.StringIO()
+        buf.write("# napari-dlcflow settings for this project (DeepLabCut ignores this file)\n")
+        y = YAML(typ="safe", pure=True)
+        y.default_flow_style = False
+        y.dump(data, buf)
+        atomic_write(self.path_for(project_root), buf.getvalue())

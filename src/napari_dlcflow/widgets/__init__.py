@@ -1,0 +1,1 @@
+"""Dock widgets (Qt). Thin: they read inputs, call :mod:`napari_dlcflow.core`, update layers."""

@@ -1,0 +1,27 @@
+"""File dialogs, each in a tiny function so tests can replace them."""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import QFileDialog, QWidget
+
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.mpg *.mpeg *.wmv *.m4v);;All files (*)"
+
+
+def ask_config_file(parent: QWidget | None) -> str | None:
+    """Ask for a project's ``config.yaml``; None if cancelled."""
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Open a DeepLabCut project", "", "DeepLabCut config (config.yaml *.yaml)"
+    )
+    return path or None
+
+
+def ask_videos(parent: QWidget | None) -> list[str]:
+    """Ask for one or more video files; empty if cancelled."""
+    paths, _ = QFileDialog.getOpenFileNames(parent, "Choose videos", "", VIDEO_FILTER)
+    return list(paths)
+
+
+def ask_folder(parent: QWidget | None, title: str = "Choose a folder") -> str | None:
+    """Ask for a folder; None if cancelled."""
+    path = QFileDialog.getExistingDirectory(parent, title)
+    return path or None

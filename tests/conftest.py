@@ -1,0 +1,67 @@
+"""Shared fixtures: real data from ../shared/data, a small synthetic video, screenshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+ARTIFACTS = ROOT / "tests" / "_artifacts"
+DOCS_IMAGES = ROOT / "docs" / "images"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (real DLC and SLEAP data); skips when it is not beside the repo."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real test data not found at {SHARED_DATA} (clone beside ../shared)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def openfield_project(shared_data: Path, tmp_path: Path) -> Path:
+    """A writable copy of the real openfield DLC project's config and labels (no video)."""
+    src = shared_data / "dlc-openfield"
+    dest = tmp_path / "openfield-Pranav-2018-10-30"
+    shutil.copytree(src / "labeled-data", dest / "labeled-data")
+    shutil.copy(src / "config.yaml", dest / "config.yaml")
+    for p in [dest, *dest.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def small_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 40-frame synthetic example video (320 x 320) with its truth CSV beside it."""
+    from napari_dlcflow.core.synthetic import SyntheticSpec, write_synthetic_example
+
+    folder = tmp_path_factory.mktemp("example")
+    return write_synthetic_example(folder, SyntheticSpec(n_frames=40, seed=3)).video
+
+
+@pytest.fixture
+def save_screenshot() -> Callable[..., Path]:
+    """Save a viewer screenshot to tests/_artifacts (and to docs/images when
+    ``DLCFLOW_DOCS_IMAGES=1``); returns the path."""
+
+    def save(viewer: object, name: str, *, canvas_only: bool = False) -> Path:
+        from qtpy.QtWidgets import QApplication
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        QApplication.processEvents()
+        if canvas_only:
+            viewer.screenshot(str(path), canvas_only=True, flash=False)  # type: ignore[attr-defined]
+        else:
+            viewer.window._qt_window.grab().save(str(path))  # type: ignore[attr-defined]
+        if os.environ.get("DLCFLOW_DOCS_IMAGES") == "1":
+            DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, DOCS_IMAGES / path.name)
+        return path
+
+    return save
