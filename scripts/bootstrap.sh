@@ -78,7 +78,7 @@ case "$JOB" in
   demo) exec "$VENV/bin/napari-dlcflow" demo "$@" ;;
   test)
     say "ruff"
-    "$VENV/bin/ruff" check src tests benchmarks
+    "$VENV/bin/ruff" check .
     say "pytest"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;

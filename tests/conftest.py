@@ -49,16 +49,19 @@ def save_screenshot() -> Callable[..., Path]:
     """Save a viewer screenshot to tests/_artifacts (and to docs/images when
     ``DLCFLOW_DOCS_IMAGES=1``); returns the path."""
 
-    def save(viewer: object, name: str, *, canvas_only: bool = False) -> Path:
-        from qtpy.QtWidgets import QApplication
+    def save(
+        viewer: object,
+        name: str,
+        *,
+        canvas_only: bool = False,
+        size: tuple[int, int] = (1400, 950),
+    ) -> Path:
+        from napari_dlcflow.widgets._screenshot import prepare, save_screenshot
 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        QApplication.processEvents()
-        if canvas_only:
-            viewer.screenshot(str(path), canvas_only=True, flash=False)  # type: ignore[attr-defined]
-        else:
-            viewer.window._qt_window.grab().save(str(path))  # type: ignore[attr-defined]
+        prepare(viewer, size)  # type: ignore[arg-type]
+        save_screenshot(viewer, path, canvas_only=canvas_only)  # type: ignore[arg-type]
         if os.environ.get("DLCFLOW_DOCS_IMAGES") == "1":
             DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, DOCS_IMAGES / path.name)

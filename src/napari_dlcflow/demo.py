@@ -137,10 +137,10 @@ def run_demo(
 
 def _show(project, video: Path, keypoints, bodyparts, out: Path, *, headless: bool) -> Path:  # type: ignore[no-untyped-def]
     import napari
-    from qtpy.QtWidgets import QApplication
 
     from napari_dlcflow.core.overlay import keypoint_layers
     from napari_dlcflow.core.video_probe import read_frames
+    from napari_dlcflow.widgets._screenshot import prepare, save_screenshot
     from napari_dlcflow.widgets._state import state_for_viewer
 
     viewer = napari.Viewer(title="napari-dlcflow demo", show=not headless)
@@ -151,15 +151,10 @@ def _show(project, video: Path, keypoints, bodyparts, out: Path, *, headless: bo
         getattr(viewer, f"add_{kind}")(data, **kwargs)
     viewer.window.add_plugin_dock_widget("napari-dlcflow", "Project")
     state_for_viewer(viewer).set_project(project)
-    viewer.window._qt_window.resize(1500, 950)
     viewer.dims.set_current_step(0, min(120, len(keypoints) - 1))
-    for _ in range(5):
-        QApplication.processEvents()
-    viewer.reset_view()
-    QApplication.processEvents()
-    shot = out / SCREENSHOT
-    viewer.screenshot(str(shot), canvas_only=True, flash=False)
-    viewer.window._qt_window.grab().save(str(out / WINDOW_SCREENSHOT))
+    prepare(viewer, (1500, 950))
+    shot = save_screenshot(viewer, out / SCREENSHOT, canvas_only=True)
+    save_screenshot(viewer, out / WINDOW_SCREENSHOT, canvas_only=False)
     if headless:
         viewer.close()
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -47,6 +48,8 @@ class ProjectDock(QScrollArea):
         self.state = state_for_viewer(napari_viewer)
         self._worker: Any = None
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumWidth(380)
         body = QWidget()
         self.setWidget(body)
         layout = QVBoxLayout(body)

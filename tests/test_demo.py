@@ -1,0 +1,54 @@
+"""The README's first command: the demo on the built-in example, end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage.io import imread
+
+from napari_dlcflow.core.project import Project
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_end_to_end_and_again(tmp_path: Path) -> None:
+    out = tmp_path / "demo out"
+    env = dict(os.environ)
+    cmd = [
+        sys.executable,
+        "-m",
+        "napari_dlcflow",
+        "demo",
+        "--out",
+        str(out),
+        "--frames",
+        "150",
+        "--headless",
+    ]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "OK: DeepLabCut 3" in first.stdout
+    shot = out / "demo-screenshot.png"
+    assert f"Screenshot: {shot}" in first.stdout
+    img = imread(shot)[..., :3].astype(int)
+    assert img.shape[0] > 300 and img.shape[1] > 300
+    assert img.std() > 20  # the video is drawn
+    assert (np.ptp(img, axis=-1) > 120).sum() > 30  # coloured truth points are drawn
+    window = imread(out / "demo-window.png")
+    assert window.shape[1] > img.shape[1]  # window includes the docks
+    (project_cfg,) = out.glob("synthetic-animal-dlcflow-*/config.yaml")
+    project = Project.open(project_cfg)
+    assert len(project.bodyparts) == 11 and len(project.skeleton) == 10
+    assert project.project_path_ok
+    # idempotent: a second run re-uses the project
+    second = subprocess.run(
+        [*cmd, "--no-dlc-check"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "re-using" in second.stdout
+    assert len(list(out.glob("synthetic-animal-dlcflow-*"))) == 1
