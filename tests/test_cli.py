@@ -55,3 +55,9 @@ def test_info_lists_gpus() -> None:
     assert out.returncode == 0
     gpu_line = next(line for line in out.stdout.splitlines() if line.startswith("GPUs"))
     assert "CUDA" in gpu_line or "CPU" in gpu_line or "MPS" in gpu_line
+
+
+def test_child_can_be_cancelled() -> None:
+    result = run_child(["info", "--no-gpu"], should_stop=lambda: True, timeout=120)
+    assert result.cancelled and not result.ok
+    assert result.reason() == "cancelled"

@@ -178,3 +178,17 @@ def test_check_names() -> None:
     for bad in (["a", "a"], [""], ["a,b"], [" a"], [3]):
         with pytest.raises(ValueError):
             check_names("body part", bad)
+
+
+def test_renaming_a_unique_bodypart_keeps_its_edges(tmp_path: Path) -> None:
+    cfg = _write(
+        tmp_path,
+        "Task: t\nmultianimalproject: true\nbodyparts: MULTI!\nindividuals:\n- i1\n"
+        "multianimalbodyparts:\n- a\nuniquebodyparts:\n- food\nskeleton:\n- - a\n  - food\n",
+    )
+    p = Project.open(cfg)
+    p.rename_bodypart("food", "prey")
+    assert p.unique_bodyparts == ["prey"]
+    assert p.skeleton == [("a", "prey")]
+    with pytest.raises(ValueError, match="No body part named"):
+        p.rename_bodypart("zz", "y")

@@ -243,3 +243,29 @@ def test_copy_of_shared_data_is_untouched(shared_data: Path, tmp_path: Path) -> 
     shutil.copy(src, dest / "config.yaml")
     Project.open(dest)
     assert src.read_bytes() == before
+
+
+def test_failed_save_keeps_edits_and_file(
+    make_napari_viewer: Any, openfield_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from napari_dlcflow.core import project as project_module
+    from napari_dlcflow.core.safe_io import SaveError
+
+    viewer = make_napari_viewer()
+    dock = _dock(viewer)
+    dock.open_project(str(openfield_project))
+    cfg = openfield_project / "config.yaml"
+    before = cfg.read_bytes()
+    dock.dotsize.setValue(21)
+
+    def fail(path: Any, data: Any) -> None:
+        raise SaveError(
+            f"Cannot save {path}: Read-only file system. The previous file is unchanged."
+        )
+
+    monkeypatch.setattr(project_module, "atomic_write", fail)
+    assert not dock.save()
+    assert "Not saved" in dock.status.text() and "Read-only" in dock.status.text()
+    assert cfg.read_bytes() == before
+    project = state_for_viewer(viewer).project
+    assert project.dirty and project.dotsize == 21

@@ -392,18 +392,14 @@ class Project:
 
     def rename_bodypart(self, old: str, new: str) -> None:
         """Rename a body part everywhere in the config, skeleton edges included."""
+        edges = [(new if a == old else a, new if b == old else b) for a, b in self.skeleton]
         if old in self.unique_bodyparts:
-            names = [new if b == old else b for b in self.unique_bodyparts]
-            self.unique_bodyparts = names
+            self.unique_bodyparts = [new if b == old else b for b in self.unique_bodyparts]
         elif old in self.bodyparts:
-            names = [new if b == old else b for b in self.bodyparts]
-            edges = [tuple(new if n == old else n for n in e) for e in self.skeleton]
-            self.bodyparts = names
-            self.skeleton = edges  # type: ignore[assignment]
-            return
+            self.bodyparts = [new if b == old else b for b in self.bodyparts]
         else:
             raise ValueError(f"No body part named {old!r}")
-        self.skeleton = [tuple(new if n == old else n for n in e) for e in self.skeleton]  # type: ignore[misc]
+        self.skeleton = edges
 
     # ------------------------------------------------------------------ skeleton & display
     @property
