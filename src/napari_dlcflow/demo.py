@@ -143,7 +143,10 @@ def _show(project, video: Path, keypoints, bodyparts, out: Path, *, headless: bo
     from napari_dlcflow.widgets._screenshot import prepare, save_screenshot
     from napari_dlcflow.widgets._state import state_for_viewer
 
-    viewer = napari.Viewer(title="napari-dlcflow demo", show=not headless)
+    # On our own virtual display a shown window draws exactly what a user sees; a hidden one
+    # renders its canvas at the wrong size.
+    visible = not headless or bool(os.environ.get(_XVFB_FLAG))
+    viewer = napari.Viewer(title="napari-dlcflow demo", show=visible)
     viewer.add_image(read_frames(video), name=video.stem, rgb=True)
     for data, kwargs, kind in keypoint_layers(
         keypoints, bodyparts, project.skeleton, name="ground truth"

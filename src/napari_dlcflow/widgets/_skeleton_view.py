@@ -1,16 +1,53 @@
-"""A small drawing of the skeleton: body parts on a circle, edges as lines."""
+"""A small drawing of the skeleton: body parts placed by a spring layout, edges as lines."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from qtpy.QtCore import QPointF, QRectF, Qt
 from qtpy.QtGui import QColor, QPainter, QPen
 from qtpy.QtWidgets import QSizePolicy, QWidget
 
 
+def spring_layout(n: int, edges: list[tuple[int, int]], iterations: int = 300) -> np.ndarray:
+    """Deterministic force-directed positions for a small graph.
+
+    Starts from a circle; connected nodes attract, all nodes repel, so a chain of body parts
+    is drawn as a chain rather than a tangle of chords.
+
+    Returns
+    -------
+    ndarray of shape (n, 2)
+        Positions scaled into ``[-1, 1]``.
+    """
+    if n == 0:
+        return np.zeros((0, 2))
+    angles = 2 * np.pi * np.arange(n) / n - np.pi / 2
+    pos = np.column_stack([np.cos(angles), np.sin(angles)])
+    if n == 1 or not edges:
+        return pos
+    k = 1.0 / math.sqrt(n)
+    step = 0.1
+    for _ in range(iterations):
+        delta = pos[:, None, :] - pos[None, :, :]
+        dist = np.linalg.norm(delta, axis=-1) + np.eye(n)
+        disp = (delta * (k * k / dist**2)[..., None]).sum(axis=1)
+        for a, b in edges:
+            d = pos[a] - pos[b]
+            length = max(float(np.linalg.norm(d)), 1e-6)
+            pull = d * length / k
+            disp[a] -= pull
+            disp[b] += pull
+        norm = np.linalg.norm(disp, axis=1, keepdims=True) + 1e-9
+        pos = pos + disp / norm * np.minimum(norm, step)
+        step *= 0.99
+    pos = pos - pos.mean(axis=0)
+    return pos / max(float(np.abs(pos).max()), 1e-9)
+
+
 class SkeletonView(QWidget):
-    """Draws ``bodyparts`` around a circle and ``edges`` between them."""
+    """Draws ``bodyparts`` and the ``edges`` between them (spring layout)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,14 +64,13 @@ class SkeletonView(QWidget):
 
     def positions(self) -> dict[str, QPointF]:
         """Where each body part is drawn, in widget pixels."""
-        n = max(len(self.bodyparts), 1)
+        index = {b: i for i, b in enumerate(self.bodyparts)}
+        pairs = [(index[a], index[b]) for a, b in self.edges if a in index and b in index]
+        xy = spring_layout(len(self.bodyparts), pairs)
         cx, cy = self.width() / 2, self.height() / 2
-        r = max(min(cx, cy) - 22, 10)
+        rx, ry = max(cx - 50, 10), max(cy - 22, 10)
         return {
-            b: QPointF(
-                cx + r * math.cos(2 * math.pi * i / n - math.pi / 2),
-                cy + r * math.sin(2 * math.pi * i / n - math.pi / 2),
-            )
+            b: QPointF(cx + rx * float(xy[i, 0]), cy + ry * float(xy[i, 1]))
             for i, b in enumerate(self.bodyparts)
         }
 
