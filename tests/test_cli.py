@@ -61,3 +61,18 @@ def test_child_can_be_cancelled() -> None:
     result = run_child(["info", "--no-gpu"], should_stop=lambda: True, timeout=120)
     assert result.cancelled and not result.ok
     assert result.reason() == "cancelled"
+
+
+def test_cancel_acts_while_the_child_is_silent(tmp_path: Path) -> None:
+    import time
+
+    asked = time.monotonic()
+    # `sample` with many frames works for several seconds before printing anything
+    result = run_child(
+        ["sample", "--out", str(tmp_path / "x"), "--frames", "100000"],
+        should_stop=lambda: time.monotonic() - asked > 1.0,
+        timeout=60,
+    )
+    assert result.cancelled
+    assert time.monotonic() - asked < 15
+    assert not list((tmp_path / "x").glob("synthetic_animal*"))  # nothing half-written

@@ -192,3 +192,21 @@ def test_renaming_a_unique_bodypart_keeps_its_edges(tmp_path: Path) -> None:
     assert p.skeleton == [("a", "prey")]
     with pytest.raises(ValueError, match="No body part named"):
         p.rename_bodypart("zz", "y")
+
+
+def test_training_fractions_and_video_crop(openfield_project: Path) -> None:
+    p = Project.open(openfield_project)
+    assert p.training_fractions == [0.95]
+    p.training_fractions = [0.95, 0.8]
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        p.training_fractions = [1.5]
+    (video,) = p.videos
+    p.set_video_crop(video, 10, 410, 20, 420)
+    assert p.videos[video] == "10, 410, 20, 420"
+    with pytest.raises(ValueError, match="Invalid crop"):
+        p.set_video_crop(video, 50, 10, 0, 5)
+    with pytest.raises(ValueError, match="not a video"):
+        p.set_video_crop("/elsewhere.mp4", 0, 1, 0, 1)
+    p.save()
+    again = Project.open(openfield_project)
+    assert again.training_fractions == [0.95, 0.8]

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +86,27 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _dispatch(
+    line: str,
+    result: ChildResult,
+    on_event: Callable[[dict[str, Any]], None] | None,
+    on_log: Callable[[str], None] | None,
+) -> None:
+    if line.startswith(EVENT_PREFIX):
+        try:
+            event = json.loads(line[len(EVENT_PREFIX) :])
+        except json.JSONDecodeError:
+            event = None
+        if isinstance(event, dict):
+            result.events.append(event)
+            if on_event:
+                on_event(event)
+            return
+    result.log.append(line)
+    if on_log:
+        on_log(line)
+
+
 def run_child(
     args: Sequence[str],
     *,
@@ -126,27 +149,30 @@ def run_child(
     result = ChildResult(returncode=0)
     start = time.monotonic()
     assert proc.stdout is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump(stream: Any) -> None:
+        for raw in stream:
+            lines.put(raw)
+        lines.put(None)
+
+    # A reader thread lets cancel and timeout act even while the child prints nothing
+    # (DeepLabCut's import alone is 12-22 s of silence).
+    threading.Thread(target=pump, args=(proc.stdout,), daemon=True).start()
     try:
-        for raw in proc.stdout:
-            line = raw.rstrip("\n")
-            if line.startswith(EVENT_PREFIX):
-                try:
-                    event = json.loads(line[len(EVENT_PREFIX) :])
-                except json.JSONDecodeError:
-                    event = None
-                if isinstance(event, dict):
-                    result.events.append(event)
-                    if on_event:
-                        on_event(event)
-                    continue
-            result.log.append(line)
-            if on_log:
-                on_log(line)
+        while True:
             if should_stop and should_stop():
                 result.cancelled = True
                 break
             if timeout is not None and time.monotonic() - start > timeout:
                 raise TimeoutError(f"{' '.join(cmd[2:4])} took more than {timeout:.0f} s")
+            try:
+                raw = lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if raw is None:
+                break
+            _dispatch(raw.rstrip("\n"), result, on_event, on_log)
     finally:
         if proc.poll() is None and (result.cancelled or sys.exc_info()[0] is not None):
             proc.terminate()

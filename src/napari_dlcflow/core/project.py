@@ -504,12 +504,37 @@ class Project:
         vs[str(path)] = entry
         self.dirty = True
 
+    def set_video_crop(self, path: str | os.PathLike, x1: int, x2: int, y1: int, y2: int) -> None:
+        """Set the ``crop`` of a listed video (DeepLabCut's ``x1, x2, y1, y2`` in pixels)."""
+        vs = self._doc.get("video_sets") or {}
+        if str(path) not in vs:
+            raise ValueError(f"{path} is not a video of this project")
+        if not (0 <= int(x1) < int(x2) and 0 <= int(y1) < int(y2)):
+            raise ValueError(
+                f"Invalid crop {x1}, {x2}, {y1}, {y2}: need 0 <= x1 < x2, 0 <= y1 < y2"
+            )
+        vs[str(path)]["crop"] = f"{int(x1)}, {int(x2)}, {int(y1)}, {int(y2)}"
+        self.dirty = True
+
     def remove_video(self, path: str | os.PathLike) -> None:
         """Remove a video entry from ``video_sets`` (the file itself is left alone)."""
         vs = self._doc.get("video_sets") or {}
         if str(path) not in vs:
             raise ValueError(f"{path} is not a video of this project")
         del vs[str(path)]
+        self.dirty = True
+
+    @property
+    def training_fractions(self) -> list[float]:
+        """``TrainingFraction``: the train/test splits DeepLabCut makes datasets for."""
+        return [float(f) for f in (self._doc.get("TrainingFraction") or [])]
+
+    @training_fractions.setter
+    def training_fractions(self, values: Sequence[float]) -> None:
+        vals = [float(v) for v in values]
+        if not vals or any(not 0.0 < v < 1.0 for v in vals):
+            raise ValueError(f"Training fractions must be between 0 and 1, got {vals}")
+        _set_seq(self._doc, "TrainingFraction", vals)
         self.dirty = True
 
     # ------------------------------------------------------------------ project_path
