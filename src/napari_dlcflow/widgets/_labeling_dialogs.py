@@ -1,0 +1,54 @@
+"""Questions the Labeling dock asks, each in a tiny function so tests can replace them."""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import QMessageBox, QWidget
+
+
+def ask_unsaved(parent: QWidget | None, what: str) -> str:
+    """Unsaved labels: return ``"save"``, ``"discard"`` or ``"cancel"``."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Warning)
+    box.setWindowTitle("Unsaved labels")
+    box.setText(f"{what} has unsaved labels.")
+    box.setStandardButtons(QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
+    box.setDefaultButton(QMessageBox.Save)
+    answer = box.exec_()
+    return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
+
+
+def ask_use_recovery(parent: QWidget | None, text: str) -> bool:
+    """Offer the autosaved labels found after a crash."""
+    answer = QMessageBox.question(
+        parent, "Recover labels", text, QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes
+    )
+    return answer == QMessageBox.Yes
+
+
+def ask_config_mapping(parent: QWidget | None, text: str) -> str:
+    """The labels differ from config.yaml: ``"apply"`` (suggested renames, keep the other extra
+    columns), or ``"cancel"``."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Question)
+    box.setWindowTitle("Labels differ from config.yaml")
+    box.setText("The label file and config.yaml name different body parts.")
+    box.setInformativeText(
+        text + "\n\nApply: rename as suggested, keep any other columns of the file as they are "
+        "(nothing is dropped). Cancel: open nothing."
+    )
+    apply = box.addButton("Apply", QMessageBox.AcceptRole)
+    box.addButton(QMessageBox.Cancel)
+    box.exec_()
+    return "apply" if box.clickedButton() is apply else "cancel"
+
+
+def ask_remap_folder(parent: QWidget | None, text: str) -> bool:
+    """A renamed labeled-data folder: remap the rows to this folder by image name?"""
+    answer = QMessageBox.question(
+        parent,
+        "Renamed folder",
+        text + "\n\nRemap the labels to this folder by image name?",
+        QMessageBox.Yes | QMessageBox.No,
+        QMessageBox.No,
+    )
+    return answer == QMessageBox.Yes
