@@ -1,0 +1,140 @@
+"""The Training dock in a real napari viewer: a real job, its live curve, cancel, evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from napari_dlcflow.core.project import Project
+from napari_dlcflow.core.synthetic import SyntheticSpec, render_synthetic
+from napari_dlcflow.core.training import JOB_FILE, LOG_FILE, find_job, list_snapshots
+from napari_dlcflow.core.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.widgets._state import state_for_viewer
+from napari_dlcflow.widgets.training_dock import TrainingDock
+
+pytestmark = pytest.mark.gui
+
+
+def _dock(viewer: Any) -> TrainingDock:
+    _, widget = viewer.window.add_plugin_dock_widget("napari-dlcflow", "Training")
+    assert isinstance(widget, TrainingDock)
+    return widget
+
+
+def _small_project(tmp_path: Path, n_labeled: int = 24) -> Path:
+    project = make_labeled_synthetic_project(
+        tmp_path, SyntheticSpec(n_frames=60, height=128, width=128, seed=2), n_labeled=n_labeled
+    )
+    return project.config_path
+
+
+def test_failed_job_shows_reason_hint_and_log(make_napari_viewer: Any, tmp_path: Path) -> None:
+    config = _small_project(tmp_path, n_labeled=4)
+    folder = config.parent / "dlc-models-pytorch/iteration-0"
+    p = Project.open(config)  # DeepLabCut's layout: <Task><date>-trainset95shuffle1/train
+    train = folder / f"{p.task}{p.date}-trainset95shuffle1" / "train"
+    train.mkdir(parents=True)
+    (train / "pytorch_config.yaml").write_text("net_type: resnet_50\n", encoding="utf-8")
+    (train / JOB_FILE).write_text(
+        json.dumps(
+            {
+                "state": "failed",
+                "kind": "weights_unavailable",
+                "reason": "pretrained resnet50_gn weights are not cached here",
+                "hint": "Choose weights: from scratch.",
+                "log_tail": ["huggingface_hub.errors.LocalEntryNotFoundError: offline"],
+                "spec": {"config": str(config), "epochs": 5},
+            }
+        ),
+        encoding="utf-8",
+    )
+    (train / LOG_FILE).write_text("", encoding="utf-8")
+    viewer = make_napari_viewer()
+    dock = _dock(viewer)
+    assert not dock.start_button.isEnabled()  # no project yet
+    state_for_viewer(viewer).open(config)
+    assert "FAILED" in dock.status.text() and "not cached" in dock.status.text()
+    assert "from scratch" in dock.status.text()
+    assert dock.form.weights.currentData() == "scratch"
+    assert "LocalEntryNotFoundError" in dock.log_view.toPlainText()
+    assert dock.start_button.isEnabled() and not dock.cancel_button.isEnabled()
+
+
+@pytest.mark.slow
+def test_train_watch_cancel_reattach_and_evaluate(
+    make_napari_viewer: Any,
+    qtbot: Any,
+    tmp_path: Path,
+    save_screenshot: Any,
+    request: pytest.FixtureRequest,
+) -> None:
+    config = _small_project(tmp_path)
+    viewer = make_napari_viewer()
+    video = render_synthetic(SyntheticSpec(n_frames=60, height=128, width=128, seed=2))
+    viewer.add_image(video.frames, rgb=True, name="synthetic_animal")
+    dock = _dock(viewer)
+    state_for_viewer(viewer).open(config)
+    assert "no training dataset" in dock.project_label.text()
+    dock.form.net_type.setCurrentText("resnet_50")
+    dock.dataset_button.click()
+    qtbot.waitUntil(lambda: dock.train_folder() is not None, timeout=180_000)
+    qtbot.waitUntil(lambda: dock.start_button.isEnabled(), timeout=10_000)
+    assert "22 training and 2 test images" in dock.status.text()
+
+    f = dock.form
+    f.epochs.setValue(40)
+    f.batch_size.setValue(8)
+    f.save_epochs.setValue(2)
+    f.eval_interval.setValue(1)
+    f.backbone.setCurrentIndex(f.backbone.findData("resnet18"))
+    f.crop.setValue(128)
+    f.weights.setCurrentIndex(f.weights.findData("scratch"))
+    f.offline.setChecked(True)
+    f.device.setCurrentIndex(f.device.findData("cpu"))
+    dock.start_button.click()
+    job = dock.job
+    assert job is not None and dock.cancel_button.isEnabled()
+    request.addfinalizer(lambda: job.status().done or job.cancel(now=True))
+    assert not dock.start_button.isEnabled()
+    qtbot.waitUntil(lambda: dock.plot.n_points >= 6, timeout=300_000)
+    assert "epoch" in dock.progress_label.text() and "left ~" in dock.progress_label.text()
+    dock.ensureWidgetVisible(dock.plot)
+    save_screenshot(viewer, "training-dock", size=(1600, 1000))
+    dock.cancel_button.click()
+    qtbot.waitUntil(lambda: "Cancelled" in dock.status.text(), timeout=120_000)
+    stopped = dock.plot.n_points
+    assert 6 <= stopped < 40
+    assert dock.resume_button.isEnabled() and dock.start_button.isEnabled()
+    assert max(s.epoch for s in list_snapshots(dock.train_folder(), check=True)) == stopped
+
+    # "reopen napari": a new viewer finds the job and its curve again
+    viewer2 = make_napari_viewer()
+    dock2 = _dock(viewer2)
+    state_for_viewer(viewer2).open(config)
+    assert dock2.job is not None and dock2.plot.n_points == stopped
+    assert "Cancelled" in dock2.status.text()
+    job = find_job(dock2.train_folder())
+    assert job is not None and job.status().state == "cancelled"
+
+    dock.evaluation.evaluate_button.click()
+    qtbot.waitUntil(lambda: dock.evaluation.table.rowCount() > 0, timeout=300_000)
+    panel = dock.evaluation
+    epochs = [int(panel.table.item(i, 1).text()) for i in range(panel.table.rowCount())]
+    assert stopped in epochs
+    notes = panel.explanation.toPlainText()
+    assert "Test RMSE" in notes and "mAP" in notes and "Hardest body part" in notes
+    assert panel.parts.rowCount() == 11
+    assert panel.plot.n_points >= 1
+    panel.frames_button.click()
+    names = [layer.name for layer in viewer.layers]
+    assert any(n.startswith("ground truth") for n in names)
+    assert any(n.startswith("predictions") for n in names)
+    image = next(layer for layer in viewer.layers if layer.name.startswith("evaluation frames"))
+    assert image.data.shape[:3] == (24, 128, 128)
+    assert viewer.dims.current_step[0] == 0  # the worst image is shown first
+    viewer.layers["synthetic_animal"].visible = False
+    dock.verticalScrollBar().setValue(panel.y())
+    save_screenshot(viewer, "training-evaluation", size=(1600, 1000))
