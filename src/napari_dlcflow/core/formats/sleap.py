@@ -1,0 +1,198 @@
+"""SLEAP projects (``.slp``), read with sleap-io.
+
+User-labeled instances are imported; predicted instances only when asked (``predictions=True``,
+for a frame without a user instance of that track). Tracks name the individuals; instances
+without a track are ``animal1``, ``animal2``, ... in the order SLEAP stores them on each frame.
+One instance per frame and no tracks gives single-animal data. A file with several skeletons
+needs ``skeleton=`` (its name or index): instances of other skeletons are left out and counted.
+Frames are frames of the project's videos (``FrameRef.video`` + ``frame_index``); a video path
+that does not exist where SLEAP stored it is looked up beside the ``.slp`` file. Files with
+embedded images (``.pkg.slp``) are refused: their frames are not in a video we can read.
+
+SLEAP and DeepLabCut use the same image pixel coordinates, so values are not shifted.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+import numpy as np
+
+from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+
+__all__ = ["NAME", "read", "sniff"]
+
+NAME = "sleap"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def sniff(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a SLEAP ``.slp`` file (HDF5 with that suffix). Never raises."""
+    try:
+        p = Path(path)
+        if p.suffix.lower() != ".slp" or not p.is_file():
+            return False
+        with open(p, "rb") as fh:
+            return fh.read(8) == _HDF5_SIGNATURE
+    except Exception:
+        return False
+
+
+def _video_path(slp: Path, video: Any) -> Path:
+    name = str(video.filename if not isinstance(video.filename, list) else video.filename[0])
+    p = Path(name)
+    if p.is_file():
+        return p
+    if not p.is_absolute() and (slp.parent / p).is_file():
+        return slp.parent / p
+    base = (PureWindowsPath(name) if "\\" in name else PurePosixPath(name)).name
+    if (slp.parent / base).is_file():
+        return slp.parent / base
+    return p
+
+
+def read(
+    path: str | os.PathLike,
+    *,
+    predictions: bool = False,
+    skeleton: str | int | None = None,
+    frames: Any = None,
+) -> ForeignLabels:
+    """Read a SLEAP project.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.slp`` file.
+    predictions : bool, default False
+        Also take predicted instances (where a frame has no user instance of that track).
+    skeleton : str or int, optional
+        Which skeleton to read when the file has several.
+    frames : iterable of int, optional
+        Only these frame indices (of every video).
+
+    Raises
+    ------
+    FormatError
+        Not readable by sleap-io, several skeletons and none chosen, embedded images, or no
+        labeled instance at all.
+    """
+    p = Path(path)
+    try:
+        import sleap_io as sio
+    except ImportError:
+        raise FormatError(
+            p, "reading SLEAP files needs sleap-io: pip install 'napari-dlcflow[formats]'"
+        ) from None
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    try:
+        labels = sio.load_slp(str(p), open_videos=False)
+    except Exception as exc:
+        raise FormatError(p, f"sleap-io cannot read it ({type(exc).__name__}: {exc})") from None
+    skels = list(labels.skeletons)
+    if not skels:
+        raise FormatError(p, "no skeleton in the file")
+    if skeleton is None:
+        if len(skels) > 1:
+            names = ", ".join(f"{i}: {s.name} ({len(s.nodes)} nodes)" for i, s in enumerate(skels))
+            raise FormatError(p, f"{len(skels)} skeletons ({names}); choose one")
+        skel = skels[0]
+    else:
+        found = [s for i, s in enumerate(skels) if skeleton in (s.name, i)]
+        if not found:
+            raise FormatError(p, f"no skeleton {skeleton!r}")
+        skel = found[0]
+    names = list(skel.node_names)
+    edges = [(a, b) for a, b in skel.edge_names]
+    wanted = None if frames is None else {int(f) for f in frames}
+    rows: list[tuple[Any, int, list[tuple[str | None, np.ndarray]]]] = []
+    other = 0
+    n_pred = 0
+    for lf in labels.labeled_frames:
+        if wanted is not None and lf.frame_idx not in wanted:
+            continue
+        insts: list[tuple[str | None, np.ndarray]] = []
+        user_tracks = set()
+        for inst in lf.user_instances:
+            if inst.skeleton is not skel:
+                other += 1
+                continue
+            track = inst.track.name if inst.track is not None else None
+            user_tracks.add(track)
+            insts.append((track, inst.numpy()[:, :2]))
+        if predictions:
+            for inst in lf.predicted_instances:
+                if inst.skeleton is not skel:
+                    continue
+                track = inst.track.name if inst.track is not None else None
+                if track is not None and track in user_tracks:
+                    continue
+                if track is None and insts:
+                    continue
+                insts.append((track, inst.numpy()[:, :2]))
+                n_pred += 1
+        if insts:
+            rows.append((lf.video, int(lf.frame_idx), insts))
+    if not rows:
+        what = "user-labeled or predicted" if predictions else "user-labeled"
+        raise FormatError(p, f"no {what} instance of skeleton {skel.name!r}")
+    for video in {id(v): v for v, _, _ in rows}.values():
+        if getattr(video.backend, "__class__", type(None)).__name__ == "HDF5Video" or str(
+            video.filename
+        ) == str(p):
+            raise FormatError(
+                p,
+                "the frames are embedded in the .slp (a package); "
+                "export the video or images from SLEAP first",
+            )
+    max_inst = max(len(i) for _, _, i in rows)
+    tracked = any(t is not None for _, _, insts in rows for t, _ in insts)
+    multi = max_inst > 1 or tracked
+    if multi:
+        track_names = [t.name for t in labels.tracks]
+        used = list(dict.fromkeys(t for _, _, insts in rows for t, _ in insts if t is not None))
+        individuals = [t for t in track_names if t in used] + [
+            t for t in used if t not in track_names
+        ]
+        n_untracked = max(sum(t is None for t, _ in insts) for _, _, insts in rows)
+        individuals += [f"animal{i + 1}" for i in range(n_untracked)]
+        keypoints = [(ind, b) for ind in individuals for b in names]
+    else:
+        individuals = []
+        keypoints = [("", b) for b in names]
+    xy = np.full((len(rows), len(keypoints), 2), np.nan)
+    refs = []
+    vid_paths: dict[int, Path] = {}
+    for r, (video, fidx, insts) in enumerate(rows):
+        vp = vid_paths.setdefault(id(video), _video_path(p, video))
+        refs.append(FrameRef(name=f"{vp.name}#{fidx}", group=vp.stem, video=vp, frame_index=fidx))
+        k_untracked = 0
+        for track, pts in insts:
+            if multi:
+                if track is None:
+                    k_untracked += 1
+                    ind = f"animal{k_untracked}"
+                else:
+                    ind = track
+                off = individuals.index(ind) * len(names)
+            else:
+                off = 0
+            xy[r, off : off + len(names)] = pts
+    notes = []
+    if other:
+        notes.append(f"{other} instances of other skeletons left out")
+    if n_pred:
+        notes.append(f"{n_pred} predicted instances taken")
+    return ForeignLabels(
+        format=NAME,
+        source=p,
+        keypoints=keypoints,
+        frames=refs,
+        xy=xy,
+        multianimal=multi,
+        skeleton=edges,
+        notes=notes,
+    )
