@@ -1,0 +1,69 @@
+"""The npe2 video reader: lazy layers for videos and TIFF stacks, None for anything else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_dlcflow._video_reader import get_video_reader, layer_data_for
+from napari_dlcflow.core.video import FrameSource, VideoError
+
+
+def test_reader_returns_a_lazy_layer_for_a_real_video(shared_data: Path) -> None:
+    video = shared_data / "dlc-openfield" / "videos" / "m3v1mp4.mp4"
+    reader = get_video_reader(str(video))
+    assert callable(reader)
+    ((data, kwargs, kind),) = reader(str(video))
+    assert kind == "image" and isinstance(data, FrameSource)
+    assert data.shape == (2330, 480, 640, 3) and kwargs["rgb"]
+    assert kwargs["name"] == "m3v1mp4" and kwargs["contrast_limits"] == [0, 255]
+    meta = kwargs["metadata"]["dlcflow_video"]
+    assert meta["n_frames"] == 2330 and meta["codec"] == "h264"
+    # nothing but the index was read: the cache holds at most the first frame
+    assert len(data._cache._d) <= 1
+
+
+def test_reader_keeps_16bit_tiff_and_sets_limits(tmp_path: Path) -> None:
+    data = np.random.default_rng(0).integers(1000, 5000, (4, 16, 20), dtype=np.uint16)
+    p = tmp_path / "stack.tiff"
+    tifffile.imwrite(p, data)
+    ((src, kwargs, _),) = get_video_reader(str(p))(str(p))  # type: ignore[misc]
+    assert src.dtype == np.uint16 and not kwargs["rgb"]
+    lo, hi = kwargs["contrast_limits"]
+    assert 1000 <= lo < hi <= 5000
+    np.testing.assert_array_equal(src[2], data[2])
+
+
+def test_reader_declines_other_files(tmp_path: Path, shared_data: Path) -> None:
+    cfg = shared_data / "dlc-openfield" / "config.yaml"
+    assert get_video_reader(str(cfg)) is None
+    assert get_video_reader(str(shared_data / "dlc-openfield")) is None  # a project folder
+    assert get_video_reader(str(tmp_path / "missing.mp4")) is None
+    h5 = next((shared_data / "dlc-openfield" / "labeled-data" / "m4s1").glob("*.h5"))
+    assert get_video_reader(str(h5)) is None
+    assert get_video_reader([]) is None
+
+
+def test_reader_error_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "broken video.avi"
+    bad.write_bytes(b"\x00" * 1000)
+    reader = get_video_reader(str(bad))
+    assert reader is not None  # by its name it is ours; reading says what is wrong
+    with pytest.raises(VideoError, match=r"broken video\.avi"):
+        reader(str(bad))
+    with pytest.raises(VideoError, match=r"broken video\.avi"):
+        layer_data_for(bad)
+
+
+def test_manifest_reader_claims_videos_not_projects() -> None:
+    import npe2
+
+    pm = npe2.PluginManifest.from_distribution("napari-dlcflow")
+    (video,) = [r for r in pm.contributions.readers if r.command.endswith("get_video_reader")]
+    assert "*.mp4" in video.filename_patterns and "*.avi" in video.filename_patterns
+    assert "*.tif" in video.filename_patterns
+    assert not video.accepts_directories
+    assert not any(p.endswith((".yaml", ".yml", ".h5", ".csv")) for p in video.filename_patterns)
