@@ -28,6 +28,8 @@ def test_demo_end_to_end_and_again(tmp_path: Path) -> None:
         str(out),
         "--frames",
         "150",
+        "--epochs",
+        "2",
         "--headless",
     ]
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
@@ -45,10 +47,19 @@ def test_demo_end_to_end_and_again(tmp_path: Path) -> None:
     project = Project.open(project_cfg)
     assert len(project.bodyparts) == 11 and len(project.skeleton) == 10
     assert project.project_path_ok
+    # the loop ran: labels from the truth, a snapshot, and an analysis of every frame
+    assert list(project.root.glob("labeled-data/synthetic_animal/CollectedData_*.h5"))
+    assert list(project.root.glob("dlc-models-pytorch/**/snapshot-*.pt"))
+    (analysis,) = project.root.glob("videos/synthetic_animalDLC_*.h5")
+    from napari_dlcflow.core.predictions import read_predictions
+
+    assert len(read_predictions(analysis).frames) == 150
+    assert "median error against the truth" in first.stdout
     # idempotent: a second run re-uses the project
     second = subprocess.run(
         [*cmd, "--no-dlc-check"], capture_output=True, text=True, env=env, timeout=600
     )
     assert second.returncode == 0, second.stdout + second.stderr
     assert "re-using" in second.stdout
+    assert "re-using the trained snapshot" in second.stdout
     assert len(list(out.glob("synthetic-animal-dlcflow-*"))) == 1

@@ -33,6 +33,17 @@ def test_import_is_light() -> None:
         "import napari_dlcflow, napari_dlcflow.core.project, napari_dlcflow.core.create,"
         " napari_dlcflow.core.state, napari_dlcflow.core.jobs, napari_dlcflow.core.overlay,"
         " napari_dlcflow.core.synthetic, napari_dlcflow._reader, napari_dlcflow._sample_data"
+        ", napari_dlcflow.core.training, napari_dlcflow.core.devices"
+        ", napari_dlcflow.core.evaluation, napari_dlcflow.core.truth_labels"
+        ", napari_dlcflow.cli_training"
+        ", napari_dlcflow.core.labels, napari_dlcflow.core.recovery, napari_dlcflow.core.frames"
+        ", napari_dlcflow._labels_reader, napari_dlcflow._labels_writer"
+        ", napari_dlcflow.core.video, napari_dlcflow.core.preprocess, napari_dlcflow._video_reader"
+        ", napari_dlcflow.core.predictions, napari_dlcflow.core.filtering"
+        ", napari_dlcflow.core.formats, napari_dlcflow.core.importing"
+        ", napari_dlcflow.core.validation, napari_dlcflow.core.dataset, napari_dlcflow.cli_dataset"
+        ", napari_dlcflow.core.labeled_video, napari_dlcflow.core.analysis"
+        ", napari_dlcflow._predictions_reader, napari_dlcflow.cli_predictions"
     )
     assert not [m for m in HEAVY if m in mods]
 
@@ -52,7 +63,10 @@ def test_cli_help_is_light_and_lists_commands() -> None:
         [sys.executable, "-m", "napari_dlcflow", "--help"], capture_output=True, text=True
     )
     assert out.returncode == 0
-    for cmd in ("demo", "info", "sample", "create-project", "check-project"):
+    for cmd in ("demo", "info", "sample", "create-project", "check-project", "train", "evaluate"):
+        assert cmd in out.stdout
+    assert "preprocess" in out.stdout
+    for cmd in ("analyze", "filter", "labeled-video"):
         assert cmd in out.stdout
 
 
@@ -62,7 +76,15 @@ def test_manifest_validates_and_is_found_through_the_entry_point() -> None:
     pm = npe2.PluginManifest.from_distribution("napari-dlcflow")
     root = npe2.PluginManifest.from_file(ROOT / "napari.yaml")
     assert pm.name == root.name == "napari-dlcflow"
-    assert {w.display_name for w in pm.contributions.widgets} == {"Project"}
+    widgets = {w.display_name for w in pm.contributions.widgets}
+    assert widgets >= {"Project", "Training", "Labeling"}
+    assert "Preprocess" in widgets
+    assert "Dataset" in widgets
+    assert {"Overlay", "Plots"} <= widgets
+    assert any(
+        r.command == "napari-dlcflow.get_predictions_reader" for r in pm.contributions.readers
+    )
+    assert any(r.command == "napari-dlcflow.get_video_reader" for r in pm.contributions.readers)
     assert [s.key for s in pm.contributions.sample_data] == ["synthetic_animal"]
     out = subprocess.run(
         [sys.executable, "-m", "npe2", "validate", "napari-dlcflow"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from napari_dlcflow import __version__
@@ -75,7 +75,121 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         dlc_check=not args.no_dlc_check,
         headless=args.headless,
+        epochs=args.epochs,
+        n_labeled=args.labeled,
     )
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from napari_dlcflow.cli_training import cmd_train
+
+    return cmd_train(args)
+
+
+def _cmd_train_status(args: argparse.Namespace) -> int:
+    from napari_dlcflow.cli_training import cmd_train_status
+
+    return cmd_train_status(args)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from napari_dlcflow.cli_training import cmd_evaluate
+
+    return cmd_evaluate(args)
+
+
+def _cmd_training_internal(args: argparse.Namespace) -> int:
+    from napari_dlcflow.cli_training import cmd_internal
+
+    return cmd_internal(args)
+
+
+def _cmd_predictions(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from napari_dlcflow import cli_predictions
+
+        return getattr(cli_predictions, f"cmd_{name}")(args)
+
+    return run
+
+
+def _cmd_dataset(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from napari_dlcflow import cli_dataset
+
+        return getattr(cli_dataset, f"cmd_{name}")(args)
+
+    return run
+
+
+def _cmd_preprocess(args: argparse.Namespace) -> int:
+    from napari_dlcflow.core.preprocess import (
+        ContrastParams,
+        OutputParams,
+        PreprocessSpec,
+        Roi,
+        preprocess_batch,
+        read_sidecar,
+    )
+
+    if args.like:
+        spec, _ = read_sidecar(args.like)
+    else:
+        spec = PreprocessSpec(
+            roi=Roi.parse(args.roi) if args.roi else None,
+            contrast=ContrastParams(
+                method=args.contrast,
+                saturated=args.saturated,
+                scope=args.scope,
+                normalize=args.normalize,
+                clahe_tiles=args.clahe_tiles,
+                clahe_clip=args.clahe_clip,
+                gamma=args.gamma,
+            ),
+            output=OutputParams(
+                codec="lossless" if args.lossless else "h264", crf=args.crf, preset=args.preset
+            ),
+        )
+    spec.check()
+
+    def progress(k: int, done: int, total: int) -> None:
+        if done == total or done % 200 == 0:
+            print(f"  {args.videos[k]}: {done}/{total}", file=sys.stderr, flush=True)
+
+    failed = 0
+    for k, path in enumerate(args.videos):
+        out_dir = Path(args.out) if args.out else Path(path).parent / "preprocessed"
+        (res,) = preprocess_batch(
+            [(path, spec)], out_dir, on_progress=lambda _k, d, t, k=k: progress(k, d, t)
+        )
+        if res.ok:
+            print(res.output)
+        else:
+            failed += 1
+            print(f"napari-dlcflow preprocess: error: {res.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _cmd_extract_frames(args: argparse.Namespace) -> int:
+    from napari_dlcflow.core.frames import extract_for_project
+    from napari_dlcflow.core.project import Project
+
+    project = Project.open(args.config)
+    results = extract_for_project(
+        project,
+        args.videos or None,
+        method=args.method,
+        n=args.n,
+        use_crop=args.crop,
+        seed=args.seed,
+    )
+    for r in results:
+        print(
+            f"{r.folder}: {len(r.written)} new frame(s) of {r.n_frames}"
+            + (f", {len(r.already)} already there" if r.already else "")
+            + (f", {len(r.missing)} never decoded (truncated video?)" if r.missing else "")
+        )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--no-dlc-check", action="store_true", help="skip asking DeepLabCut")
     p.add_argument("--headless", action="store_true", help="never open a window")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=20,
+        help="epochs of the tiny training (default: %(default)s; 0: no training or analysis)",
+    )
+    p.add_argument(
+        "--labeled", type=int, default=60, help="frames labeled from the truth (default: 60)"
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("info", help="versions, GPUs seen by torch, where files are")
@@ -123,6 +246,62 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dlc-check", help="(internal) the child process of check-project")
     p.add_argument("config")
     p.set_defaults(func=_cmd_dlc_check)
+
+    p = sub.add_parser("extract-frames", help="extract frames to label (uniform or k-means)")
+    p.add_argument("config", help="config.yaml or project folder")
+    p.add_argument("videos", nargs="*", help="videos (default: all in video_sets)")
+    p.add_argument("--method", choices=("uniform", "kmeans"), default="uniform")
+    p.add_argument(
+        "--n", type=int, default=None, help="frames per video (default: numframes2pick)"
+    )
+    p.add_argument("--crop", action="store_true", help="apply the video_sets crop")
+    p.add_argument("--seed", type=int, default=0, help="k-means seed (default: %(default)s)")
+    p.set_defaults(func=_cmd_extract_frames)
+
+    p = sub.add_parser("preprocess", help="crop a ROI and enhance contrast of videos")
+    p.add_argument("videos", nargs="+", help="video files, TIFF stacks or image folders")
+    p.add_argument("--roi", help="X,Y,WIDTH,HEIGHT in pixels (default: whole frame)")
+    p.add_argument(
+        "--contrast",
+        choices=["imagej", "equalize", "clahe", "gamma", "none"],
+        default="imagej",
+        help="contrast method (default: %(default)s)",
+    )
+    p.add_argument("--saturated", type=float, default=0.35, help="imagej: %% saturated pixels")
+    p.add_argument("--scope", choices=["video", "frame"], default="video")
+    p.add_argument("--normalize", action="store_true", help="imagej: ImageJ's Normalize")
+    p.add_argument("--clahe-tiles", type=int, default=8)
+    p.add_argument("--clahe-clip", type=float, default=2.0)
+    p.add_argument("--gamma", type=float, default=1.0)
+    p.add_argument("--crf", type=int, default=18, help="H.264 quality (default: %(default)s)")
+    p.add_argument("--preset", default="medium", help="libx264 preset (default: %(default)s)")
+    p.add_argument("--lossless", action="store_true", help="FFV1 in MKV instead of H.264")
+    p.add_argument("--like", help="re-use the settings recorded in an output's sidecar")
+    p.add_argument("--out", help="output folder (default: <video folder>/preprocessed)")
+    p.set_defaults(func=_cmd_preprocess)
+
+    from napari_dlcflow.cli_training import add_training_commands
+
+    add_training_commands(
+        sub,
+        train=_cmd_train,
+        status=_cmd_train_status,
+        evaluate=_cmd_evaluate,
+        internal=_cmd_training_internal,
+    )
+
+    from napari_dlcflow.cli_predictions import add_prediction_commands
+
+    add_prediction_commands(
+        sub,
+        **{
+            n: _cmd_predictions(n) for n in ("analyze", "analyze_child", "filter", "labeled_video")
+        },
+    )
+
+    from napari_dlcflow.cli_dataset import add_dataset_commands
+
+    add_dataset_commands(sub, _cmd_dataset)
     return parser
 
 

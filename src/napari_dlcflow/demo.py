@@ -2,9 +2,13 @@
 
 It grows with each capability of the plugin. Today it: writes the synthetic video and its truth,
 creates a DeepLabCut project around it (body parts and skeleton of the synthetic animal), asks
-DeepLabCut itself to validate the project in a child process, and shows the video with the truth
-overlaid and the Project dock in napari, saving a screenshot. With a display the window stays
-open; without one it runs on a virtual display (Xvfb) and says where the screenshot is.
+DeepLabCut itself to validate the project in a child process, labels frames from the truth,
+creates the training dataset, trains a tiny network from scratch (resnet18, CPU or GPU),
+analyses the video with it, measures the error against the truth, and shows the video with the
+truth and the predicted tracks overlaid and the Project dock in napari, saving a screenshot.
+With a display the window stays open; without one it runs on a virtual display (Xvfb) and says
+where the screenshot is. Every step re-uses what an earlier run left (a second run takes
+seconds).
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ def run_demo(
     seed: int = 0,
     dlc_check: bool = True,
     headless: bool = False,
+    epochs: int = 20,
+    n_labeled: int = 60,
 ) -> int:
     """Run the demo; returns the exit status.
 
@@ -73,9 +79,23 @@ def run_demo(
         Ask DeepLabCut to validate the project (a child process, 10-30 s).
     headless : bool
         Never open a window, even with a display.
+    epochs : int
+        Training epochs of the tiny network; 0 skips labeling, training and analysis.
+    n_labeled : int
+        Frames labeled from the truth for training.
     """
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        argv = ["--out", str(out), "--frames", str(n_frames), "--seed", str(seed), "--headless"]
+        argv = [
+            "--out",
+            str(out),
+            "--frames",
+            str(n_frames),
+            "--seed",
+            str(seed),
+            "--headless",
+            "--epochs",
+            str(epochs),
+        ]
         if not dlc_check:
             argv.append("--no-dlc-check")
         code = _reexec_under_xvfb(argv)
@@ -128,14 +148,123 @@ def run_demo(
         if not verdict.ok:
             return 1
 
-    t0 = _step(4, "napari: video, ground truth and skeleton overlay, Project dock")
-    shot = _show(project, files.video, keypoints, bodyparts, out, headless=headless)
+    predictions = None
+    if epochs > 0:
+        predictions = _train_and_analyze(project, spec, keypoints, epochs, n_labeled)
+        if predictions is None:
+            return 1
+
+    t0 = _step(8, "napari: video, ground truth, predicted tracks, Project dock")
+    shot = _show(
+        project, files.video, keypoints, bodyparts, out, headless=headless, predictions=predictions
+    )
     print(f"    screenshot: {shot} ({time.perf_counter() - t0:.1f} s)")
     print(f"\nDone. Project: {project.config_path}\nScreenshot: {shot}")
     return 0
 
 
-def _show(project, video: Path, keypoints, bodyparts, out: Path, *, headless: bool) -> Path:  # type: ignore[no-untyped-def]
+def _train_and_analyze(project, spec, keypoints, epochs: int, n_labeled: int):  # type: ignore[no-untyped-def]
+    """Label from truth, dataset, tiny training, analysis; returns the predictions or None."""
+    import numpy as np
+
+    from napari_dlcflow.core.analysis import AnalysisSpec, analyze
+    from napari_dlcflow.core.predictions import read_predictions
+    from napari_dlcflow.core.training import (
+        TrainSpec,
+        create_dataset,
+        list_snapshots,
+        shuffle_train_folder,
+        start_training,
+    )
+    from napari_dlcflow.core.truth_labels import label_from_truth
+
+    config = project.config_path
+    stem = next(iter(project.videos)).rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    n_labeled = min(n_labeled, spec.n_frames)
+    t0 = _step(4, f"Label {n_labeled} frames from the ground truth")
+    if not list((project.root / "labeled-data" / stem).glob("CollectedData_*.h5")):
+        label_from_truth(project, spec, video_stem=stem, n_labeled=n_labeled)
+    print(f"    {project.root / 'labeled-data' / stem} ({time.perf_counter() - t0:.1f} s)")
+
+    try:
+        folder = shuffle_train_folder(config, 1)
+    except FileNotFoundError:
+        t0 = _step(5, "Training dataset (DeepLabCut, child process)")
+        made = create_dataset(config, 1, "resnet_50")
+        print(
+            f"    {made['n_train']} train / {made['n_test']} test frames "
+            f"({time.perf_counter() - t0:.1f} s)"
+        )
+        folder = shuffle_train_folder(config, 1)
+    else:
+        _step(5, "Training dataset: re-using shuffle 1")
+
+    if not list_snapshots(folder, check=True):
+        from napari_dlcflow.info import gpu_summary
+
+        t0 = _step(6, f"Train a tiny network from scratch, {epochs} epochs ({gpu_summary()})")
+        job = start_training(
+            TrainSpec(
+                config=str(config),
+                epochs=epochs,
+                batch_size=8,
+                save_epochs=epochs,
+                eval_interval=epochs,
+                device="auto",
+                weights="scratch",
+                offline=True,
+                backbone="resnet18",
+                crop_size=128,
+            )
+        )
+        shown = 0
+        while not (status := job.status()).done:
+            for e in job.progress().epochs[shown:]:
+                loss = e.get("train_loss")
+                print(
+                    f"    epoch {e['epoch']}: train loss "
+                    + (f"{loss:.4f}" if isinstance(loss, (int, float)) else "n/a")
+                )
+            shown = len(job.progress().epochs)
+            time.sleep(1.0)
+        if status.state != "finished":
+            print(
+                f"    training {status.state}: {status.reason}\n    "
+                + "\n    ".join(status.log_tail[-5:])
+            )
+            return None
+        print(f"    done ({time.perf_counter() - t0:.1f} s)")
+    else:
+        _step(6, "Training: re-using the trained snapshot")
+
+    t0 = _step(7, "Analyse the video (DeepLabCut, child process) and compare with the truth")
+    video = next(iter(project.videos))
+    result = analyze(AnalysisSpec(config=str(config), videos=[video], snapshot_index=-1))
+    if not result.ok:
+        print(f"    analysis failed: {result.message}")
+        return None
+    predictions = read_predictions(result.outputs[video])
+    # columns follow the config's body parts, which are the truth's (single animal)
+    xy = predictions.data[:, :, :2]
+    err = np.linalg.norm(xy - keypoints[predictions.frames], axis=-1)
+    print(
+        f"    median error against the truth: {np.nanmedian(err):.1f} px over "
+        f"{len(predictions.frames)} frames ({time.perf_counter() - t0:.1f} s)"
+    )
+    print(f"    {result.outputs[video]}")
+    return predictions
+
+
+def _show(
+    project,
+    video: Path,
+    keypoints,
+    bodyparts,
+    out: Path,
+    *,
+    headless: bool,  # type: ignore[no-untyped-def]
+    predictions=None,
+) -> Path:
     import napari
 
     from napari_dlcflow.core.overlay import keypoint_layers
@@ -152,6 +281,18 @@ def _show(project, video: Path, keypoints, bodyparts, out: Path, *, headless: bo
         keypoints, bodyparts, project.skeleton, name="ground truth"
     ):
         getattr(viewer, f"add_{kind}")(data, **kwargs)
+    if predictions is not None:
+        from napari_dlcflow.core.predictions import predictions_layers
+
+        for data, kwargs, kind in predictions_layers(
+            predictions,
+            project.skeleton,
+            name="predicted",
+            pcutoff=project.pcutoff,
+            symbol="cross",
+            size=10,
+        ):
+            getattr(viewer, f"add_{kind}")(data, **kwargs)
     viewer.window.add_plugin_dock_widget("napari-dlcflow", "Project")
     state_for_viewer(viewer).set_project(project)
     viewer.dims.set_current_step(0, min(120, len(keypoints) - 1))

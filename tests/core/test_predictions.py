@@ -337,3 +337,11 @@ def test_meta_pickle_never_imports_foreign_classes(tmp_path: Path) -> None:
     assert "evil_mod" not in sys.modules
     assert type(data["cfg"]).__name__ == "_Opaque"
     assert list(data["arr"]) == [0, 1, 2]
+
+
+def test_no_trails_layer_when_nothing_passes_the_cutoff(pred: Predictions) -> None:
+    data = pred.data.copy()
+    data[..., 2] = 0.1  # an untrained network: every likelihood below the p-cutoff
+    layers = predictions_layers(pred.with_data(data), SKELETON, pcutoff=0.6)
+    assert [t for _, _, t in layers] == ["vectors", "points"]
+    assert not layers[-1][1]["shown"].any()

@@ -793,9 +793,10 @@ def predictions_layers(
                 "vectors",
             )
         )
-    if trails:
+    track_data = tracks_layer_data(pred, pcutoff=pcutoff, frames=window) if trails else None
+    # napari cannot make a Tracks layer with no vertices (nothing above the p-cutoff)
+    if track_data is not None and len(track_data):
         group, names = color_groups(pred, color_by)
-        track_data = tracks_layer_data(pred, pcutoff=pcutoff, frames=window)
         layers.append(
             (
                 track_data,

@@ -52,6 +52,12 @@ class WindowFilter(QObject):
         return event.key() == Qt.Key_S and mods == Qt.ControlModifier  # type: ignore[attr-defined]
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        try:
+            return self._filter(obj, event)
+        except RuntimeError:  # the dock was deleted while the window still sends events
+            return False
+
+    def _filter(self, obj: QObject, event: QEvent) -> bool:
         dock = self._dock
         etype = event.type()
         if etype in (QEvent.ShortcutOverride, QEvent.KeyPress):
