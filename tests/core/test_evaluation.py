@@ -20,6 +20,7 @@ from napari_dlcflow.core.evaluation import (
     per_epoch,
     read_results,
 )
+from napari_dlcflow.core.synthetic import BODYPARTS
 
 
 def _result(epoch: int, test: float, train: float, **kw: float) -> EvalResult:
@@ -77,21 +78,7 @@ def test_trained_network_learned_and_results_are_parsed(
     assert last.train_rmse < 8.0
     assert last.test_map > 20.0
     assert plain[0].test_rmse > last.test_rmse
-    assert sorted(last.bodypart_test) == sorted(
-        [
-            "nose",
-            "head",
-            "neck",
-            "body",
-            "tailbase",
-            "tailmid",
-            "tailtip",
-            "left_forepaw",
-            "right_forepaw",
-            "left_hindpaw",
-            "right_hindpaw",
-        ]
-    )
+    assert sorted(last.bodypart_test) == sorted(BODYPARTS)
     # DLC's RMSE is the RMS over body parts of the per-body-part errors it reports
     assert np.isfinite(list(last.bodypart_test.values())).all()
     table = format_table(results)
