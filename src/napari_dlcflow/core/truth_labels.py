@@ -192,10 +192,11 @@ def label_from_truth(
         video_stem=video_stem,
         n_frames=spec.n_frames,
     )
-    h5 = folder / f"CollectedData_{project.scorer}.h5"
-    _replace_into(h5, lambda p: df.to_hdf(p, key="df_with_missing", mode="w"))
-    _replace_into(h5.with_suffix(".csv"), lambda p: df.to_csv(p))
-    return h5
+    # the one CollectedData writer: canonical DLC 3 form, atomic, with backups
+    from napari_dlcflow.core.labels import labels_from_dataframe, write_labels
+
+    labels = labels_from_dataframe(df, folder_stem=video_stem)
+    return write_labels(labels, folder, scorer=project.scorer).h5
 
 
 def make_labeled_synthetic_project(
