@@ -19,7 +19,6 @@ from qtpy.QtWidgets import (
     QPushButton,
     QScrollArea,
     QVBoxLayout,
-    QWidget,
 )
 
 from napari_dlcflow.core.labels import (
@@ -46,6 +45,7 @@ from napari_dlcflow.core.recovery import (
 )
 from napari_dlcflow.core.safe_io import SaveError
 from napari_dlcflow.widgets import _dialogs, _labeling_dialogs
+from napari_dlcflow.widgets._dock import scroll_body
 from napari_dlcflow.widgets._labeling_keys import SHORTCUTS, WindowFilter, bind_layer_keys
 from napari_dlcflow.widgets._labeling_layers import (
     add_layers,
@@ -98,12 +98,7 @@ class LabelingDock(QScrollArea):
         self._autosaved_revision = -1
         self._sizes: tuple[int, int] = (0, 0)
 
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(340)
-        body = QWidget()
-        self.setWidget(body)
-        layout = QVBoxLayout(body)
+        layout = scroll_body(self, 340)
 
         self.status = QLabel("Open a project in the Project dock, or a labeled-data folder.")
         self.status.setWordWrap(True)

@@ -27,8 +27,6 @@ from qtpy.QtWidgets import (
     QScrollArea,
     QSlider,
     QSpinBox,
-    QVBoxLayout,
-    QWidget,
 )
 
 from napari_dlcflow.core.predictions import (
@@ -38,6 +36,7 @@ from napari_dlcflow.core.predictions import (
     read_predictions,
 )
 from napari_dlcflow.widgets import _overlay_io
+from napari_dlcflow.widgets._dock import scroll_body
 from napari_dlcflow.widgets._overlay_analyze import AnalyzePanel
 from napari_dlcflow.widgets._overlay_export import child_events
 from napari_dlcflow.widgets._overlay_layers import OverlaySet
@@ -67,12 +66,7 @@ class OverlayDock(QScrollArea):
         self.skeleton: list[tuple[str, str]] = []
         self._worker: Any = None
         self._stop = threading.Event()
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(340)
-        body = QWidget()
-        self.setWidget(body)
-        layout = QVBoxLayout(body)
+        layout = scroll_body(self, 340)
 
         self.open_button = QPushButton("Open analysis file…")
         self.open_button.clicked.connect(self._open_dialog)

@@ -21,7 +21,6 @@ from qtpy.QtWidgets import (
     QRadioButton,
     QScrollArea,
     QVBoxLayout,
-    QWidget,
 )
 
 from napari_dlcflow.core.preprocess import (
@@ -35,6 +34,7 @@ from napari_dlcflow.core.preprocess import (
 )
 from napari_dlcflow.core.video import VIDEO_SUFFIXES, FrameSource, VideoError
 from napari_dlcflow.widgets import _dialogs
+from napari_dlcflow.widgets._dock import scroll_body
 from napari_dlcflow.widgets._preprocess_form import ContrastForm, OutputForm, RoiForm
 from napari_dlcflow.widgets._preprocess_roi import LAYER_NAME, RoiSync
 from napari_dlcflow.widgets._state import state_for_viewer
@@ -58,12 +58,7 @@ class PreprocessDock(QScrollArea):
         super().__init__()
         self.viewer = napari_viewer
         self.state = state_for_viewer(napari_viewer)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(400)
-        body = QWidget()
-        self.setWidget(body)
-        layout = QVBoxLayout(body)
+        layout = scroll_body(self, 400)
 
         row = QHBoxLayout()
         self.video_combo = QComboBox()

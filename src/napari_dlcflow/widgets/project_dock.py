@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -17,11 +16,11 @@ from qtpy.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
 from napari_dlcflow.core.project import ConfigChangedOnDiskError, ConfigError, Project
 from napari_dlcflow.widgets import _dialogs
+from napari_dlcflow.widgets._dock import scroll_body
 from napari_dlcflow.widgets._name_list import NameList
 from napari_dlcflow.widgets._new_project_form import NewProjectForm
 from napari_dlcflow.widgets._skeleton_view import SkeletonView
@@ -47,12 +46,7 @@ class ProjectDock(QScrollArea):
         self.viewer = napari_viewer
         self.state = state_for_viewer(napari_viewer)
         self._worker: Any = None
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(380)
-        body = QWidget()
-        self.setWidget(body)
-        layout = QVBoxLayout(body)
+        layout = scroll_body(self, 380)
 
         top = QHBoxLayout()
         self.new_button = QPushButton("New project…")

@@ -20,7 +20,6 @@ from qtpy.QtWidgets import (
     QPushButton,
     QScrollArea,
     QVBoxLayout,
-    QWidget,
 )
 
 from napari_dlcflow.core.training import (
@@ -35,6 +34,7 @@ from napari_dlcflow.core.training import (
     shuffle_train_folder,
     start_training,
 )
+from napari_dlcflow.widgets._dock import scroll_body
 from napari_dlcflow.widgets._state import state_for_viewer
 from napari_dlcflow.widgets._training_eval import EvaluationPanel
 from napari_dlcflow.widgets._training_form import TrainingForm
@@ -62,12 +62,7 @@ class TrainingDock(QScrollArea):
         self.job: TrainingJob | None = None
         self._worker: Any = None
         self._last_status: JobStatus | None = None
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(420)
-        body = QWidget()
-        self.setWidget(body)
-        layout = QVBoxLayout(body)
+        layout = scroll_body(self, 420)
 
         self.project_label = QLabel("")
         self.project_label.setWordWrap(True)
