@@ -81,6 +81,22 @@ def test_status_needs_our_marker_matching_a_full_h5(small_video: Path, tmp_path:
     assert video_status(video, SCORER, dest) == "missing"
 
 
+def test_output_of_another_snapshot_with_the_same_name_is_stale(
+    small_video: Path, tmp_path: Path
+) -> None:
+    """Regression: DLC's scorer name has no iteration, so iteration 1's model writes where
+    iteration 0's did; that older output must not be taken as the new model's."""
+    video = tmp_path / "v.mp4"
+    shutil.copy(small_video, video)
+    _fake_output(video, 40)
+    old = "/p/dlc-models-pytorch/iteration-0/x/train/snapshot-020.pt"
+    new = "/p/dlc-models-pytorch/iteration-1/x/train/snapshot-020.pt"
+    mark_complete(video, SCORER, snapshot=old)
+    assert video_status(video, SCORER, snapshot=old) == "done"
+    assert video_status(video, SCORER, snapshot=new) == "stale"
+    assert video_status(video, SCORER) == "done"  # model unknown: trust the marker
+
+
 def test_cuda_asked_without_gpu_is_refused_before_the_job(small_video: Path) -> None:
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():

@@ -152,6 +152,12 @@ def _train(spec: TrainSpec, folder: Path) -> int:
             return 1
         snapshot_path = spec.resume_from
         first_epoch = _snapshot_epoch(snapshot_path)
+    elif spec.init_from:
+        made = _init_from_snapshot(spec.init_from, cfg, folder)
+        if made is None:
+            return 1
+        snapshot_path = made
+        emit("log", message=f"training starts from the weights of {spec.init_from}")
     elif spec.weights == "scratch":
         model = PoseModel.build(cfg["model"], pretrained_backbone=False)
         init = folder / INIT_WEIGHTS
@@ -247,6 +253,36 @@ def _train(spec: TrainSpec, folder: Path) -> int:
     )
     emit("finished", epoch=spec.epochs, time=time.time())
     return 0
+
+
+def _init_from_snapshot(path: str, cfg: dict, folder: Path) -> str | None:
+    """Write the model weights of ``path`` (no optimizer, no epoch) as the start of a new
+    training; None (after an ``error`` event) if the snapshot does not fit this model."""
+    import torch
+    from deeplabcut.pose_estimation_pytorch.models import PoseModel
+
+    if not snapshot_ok(path):
+        emit("error", failure="error", message=f"snapshot {path} is missing or incomplete")
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = PoseModel.build(cfg["model"], pretrained_backbone=False)
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        emit(
+            "error",
+            failure="error",
+            message=f"snapshot {path} does not fit this model (were body parts or the net "
+            f"type changed?): {first}",
+            hint="Train from scratch or with pretrained weights instead.",
+        )
+        return None
+    init = folder / INIT_WEIGHTS
+    tmp = init.with_name(f".{init.name}.part")
+    torch.save({"model": state["model"]}, tmp)
+    os.replace(tmp, init)
+    return str(init)
 
 
 def evaluate_here(

@@ -194,6 +194,7 @@ def mark_complete(
     destfolder: str | os.PathLike | None = None,
     *,
     n_frames: int | None = None,
+    snapshot: str | None = None,
 ) -> Path:
     """Check that the h5 of ``video`` has one row per frame and write the completion marker.
 
@@ -207,6 +208,9 @@ def mark_complete(
         Where the output is (default: beside the video).
     n_frames : int, optional
         The video's frame count (default: :func:`count_frames`).
+    snapshot : str, optional
+        The snapshot file the model was loaded from, recorded so that a later model whose
+        scorer name happens to be the same (another iteration, same epoch) is not taken for it.
 
     Returns
     -------
@@ -245,18 +249,26 @@ def mark_complete(
         "rows": rows,
         "frames": expected,
         "scorer": scorer,
+        "snapshot": snapshot,
     }
     atomic_write(marker, json.dumps(record, indent=1), backup=False)
     return marker
 
 
 def video_status(
-    video: str | os.PathLike, scorer: str, destfolder: str | os.PathLike | None = None
+    video: str | os.PathLike,
+    scorer: str,
+    destfolder: str | os.PathLike | None = None,
+    *,
+    snapshot: str | None = None,
 ) -> str:
-    """``"done"``, ``"partial"`` or ``"missing"`` for one video and scorer.
+    """``"done"``, ``"partial"``, ``"stale"`` or ``"missing"`` for one video and scorer.
 
     ``done`` needs our marker to match the h5 (size and modification time) and the marker to
-    record as many rows as frames. Any output file without that is ``partial``.
+    record as many rows as frames. Any output file without that is ``partial``. ``stale``: a
+    complete output of another snapshot with the same scorer name (DeepLabCut's names do not
+    carry the iteration, so iteration 1's ``snapshot-best-020`` writes where iteration 0's did);
+    it is analysed again.
     """
     files = output_files(video, scorer, destfolder)
     marker = marker_path(video, scorer, destfolder)
@@ -270,6 +282,9 @@ def video_status(
                 and record.get("h5_mtime_ns") == st.st_mtime_ns
                 and record.get("rows") == record.get("frames")
             ):
+                made_by = record.get("snapshot")
+                if snapshot is not None and made_by is not None and made_by != snapshot:
+                    return "stale"
                 return "done"
         except (OSError, ValueError):
             pass
@@ -370,6 +385,11 @@ def analyze(
 
 def _dlc_scorer(spec: AnalysisSpec) -> str:
     """The scorer name DeepLabCut will use (needs deeplabcut; child only)."""
+    return _dlc_model(spec)[0]
+
+
+def _dlc_model(spec: AnalysisSpec) -> tuple[str, str]:
+    """The scorer name DeepLabCut will use and the snapshot file (child only)."""
     from deeplabcut.pose_estimation_pytorch.apis import utils
     from deeplabcut.pose_estimation_pytorch.data import DLCLoader
 
@@ -378,7 +398,7 @@ def _dlc_scorer(spec: AnalysisSpec) -> str:
         loader.project_cfg, loader.model_cfg, spec.snapshot_index, None
     )
     snapshot = utils.get_model_snapshots(index, loader.model_folder, loader.pose_task)[0]
-    return loader.scorer(snapshot)
+    return loader.scorer(snapshot), str(Path(snapshot.path).resolve())
 
 
 def run_in_child(spec: AnalysisSpec) -> int:
@@ -393,17 +413,25 @@ def run_in_child(spec: AnalysisSpec) -> int:
             return 2
     import deeplabcut
 
-    scorer = _dlc_scorer(spec)
-    emit("scorer", scorer=scorer)
+    scorer, snapshot = _dlc_model(spec)
+    emit("scorer", scorer=scorer, snapshot=snapshot)
     failures = 0
     for i, video in enumerate(spec.videos):
         files = output_files(video, scorer, spec.destfolder)
-        status = video_status(video, scorer, spec.destfolder)
+        status = video_status(video, scorer, spec.destfolder, snapshot=snapshot)
         if status == "done":
             emit("video_skipped", video=video, index=i, h5=str(files["h5"]))
             continue
         n_frames = count_frames(video)
-        emit("video_start", video=video, index=i, frames=n_frames, redo=status == "partial")
+        redo = status in ("partial", "stale")
+        emit(
+            "video_start",
+            video=video,
+            index=i,
+            frames=n_frames,
+            redo=redo,
+            stale=status == "stale",
+        )
         marker_path(video, scorer, spec.destfolder).unlink(missing_ok=True)
         kwargs: dict[str, Any] = {
             "shuffle": spec.shuffle,
@@ -431,7 +459,7 @@ def run_in_child(spec: AnalysisSpec) -> int:
             scorer = used
             files = output_files(video, scorer, spec.destfolder)
         try:
-            mark_complete(video, scorer, spec.destfolder, n_frames=n_frames)
+            mark_complete(video, scorer, spec.destfolder, n_frames=n_frames, snapshot=snapshot)
         except (IncompleteAnalysisError, FileNotFoundError) as exc:
             failures += 1
             emit("video_incomplete", video=video, message=str(exc))

@@ -85,11 +85,14 @@ class EvalResult:
     predictions: Path | None = None
 
 
-def _shuffle_name(config: str | os.PathLike, shuffle: int, trainset_index: int) -> tuple:
+def _shuffle_name(
+    config: str | os.PathLike, shuffle: int, trainset_index: int, iteration: int | None = None
+) -> tuple:
     from napari_dlcflow.core.project import Project
 
     project = Project.open(config)
-    iteration = int(project.get("iteration", 0) or 0)
+    if iteration is None:
+        iteration = int(project.get("iteration", 0) or 0)
     fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
     pct = int(float(fractions[trainset_index]) * 100)
     name = f"{project.task}{project.date}-trainset{pct}shuffle{shuffle}"
@@ -97,10 +100,15 @@ def _shuffle_name(config: str | os.PathLike, shuffle: int, trainset_index: int) 
 
 
 def evaluation_folder(
-    config: str | os.PathLike, shuffle: int = 1, trainset_index: int = 0
+    config: str | os.PathLike,
+    shuffle: int = 1,
+    trainset_index: int = 0,
+    *,
+    iteration: int | None = None,
 ) -> Path:
-    """Where DeepLabCut writes the evaluation of a shuffle."""
-    project, iteration, name = _shuffle_name(config, shuffle, trainset_index)
+    """Where DeepLabCut writes the evaluation of a shuffle (of ``iteration``, default the
+    config's)."""
+    project, iteration, name = _shuffle_name(config, shuffle, trainset_index, iteration)
     return project.root / "evaluation-results-pytorch" / f"iteration-{iteration}" / name
 
 
@@ -113,15 +121,20 @@ def _num(value: object) -> float:
 
 
 def read_results(
-    config: str | os.PathLike, shuffle: int = 1, trainset_index: int = 0
+    config: str | os.PathLike,
+    shuffle: int = 1,
+    trainset_index: int = 0,
+    *,
+    iteration: int | None = None,
 ) -> list[EvalResult]:
     """Parse the evaluation results of a shuffle that are on disk, by epoch.
 
-    Files that cannot be parsed are skipped (DeepLabCut may be writing them).
+    Files that cannot be parsed are skipped (DeepLabCut may be writing them). ``iteration``
+    defaults to the config's.
     """
     import pandas as pd
 
-    folder = evaluation_folder(config, shuffle, trainset_index)
+    folder = evaluation_folder(config, shuffle, trainset_index, iteration=iteration)
     out: list[EvalResult] = []
     for path in sorted(folder.glob("*-results.csv")):
         m = _RESULT_RE.search(path.name)

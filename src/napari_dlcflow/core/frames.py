@@ -222,11 +222,13 @@ def iter_extract_frames(
     seed: int = 0,
     resize_width: int = 30,
     max_samples: int = 1000,
+    candidates: Sequence[int] | None = None,
 ) -> Generator[tuple[int, int], None, ExtractionResult]:
     """Extract frames, yielding ``(done, total)`` progress; returns the result.
 
     A napari worker can run it directly (``yielded`` -> progress bar, ``quit()`` cancels);
-    :func:`extract_frames` wraps it with callbacks.
+    :func:`extract_frames` wraps it with callbacks. ``candidates`` restricts the choice to
+    those frame indices (outlier frames); decoding then stops after the last of them.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -245,7 +247,13 @@ def iter_extract_frames(
     have, width = existing_indices(out)
     result.already = [i for i in have if lo <= i < hi]
     taken = set(have)
-    candidates = [i for i in range(lo, hi) if i not in taken]
+    if candidates is not None:
+        wanted = {int(i) for i in candidates if lo <= int(i) < hi}
+        result.already = sorted(wanted & taken)
+        candidates = sorted(wanted - taken)
+        hi = candidates[-1] + 1 if candidates else lo
+    else:
+        candidates = [i for i in range(lo, hi) if i not in taken]
     total = hi if method == "uniform" else 2 * hi
     done = 0
     if method == "uniform":
@@ -321,6 +329,7 @@ def extract_frames(
     seed: int = 0,
     on_progress: Progress | None = None,
     should_stop: StopCheck | None = None,
+    candidates: Sequence[int] | None = None,
 ) -> ExtractionResult:
     """Extract ``n`` new frames of ``video`` into ``folder`` (see :func:`iter_extract_frames`).
 
@@ -344,10 +353,20 @@ def extract_frames(
         Progress callback.
     should_stop : callable() -> bool, optional
         Checked often; True stops after the current frame (``cancelled`` is set).
+    candidates : sequence of int, optional
+        Choose only among these frame indices (e.g. outlier frames).
     """
     before = set(existing_indices(folder)[0])
     gen = iter_extract_frames(
-        video, folder, method=method, n=n, start=start, stop=stop, crop=crop, seed=seed
+        video,
+        folder,
+        method=method,
+        n=n,
+        start=start,
+        stop=stop,
+        crop=crop,
+        seed=seed,
+        candidates=candidates,
     )
     try:
         while True:

@@ -525,6 +525,18 @@ class Project:
         self.dirty = True
 
     @property
+    def iteration(self) -> int:
+        """``iteration``: the refinement round (names ``iteration-<N>`` folders)."""
+        return int(self._doc.get("iteration") or 0)
+
+    @iteration.setter
+    def iteration(self, value: int) -> None:
+        if int(value) < 0:
+            raise ValueError(f"iteration must be 0 or more, got {value}")
+        self._doc["iteration"] = int(value)
+        self.dirty = True
+
+    @property
     def training_fractions(self) -> list[float]:
         """``TrainingFraction``: the train/test splits DeepLabCut makes datasets for."""
         return [float(f) for f in (self._doc.get("TrainingFraction") or [])]

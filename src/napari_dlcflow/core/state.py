@@ -22,11 +22,18 @@ class ProjectState:
         The open project was edited in memory.
     saved(Project)
         The open project was written to disk.
+    frames_added(Path)
+        New frames (and maybe machine labels) were written to a labeled-data folder, e.g. by
+        outlier extraction; the Labeling dock offers to open it.
+    iteration_changed(int)
+        The project moved to another refinement iteration (``config.yaml`` saved).
     """
 
     opened = Signal(object)
     changed = Signal()
     saved = Signal(object)
+    frames_added = Signal(object)
+    iteration_changed = Signal(int)
 
     def __init__(self) -> None:
         self.project: Project | None = None

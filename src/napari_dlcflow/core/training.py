@@ -118,6 +118,9 @@ class TrainSpec:
         How many snapshots to keep (plus the best one).
     resume_from : str, optional
         Snapshot to continue from (set by :func:`resume_spec`).
+    init_from : str, optional
+        Snapshot whose network weights start a new training (the previous iteration's best,
+        when refining); unlike ``resume_from`` the epochs count from 0.
     """
 
     config: str
@@ -136,6 +139,7 @@ class TrainSpec:
     crop_size: int | None = None
     max_snapshots: int | None = None
     resume_from: str | None = None
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         if self.weights not in ("pretrained", "scratch"):
@@ -223,9 +227,14 @@ def list_snapshots(train_folder: str | os.PathLike, *, check: bool = False) -> l
 
 
 def shuffle_train_folder(
-    config: str | os.PathLike, shuffle: int = 1, trainset_index: int = 0
+    config: str | os.PathLike,
+    shuffle: int = 1,
+    trainset_index: int = 0,
+    *,
+    iteration: int | None = None,
 ) -> Path:
-    """The ``dlc-models-pytorch/.../train`` folder of a shuffle (DeepLabCut's layout).
+    """The ``dlc-models-pytorch/.../train`` folder of a shuffle (DeepLabCut's layout), of
+    ``iteration`` (default: the config's).
 
     Raises
     ------
@@ -235,7 +244,8 @@ def shuffle_train_folder(
     from napari_dlcflow.core.project import Project
 
     project = Project.open(config)
-    iteration = int(project.get("iteration", 0) or 0)
+    if iteration is None:
+        iteration = int(project.get("iteration", 0) or 0)
     fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
     if not 0 <= trainset_index < len(fractions):
         raise ValueError(f"trainset_index {trainset_index} not in TrainingFraction {fractions}")
