@@ -77,6 +77,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         headless=args.headless,
         epochs=args.epochs,
         n_labeled=args.labeled,
+        refine_epochs=args.refine_epochs,
     )
 
 
@@ -216,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--labeled", type=int, default=60, help="frames labeled from the truth (default: 60)"
     )
+    p.add_argument(
+        "--refine-epochs",
+        type=int,
+        default=10,
+        help="epochs of the refined iteration (default: %(default)s; 0: no refinement)",
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("info", help="versions, GPUs seen by torch, where files are")
@@ -302,6 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
     from napari_dlcflow.cli_dataset import add_dataset_commands
 
     add_dataset_commands(sub, _cmd_dataset)
+
+    from napari_dlcflow.cli_refine import add_refine_commands
+
+    add_refine_commands(sub)
     return parser
 
 
@@ -317,7 +328,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, VideoError, FileNotFoundError, FileExistsError, ValueError) as exc:
+    except (
+        ConfigError,
+        VideoError,
+        FileNotFoundError,
+        FileExistsError,
+        ValueError,
+        RuntimeError,
+    ) as exc:
         print(f"napari-dlcflow {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
