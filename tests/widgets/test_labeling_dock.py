@@ -32,6 +32,7 @@ def _no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
         "recovery": True,
         "mapping": "apply",
         "remap": True,
+        "save_changes": True,
         "asked": [],
     }
 
@@ -46,6 +47,7 @@ def _no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     monkeypatch.setattr(d, "ask_use_recovery", rec("recovery"))
     monkeypatch.setattr(d, "ask_config_mapping", rec("mapping"))
     monkeypatch.setattr(d, "ask_remap_folder", rec("remap"))
+    monkeypatch.setattr(d, "ask_save_changes", rec("save_changes"))
     return answers
 
 

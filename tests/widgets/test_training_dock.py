@@ -138,3 +138,30 @@ def test_train_watch_cancel_reattach_and_evaluate(
     viewer.layers["synthetic_animal"].visible = False
     dock.verticalScrollBar().setValue(panel.y())
     save_screenshot(viewer, "training-evaluation", size=(1600, 1000))
+
+
+def test_refined_iteration_offers_the_previous_best_snapshot(
+    make_napari_viewer: Any, tmp_path: Path
+) -> None:
+    config = _small_project(tmp_path, n_labeled=4)
+    project = Project.open(config)
+    name = f"{project.task}{project.date}-trainset95shuffle1"
+    prev = project.root / "dlc-models-pytorch" / "iteration-0" / name / "train"
+    prev.mkdir(parents=True)
+    for s in ("snapshot-005.pt", "snapshot-best-010.pt"):
+        (prev / s).write_bytes(b"x")
+    viewer = make_napari_viewer()
+    dock = _dock(viewer)
+    state = state_for_viewer(viewer)
+    state.open(config)
+    assert dock.form.weights.findData("previous") < 0  # iteration 0: nothing before it
+    project = state.project
+    project.iteration = 1
+    state.save()
+    state.iteration_changed.emit(1)
+    assert dock.form.weights.currentData() == "previous"
+    assert "iteration 0's snapshot-best-010.pt" in dock.form.weights.currentText()
+    spec = dock.form.spec(str(config))
+    assert spec.init_from == str(prev / "snapshot-best-010.pt") and spec.resume_from is None
+    dock.form.weights.setCurrentIndex(dock.form.weights.findData("pretrained"))
+    assert dock.form.spec(str(config)).init_from is None

@@ -52,3 +52,15 @@ def ask_remap_folder(parent: QWidget | None, text: str) -> bool:
         QMessageBox.No,
     )
     return answer == QMessageBox.Yes
+
+
+def ask_save_changes(parent: QWidget | None, text: str) -> bool:
+    """Show what a save changes in CollectedData (added, moved, deleted) and ask to go on."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Question)
+    box.setWindowTitle("Save labels")
+    box.setText("Saving changes the ground truth like this:")
+    box.setInformativeText(text)
+    box.setStandardButtons(QMessageBox.Save | QMessageBox.Cancel)
+    box.setDefaultButton(QMessageBox.Save)
+    return box.exec_() == QMessageBox.Save

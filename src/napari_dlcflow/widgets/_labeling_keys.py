@@ -22,6 +22,8 @@ SHORTCUTS: list[tuple[str, str, str]] = [
     ("C", "copy_previous", "copy the labels of the previous labeled frame (missing ones only)"),
     ("V", "mark_not_visible", "mark the selected body part not visible here (removes its point)"),
     ("T", "toggle_names", "show or hide body-part names"),
+    ("A", "accept_frame", "accept the model's predictions in this frame as labels"),
+    ("P", "next_prediction", "next frame with predictions to review"),
     ("Control-Z", "undo", "undo"),
     ("Control-Shift-Z", "redo", "redo"),
     ("Control-Y", "redo", "redo"),

@@ -130,20 +130,52 @@ def lazy_stack(paths: list[Path]) -> tuple[LazyImageStack, tuple[int, ...]]:
     return LazyImageStack(paths, first), first.shape
 
 
+PREDICTED_BORDER = np.array([1.0, 0.84, 0.0, 1.0])
+"""Border of a prediction not accepted yet (gold)."""
+LOW_BORDER = np.array([1.0, 0.19, 0.19, 1.0])
+"""Border of a prediction below the p-cutoff (red)."""
+LABEL_BORDER = np.array([0.0, 0.0, 0.0, 1.0])
+
+
 def points_payload(
-    model: LabelModel, colors: np.ndarray
-) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
-    """``(data, features, face colours)`` of the Points layer drawn from ``model``."""
-    data, _t, k = keypoints_to_points(model.xy)
+    model: LabelModel, colors: np.ndarray, pcutoff: float = 0.6
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
+    """``(data, features, face colours, border colours)`` of the Points layer drawn from
+    ``model``.
+
+    Labels are filled with their keypoint's colour and a black border. Predictions not accepted
+    yet are half transparent with a gold border, or a red one below ``pcutoff``, and their name
+    ends with ``?`` (or ``?!``).
+    """
+    data, t, k = keypoints_to_points(model.xy)
+    t = t.astype(int)
+    k = k.astype(int)
+    predicted = model.predicted[t, k] if len(k) else np.zeros(0, dtype=bool)
+    lik = model.likelihood[t, k] if len(k) else np.zeros(0)
+    with np.errstate(invalid="ignore"):
+        low = predicted & (lik < pcutoff)
+    names = [model.keypoints[i][1] for i in k]
+    label = [
+        n + ("?!" if lo else "?" if pr else "")
+        for n, pr, lo in zip(names, predicted, low, strict=True)
+    ]
     feats = pd.DataFrame(
         {
-            "keypoint": k.astype(int),
+            "keypoint": k,
             "individual": [model.keypoints[i][0] for i in k],
-            "bodypart": [model.keypoints[i][1] for i in k],
+            "bodypart": names,
+            "label": label,
+            "predicted": predicted,
+            "likelihood": lik,
         }
     )
-    face = colors[k] if len(k) else np.zeros((0, 4))
-    return data, feats, face
+    face = colors[k].copy() if len(k) else np.zeros((0, 4))
+    if len(k):
+        face[predicted, 3] = 0.45
+    border = np.tile(LABEL_BORDER, (len(k), 1))
+    border[predicted] = PREDICTED_BORDER
+    border[low] = LOW_BORDER
+    return data, feats, face, border
 
 
 def skeleton_vectors(model: LabelModel, t: int, edges: list[tuple[str, str]]) -> np.ndarray:
@@ -184,18 +216,18 @@ def add_layers(
         lo, hi = float(first.min()), float(first.max())
         limits = (lo, hi if hi > lo else lo + 1.0)
     image = viewer.add_image(stack, name=f"{name} images", contrast_limits=limits)
-    data, feats, face = points_payload(model, colors)
+    data, feats, face, border = points_payload(model, colors)
     points = viewer.add_points(
         data,
         ndim=3,
         features=feats,
         face_color=face if len(face) else "white",
-        border_color="black",
-        border_width=0.1,
+        border_color=border if len(border) else "black",
+        border_width=0.15,
         size=dotsize,
         name=f"{name} labels",
         text={
-            "string": "{bodypart}",
+            "string": "{label}",
             "size": 9,
             "color": "white",
             "anchor": "upper_left",

@@ -8,7 +8,7 @@ from qtpy.QtWidgets import QListWidget, QListWidgetItem
 
 from napari_dlcflow.widgets._labeling_model import LabelModel
 
-DONE, PARTLY, EMPTY = "#7bd88f", "#e0c46c", "#aaaaaa"
+DONE, PARTLY, EMPTY, REVIEW = "#7bd88f", "#e0c46c", "#aaaaaa", "#ffd600"
 
 
 def fill_keypoints(
@@ -23,7 +23,8 @@ def fill_keypoints(
             lst.addItem(QListWidgetItem(model.keypoint_name(k)))
     for k in range(len(model.keypoints)):
         item = lst.item(k)
-        item.setText(("✓ " if labeled[k] else "   ") + model.keypoint_name(k))
+        mark = "? " if model.predicted[t, k] else ("✓ " if labeled[k] else "   ")
+        item.setText(mark + model.keypoint_name(k))
         if k < len(colors):
             r, g, b, _ = (np.asarray(colors[k]) * 255).astype(int)
             item.setForeground(QBrush(QColor(int(r), int(g), int(b))))
@@ -45,7 +46,12 @@ def fill_progress(lst: QListWidget, model: LabelModel) -> None:
         if fp.missing and fp.done:
             more = " …" if len(fp.missing) > 4 else ""
             text += "  missing: " + ", ".join(fp.missing[:4]) + more
+        n_pred = int(model.predicted[fp.frame].sum())
+        if n_pred:
+            text += f"  ({n_pred} predictions to review)"
         item.setText(text)
         color = DONE if not fp.missing else (PARTLY if fp.done else EMPTY)
+        if n_pred:
+            color = REVIEW
         item.setForeground(QBrush(QColor(color)))
     lst.blockSignals(False)

@@ -104,7 +104,11 @@ class AnalyzePanel(QGroupBox):
         self._project_opened(self.state.project)
 
     def _project_opened(self, project: Any) -> None:
-        self.videos.clear()
+        try:
+            self.videos.clear()
+        except RuntimeError:  # the Qt side was deleted (dock closed): stop listening
+            self.state.opened.disconnect(self._project_opened)
+            return
         if project is None:
             self.project_label.setText("Open a project (Project dock) to analyze its videos.")
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -66,6 +68,7 @@ class TrainingForm(QWidget):
         self.weights = QComboBox()
         self.weights.addItem("pretrained (ImageNet; downloaded once)", "pretrained")
         self.weights.addItem("from scratch (works offline; needs more epochs)", "scratch")
+        self.previous: str | None = None
         self.offline = QCheckBox("offline: never try to download (HF_HUB_OFFLINE)")
         form.addRow("Shuffle", self.shuffle)
         form.addRow("Net type", self.net_type)
@@ -92,6 +95,17 @@ class TrainingForm(QWidget):
         if probed:
             self.device_note.setText(no_gpu_message(devices))
 
+    def set_previous(self, snapshot: str | None, iteration: int | None = None) -> None:
+        """Offer (or stop offering) the previous iteration's best snapshot as the start."""
+        i = self.weights.findData("previous")
+        if i >= 0:
+            self.weights.removeItem(i)
+        self.previous = snapshot
+        if snapshot:
+            name = Path(snapshot).name
+            self.weights.addItem(f"iteration {iteration}'s {name} (refine)", "previous")
+            self.weights.setCurrentIndex(self.weights.findData("previous"))
+
     def spec(self, config: str) -> TrainSpec:
         """The :class:`TrainSpec` these settings describe."""
         device = str(self.device.currentData() or "auto")
@@ -104,6 +118,7 @@ class TrainingForm(QWidget):
                 and str(self.device.itemData(i)) != "cuda:all"
             ]
             device = "cuda"
+        from_previous = self.weights.currentData() == "previous" and bool(self.previous)
         return TrainSpec(
             config=config,
             shuffle=self.shuffle.value(),
@@ -114,7 +129,8 @@ class TrainingForm(QWidget):
             eval_interval=self.eval_interval.value(),
             device=device,
             gpus=gpus,
-            weights=str(self.weights.currentData()),
+            weights="scratch" if from_previous else str(self.weights.currentData()),
+            init_from=self.previous if from_previous else None,
             offline=self.offline.isChecked(),
             backbone=self.backbone.currentData(),
             crop_size=self.crop.value() or None,

@@ -56,6 +56,7 @@ from napari_dlcflow.widgets._labeling_layers import (
 )
 from napari_dlcflow.widgets._labeling_lists import fill_keypoints, fill_progress
 from napari_dlcflow.widgets._labeling_model import LabelModel
+from napari_dlcflow.widgets._labeling_refine import RefineSection
 from napari_dlcflow.widgets._state import state_for_viewer
 
 if TYPE_CHECKING:
@@ -169,6 +170,9 @@ class LabelingDock(QScrollArea):
         blay.addWidget(self.progress_list)
         layout.addWidget(box, 2)
 
+        self.refine = RefineSection(self)
+        layout.addWidget(self.refine)
+
         try:
             from napari_dlcflow.widgets._labeling_extract import ExtractSection
         except ImportError:  # pragma: no cover - extraction needs PyAV
@@ -190,6 +194,7 @@ class LabelingDock(QScrollArea):
         self.state.opened.connect(self._on_project)
         self.state.changed.connect(self._on_project_changed)
         self.state.saved.connect(self._on_project_changed)
+        self.state.frames_added.connect(self._on_frames_added)
         self._on_project(self.state.project)
 
     # ------------------------------------------------------------------ messages
@@ -250,6 +255,20 @@ class LabelingDock(QScrollArea):
                 f"Project {project.task}: {self.folder_combo.count()} labeled-data folder(s). "
                 "Choose one and press Open."
             )
+
+    def _on_frames_added(self, folder: object) -> None:
+        """New frames were written (e.g. outliers): list the folder, say how to open it."""
+        folder = Path(str(folder))
+        if self.project is None or folder.parent.parent != self.project.root:
+            return
+        self._on_project(self.project)
+        i = self.folder_combo.findData(str(folder))
+        if i >= 0:
+            self.folder_combo.setCurrentIndex(i)
+        if self.model is not None and self.model.folder == folder:
+            self._info(f"New frames in {folder.name}: save, then press Open to see them.")
+        elif self.model is None:
+            self._info(f"New frames in {folder.name}: press Open to review them.")
 
     def _on_project_changed(self, *_args: object) -> None:
         if self.state.project is not None and self.model is not None:
@@ -411,6 +430,9 @@ class LabelingDock(QScrollArea):
         self._close_layers()
         self.model = model
         self.current = 0
+        machine_note = self.refine.load()
+        if machine_note:
+            notes.append(machine_note)
         self._style_from_project()
         dotsize = float(project.dotsize) if project is not None else 8.0
         self.image_layer, self.points_layer, self.skeleton_layer = add_layers(
@@ -456,6 +478,15 @@ class LabelingDock(QScrollArea):
             return False
         model = self.model
         try:
+            changes = self._changes()
+        except (LabelsError, OSError) as exc:
+            self._error(f"Not saved (your labels are still here): {exc}")
+            return False
+        asked = changes.deleted > 0 or model.reviewed or model.n_predicted
+        if asked and not _labeling_dialogs.ask_save_changes(self, changes.format()):
+            self._info("Not saved.")
+            return False
+        try:
             saved = write_labels(
                 model.to_labels(),
                 model.folder,
@@ -471,9 +502,27 @@ class LabelingDock(QScrollArea):
         discard_recovery(model.folder, model.file_scorer)
         self._info(
             f"Saved {saved.h5.name} and {saved.csv.name if saved.csv else ''} in "
-            f"{model.folder} ({model.summary()})."
+            f"{model.folder} ({model.summary()}). Changes: {changes.format(0).splitlines()[0]}"
         )
+        self._refresh_progress()
         return True
+
+    def _changes(self) -> Any:
+        """What saving now would change in the CollectedData on disk."""
+        from napari_dlcflow.core.refine import summarize_changes
+
+        assert self.model is not None
+        model = self.model
+        try:
+            before = load_folder(model.folder, model.file_scorer)
+        except FolderMismatchError:  # rows of a renamed folder, remapped when opened
+            files = find_label_files(model.folder)
+            src = (files["collected_h5"] or files["collected_csv"])[0]
+            before = remap_folder(read_labels(src), model.folder.name)
+        if before is not None and self.project is not None:
+            diff = compare_with_config(before, self.project)
+            before = conform_to_config(before, self.project, {k: k for k in diff.extra})
+        return summarize_changes(before, model.to_labels(), pending=model.n_predicted)
 
     def autosave(self) -> None:
         """Write the recovery file if anything changed since the last autosave."""
@@ -568,7 +617,8 @@ class LabelingDock(QScrollArea):
         """Redraw the Points layer from the model."""
         if self.model is None or self.points_layer is None:
             return
-        data, feats, face = points_payload(self.model, self._colors)
+        pcutoff = float(self.project.pcutoff) if self.project is not None else 0.6
+        data, feats, face, border = points_payload(self.model, self._colors, pcutoff)
         layer = self.points_layer
         self._syncing = True
         try:
@@ -577,6 +627,7 @@ class LabelingDock(QScrollArea):
             layer.features = feats
             if len(face):
                 layer.face_color = face
+                layer.border_color = border
             layer.text.visible = self.names_check.isChecked()
         finally:
             self._syncing = False
@@ -615,6 +666,7 @@ class LabelingDock(QScrollArea):
             return
         fill_progress(self.progress_list, self.model)
         self.summary.setText(self.model.summary() + (" — unsaved" if self.model.dirty else ""))
+        self.refine.refresh()
 
     def _jump_to_item(self, item: QListWidgetItem) -> None:
         self.go_to_frame(self.progress_list.row(item))
@@ -706,6 +758,35 @@ class LabelingDock(QScrollArea):
     def redo(self) -> None:
         if self.model is not None and self.model.redo():
             self._sync_points()
+
+    def accept_frame(self) -> None:
+        """Accept the predictions of the current frame as labels (A)."""
+        if self.model is None:
+            return
+        n = self.model.accept([self._frame()])
+        if n:
+            self._sync_points()
+        self._info(f"Accepted {n} prediction(s)." if n else "No prediction to accept here.")
+
+    def accept_all(self) -> None:
+        """Accept every prediction shown as a label."""
+        if self.model is None:
+            return
+        n = self.model.accept()
+        if n:
+            self._sync_points()
+        self._info(f"Accepted {n} prediction(s)." if n else "No prediction to accept.")
+
+    def next_prediction(self) -> None:
+        """Go to the next frame with predictions to review (P)."""
+        if self.model is None:
+            return
+        frames = self.model.predicted_frames()
+        if not frames:
+            self._info("No predictions left to review.")
+            return
+        t = self._frame()
+        self.go_to_frame(next((f for f in frames if f > t), frames[0]))
 
     def toggle_names(self) -> None:
         self.names_check.setChecked(not self.names_check.isChecked())

@@ -5,7 +5,8 @@ matching video layer as points (coloured by body part, or by individual for mult
 projects), the skeleton per frame and trails. A ``_filtered.h5`` beside it can be shown at the
 same time in another style. The p-cutoff slider hides points below it at once and redraws the
 skeleton and trails when the slider rests. napari slices every layer on the same time axis, so
-all of it follows playing and scrubbing.
+all of it follows playing and scrubbing. *Outlier frames* finds the frames where the model is
+likely wrong (or that were marked with M) and extracts them for correction.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from napari_dlcflow.widgets._dock import scroll_body
 from napari_dlcflow.widgets._overlay_analyze import AnalyzePanel
 from napari_dlcflow.widgets._overlay_export import child_events
 from napari_dlcflow.widgets._overlay_layers import OverlaySet
+from napari_dlcflow.widgets._overlay_outliers import OutliersPanel
 from napari_dlcflow.widgets._state import state_for_viewer
 
 if TYPE_CHECKING:
@@ -135,6 +137,11 @@ class OverlayDock(QScrollArea):
         self.filter_button.clicked.connect(self.run_filter)
         ff.addRow(self.filter_button)
         layout.addWidget(self.filter_box)
+
+        self.outliers_panel = OutliersPanel(
+            napari_viewer, lambda: self.analysis_path, self._video_file
+        )
+        layout.addWidget(self.outliers_panel)
 
         self.export_box = QGroupBox("Labeled video")
         ef = QFormLayout(self.export_box)
@@ -253,6 +260,7 @@ class OverlayDock(QScrollArea):
             s.remove()
         self.sets.clear()
         self.analysis_path = pred.path
+        self.outliers_panel.set_analysis(pred.path)
         if skeleton is None:
             skeleton, pcut = self._skeleton_for(p, pred.bodyparts)
             if pcut is not None:

@@ -23,6 +23,7 @@ from napari_dlcflow.widgets import _dialogs
 from napari_dlcflow.widgets._dock import scroll_body
 from napari_dlcflow.widgets._name_list import NameList
 from napari_dlcflow.widgets._new_project_form import NewProjectForm
+from napari_dlcflow.widgets._project_iterations import IterationsSection
 from napari_dlcflow.widgets._skeleton_view import SkeletonView
 from napari_dlcflow.widgets._state import state_for_viewer
 
@@ -81,6 +82,9 @@ class ProjectDock(QScrollArea):
         self.edit_box = QGroupBox("Project")
         self._build_editor(QVBoxLayout(self.edit_box))
         layout.addWidget(self.edit_box)
+        self.iterations = IterationsSection(self.state, self._error, self._info)
+        self.iterations.busy.connect(self._on_busy)
+        layout.addWidget(self.iterations)
         layout.addStretch(1)
 
         self.new_form.setVisible(False)
@@ -193,6 +197,13 @@ class ProjectDock(QScrollArea):
     def _info(self, message: str) -> None:
         self.status.setStyleSheet("")
         self.status.setText(message)
+
+    def _on_busy(self, busy: bool) -> None:
+        # config.yaml is rewritten while an iteration starts: no edits, no other project
+        for widget in (self.edit_box, self.new_button, self.open_button):
+            widget.setEnabled(not busy)
+        if not busy:
+            self.edit_box.setEnabled(self.state.project is not None)
 
     # ------------------------------------------------------------------ open / create
     def open_project(self, path: str) -> Project | None:

@@ -117,6 +117,7 @@ class TrainingDock(QScrollArea):
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.refresh)
         self.state.opened.connect(lambda _p: self.reattach())
+        self.state.iteration_changed.connect(lambda _i: self.reattach())
         self.reattach()
 
     # ------------------------------------------------------------------ helpers
@@ -148,6 +149,23 @@ class TrainingDock(QScrollArea):
         )
         self.dataset_button.setEnabled(has_project and not running)
 
+    def _offer_previous(self) -> None:
+        """Offer the previous iteration's best snapshot as the starting weights."""
+        from napari_dlcflow.core.refine import best_snapshot
+
+        project = self.state.project
+        best = None
+        if project is not None and project.iteration > 0:
+            try:
+                prev = shuffle_train_folder(
+                    project.config_path, self.form.shuffle.value(), iteration=project.iteration - 1
+                )
+            except (FileNotFoundError, ValueError):
+                prev = None
+            best = best_snapshot(prev) if prev is not None else None
+        iteration = project.iteration - 1 if project is not None else None
+        self.form.set_previous(str(best) if best else None, iteration)
+
     # ---------------------------------------------------------------- reattach
     def reattach(self) -> None:
         """Find the job of the current shuffle (running or not) and show it."""
@@ -166,6 +184,7 @@ class TrainingDock(QScrollArea):
             else:
                 self.project_label.setText(f"{project.root.name}: {folder.parent.name}")
                 self.job = find_job(folder)
+        self._offer_previous()
         self.plot.set_epochs([])
         self.status.setText("")
         self.progress_label.setText("")
