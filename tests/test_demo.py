@@ -30,6 +30,8 @@ def test_demo_end_to_end_and_again(tmp_path: Path) -> None:
         "150",
         "--epochs",
         "2",
+        "--refine-epochs",
+        "1",
         "--headless",
     ]
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
@@ -50,11 +52,18 @@ def test_demo_end_to_end_and_again(tmp_path: Path) -> None:
     # the loop ran: labels from the truth, a snapshot, and an analysis of every frame
     assert list(project.root.glob("labeled-data/synthetic_animal/CollectedData_*.h5"))
     assert list(project.root.glob("dlc-models-pytorch/**/snapshot-*.pt"))
-    (analysis,) = project.root.glob("videos/synthetic_animalDLC_*.h5")
-    from napari_dlcflow.core.predictions import read_predictions
+    from napari_dlcflow.core.predictions import find_analysis_files, read_predictions
 
-    assert len(read_predictions(analysis).frames) == 150
+    analyses = find_analysis_files(project.root / "videos" / "synthetic_animal.mp4")
+    assert analyses and all(len(read_predictions(a).frames) == 150 for a in analyses)
     assert "median error against the truth" in first.stdout
+    # ... and one refine iteration: outliers, corrected labels, iteration 1 trained from 0's best
+    assert "outlier frame(s)" in first.stdout
+    assert "Iteration 0 -> 1." in first.stdout
+    assert "(iteration 0) -> " in first.stdout
+    assert Project.open(project_cfg).iteration == 1
+    assert list(project.root.glob("dlc-models-pytorch/iteration-1/**/snapshot-*.pt"))
+    assert list(project.root.glob("labeled-data/synthetic_animal/machinelabels-iter0.h5"))
     # idempotent: a second run re-uses the project
     second = subprocess.run(
         [*cmd, "--no-dlc-check"], capture_output=True, text=True, env=env, timeout=600
@@ -62,4 +71,5 @@ def test_demo_end_to_end_and_again(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stdout + second.stderr
     assert "re-using" in second.stdout
     assert "re-using the trained snapshot" in second.stdout
+    assert "Refine: re-using iteration 1" in second.stdout
     assert len(list(out.glob("synthetic-animal-dlcflow-*"))) == 1

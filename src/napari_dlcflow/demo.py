@@ -4,8 +4,10 @@ It grows with each capability of the plugin. Today it: writes the synthetic vide
 creates a DeepLabCut project around it (body parts and skeleton of the synthetic animal), asks
 DeepLabCut itself to validate the project in a child process, labels frames from the truth,
 creates the training dataset, trains a tiny network from scratch (resnet18, CPU or GPU),
-analyses the video with it, measures the error against the truth, and shows the video with the
-truth and the predicted tracks overlaid and the Project dock in napari, saving a screenshot.
+analyses the video with it, measures the error against the truth, runs one refine-and-retrain
+iteration (outlier frames, their machine labels corrected from the truth, the next iteration
+trained from the previous best snapshot, analysed again), and shows the video with the truth
+and the predicted tracks overlaid and the Project dock in napari, saving a screenshot.
 With a display the window stays open; without one it runs on a virtual display (Xvfb) and says
 where the screenshot is. Every step re-uses what an earlier run left (a second run takes
 seconds).
@@ -66,6 +68,7 @@ def run_demo(
     headless: bool = False,
     epochs: int = 20,
     n_labeled: int = 60,
+    refine_epochs: int = 10,
 ) -> int:
     """Run the demo; returns the exit status.
 
@@ -83,6 +86,8 @@ def run_demo(
         Training epochs of the tiny network; 0 skips labeling, training and analysis.
     n_labeled : int
         Frames labeled from the truth for training.
+    refine_epochs : int
+        Epochs of the refined iteration's training; 0 skips the refinement.
     """
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         argv = [
@@ -95,6 +100,10 @@ def run_demo(
             "--headless",
             "--epochs",
             str(epochs),
+            "--labeled",
+            str(n_labeled),
+            "--refine-epochs",
+            str(refine_epochs),
         ]
         if not dlc_check:
             argv.append("--no-dlc-check")
@@ -153,8 +162,16 @@ def run_demo(
         predictions = _train_and_analyze(project, spec, keypoints, epochs, n_labeled)
         if predictions is None:
             return 1
+        if refine_epochs > 0:
+            from napari_dlcflow.demo_refine import refine_once
 
-    t0 = _step(8, "napari: video, ground truth, predicted tracks, Project dock")
+            video = next(iter(project.videos))
+            predictions = refine_once(project, video, keypoints, predictions, refine_epochs)
+            if predictions is None:
+                return 1
+            project = Project.open(project.config_path)
+
+    t0 = _step(13, "napari: video, ground truth, predicted tracks, Project dock")
     shot = _show(
         project, files.video, keypoints, bodyparts, out, headless=headless, predictions=predictions
     )
