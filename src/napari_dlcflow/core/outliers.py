@@ -25,8 +25,10 @@ DeepLabCut's names, and the model's predictions on them go to ``machinelabels-it
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,23 +230,17 @@ def _running_median(values: np.ndarray, window: int, chunk: int = 20000) -> np.n
     for s in range(0, len(values), chunk):
         e = min(len(values), s + chunk)
         win = np.lib.stride_tricks.sliding_window_view(pad[s : e + 2 * half], window, axis=0)
-        with np.errstate(all="ignore"), _quiet():
+        with _quiet():
             out[s:e] = np.nanmedian(win, axis=-1)
     return out
 
 
-class _quiet:
-    """Silence numpy's all-NaN slice warnings."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence numpy's floating-point and all-NaN-slice warnings."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
+        yield
 
 
 def fit_deviation(
@@ -277,7 +273,7 @@ def fit_deviation(
         masked[low] = np.nan
         fitted = _running_median(masked, window)
     dist = np.hypot(*np.moveaxis(xy - fitted, -1, 0))
-    with np.errstate(all="ignore"), _quiet():
+    with _quiet():
         d = np.nanmean(dist, axis=1)
     return np.nan_to_num(d, nan=0.0)
 

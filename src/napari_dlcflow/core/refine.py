@@ -299,20 +299,16 @@ def pending_machine_labels(project: Any) -> dict[Path, int]:
 
 # ---------------------------------------------------------------------------------- iterations
 
-_SNAP = re.compile(r"^snapshot-(best-)?(\d+)\.pt$")
-
 
 def best_snapshot(train_folder: str | os.PathLike) -> Path | None:
     """The best snapshot of a train folder (``snapshot-best-*.pt``, else the last one)."""
+    from napari_dlcflow.core.training import list_snapshots
+
     folder = Path(train_folder)
-    snaps = []
-    for p in folder.glob("snapshot-*.pt") if folder.is_dir() else []:
-        m = _SNAP.match(p.name)
-        if m:
-            snaps.append((bool(m.group(1)), int(m.group(2)), p))
+    snaps = list_snapshots(folder) if folder.is_dir() else []
     if not snaps:
         return None
-    return max(snaps)[2]
+    return max(snaps, key=lambda s: (s.best, s.epoch)).path
 
 
 @dataclass
