@@ -32,13 +32,13 @@ def main() -> None:
     import pandas as pd
     from PIL import Image
 
-    from napari_dlcflow.core.labels import (
+    from napari_dlcflow.core.labels.collected import (
         Labels,
         labels_to_dataframe,
         read_labels,
         write_labels,
     )
-    from napari_dlcflow.widgets._labeling_layers import lazy_stack
+    from napari_dlcflow.widgets.labeling.layers import lazy_stack
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)

@@ -51,13 +51,9 @@ import av
 import numpy as np
 import pandas as pd
 
-from napari_dlcflow.core.outliers import (
-    OutlierSpec,
-    extract_outliers,
-    find_outliers,
-    fit_deviation,
-)
-from napari_dlcflow.core.predictions import (
+from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, read_truth
+from napari_dlcflow.core.example.truth_labels import choose_frames, make_labeled_synthetic_project
+from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
     read_predictions,
     scorer_name,
@@ -65,9 +61,13 @@ from napari_dlcflow.core.predictions import (
     write_meta,
     write_predictions,
 )
-from napari_dlcflow.core.project import Project
-from napari_dlcflow.core.synthetic import BODYPARTS, SyntheticSpec, read_truth
-from napari_dlcflow.core.truth_labels import choose_frames, make_labeled_synthetic_project
+from napari_dlcflow.core.project.config import Project
+from napari_dlcflow.core.refine.outliers import (
+    OutlierSpec,
+    extract_outliers,
+    find_outliers,
+    fit_deviation,
+)
 
 ROWS: list[tuple[str, str, str, str]] = []
 EPSILON = 20.0  # DLC's default, jump and fitting

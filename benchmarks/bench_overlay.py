@@ -1,7 +1,8 @@
 """Opening a DLC analysis file of 100k frames x 32 body parts as napari layers.
 
 Compares our route (numpy reshape of the table into points, skeleton vectors and trails;
-:mod:`napari_dlcflow.core.predictions`) with the pandas ``DataFrame.stack`` route that
+:mod:`napari_dlcflow.core.predictions.analysis_files`) with the pandas ``DataFrame.stack`` route
+that
 napari-deeplabcut-style readers take (long table per frame and body part, then a Points layer
 coloured through a categorical property). Each route runs in its own process, so its peak
 memory is its own; the file is written once, in DLC's exact format.
@@ -39,7 +40,7 @@ def _rss_mib() -> float:
 
 
 def make_file(path: Path, n_frames: int, n_bodyparts: int, seed: int = 0) -> None:
-    from napari_dlcflow.core.predictions import Predictions, write_predictions
+    from napari_dlcflow.core.predictions.analysis_files import Predictions, write_predictions
 
     rng = np.random.default_rng(seed)
     xy = np.cumsum(rng.normal(0, 2, (n_frames, n_bodyparts, 2)), axis=0) + 500
@@ -60,9 +61,9 @@ def route_ours(path: Path) -> dict[str, float]:
     import napari.layers
     from napari.components import ViewerModel
 
-    from napari_dlcflow._predictions_reader import finish_layer_data
-    from napari_dlcflow.core.predictions import predictions_layers, read_predictions
-    from napari_dlcflow.widgets._overlay_layers import WINDOW_FRAMES, WINDOWED_ABOVE
+    from napari_dlcflow.core.predictions.analysis_files import predictions_layers, read_predictions
+    from napari_dlcflow.plugin.predictions_reader import finish_layer_data
+    from napari_dlcflow.widgets.overlay.layers import WINDOW_FRAMES, WINDOWED_ABOVE
 
     viewer = ViewerModel()
     t0 = time.perf_counter()
@@ -100,7 +101,7 @@ def route_pandas_stack(path: Path) -> dict[str, float]:
     import pandas as pd
     from napari.components import ViewerModel
 
-    from napari_dlcflow.core.overlay import bodypart_colors
+    from napari_dlcflow.core.layers.style import bodypart_colors
 
     viewer = ViewerModel()
     t0 = time.perf_counter()

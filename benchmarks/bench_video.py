@@ -28,14 +28,14 @@ from pathlib import Path
 import av
 import numpy as np
 
-from napari_dlcflow.core.preprocess import (
+from napari_dlcflow.core.video.preprocess import (
     ContrastParams,
     OutputParams,
     PreprocessSpec,
     Roi,
     preprocess_video,
 )
-from napari_dlcflow.core.video import VideoReader
+from napari_dlcflow.core.video.reader import VideoReader
 
 try:
     import cv2

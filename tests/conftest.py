@@ -38,7 +38,7 @@ def openfield_project(shared_data: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def small_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 40-frame synthetic example video (320 x 320) with its truth CSV beside it."""
-    from napari_dlcflow.core.synthetic import SyntheticSpec, write_synthetic_example
+    from napari_dlcflow.core.example.synthetic import SyntheticSpec, write_synthetic_example
 
     folder = tmp_path_factory.mktemp("example")
     return write_synthetic_example(folder, SyntheticSpec(n_frames=40, seed=3)).video
@@ -56,7 +56,7 @@ def save_screenshot() -> Callable[..., Path]:
         canvas_only: bool = False,
         size: tuple[int, int] = (1400, 950),
     ) -> Path:
-        from napari_dlcflow.widgets._screenshot import prepare, save_screenshot
+        from napari_dlcflow.widgets.common.screenshot import prepare, save_screenshot
 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"

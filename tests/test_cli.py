@@ -5,9 +5,9 @@ import sys
 from pathlib import Path
 
 from napari_dlcflow.cli import main
+from napari_dlcflow.core.example.synthetic import read_truth
 from napari_dlcflow.core.jobs import run_child
-from napari_dlcflow.core.project import Project
-from napari_dlcflow.core.synthetic import read_truth
+from napari_dlcflow.core.project.config import Project
 
 
 def test_sample_then_create_project(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from napari_dlcflow.cli import main
-from napari_dlcflow.core.labels import load_folder
-from napari_dlcflow.core.machine_labels import read_machine_labels
-from napari_dlcflow.core.predictions import simulate_predictions, write_predictions
-from napari_dlcflow.core.project import Project
-from napari_dlcflow.core.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
-from napari_dlcflow.core.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
+from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.core.labels.collected import load_folder
+from napari_dlcflow.core.labels.machine import read_machine_labels
+from napari_dlcflow.core.predictions.analysis_files import simulate_predictions, write_predictions
+from napari_dlcflow.core.project.config import Project
 
 SPEC = SyntheticSpec(n_frames=50, height=96, width=96, seed=4)
 SCORER = "DLC_Resnet50_syntheticNov24shuffle1_snapshot_best-10"
@@ -79,7 +79,7 @@ def test_extract_merge_and_iterate_from_the_cli(
 def test_predict_frames_from_the_analysis(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from napari_dlcflow.core.frames import extract_frames
+    from napari_dlcflow.core.video.extract import extract_frames
 
     folder = project.root / "labeled-data" / "synthetic_animal"
     video = Path(next(iter(project.videos)))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from skimage.io import imread
 
-from napari_dlcflow.core.project import Project
+from napari_dlcflow.core.project.config import Project
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,10 @@ def test_demo_end_to_end_and_again(tmp_path: Path) -> None:
     # the loop ran: labels from the truth, a snapshot, and an analysis of every frame
     assert list(project.root.glob("labeled-data/synthetic_animal/CollectedData_*.h5"))
     assert list(project.root.glob("dlc-models-pytorch/**/snapshot-*.pt"))
-    from napari_dlcflow.core.predictions import find_analysis_files, read_predictions
+    from napari_dlcflow.core.predictions.analysis_files import (
+        find_analysis_files,
+        read_predictions,
+    )
 
     analyses = find_analysis_files(project.root / "videos" / "synthetic_animal.mp4")
     assert analyses and all(len(read_predictions(a).frames) == 150 for a in analyses)

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from napari_dlcflow.core.project import Project
+from napari_dlcflow.core.project.config import Project
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

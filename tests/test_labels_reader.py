@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_dlcflow._labels_reader import get_reader
-from napari_dlcflow._labels_writer import write_points
-from napari_dlcflow.core.labels import labels_to_dataframe, read_labels
+from napari_dlcflow.core.labels.collected import labels_to_dataframe, read_labels
+from napari_dlcflow.plugin.labels_reader import get_reader
+from napari_dlcflow.plugin.labels_writer import write_points
 
 
 def test_reader_ignores_foreign_paths(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_folder_gives_images_and_labels(openfield_project: Path) -> None:
 
 
 def test_machine_labels_own_layer_and_promotion_never_deletes(tmp_path: Path) -> None:
-    from napari_dlcflow.core.labels import Labels, write_labels
+    from napari_dlcflow.core.labels.collected import Labels, write_labels
 
     folder = tmp_path / "vid"
     folder.mkdir()

@@ -112,9 +112,13 @@ def run_demo(
             return code
         headless = True
 
-    from napari_dlcflow.core.create import create_project
-    from napari_dlcflow.core.project import Project
-    from napari_dlcflow.core.synthetic import SyntheticSpec, read_truth, write_synthetic_example
+    from napari_dlcflow.core.example.synthetic import (
+        SyntheticSpec,
+        read_truth,
+        write_synthetic_example,
+    )
+    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.project.create import create_project
 
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -132,7 +136,7 @@ def run_demo(
         project = Project.open(existing)
         print(f"    re-using {project.root}")
     else:
-        from napari_dlcflow.core.synthetic import SKELETON
+        from napari_dlcflow.core.example.synthetic import SKELETON
 
         project = create_project(
             TASK,
@@ -146,7 +150,7 @@ def run_demo(
         print(f"    created {project.root} ({time.perf_counter() - t0:.1f} s)")
 
     if dlc_check:
-        from napari_dlcflow.core.dlc_check import check_config_in_child
+        from napari_dlcflow.core.engine.dlc_check import check_config_in_child
 
         t0 = _step(3, "DeepLabCut validates config.yaml (child process)")
         verdict = check_config_in_child(project.config_path)
@@ -184,16 +188,16 @@ def _train_and_analyze(project, spec, keypoints, epochs: int, n_labeled: int):  
     """Label from truth, dataset, tiny training, analysis; returns the predictions or None."""
     import numpy as np
 
-    from napari_dlcflow.core.analysis import AnalysisSpec, analyze
-    from napari_dlcflow.core.predictions import read_predictions
-    from napari_dlcflow.core.training import (
+    from napari_dlcflow.core.engine.analysis import AnalysisSpec, analyze
+    from napari_dlcflow.core.engine.training import (
         TrainSpec,
         create_dataset,
         list_snapshots,
         shuffle_train_folder,
         start_training,
     )
-    from napari_dlcflow.core.truth_labels import label_from_truth
+    from napari_dlcflow.core.example.truth_labels import label_from_truth
+    from napari_dlcflow.core.predictions.analysis_files import read_predictions
 
     config = project.config_path
     stem = next(iter(project.videos)).rsplit("/", 1)[-1].rsplit(".", 1)[0]
@@ -284,10 +288,10 @@ def _show(
 ) -> Path:
     import napari
 
-    from napari_dlcflow.core.overlay import keypoint_layers
-    from napari_dlcflow.core.video_probe import read_frames
-    from napari_dlcflow.widgets._screenshot import prepare, save_screenshot
-    from napari_dlcflow.widgets._state import state_for_viewer
+    from napari_dlcflow.core.layers.style import keypoint_layers
+    from napari_dlcflow.core.video.probe import read_frames
+    from napari_dlcflow.widgets.common.screenshot import prepare, save_screenshot
+    from napari_dlcflow.widgets.common.state import state_for_viewer
 
     # On our own virtual display a shown window draws exactly what a user sees; a hidden one
     # renders its canvas at the wrong size.
@@ -299,7 +303,7 @@ def _show(
     ):
         getattr(viewer, f"add_{kind}")(data, **kwargs)
     if predictions is not None:
-        from napari_dlcflow.core.predictions import predictions_layers
+        from napari_dlcflow.core.predictions.analysis_files import predictions_layers
 
         for data, kwargs, kind in predictions_layers(
             predictions,

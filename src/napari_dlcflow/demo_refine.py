@@ -31,19 +31,23 @@ def refine_once(
 
     A second run finds iteration 1 trained and only re-reads its analysis.
     """
-    from napari_dlcflow.core.analysis import AnalysisSpec, analyze
-    from napari_dlcflow.core.labels import load_folder, write_labels
-    from napari_dlcflow.core.machine_labels import frame_index_of, read_machine_labels
-    from napari_dlcflow.core.outliers import OutlierSpec, extract_outliers
-    from napari_dlcflow.core.predictions import read_predictions
-    from napari_dlcflow.core.project import Project
-    from napari_dlcflow.core.refine import (
+    from napari_dlcflow.core.engine.analysis import AnalysisSpec, analyze
+    from napari_dlcflow.core.engine.training import (
+        list_snapshots,
+        shuffle_train_folder,
+        start_training,
+    )
+    from napari_dlcflow.core.labels.collected import load_folder, write_labels
+    from napari_dlcflow.core.labels.machine import frame_index_of, read_machine_labels
+    from napari_dlcflow.core.predictions.analysis_files import read_predictions
+    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.refine.iteration import (
         accept_machine_labels,
         next_iteration,
         next_train_spec,
         summarize_changes,
     )
-    from napari_dlcflow.core.training import list_snapshots, shuffle_train_folder, start_training
+    from napari_dlcflow.core.refine.outliers import OutlierSpec, extract_outliers
 
     before: float | None = _median_error(predictions, keypoints)
     if project.iteration == 0:

@@ -52,16 +52,16 @@ _CACHE: dict[str, Trained] = {}
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     if "run" in _CACHE:
         return _CACHE["run"]
-    from napari_dlcflow.core.evaluation import evaluate
-    from napari_dlcflow.core.synthetic import SyntheticSpec
-    from napari_dlcflow.core.training import (
+    from napari_dlcflow.core.engine.evaluation import evaluate
+    from napari_dlcflow.core.engine.training import (
         TrainSpec,
         create_dataset,
         resume_spec,
         shuffle_train_folder,
         start_training,
     )
-    from napari_dlcflow.core.truth_labels import make_labeled_synthetic_project
+    from napari_dlcflow.core.example.synthetic import SyntheticSpec
+    from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
 
     root = tmp_path_factory.mktemp("trained")
     project = make_labeled_synthetic_project(

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_array_equal
 
-from napari_dlcflow.core.analysis import (
+from napari_dlcflow.core.engine.analysis import (
     AnalysisSpec,
     IncompleteAnalysisError,
     analyze,
@@ -22,13 +22,13 @@ from napari_dlcflow.core.analysis import (
     output_files,
     video_status,
 )
-from napari_dlcflow.core.predictions import (
+from napari_dlcflow.core.example.synthetic import BODYPARTS, read_truth
+from napari_dlcflow.core.predictions.analysis_files import (
     predictions_layers,
     read_predictions,
     simulate_predictions,
     write_predictions,
 )
-from napari_dlcflow.core.synthetic import BODYPARTS, read_truth
 
 SCORER = "DLC_Resnet50_syntheticNov24shuffle1_snapshot_best-10"
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from napari_dlcflow.core.coords import keypoints_to_points, points_to_keypoints
-from napari_dlcflow.core.overlay import bodypart_colors, keypoint_layers, skeleton_vectors
+from napari_dlcflow.core.layers.coords import keypoints_to_points, points_to_keypoints
+from napari_dlcflow.core.layers.style import bodypart_colors, keypoint_layers, skeleton_vectors
 
 
 def test_keypoints_points_round_trip_keeps_nan_and_axis_order() -> None:

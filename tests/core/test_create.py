@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from napari_dlcflow.core.create import add_videos, create_project
-from napari_dlcflow.core.project import Project
-from napari_dlcflow.core.sidecar import Sidecar
-from napari_dlcflow.core.video_probe import VideoError, probe_video
+from napari_dlcflow.core.project.config import Project
+from napari_dlcflow.core.project.create import add_videos, create_project
+from napari_dlcflow.core.project.sidecar import Sidecar
+from napari_dlcflow.core.video.probe import VideoError, probe_video
 
 ODD = "lab #1 & co [x] 100% Süß"
 

@@ -12,14 +12,14 @@ import pytest
 import yaml
 from test_validation import _ready
 
-from napari_dlcflow.core.dataset import (
+from napari_dlcflow.core.engine.dataset import (
     DatasetBlockedError,
     DatasetSpec,
     create_datasets,
     net_types,
     split_indices,
 )
-from napari_dlcflow.core.project import Project
+from napari_dlcflow.core.project.config import Project
 
 
 def test_net_types_from_dlc_source() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from napari_dlcflow.core.create import create_project
-from napari_dlcflow.core.dlc_check import check_config_in_child
+from napari_dlcflow.core.engine.dlc_check import check_config_in_child
+from napari_dlcflow.core.project.create import create_project
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from _dlcflow_trained import EPOCHS, trained
 
-from napari_dlcflow.core.evaluation import (
+from napari_dlcflow.core.engine.evaluation import (
     EvalResult,
     evaluation_frames,
     explain,
@@ -20,7 +20,7 @@ from napari_dlcflow.core.evaluation import (
     per_epoch,
     read_results,
 )
-from napari_dlcflow.core.synthetic import BODYPARTS
+from napari_dlcflow.core.example.synthetic import BODYPARTS
 
 
 def _result(epoch: int, test: float, train: float, **kw: float) -> EvalResult:

@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from napari_dlcflow.core.filtering import (
+from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
+from napari_dlcflow.core.predictions.analysis_files import (
+    Predictions,
+    filtered_path,
+    read_predictions,
+    simulate_predictions,
+    write_predictions,
+)
+from napari_dlcflow.core.predictions.filtering import (
     arima_filter,
     filter_file,
     filter_predictions,
@@ -18,14 +26,6 @@ from napari_dlcflow.core.filtering import (
     median_filter,
     savgol_filter,
 )
-from napari_dlcflow.core.predictions import (
-    Predictions,
-    filtered_path,
-    read_predictions,
-    simulate_predictions,
-    write_predictions,
-)
-from napari_dlcflow.core.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
 
 
 @pytest.fixture(scope="module")

@@ -306,7 +306,7 @@ def test_sniffers_never_raise_on_foreign_files(tmp_path: Path, shared_data: Path
 
 
 def test_coco_document_round_trip(shared_data: Path, tmp_path: Path) -> None:
-    from napari_dlcflow.core.labels import read_labels
+    from napari_dlcflow.core.labels.collected import read_labels
 
     lab = read_labels(shared_data / "dlc-openfield/labeled-data/m4s1/CollectedData_Pranav.h5")
     sizes = {row: (480, 640) for row in lab.images}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from napari_dlcflow.core.frames import (
+from napari_dlcflow.core.video.extract import (
     count_frames,
     existing_indices,
     extract_frames,
@@ -18,7 +18,7 @@ from napari_dlcflow.core.frames import (
     pick_uniform,
     save_frame,
 )
-from napari_dlcflow.core.video_probe import read_frames
+from napari_dlcflow.core.video.probe import read_frames
 
 
 def _png(path: Path) -> np.ndarray:
@@ -98,7 +98,7 @@ def test_real_video_names(shared_data: Path, tmp_path: Path) -> None:
 
 def test_cli_extract_frames(small_video: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     from napari_dlcflow.cli import main
-    from napari_dlcflow.core.create import create_project
+    from napari_dlcflow.core.project.create import create_project
 
     project = create_project("t", "me", [small_video], tmp_path, copy_videos=True)
     assert main(["extract-frames", str(project.config_path), "--n", "4", "--crop"]) == 0

@@ -9,21 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_dlcflow.core.labeled_video import default_output, render_labeled_video
-from napari_dlcflow.core.predictions import (
-    Predictions,
-    scorer_name,
-    simulate_predictions,
-    write_predictions,
-)
-from napari_dlcflow.core.synthetic import (
+from napari_dlcflow.core.example.synthetic import (
     BODYPARTS,
     SKELETON,
     SyntheticSpec,
     read_truth,
     write_synthetic_example,
 )
-from napari_dlcflow.core.video_probe import read_frames
+from napari_dlcflow.core.predictions.analysis_files import (
+    Predictions,
+    scorer_name,
+    simulate_predictions,
+    write_predictions,
+)
+from napari_dlcflow.core.video.labeled import default_output, render_labeled_video
+from napari_dlcflow.core.video.probe import read_frames
 
 SCORER = scorer_name("resnet_50", "synthetic", "Nov24", 1, "best-3")
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from napari_dlcflow.core import safe_io
-from napari_dlcflow.core.labels import (
+from napari_dlcflow.core.labels.collected import (
     HDF_KEY,
     CorruptLabelsError,
     DuplicateNamesError,
@@ -30,8 +30,8 @@ from napari_dlcflow.core.labels import (
     remap_folder,
     write_labels,
 )
-from napari_dlcflow.core.project import ConfigError, Project
-from napari_dlcflow.core.recovery import discard_recovery, find_recovery, write_recovery
+from napari_dlcflow.core.labels.recovery import discard_recovery, find_recovery, write_recovery
+from napari_dlcflow.core.project.config import ConfigError, Project
 from napari_dlcflow.core.safe_io import SaveError, list_backups, restore_backup
 
 REAL_FILES = [
@@ -203,7 +203,7 @@ def test_csv_failure_puts_h5_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             raise SaveError(f"Cannot save {path}: No space left on device")
         return real(path, data, **kw)
 
-    import napari_dlcflow.core.labels as labels_mod
+    import napari_dlcflow.core.labels.collected as labels_mod
 
     monkeypatch.setattr(labels_mod, "atomic_write", fail_csv)
     changed = _small()

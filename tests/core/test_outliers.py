@@ -7,14 +7,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_dlcflow.core.frames import labeled_data_folder
-from napari_dlcflow.core.labels import load_folder, read_labels
-from napari_dlcflow.core.machine_labels import (
+from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
+from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.core.labels.collected import load_folder, read_labels
+from napari_dlcflow.core.labels.machine import (
     frame_index_of,
     machine_labels_path,
     read_machine_labels,
 )
-from napari_dlcflow.core.outliers import (
+from napari_dlcflow.core.predictions.analysis_files import (
+    Predictions,
+    simulate_predictions,
+    write_predictions,
+)
+from napari_dlcflow.core.refine.outliers import (
     OutlierSpec,
     extract_outliers,
     find_outliers,
@@ -22,10 +28,8 @@ from napari_dlcflow.core.outliers import (
     jump_distance,
     uncertain_mask,
 )
-from napari_dlcflow.core.predictions import Predictions, simulate_predictions, write_predictions
-from napari_dlcflow.core.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
-from napari_dlcflow.core.truth_labels import make_labeled_synthetic_project
-from napari_dlcflow.core.video import open_frames
+from napari_dlcflow.core.video.extract import labeled_data_folder
+from napari_dlcflow.core.video.reader import open_frames
 
 SPEC = SyntheticSpec(n_frames=60, height=96, width=96, seed=3)
 SCORER = "DLC_Resnet50_syntheticNov24shuffle1_snapshot_best-10"
@@ -194,7 +198,7 @@ def test_missing_or_broken_analysis_is_reported_with_its_name(analysed: tuple) -
     with pytest.raises(FileNotFoundError, match="analyze the video first"):
         extract_outliers(project, video)
     h5.write_bytes(b"not an hdf5 file")
-    from napari_dlcflow.core.predictions import PredictionsError
+    from napari_dlcflow.core.predictions.analysis_files import PredictionsError
 
     with pytest.raises(PredictionsError, match=h5.name):
         extract_outliers(project, video, analysis=h5)
@@ -207,7 +211,7 @@ def test_machine_labels_file_of_an_unreadable_kind_is_not_overwritten(analysed: 
     folder = labeled_data_folder(project.root, video)
     bad = machine_labels_path(folder, 0)
     bad.write_bytes(b"")
-    from napari_dlcflow.core.labels import LabelsError
+    from napari_dlcflow.core.labels.collected import LabelsError
 
     with pytest.raises(LabelsError, match=bad.name):
         extract_outliers(project, video, OutlierSpec(criteria=("manual",), frames=(13,)))

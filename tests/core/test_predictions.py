@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from napari_dlcflow.core.predictions import (
+from napari_dlcflow.core.example.synthetic import (
+    BODYPARTS,
+    SKELETON,
+    SyntheticSpec,
+    render_synthetic,
+)
+from napari_dlcflow.core.predictions.analysis_files import (
     HDF_KEY,
     NotAnalysisFileError,
     Predictions,
@@ -30,7 +36,6 @@ from napari_dlcflow.core.predictions import (
     write_meta,
     write_predictions,
 )
-from napari_dlcflow.core.synthetic import BODYPARTS, SKELETON, SyntheticSpec, render_synthetic
 
 SCORER = scorer_name("resnet_50", "synthetic", "Nov24", 1, "best-10")
 
@@ -300,7 +305,7 @@ def test_docs_python_example_runs(tmp_path: Path, pred: Predictions) -> None:
 
 
 def test_crop_offset_from_dlc_meta(tmp_path: Path, pred: Predictions) -> None:
-    from napari_dlcflow.core.predictions import crop_offset
+    from napari_dlcflow.core.predictions.analysis_files import crop_offset
 
     h5 = tmp_path / f"v{SCORER}.h5"
     write_predictions(pred, h5)
@@ -330,7 +335,7 @@ def test_meta_pickle_never_imports_foreign_classes(tmp_path: Path) -> None:
         f" open({str(tmp_path / 'v_meta.pickle')!r}, 'wb'))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
-    from napari_dlcflow.core.predictions import read_meta
+    from napari_dlcflow.core.predictions.analysis_files import read_meta
 
     data = read_meta(tmp_path / "v_meta.pickle")
     assert data["fps"] == 30.0 and data["frame_dimensions"] == (64, 48)

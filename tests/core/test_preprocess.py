@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_dlcflow.core.preprocess import (
+from napari_dlcflow.core.video.preprocess import (
     ContrastParams,
     OutputParams,
     PreprocessCancelled,
@@ -28,7 +28,7 @@ from napari_dlcflow.core.preprocess import (
     preprocess_video,
     read_sidecar,
 )
-from napari_dlcflow.core.video import VideoReader
+from napari_dlcflow.core.video.reader import VideoReader
 
 # --- ImageJ's stretch on a known histogram -------------------------------------------------------
 
@@ -209,7 +209,7 @@ def test_bad_inputs_name_the_file(tmp_path: Path) -> None:
         preprocess_video(src, tmp_path / "o", PreprocessSpec(roi=Roi(90, 0, 20, 20)))
     junk = tmp_path / "junk.mp4"
     junk.write_text("not a video")
-    from napari_dlcflow.core.video import VideoError
+    from napari_dlcflow.core.video.reader import VideoError
 
     with pytest.raises(VideoError, match=r"junk\.mp4"):
         preprocess_video(junk, tmp_path / "o", SPEC)
@@ -265,7 +265,7 @@ def test_full_disk_leaves_nothing(tmp_path: Path) -> None:
     code = f"""
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-from napari_dlcflow.core.preprocess import *
+from napari_dlcflow.core.video.preprocess import *
 spec = PreprocessSpec(contrast=ContrastParams(method="none"),
                       output=OutputParams(codec="lossless"))
 resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
@@ -320,7 +320,7 @@ def test_cli_preprocess(tmp_path: Path) -> None:
 def test_crop_before_colour_conversion_is_pixel_identical(tmp_path: Path, codec: str) -> None:
     """The fast path (cut the ROI from the YUV planes, convert only it) equals cropping the
     frames the reader converts whole."""
-    from napari_dlcflow.core.preprocess import _cropped_frames
+    from napari_dlcflow.core.video.preprocess import _cropped_frames
 
     src = _video(tmp_path / "v.avi", n=12)
     if codec == "mjpeg":
@@ -344,7 +344,7 @@ def test_crop_before_colour_conversion_is_pixel_identical(tmp_path: Path, codec:
 
 
 def test_crop_fast_path_on_a_real_yuv444_video(shared_data: Path) -> None:
-    from napari_dlcflow.core.preprocess import _cropped_frames
+    from napari_dlcflow.core.video.preprocess import _cropped_frames
 
     r = VideoReader(shared_data / "dlc-openfield" / "videos" / "m3v1mp4.mp4")
     roi = Roi(101, 51, 200, 150)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from napari_dlcflow.core.project import (
+from napari_dlcflow.core.project.config import (
     ConfigChangedOnDiskError,
     ConfigError,
     Project,

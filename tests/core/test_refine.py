@@ -11,16 +11,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_dlcflow.core.frames import labeled_data_folder
-from napari_dlcflow.core.labels import CorruptLabelsError, Labels, load_folder, read_labels
-from napari_dlcflow.core.machine_labels import (
+from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
+from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.core.labels.collected import (
+    CorruptLabelsError,
+    Labels,
+    load_folder,
+    read_labels,
+)
+from napari_dlcflow.core.labels.machine import (
     machine_labels_path,
     predictions_to_labels,
     write_machine_labels,
 )
-from napari_dlcflow.core.predictions import simulate_predictions
-from napari_dlcflow.core.project import Project
-from napari_dlcflow.core.refine import (
+from napari_dlcflow.core.predictions.analysis_files import simulate_predictions
+from napari_dlcflow.core.project.config import Project
+from napari_dlcflow.core.refine.iteration import (
     MachineLabelsPendingError,
     accept_machine_labels,
     best_snapshot,
@@ -31,8 +37,7 @@ from napari_dlcflow.core.refine import (
     summarize_changes,
 )
 from napari_dlcflow.core.safe_io import list_backups
-from napari_dlcflow.core.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
-from napari_dlcflow.core.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.core.video.extract import labeled_data_folder
 
 SPEC = SyntheticSpec(n_frames=40, height=64, width=64, seed=1)
 NET = "DLC_Resnet50_syntheticNov24shuffle1_snapshot_best-10"
@@ -168,7 +173,7 @@ def test_iteration_history_reads_datasets_models_and_errors(project: Project) ->
     ds = root / "training-datasets" / "iteration-0" / f"UnaugmentedDataSet_{name}"
     ds.mkdir(parents=True)
     labels = read_labels(next(root.glob("labeled-data/*/CollectedData_*.h5")))
-    from napari_dlcflow.core.labels import labels_to_dataframe
+    from napari_dlcflow.core.labels.collected import labels_to_dataframe
 
     labels_to_dataframe(labels).to_hdf(ds / f"CollectedData_{project.scorer}.h5", key="x")
     train = root / "dlc-models-pytorch" / "iteration-0" / f"{name}-trainset95shuffle1" / "train"

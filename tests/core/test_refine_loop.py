@@ -15,22 +15,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_dlcflow.core.analysis import AnalysisSpec, analyze
-from napari_dlcflow.core.assist import predict_images
-from napari_dlcflow.core.labels import load_folder, write_labels
-from napari_dlcflow.core.machine_labels import frame_index_of, read_machine_labels
-from napari_dlcflow.core.outliers import OutlierSpec, extract_outliers
-from napari_dlcflow.core.predictions import read_predictions
-from napari_dlcflow.core.project import Project
-from napari_dlcflow.core.refine import (
+from napari_dlcflow.core.engine.analysis import AnalysisSpec, analyze
+from napari_dlcflow.core.engine.training import LOG_FILE, shuffle_train_folder, start_training
+from napari_dlcflow.core.example.synthetic import read_truth
+from napari_dlcflow.core.labels.collected import load_folder, write_labels
+from napari_dlcflow.core.labels.machine import frame_index_of, read_machine_labels
+from napari_dlcflow.core.predictions.analysis_files import read_predictions
+from napari_dlcflow.core.project.config import Project
+from napari_dlcflow.core.refine.assist import predict_images
+from napari_dlcflow.core.refine.iteration import (
     accept_machine_labels,
     iteration_history,
     next_iteration,
     next_train_spec,
     summarize_changes,
 )
-from napari_dlcflow.core.synthetic import read_truth
-from napari_dlcflow.core.training import LOG_FILE, shuffle_train_folder, start_training
+from napari_dlcflow.core.refine.outliers import OutlierSpec, extract_outliers
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_dlcflow.core import synthetic
-from napari_dlcflow.core.synthetic import (
+from napari_dlcflow.core.example import synthetic
+from napari_dlcflow.core.example.synthetic import (
     BODYPARTS,
     SKELETON,
     ExampleFiles,

@@ -15,15 +15,14 @@ from pathlib import Path
 import pytest
 from _dlcflow_trained import CANCEL_AFTER, EPOCHS, trained
 
-from napari_dlcflow.core.devices import (
+from napari_dlcflow.core.engine.devices import (
     Device,
     device_choices,
     is_out_of_memory,
     no_gpu_message,
     oom_hint,
 )
-from napari_dlcflow.core.jobs import EVENT_PREFIX
-from napari_dlcflow.core.training import (
+from napari_dlcflow.core.engine.training import (
     JOB_FILE,
     LOG_FILE,
     TrainingJob,
@@ -36,6 +35,7 @@ from napari_dlcflow.core.training import (
     snapshot_ok,
     start_training,
 )
+from napari_dlcflow.core.jobs import EVENT_PREFIX
 
 # Captured from torch 2.x on a 24 GiB card (the text torch.cuda.OutOfMemoryError carries).
 CUDA_OOM = (
@@ -271,7 +271,7 @@ def test_pretrained_weights_offline_fail_at_once_with_a_clear_choice(
 
 @pytest.mark.slow
 def test_devices_listed_by_torch_in_a_child() -> None:
-    from napari_dlcflow.core.devices import list_devices
+    from napari_dlcflow.core.engine.devices import list_devices
 
     devices = list_devices()  # imports torch in a child: 5-15 s
     assert devices[-1].id == "cpu"

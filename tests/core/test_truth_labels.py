@@ -7,10 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from napari_dlcflow.core.labels import read_labels
+from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
+from napari_dlcflow.core.example.truth_labels import (
+    label_from_truth,
+    make_labeled_synthetic_project,
+)
+from napari_dlcflow.core.labels.collected import read_labels
 from napari_dlcflow.core.safe_io import list_backups
-from napari_dlcflow.core.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
-from napari_dlcflow.core.truth_labels import label_from_truth, make_labeled_synthetic_project
 
 
 def test_labels_from_truth_are_exact_and_saved_safely(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_dlcflow.core.video import (
+from napari_dlcflow.core.video.reader import (
     ImageFolderReader,
     TiffStackReader,
     VariableFrameRateWarning,

@@ -16,12 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
 from test_formats import make_per_image_set
 
-from napari_dlcflow.core.create import create_project
-from napari_dlcflow.core.labels import load_folder
-from napari_dlcflow.core.project import Project
-from napari_dlcflow.widgets import _dataset_dialogs
-from napari_dlcflow.widgets._state import state_for_viewer
-from napari_dlcflow.widgets.dataset_dock import DatasetDock
+from napari_dlcflow.core.labels.collected import load_folder
+from napari_dlcflow.core.project.config import Project
+from napari_dlcflow.core.project.create import create_project
+from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.dataset import dialogs as _dataset_dialogs
+from napari_dlcflow.widgets.dataset.dock import DatasetDock
 
 pytestmark = pytest.mark.gui
 

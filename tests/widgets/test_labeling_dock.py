@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_dlcflow.core.labels import read_labels
-from napari_dlcflow.core.project import Project
-from napari_dlcflow.core.recovery import find_recovery, recovery_path
+from napari_dlcflow.core.labels.collected import read_labels
+from napari_dlcflow.core.labels.recovery import find_recovery, recovery_path
+from napari_dlcflow.core.project.config import Project
 
 pytestmark = pytest.mark.gui
 
@@ -25,8 +25,7 @@ EDGES = [
 @pytest.fixture(autouse=True)
 def _no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     """Answer every question of the dock without a modal box (recorded for the tests)."""
-    from napari_dlcflow.widgets import _labeling_dialogs as d
-
+    from napari_dlcflow.widgets.labeling import dialogs as d
     answers: dict[str, object] = {
         "unsaved": "discard",
         "recovery": True,
@@ -60,7 +59,7 @@ def project(openfield_project: Path) -> Path:
 
 
 def _open(make_napari_viewer, project: Path):  # type: ignore[no-untyped-def]
-    from napari_dlcflow.widgets._state import state_for_viewer
+    from napari_dlcflow.widgets.common.state import state_for_viewer
 
     viewer = make_napari_viewer()
     _, dock = viewer.window.add_plugin_dock_widget("napari-dlcflow", "Labeling")
@@ -216,7 +215,7 @@ def test_keyboard_shortcuts(make_napari_viewer, project: Path, qtbot) -> None:
 def test_autosave_recovery_offered_and_unsaved_close(
     make_napari_viewer, project: Path, _no_modal_dialogs: dict
 ) -> None:
-    from napari_dlcflow.core.recovery import AUTOSAVE_SECONDS
+    from napari_dlcflow.core.labels.recovery import AUTOSAVE_SECONDS
 
     assert AUTOSAVE_SECONDS <= 60
     folder = project / "labeled-data" / "m4s1"
@@ -244,7 +243,7 @@ def test_autosave_recovery_offered_and_unsaved_close(
 
 
 def test_reload_config_keeps_labels(make_napari_viewer, project: Path) -> None:
-    from napari_dlcflow.widgets._state import state_for_viewer
+    from napari_dlcflow.widgets.common.state import state_for_viewer
 
     viewer, dock = _open(make_napari_viewer, project)
     dock.model.set_point(0, 0, 1.5, 2.5)
@@ -316,9 +315,9 @@ def test_save_failure_keeps_labels(
 def test_extract_section_then_label(
     make_napari_viewer, small_video: Path, tmp_path: Path, qtbot
 ) -> None:
-    from napari_dlcflow.core.create import create_project
-    from napari_dlcflow.core.video_probe import read_frames
-    from napari_dlcflow.widgets._state import state_for_viewer
+    from napari_dlcflow.core.project.create import create_project
+    from napari_dlcflow.core.video.probe import read_frames
+    from napari_dlcflow.widgets.common.state import state_for_viewer
 
     project = create_project(
         "t", "me", [small_video], tmp_path, copy_videos=True, bodyparts=["head", "tail"]
@@ -401,7 +400,7 @@ def _shot(viewer, name: str, center: tuple[float, float], zoom: float) -> Path: 
     import os
     import shutil
 
-    from napari_dlcflow.widgets._screenshot import prepare, save_screenshot
+    from napari_dlcflow.widgets.common.screenshot import prepare, save_screenshot
 
     root = Path(__file__).resolve().parents[2]
     out = root / "tests" / "_artifacts" / f"{name}.png"
@@ -419,7 +418,7 @@ def _shot(viewer, name: str, center: tuple[float, float], zoom: float) -> Path: 
 def test_docs_screenshots_and_shortcut_table(make_napari_viewer, project: Path) -> None:
     from PIL import Image
 
-    from napari_dlcflow.widgets._labeling_keys import SHORTCUTS
+    from napari_dlcflow.widgets.labeling.keys import SHORTCUTS
 
     viewer, dock = _open(make_napari_viewer, project)
     centre = np.linalg.norm(np.nanmean(dock.model.xy, axis=1) - [320, 240], axis=-1)
@@ -471,7 +470,7 @@ def test_500_image_folder_opens_lazily(
 
     from PIL import Image
 
-    from napari_dlcflow.widgets._labeling_layers import LazyImageStack
+    from napari_dlcflow.widgets.labeling.layers import LazyImageStack
 
     folder = tmp_path / "labeled-data" / "vid"
     folder.mkdir(parents=True)

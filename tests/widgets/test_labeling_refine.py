@@ -11,15 +11,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_dlcflow.core.frames import labeled_data_folder
-from napari_dlcflow.core.labels import read_labels
-from napari_dlcflow.core.machine_labels import read_machine_labels
-from napari_dlcflow.core.outliers import OutlierSpec, extract_outliers
-from napari_dlcflow.core.predictions import simulate_predictions, write_predictions
-from napari_dlcflow.core.synthetic import BODYPARTS, SKELETON, SyntheticSpec, render_synthetic
-from napari_dlcflow.core.truth_labels import make_labeled_synthetic_project
-from napari_dlcflow.widgets._labeling_layers import LOW_BORDER, PREDICTED_BORDER
-from napari_dlcflow.widgets._state import state_for_viewer
+from napari_dlcflow.core.example.synthetic import (
+    BODYPARTS,
+    SKELETON,
+    SyntheticSpec,
+    render_synthetic,
+)
+from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.core.labels.collected import read_labels
+from napari_dlcflow.core.labels.machine import read_machine_labels
+from napari_dlcflow.core.predictions.analysis_files import simulate_predictions, write_predictions
+from napari_dlcflow.core.refine.outliers import OutlierSpec, extract_outliers
+from napari_dlcflow.core.video.extract import labeled_data_folder
+from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.labeling.layers import LOW_BORDER, PREDICTED_BORDER
 
 pytestmark = pytest.mark.gui
 
@@ -30,8 +35,7 @@ OUTLIERS = (3, 9, 21)
 
 @pytest.fixture
 def asked(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    from napari_dlcflow.widgets import _labeling_dialogs as d
-
+    from napari_dlcflow.widgets.labeling import dialogs as d
     record: list[tuple[str, str]] = []
 
     def save_changes(_parent: object, text: str) -> bool:
@@ -188,7 +192,7 @@ def test_predict_unlabeled_frames_from_the_analysis(
 ) -> None:
     """Model-assisted labeling: new frames (any method) are filled with the predictions."""
     project, folder, pred, _truth = refined
-    from napari_dlcflow.core.frames import extract_frames
+    from napari_dlcflow.core.video.extract import extract_frames
 
     video = Path(next(iter(project.videos)))
     extract_frames(video, folder, method="uniform", n=30)  # frames extracted the usual way

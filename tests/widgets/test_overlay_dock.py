@@ -11,9 +11,14 @@ import pytest
 from numpy.testing import assert_array_equal
 from qtpy.QtCore import Qt
 
-from napari_dlcflow._predictions_reader import get_predictions_reader
-from napari_dlcflow.core.filtering import filter_file
-from napari_dlcflow.core.predictions import (
+from napari_dlcflow.core.example.synthetic import (
+    BODYPARTS,
+    SKELETON,
+    SyntheticSpec,
+    read_truth,
+    write_synthetic_example,
+)
+from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
     scorer_name,
     simulate_predictions,
@@ -21,17 +26,12 @@ from napari_dlcflow.core.predictions import (
     tracks_layer_data,
     write_predictions,
 )
-from napari_dlcflow.core.synthetic import (
-    BODYPARTS,
-    SKELETON,
-    SyntheticSpec,
-    read_truth,
-    write_synthetic_example,
-)
-from napari_dlcflow.core.video_probe import read_frames
-from napari_dlcflow.widgets import _overlay_io
-from napari_dlcflow.widgets._state import state_for_viewer
-from napari_dlcflow.widgets.overlay_dock import OverlayDock
+from napari_dlcflow.core.predictions.filtering import filter_file
+from napari_dlcflow.core.video.probe import read_frames
+from napari_dlcflow.plugin.predictions_reader import get_predictions_reader
+from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.overlay import files as _overlay_io
+from napari_dlcflow.widgets.overlay.dock import OverlayDock
 
 pytestmark = pytest.mark.gui
 
@@ -231,7 +231,7 @@ def test_analyze_panel_builds_the_spec_and_reports_a_refusal(
 def test_cropped_analysis_sits_on_the_full_video(
     make_napari_viewer: Any, analysed: tuple[Path, Path, Predictions], tmp_path: Path
 ) -> None:
-    from napari_dlcflow.core.predictions import write_meta
+    from napari_dlcflow.core.predictions.analysis_files import write_meta
 
     video, h5, pred = analysed
     local = tmp_path / h5.name

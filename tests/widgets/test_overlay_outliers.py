@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
-from napari_dlcflow.core.frames import labeled_data_folder
-from napari_dlcflow.core.labels import load_folder
-from napari_dlcflow.core.machine_labels import machine_labels_path, read_machine_labels
-from napari_dlcflow.core.predictions import simulate_predictions, write_predictions
-from napari_dlcflow.core.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
-from napari_dlcflow.core.truth_labels import make_labeled_synthetic_project
-from napari_dlcflow.core.video_probe import read_frames
-from napari_dlcflow.widgets._overlay_outliers import MARK_KEY
-from napari_dlcflow.widgets._state import state_for_viewer
-from napari_dlcflow.widgets.overlay_dock import OverlayDock
+from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
+from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.core.labels.collected import load_folder
+from napari_dlcflow.core.labels.machine import machine_labels_path, read_machine_labels
+from napari_dlcflow.core.predictions.analysis_files import simulate_predictions, write_predictions
+from napari_dlcflow.core.video.extract import labeled_data_folder
+from napari_dlcflow.core.video.probe import read_frames
+from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.overlay.dock import OverlayDock
+from napari_dlcflow.widgets.overlay.outliers import MARK_KEY
 
 pytestmark = pytest.mark.gui
 

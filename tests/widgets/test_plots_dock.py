@@ -11,16 +11,21 @@ import pytest
 from numpy.testing import assert_allclose
 from qtpy.QtCore import QPoint, Qt
 
-from napari_dlcflow.core.predictions import (
+from napari_dlcflow.core.example.synthetic import (
+    BODYPARTS,
+    SKELETON,
+    SyntheticSpec,
+    render_synthetic,
+)
+from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
     scorer_name,
     simulate_predictions,
     skeleton_table,
     write_predictions,
 )
-from napari_dlcflow.core.synthetic import BODYPARTS, SKELETON, SyntheticSpec, render_synthetic
-from napari_dlcflow.widgets import _overlay_io
-from napari_dlcflow.widgets.plots_dock import VIEWS, PlotsDock
+from napari_dlcflow.widgets.overlay import files as _overlay_io
+from napari_dlcflow.widgets.plots.dock import VIEWS, PlotsDock
 
 pytestmark = pytest.mark.gui
 

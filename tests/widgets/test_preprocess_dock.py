@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from napari_dlcflow.core.preprocess import Roi, fit_transform, read_sidecar
-from napari_dlcflow.core.video import FrameSource, VideoReader
-from napari_dlcflow.widgets.preprocess_dock import PREVIEW_LAYER, PreprocessDock
+from napari_dlcflow.core.video.preprocess import Roi, fit_transform, read_sidecar
+from napari_dlcflow.core.video.reader import FrameSource, VideoReader
+from napari_dlcflow.widgets.preprocess.dock import PREVIEW_LAYER, PreprocessDock
 
 pytestmark = pytest.mark.gui
 
@@ -109,8 +109,7 @@ def test_apply_opens_output_as_a_layer(
 def test_batch_cancel_and_errors_in_the_dock(
     make_napari_viewer: Any, shared_data: Path, tmp_path: Path, qtbot: Any, monkeypatch: Any
 ) -> None:
-    from napari_dlcflow.widgets import _dialogs
-
+    from napari_dlcflow.widgets.common import dialogs as _dialogs
     viewer = make_napari_viewer()
     dock = _dock(viewer)
     folder = tmp_path / "videos"
@@ -150,7 +149,7 @@ def test_batch_cancel_and_errors_in_the_dock(
 def test_record_roi_as_dlc_crop(
     make_napari_viewer: Any, openfield_project: Path, shared_data: Path
 ) -> None:
-    from napari_dlcflow.widgets._state import state_for_viewer
+    from napari_dlcflow.widgets.common.state import state_for_viewer
 
     viewer = make_napari_viewer()
     state = state_for_viewer(viewer)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
-from napari_dlcflow.core.project import Project
-from napari_dlcflow.widgets import _dialogs
-from napari_dlcflow.widgets._state import state_for_viewer
-from napari_dlcflow.widgets.project_dock import ProjectDock
+from napari_dlcflow.core.project.config import Project
+from napari_dlcflow.widgets.common import dialogs as _dialogs
+from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.project.dock import ProjectDock
 
 pytestmark = pytest.mark.gui
 
@@ -177,7 +177,7 @@ def test_dropping_a_project_folder_opens_it(
 
 
 def test_reader_ignores_foreign_files(tmp_path: Path) -> None:
-    from napari_dlcflow._reader import get_reader
+    from napari_dlcflow.plugin.project_reader import get_reader
 
     other = tmp_path / "config.yaml"
     other.write_text("name: not a DLC project\n")
@@ -223,7 +223,7 @@ def test_check_with_dlc_requires_a_saved_file(
 def test_check_with_dlc_button_runs_deeplabcut(
     make_napari_viewer: Any, tmp_path: Path, small_video: Path, qtbot: Any
 ) -> None:
-    from napari_dlcflow.core.create import create_project
+    from napari_dlcflow.core.project.create import create_project
 
     viewer = make_napari_viewer()
     dock = _dock(viewer)
@@ -248,7 +248,7 @@ def test_copy_of_shared_data_is_untouched(shared_data: Path, tmp_path: Path) -> 
 def test_failed_save_keeps_edits_and_file(
     make_napari_viewer: Any, openfield_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from napari_dlcflow.core import project as project_module
+    from napari_dlcflow.core.project import config as project_module
     from napari_dlcflow.core.safe_io import SaveError
 
     viewer = make_napari_viewer()

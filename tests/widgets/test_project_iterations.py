@@ -14,18 +14,18 @@ import pandas as pd
 import pytest
 from qtpy.QtCore import Qt
 
-from napari_dlcflow.core import training
-from napari_dlcflow.core.frames import labeled_data_folder
-from napari_dlcflow.core.labels import labels_to_dataframe, load_folder, read_labels
-from napari_dlcflow.core.machine_labels import predictions_to_labels, write_machine_labels
-from napari_dlcflow.core.predictions import simulate_predictions
-from napari_dlcflow.core.project import Project
-from napari_dlcflow.core.refine import HISTORY_COLUMNS
-from napari_dlcflow.core.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
-from napari_dlcflow.core.truth_labels import make_labeled_synthetic_project
-from napari_dlcflow.widgets import _project_iterations
-from napari_dlcflow.widgets._state import state_for_viewer
-from napari_dlcflow.widgets.project_dock import ProjectDock
+from napari_dlcflow.core.engine import training
+from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
+from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.core.labels.collected import labels_to_dataframe, load_folder, read_labels
+from napari_dlcflow.core.labels.machine import predictions_to_labels, write_machine_labels
+from napari_dlcflow.core.predictions.analysis_files import simulate_predictions
+from napari_dlcflow.core.project.config import Project
+from napari_dlcflow.core.refine.iteration import HISTORY_COLUMNS
+from napari_dlcflow.core.video.extract import labeled_data_folder
+from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.project import iterations as _project_iterations
+from napari_dlcflow.widgets.project.dock import ProjectDock
 
 pytestmark = pytest.mark.gui
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_dlcflow.core.synthetic import BODYPARTS, SKELETON
-from napari_dlcflow.widgets._skeleton_view import spring_layout
+from napari_dlcflow.core.example.synthetic import BODYPARTS, SKELETON
+from napari_dlcflow.widgets.project.skeleton_view import spring_layout
 
 
 def test_spring_layout_draws_edges_short_and_is_deterministic() -> None:

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from napari_dlcflow.core.project import Project
-from napari_dlcflow.core.synthetic import SyntheticSpec, render_synthetic
-from napari_dlcflow.core.training import JOB_FILE, LOG_FILE, find_job, list_snapshots
-from napari_dlcflow.core.truth_labels import make_labeled_synthetic_project
-from napari_dlcflow.widgets._state import state_for_viewer
-from napari_dlcflow.widgets.training_dock import TrainingDock
+from napari_dlcflow.core.engine.training import JOB_FILE, LOG_FILE, find_job, list_snapshots
+from napari_dlcflow.core.example.synthetic import SyntheticSpec, render_synthetic
+from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.core.project.config import Project
+from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.training.dock import TrainingDock
 
 pytestmark = pytest.mark.gui
 

@@ -1,4 +1,4 @@
 """The whole workflow as plain functions and data classes (no Qt, no napari import).
 
-Modules are imported on demand, e.g. ``from napari_dlcflow.core.project import Project``.
+Modules are imported on demand, e.g. ``from napari_dlcflow.core.project.config import Project``.
 """

@@ -2,7 +2,7 @@
 
 :func:`detect_format` looks at a path's suffix and content (sniffers never raise on foreign
 files); :func:`read_foreign` reads it into :class:`ForeignLabels`, which
-:mod:`napari_dlcflow.core.importing` turns into a project's CollectedData.
+:mod:`napari_dlcflow.core.labels.importing` turns into a project's CollectedData.
 
 ========================  ====================================================================
 ``per-image-csv``         one CSV per image (header block, then ``bodypart, x, y`` rows)

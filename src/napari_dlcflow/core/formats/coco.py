@@ -27,7 +27,7 @@ import numpy as np
 from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
 
 if TYPE_CHECKING:
-    from napari_dlcflow.core.labels import Labels
+    from napari_dlcflow.core.labels.collected import Labels
 
 __all__ = ["NAME", "coco_document", "read", "sniff", "write"]
 

@@ -1,6 +1,7 @@
 """DeepLabCut label files from another project or scorer, and Lightning Pose CSV files.
 
-Both are DeepLabCut tables and are read with :func:`napari_dlcflow.core.labels.read_labels`
+Both are DeepLabCut tables and are read with
+:func:`napari_dlcflow.core.labels.collected.read_labels`
 (every header and index variant; ``likelihood`` of machine labels is dropped).
 
 - ``dlc``: ``CollectedData_<scorer>.h5/.csv`` (or ``machinelabels-iter<N>.h5``) of a
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
 
 if TYPE_CHECKING:
-    from napari_dlcflow.core.labels import Labels
+    from napari_dlcflow.core.labels.collected import Labels
 
 __all__ = ["LP_NAME", "NAME", "read", "read_lightning_pose", "sniff", "sniff_lightning_pose"]
 
@@ -98,7 +99,7 @@ def sniff_lightning_pose(path: str | os.PathLike) -> bool:
 
 
 def _read_table(p: Path) -> Labels:
-    from napari_dlcflow.core.labels import IMAGE_SUFFIXES, LabelsError, read_labels
+    from napari_dlcflow.core.labels.collected import IMAGE_SUFFIXES, LabelsError, read_labels
 
     try:
         labels = read_labels(p, folder_stem=p.parent.name)

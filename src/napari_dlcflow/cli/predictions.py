@@ -1,0 +1,170 @@
+"""Command-line subcommands for predictions: ``analyze``, ``filter``, ``labeled-video``.
+
+Kept out of ``cli.py`` so that ``napari-dlcflow --help`` stays light: each command imports
+what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from napari_dlcflow.core.engine.analysis import AnalysisSpec, analyze
+
+    crop = [int(v) for v in args.crop.split(",")] if args.crop else None
+    if crop is not None and len(crop) != 4:
+        raise ValueError("--crop needs four numbers: x1,x2,y1,y2")
+    snapshot: Any = args.snapshot
+    if snapshot is not None and snapshot.lstrip("-").isdigit():
+        snapshot = int(snapshot)
+    spec = AnalysisSpec(
+        config=str(Path(args.config)),
+        videos=[str(Path(v)) for v in args.videos],
+        shuffle=args.shuffle,
+        trainingsetindex=args.trainingsetindex,
+        snapshot_index=snapshot,
+        device=args.device,
+        batch_size=args.batch_size,
+        save_as_csv=args.csv,
+        destfolder=args.destfolder,
+        cropping=crop,
+    )
+
+    def event(e: dict[str, Any]) -> None:
+        kind = e.get("event")
+        if kind == "video_start":
+            redo = " (partial output found: redoing)" if e.get("redo") else ""
+            head = f"[{e['index'] + 1}/{len(spec.videos)}] {e['video']}"
+            _print(f"{head}: {e['frames']} frames{redo}")
+        elif kind == "video_skipped":
+            _print(f"[{e['index'] + 1}/{len(spec.videos)}] {e['video']}: already complete")
+        elif kind == "video_done":
+            _print(f"  done: {e['h5']}")
+        elif kind in ("video_incomplete", "video_failed", "error"):
+            _print(f"  {kind.replace('_', ' ')}: {e.get('message')}")
+
+    result = analyze(spec, on_event=event, on_log=(lambda s: None) if not args.verbose else _print)
+    if not result.ok:
+        print(f"napari-dlcflow analyze: {result.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_analyze_child(args: argparse.Namespace) -> int:
+    from napari_dlcflow.core.engine.analysis import main_child
+
+    return main_child([args.spec])
+
+
+def cmd_filter(args: argparse.Namespace) -> int:
+    from napari_dlcflow.core.predictions.filtering import filter_file
+
+    params: dict[str, Any] = {}
+    if args.method in ("median", "savgol"):
+        params["window"] = args.window
+    if args.method == "savgol":
+        params["polyorder"] = args.polyorder
+    if args.method == "interpolate":
+        params["pcutoff"] = args.pcutoff
+        params["max_gap"] = args.max_gap
+    for h5 in args.analysis:
+        out = filter_file(h5, args.method, csv=args.csv, **params)
+        _print(str(out))
+    return 0
+
+
+def cmd_labeled_video(args: argparse.Namespace) -> int:
+    from napari_dlcflow.core.jobs import emit
+    from napari_dlcflow.core.predictions.analysis_files import (
+        find_analysis_files,
+        project_display_settings,
+    )
+    from napari_dlcflow.core.video.labeled import render_labeled_video
+
+    video = Path(args.video)
+    analysis = Path(args.analysis) if args.analysis else None
+    if analysis is None:
+        found = find_analysis_files(video, filtered=args.filtered)
+        if not found:
+            kind = "filtered analysis" if args.filtered else "analysis"
+            raise FileNotFoundError(f"no {kind} file for {video} beside it; give --analysis")
+        analysis = found[0]
+    skeleton, pcutoff = project_display_settings(args.config or analysis)
+    if args.no_skeleton:
+        skeleton = []
+    cutoff = args.pcutoff if args.pcutoff is not None else (pcutoff or 0.6)
+
+    def progress(done: int, total: int) -> None:
+        if args.events and (done % 10 == 0 or done == total):
+            emit("progress", done=done, total=total)
+
+    out = render_labeled_video(
+        video,
+        analysis,
+        args.out,
+        pcutoff=cutoff,
+        skeleton=skeleton,
+        trail_length=args.trail,
+        codec=args.codec,
+        crf=args.crf,
+        on_progress=progress,
+    )
+    if args.events:
+        emit("done", path=str(out))
+    _print(str(out))
+    return 0
+
+
+def add_prediction_commands(sub: Any, **funcs: Any) -> None:
+    """Add the subcommands to ``cli.py``'s subparsers (``funcs`` maps names to callables)."""
+    p = sub.add_parser("analyze", help="analyze videos with a trained model (resumable)")
+    p.add_argument("config", help="the project's config.yaml")
+    p.add_argument("videos", nargs="+")
+    p.add_argument("--shuffle", type=int, default=1)
+    p.add_argument("--trainingsetindex", type=int, default=0)
+    p.add_argument("--snapshot", help="snapshot index (-1: last) or 'best'")
+    p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: the model's setting)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--csv", action="store_true", help="also write the .csv")
+    p.add_argument("--destfolder", help="output folder (default: beside each video)")
+    p.add_argument("--crop", help="analyse only this region: x1,x2,y1,y2")
+    p.add_argument("--verbose", action="store_true", help="print DeepLabCut's output")
+    p.set_defaults(func=funcs["analyze"])
+
+    p = sub.add_parser("_analyze", help="(internal) the child process of analyze")
+    p.add_argument("spec")
+    p.set_defaults(func=funcs["analyze_child"])
+
+    p = sub.add_parser("filter", help="filter analysis h5 files into DLC's _filtered.h5")
+    p.add_argument("analysis", nargs="+", help="raw analysis .h5 files")
+    p.add_argument(
+        "--method", choices=("median", "savgol", "interpolate", "arima"), default="median"
+    )
+    p.add_argument("--window", type=int, default=5, help="median/savgol window (odd)")
+    p.add_argument("--polyorder", type=int, default=2, help="savgol polynomial order")
+    p.add_argument("--pcutoff", type=float, default=0.6, help="interpolate: gap threshold")
+    p.add_argument("--max-gap", type=int, default=5, help="interpolate: longest gap filled")
+    p.add_argument("--csv", action="store_true", help="also write the .csv")
+    p.set_defaults(func=funcs["filter"])
+
+    p = sub.add_parser("labeled-video", help="render a video with the predictions drawn on")
+    p.add_argument("video")
+    p.add_argument("--analysis", help="analysis .h5 (default: the newest beside the video)")
+    p.add_argument("--filtered", action="store_true", help="use the _filtered.h5")
+    p.add_argument("--config", help="config.yaml for skeleton and pcutoff")
+    p.add_argument("--pcutoff", type=float, help="default: the config's, else 0.6")
+    p.add_argument("--trail", type=int, default=0, help="trail length in frames")
+    p.add_argument("--no-skeleton", action="store_true")
+    p.add_argument("--codec", choices=("libx264", "mpeg4", "mjpeg"), default="libx264")
+    p.add_argument("--crf", type=int, default=23, help="x264 CRF, or qscale for mpeg4/mjpeg")
+    p.add_argument("--out", help="output file (default: <analysis>_p<cutoff>_labeled.mp4)")
+    p.add_argument("--events", action="store_true", help="(internal) JSON progress events")
+    p.set_defaults(func=funcs["labeled_video"])

@@ -1,0 +1,286 @@
+"""Command-line subcommands for training and evaluation (``train``, ``train-status``,
+``evaluate``) and the internal child processes they start.
+
+Kept apart from :mod:`napari_dlcflow.cli` so that module stays short; nothing heavy is
+imported until a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_training_commands(
+    sub: Any, *, train: Handler, status: Handler, evaluate: Handler, internal: Handler
+) -> None:
+    """Add the training and evaluation subcommands to the CLI's subparsers."""
+    p = sub.add_parser(
+        "train",
+        help="train a network in a background job (survives closing the terminal with --detach)",
+    )
+    p.add_argument("config", help="config.yaml or project folder")
+    p.add_argument("--shuffle", type=int, default=1)
+    p.add_argument("--trainset-index", type=int, default=0)
+    p.add_argument("--create-dataset", action="store_true", help="create the shuffle first")
+    p.add_argument("--net-type", help="DeepLabCut net type for --create-dataset")
+    p.add_argument(
+        "--epochs", type=int, help="total epochs (default: 200; with --resume: as before)"
+    )
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, help="learning rate (default: the net type's)")
+    p.add_argument("--save-epochs", type=int, default=25, help="snapshot every N epochs")
+    p.add_argument("--eval-interval", type=int, default=10, help="test metrics every N epochs")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:0, mps")
+    p.add_argument("--gpus", help="comma-separated GPU indices to train on together")
+    p.add_argument("--weights", choices=("pretrained", "scratch"), default="pretrained")
+    p.add_argument("--offline", action="store_true", help="never try to download weights")
+    p.add_argument("--backbone", help="swap the backbone, e.g. resnet18 (small and fast)")
+    p.add_argument("--crop-size", type=int, help="training crop width and height in pixels")
+    p.add_argument("--resume", action="store_true", help="continue from the latest snapshot")
+    p.add_argument("--detach", action="store_true", help="start the job and return at once")
+    p.set_defaults(func=train)
+
+    p = sub.add_parser("train-status", help="state and progress of a training job")
+    p.add_argument("config", help="config.yaml or project folder")
+    p.add_argument("--shuffle", type=int, default=1)
+    p.add_argument("--trainset-index", type=int, default=0)
+    p.add_argument("--cancel", action="store_true", help="stop it after the current epoch")
+    p.add_argument("--wait", action="store_true", help="follow it until it ends")
+    p.set_defaults(func=status)
+
+    p = sub.add_parser("evaluate", help="evaluate snapshots and explain the metrics")
+    p.add_argument("config", help="config.yaml or project folder")
+    p.add_argument("--shuffle", type=int, default=1)
+    p.add_argument("--trainset-index", type=int, default=0)
+    p.add_argument("--snapshots", help="comma-separated epochs to evaluate (default: all)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-run", action="store_true", help="only show results already on disk")
+    p.set_defaults(func=evaluate)
+
+    p = sub.add_parser("_dataset", help="(internal) child: create a training dataset")
+    p.add_argument("config")
+    p.add_argument("--shuffle", type=int, default=1)
+    p.add_argument("--net-type")
+    p.set_defaults(func=internal, internal="dataset")
+    for name in ("_train-supervise", "_train-worker"):
+        p = sub.add_parser(name, help="(internal) child of train")
+        p.add_argument("job_file")
+        p.set_defaults(func=internal, internal=name)
+    p = sub.add_parser("_evaluate", help="(internal) child of evaluate")
+    p.add_argument("config")
+    p.add_argument("--shuffle", type=int, default=1)
+    p.add_argument("--trainset-index", type=int, default=0)
+    p.add_argument("--snapshots", default="")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=internal, internal="evaluate")
+    p = sub.add_parser("_devices", help="(internal) child: list the devices torch sees")
+    p.set_defaults(func=internal, internal="devices")
+
+
+def cmd_internal(args: argparse.Namespace) -> int:
+    """Run one of the internal child subcommands."""
+    kind = args.internal
+    if kind == "dataset":
+        from napari_dlcflow.core.engine.child import create_dataset_here
+
+        create_dataset_here(args.config, args.shuffle, args.net_type)
+        return 0
+    if kind == "_train-supervise":
+        from napari_dlcflow.core.engine.training import supervise
+
+        return supervise(args.job_file)
+    if kind == "_train-worker":
+        from napari_dlcflow.core.engine.child import train_worker
+
+        return train_worker(args.job_file)
+    if kind == "evaluate":
+        from napari_dlcflow.core.engine.child import evaluate_here
+
+        snaps = [s for s in args.snapshots.split(",") if s]
+        evaluate_here(args.config, args.shuffle, args.trainset_index, snaps, args.device)
+        return 0
+    if kind == "devices":
+        from napari_dlcflow.core.engine.devices import devices_here
+
+        devices_here()
+        return 0
+    raise ValueError(f"unknown internal command {kind}")
+
+
+def _print_epochs(job: Any, shown: int) -> int:
+    from napari_dlcflow.core.engine.training import format_seconds
+
+    prog = job.progress()
+    for e in prog.epochs:
+        if e["epoch"] <= shown:
+            continue
+        line = f"epoch {e['epoch']:>4}/{prog.last_epoch}  train loss {e['train_loss']:.5f}"
+        if e.get("valid_loss") is not None:
+            line += f"  valid loss {e['valid_loss']:.5f}"
+        if "test.rmse" in (e.get("metrics") or {}):
+            line += f"  test RMSE {e['metrics']['test.rmse']:.2f} px"
+        if e.get("snapshot"):
+            line += f"  saved {e['snapshot']}"
+        line += f"  (left: {format_seconds(prog.seconds_left())})"
+        print(line, flush=True)
+        shown = int(e["epoch"])
+    return shown
+
+
+def _follow(job: Any) -> int:
+    """Print epochs until the job ends; Ctrl-C asks it to stop after the current epoch."""
+    shown = job.progress().epoch
+    print(f"following {job.train_folder} (Ctrl-C stops it after the current epoch)", flush=True)
+    asked = False
+    while True:
+        try:
+            st = job.status()
+            shown = _print_epochs(job, shown)
+            if st.done:
+                return _report_end(st)
+            time.sleep(1.0)
+        except KeyboardInterrupt:
+            if asked:
+                job.cancel(now=True)
+                print("stopping now", flush=True)
+            else:
+                job.cancel()
+                asked = True
+                print("cancel asked: stopping after this epoch (Ctrl-C again: now)", flush=True)
+
+
+def _report_end(st: Any) -> int:
+    if st.state == "finished":
+        print("training finished")
+        return 0
+    if st.state == "cancelled":
+        print("training cancelled; resume with: napari-dlcflow train CONFIG --resume")
+        return 3
+    print(f"training FAILED: {st.reason}", file=sys.stderr)
+    if st.hint:
+        print(f"hint: {st.hint}", file=sys.stderr)
+    for line in st.log_tail[-10:]:
+        print(f"  | {line}", file=sys.stderr)
+    return 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``napari-dlcflow train``."""
+    from napari_dlcflow.core.engine.training import (
+        TrainSpec,
+        create_dataset,
+        find_job,
+        resume_spec,
+        shuffle_train_folder,
+        start_training,
+    )
+    from napari_dlcflow.core.project.config import find_config
+
+    config = find_config(args.config)
+    if args.create_dataset:
+        made = create_dataset(config, args.shuffle, args.net_type)
+        print(
+            f"dataset: shuffle {made['shuffle']}, {made['n_train']} training and "
+            f"{made['n_test']} test images"
+        )
+    folder = shuffle_train_folder(config, args.shuffle, args.trainset_index)
+    if args.resume:
+        old = find_job(folder)
+        if old is None:
+            raise ValueError(f"no earlier job in {folder} to resume")
+        spec = resume_spec(old, epochs=args.epochs)
+        print(f"resuming from {Path(spec.resume_from or '').name}")
+    else:
+        spec = TrainSpec(
+            config=str(config),
+            shuffle=args.shuffle,
+            trainset_index=args.trainset_index,
+            epochs=args.epochs or 200,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            save_epochs=args.save_epochs,
+            eval_interval=args.eval_interval,
+            device=args.device,
+            gpus=[int(g) for g in args.gpus.split(",")] if args.gpus else None,
+            weights=args.weights,
+            offline=args.offline,
+            backbone=args.backbone,
+            crop_size=args.crop_size,
+        )
+    job = start_training(spec, train_folder=folder)
+    print(f"job started: log {job.log_file}", flush=True)
+    if args.detach:
+        return 0
+    return _follow(job)
+
+
+def cmd_train_status(args: argparse.Namespace) -> int:
+    """``napari-dlcflow train-status``."""
+    from napari_dlcflow.core.engine.training import find_job, format_seconds, shuffle_train_folder
+    from napari_dlcflow.core.project.config import find_config
+
+    folder = shuffle_train_folder(find_config(args.config), args.shuffle, args.trainset_index)
+    job = find_job(folder)
+    if job is None:
+        print(f"no training job has run in {folder}")
+        return 1
+    if args.cancel:
+        job.cancel()
+        print("cancel asked: the job stops after its current epoch")
+    if args.wait:
+        return _follow(job)
+    st, prog = job.poll()
+    print(
+        f"state: {st.state}  epoch {prog.epoch}/{prog.last_epoch}  "
+        f"left: {format_seconds(prog.seconds_left()) if not st.done else '-'}"
+    )
+    if st.state == "failed":
+        return _report_end(st)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``napari-dlcflow evaluate``."""
+    from napari_dlcflow.core.engine.evaluation import (
+        evaluate,
+        explain,
+        format_table,
+        image_width,
+        read_results,
+        test_count,
+    )
+    from napari_dlcflow.core.project.config import find_config
+
+    config = find_config(args.config)
+    snaps = [int(s) for s in args.snapshots.split(",")] if args.snapshots else None
+    if args.no_run:
+        results = read_results(config, args.shuffle, args.trainset_index)
+    else:
+        results = evaluate(
+            config,
+            args.shuffle,
+            args.trainset_index,
+            epochs=snaps,
+            device=args.device,
+            on_log=lambda line: None,
+        )
+    if not results:
+        print("no evaluation results")
+        return 1
+    print(format_table(results))
+    print()
+    notes = explain(
+        results,
+        image_width=image_width(config),
+        n_test=test_count(config, args.shuffle, args.trainset_index),
+    )
+    for line in notes:
+        print(f"- {line}")
+    return 0

@@ -1,0 +1,482 @@
+"""Video analysis with a trained DeepLabCut model, in a child process, resumable.
+
+:func:`analyze` starts ``python -m napari_dlcflow _analyze <spec.json>``; the child imports
+deeplabcut and runs ``deeplabcut.analyze_videos`` one video at a time, so that DLC writes its own
+output (``<stem><scorer>.h5``, ``_meta.pickle``, ``_full.pickle``, ``.csv`` on request) and every
+DLC tool reads it. The viewer's process never imports deeplabcut.
+
+Resuming (FAULTS 25): DeepLabCut treats a video as analysed when its ``_full.pickle`` exists, and
+a run killed between writing that pickle and the h5 (or while writing the h5) leaves a partial
+output that DLC then skips for good. We write a completion marker of our own,
+``<stem><scorer>.dlcflow.json``, only after DLC returned *and* the h5 has exactly one row per
+frame of the video; it records the h5's size and modification time. A video counts as done only
+when its marker matches its h5. Anything else found (h5, pickles without a matching marker) is a
+partial output: the video is analysed again with ``overwrite=True``, never reported as done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "MARKER_SUFFIX",
+    "AnalysisResult",
+    "AnalysisSpec",
+    "IncompleteAnalysisError",
+    "analyze",
+    "count_frames",
+    "mark_complete",
+    "marker_path",
+    "output_files",
+    "parse_progress",
+    "run_in_child",
+    "video_status",
+]
+
+MARKER_SUFFIX = ".dlcflow.json"
+_TQDM = re.compile(r"(\d+)/(\d+) \[")
+
+
+def parse_progress(line: str) -> tuple[int, int] | None:
+    """Frames done and total from one of DeepLabCut's progress-bar lines (tqdm), if it is one."""
+    m = _TQDM.search(line)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+class IncompleteAnalysisError(RuntimeError):
+    """An analysis output does not cover every frame of its video."""
+
+
+@dataclass
+class AnalysisSpec:
+    """What to analyse and how.
+
+    Attributes
+    ----------
+    config : str
+        The project's ``config.yaml``.
+    videos : list of str
+        Videos to analyse.
+    shuffle, trainingsetindex : int
+        Which trained model.
+    snapshot_index : int or str or None
+        Which snapshot (None: the config's ``snapshotindex``; ``-1`` the last; ``"best"``).
+    device : str or None
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... (None: the model's setting, DLC's ``auto``).
+    batch_size : int or None
+        Frames per batch (None: the config's ``batch_size``).
+    save_as_csv : bool
+        Also write the ``.csv``.
+    destfolder : str or None
+        Output folder (None: beside each video, DLC's default).
+    cropping : list of int or None
+        ``[x1, x2, y1, y2]``: analyse only this region of every frame (DLC's ``cropping``).
+    """
+
+    config: str
+    videos: list[str]
+    shuffle: int = 1
+    trainingsetindex: int = 0
+    snapshot_index: int | str | None = None
+    device: str | None = None
+    batch_size: int | None = None
+    save_as_csv: bool = False
+    destfolder: str | None = None
+    cropping: list[int] | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> AnalysisSpec:
+        return cls(**json.loads(text))
+
+
+@dataclass
+class AnalysisResult:
+    """How an analysis run ended.
+
+    Attributes
+    ----------
+    status : dict of str to str
+        Per video: ``done`` (analysed now), ``skipped`` (already complete), ``incomplete``
+        (DLC returned but the output misses frames), ``failed``, or ``not run`` (cancelled or
+        the child died before reaching it).
+    outputs : dict of str to str
+        Per finished video, its h5.
+    scorer : str or None
+        The model's scorer name.
+    ok : bool
+        Whether every video is done or skipped.
+    message : str
+        A short explanation when not ok.
+    """
+
+    status: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    scorer: str | None = None
+    ok: bool = False
+    message: str = ""
+
+
+# ------------------------------------------------------------------------- output bookkeeping
+
+
+def _folder(video: str | os.PathLike, destfolder: str | os.PathLike | None) -> Path:
+    return Path(destfolder) if destfolder is not None else Path(video).parent
+
+
+def output_files(
+    video: str | os.PathLike, scorer: str, destfolder: str | os.PathLike | None = None
+) -> dict[str, Path]:
+    """DeepLabCut's output files of one video and scorer (they may not exist)."""
+    prefix = Path(video).stem + scorer
+    folder = _folder(video, destfolder)
+    return {
+        "h5": folder / f"{prefix}.h5",
+        "csv": folder / f"{prefix}.csv",
+        "meta": folder / f"{prefix}_meta.pickle",
+        "full": folder / f"{prefix}_full.pickle",
+    }
+
+
+def marker_path(
+    video: str | os.PathLike, scorer: str, destfolder: str | os.PathLike | None = None
+) -> Path:
+    """Our completion marker ``<stem><scorer>.dlcflow.json`` beside DLC's output."""
+    return _folder(video, destfolder) / f"{Path(video).stem}{scorer}{MARKER_SUFFIX}"
+
+
+def count_frames(video: str | os.PathLike) -> int:
+    """The number of frames in a video, counted from its packets (not the header).
+
+    Raises
+    ------
+    VideoError
+        If the video cannot be opened.
+    """
+    import av
+
+    from napari_dlcflow.core.video.probe import VideoError, probe_video
+
+    probe_video(video)
+    n = 0
+    try:
+        with av.open(str(video)) as container:
+            stream = container.streams.video[0]
+            for packet in container.demux(stream):
+                if packet.size and packet.pts is not None:
+                    n += 1
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"Video {video}: reading failed after {n} packets: {exc}") from exc
+    return n
+
+
+def _h5_rows(path: Path) -> int:
+    import pandas as pd
+
+    with pd.HDFStore(path, mode="r") as store:
+        key = "df_with_missing" if "/df_with_missing" in store.keys() else store.keys()[0]  # noqa: SIM118
+        storer = store.get_storer(key)
+        return int(storer.nrows) if storer.is_table else len(store.get(key))
+
+
+def mark_complete(
+    video: str | os.PathLike,
+    scorer: str,
+    destfolder: str | os.PathLike | None = None,
+    *,
+    n_frames: int | None = None,
+    snapshot: str | None = None,
+) -> Path:
+    """Check that the h5 of ``video`` has one row per frame and write the completion marker.
+
+    Parameters
+    ----------
+    video : path-like
+        The analysed video.
+    scorer : str
+        The scorer in the output's name.
+    destfolder : path-like, optional
+        Where the output is (default: beside the video).
+    n_frames : int, optional
+        The video's frame count (default: :func:`count_frames`).
+    snapshot : str, optional
+        The snapshot file the model was loaded from, recorded so that a later model whose
+        scorer name happens to be the same (another iteration, same epoch) is not taken for it.
+
+    Returns
+    -------
+    Path
+        The marker, written atomically.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the h5 does not exist.
+    IncompleteAnalysisError
+        If its row count differs from the frame count, or it cannot be read.
+    """
+    from napari_dlcflow.core.safe_io import atomic_write
+
+    files = output_files(video, scorer, destfolder)
+    h5 = files["h5"]
+    if not h5.is_file():
+        raise FileNotFoundError(f"analysis output {h5} does not exist")
+    expected = count_frames(video) if n_frames is None else int(n_frames)
+    try:
+        rows = _h5_rows(h5)
+    except Exception as exc:
+        raise IncompleteAnalysisError(f"{h5} cannot be read: {exc}") from exc
+    if rows != expected:
+        raise IncompleteAnalysisError(
+            f"{h5} has {rows} rows but {Path(video).name} has {expected} frames"
+        )
+    st = h5.stat()
+    marker = marker_path(video, scorer, destfolder)
+    record = {
+        "video": str(Path(video).resolve()),
+        "h5": h5.name,
+        "h5_size": st.st_size,
+        "h5_mtime_ns": st.st_mtime_ns,
+        "rows": rows,
+        "frames": expected,
+        "scorer": scorer,
+        "snapshot": snapshot,
+    }
+    atomic_write(marker, json.dumps(record, indent=1), backup=False)
+    return marker
+
+
+def video_status(
+    video: str | os.PathLike,
+    scorer: str,
+    destfolder: str | os.PathLike | None = None,
+    *,
+    snapshot: str | None = None,
+) -> str:
+    """``"done"``, ``"partial"``, ``"stale"`` or ``"missing"`` for one video and scorer.
+
+    ``done`` needs our marker to match the h5 (size and modification time) and the marker to
+    record as many rows as frames. Any output file without that is ``partial``. ``stale``: a
+    complete output of another snapshot with the same scorer name (DeepLabCut's names do not
+    carry the iteration, so iteration 1's ``snapshot-best-020`` writes where iteration 0's did);
+    it is analysed again.
+    """
+    files = output_files(video, scorer, destfolder)
+    marker = marker_path(video, scorer, destfolder)
+    h5 = files["h5"]
+    if marker.is_file() and h5.is_file():
+        try:
+            record = json.loads(marker.read_text(encoding="utf-8"))
+            st = h5.stat()
+            if (
+                record.get("h5_size") == st.st_size
+                and record.get("h5_mtime_ns") == st.st_mtime_ns
+                and record.get("rows") == record.get("frames")
+            ):
+                made_by = record.get("snapshot")
+                if snapshot is not None and made_by is not None and made_by != snapshot:
+                    return "stale"
+                return "done"
+        except (OSError, ValueError):
+            pass
+    if marker.exists() or any(p.exists() for p in files.values()):
+        return "partial"
+    return "missing"
+
+
+# ------------------------------------------------------------------------------- the parent
+
+
+def analyze(
+    spec: AnalysisSpec,
+    *,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[int, int, int, int], None] | None = None,
+    on_log: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    timeout: float | None = None,
+) -> AnalysisResult:
+    """Analyse videos in a child process and report progress.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+        What to analyse.
+    on_event : callable, optional
+        Called with each JSON event of the child (``scorer``, ``video_start``, ``video_done``,
+        ``video_skipped``, ``video_incomplete``, ``video_failed``, ``done``, ``error``).
+    on_progress : callable, optional
+        ``on_progress(video_index, n_videos, frames_done, frames_total)``; frames come from
+        DeepLabCut's progress bar (0, 0 when unknown).
+    on_log : callable, optional
+        Every other output line of the child.
+    should_stop : callable, optional
+        Polled between output lines; True terminates the child. The video being analysed then
+        stays unfinished (no marker) and is redone next time.
+    timeout : float, optional
+        Seconds before the child is terminated.
+
+    Returns
+    -------
+    AnalysisResult
+    """
+    from napari_dlcflow.core.jobs import run_child
+
+    result = AnalysisResult(status={str(v): "not run" for v in spec.videos})
+    current = {"index": 0, "n": len(spec.videos)}
+
+    def event(e: dict[str, Any]) -> None:
+        kind = e.get("event")
+        video = str(e.get("video", ""))
+        if kind == "scorer":
+            result.scorer = e.get("scorer")
+        elif kind == "video_start":
+            current["index"] = int(e.get("index", 0))
+            if on_progress:
+                on_progress(current["index"], current["n"], 0, int(e.get("frames", 0)))
+        elif kind in ("video_done", "video_skipped"):
+            result.status[video] = "done" if kind == "video_done" else "skipped"
+            result.outputs[video] = str(e.get("h5"))
+        elif kind == "video_incomplete":
+            result.status[video] = "incomplete"
+        elif kind == "video_failed":
+            result.status[video] = "failed"
+        if on_event:
+            on_event(e)
+
+    def log(line: str) -> None:
+        frames = parse_progress(line)
+        if frames and on_progress:
+            on_progress(current["index"], current["n"], *frames)
+        if on_log:
+            on_log(line)
+
+    child = run_child(
+        ["_analyze", spec.to_json()],
+        on_event=event,
+        on_log=log,
+        should_stop=should_stop,
+        timeout=timeout,
+    )
+    result.ok = child.ok and all(s in ("done", "skipped") for s in result.status.values())
+    if not result.ok:
+        bad = [
+            f"{Path(v).name}: {s}"
+            for v, s in result.status.items()
+            if s not in ("done", "skipped")
+        ]
+        result.message = (child.reason() if not child.ok else "") + (
+            (" | " if not child.ok and bad else "") + ", ".join(bad)
+        )
+    return result
+
+
+# -------------------------------------------------------------------------------- the child
+
+
+def _dlc_scorer(spec: AnalysisSpec) -> str:
+    """The scorer name DeepLabCut will use (needs deeplabcut; child only)."""
+    return _dlc_model(spec)[0]
+
+
+def _dlc_model(spec: AnalysisSpec) -> tuple[str, str]:
+    """The scorer name DeepLabCut will use and the snapshot file (child only)."""
+    from deeplabcut.pose_estimation_pytorch.apis import utils
+    from deeplabcut.pose_estimation_pytorch.data import DLCLoader
+
+    loader = DLCLoader(spec.config, trainset_index=spec.trainingsetindex, shuffle=spec.shuffle)
+    index, _ = utils.parse_snapshot_index_for_analysis(
+        loader.project_cfg, loader.model_cfg, spec.snapshot_index, None
+    )
+    snapshot = utils.get_model_snapshots(index, loader.model_folder, loader.pose_task)[0]
+    return loader.scorer(snapshot), str(Path(snapshot.path).resolve())
+
+
+def run_in_child(spec: AnalysisSpec) -> int:
+    """The body of ``_analyze``: analyse each video not yet complete; emit events."""
+    from napari_dlcflow.core.jobs import emit
+
+    if spec.device and spec.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            emit("error", message=f"device {spec.device!r} asked for, but no CUDA GPU is visible")
+            return 2
+    import deeplabcut
+
+    scorer, snapshot = _dlc_model(spec)
+    emit("scorer", scorer=scorer, snapshot=snapshot)
+    failures = 0
+    for i, video in enumerate(spec.videos):
+        files = output_files(video, scorer, spec.destfolder)
+        status = video_status(video, scorer, spec.destfolder, snapshot=snapshot)
+        if status == "done":
+            emit("video_skipped", video=video, index=i, h5=str(files["h5"]))
+            continue
+        n_frames = count_frames(video)
+        redo = status in ("partial", "stale")
+        emit(
+            "video_start",
+            video=video,
+            index=i,
+            frames=n_frames,
+            redo=redo,
+            stale=status == "stale",
+        )
+        marker_path(video, scorer, spec.destfolder).unlink(missing_ok=True)
+        kwargs: dict[str, Any] = {
+            "shuffle": spec.shuffle,
+            "trainingsetindex": spec.trainingsetindex,
+            "save_as_csv": spec.save_as_csv,
+            "destfolder": spec.destfolder,
+            "overwrite": True,
+            "auto_track": False,
+        }
+        if spec.snapshot_index is not None:
+            kwargs["snapshot_index"] = spec.snapshot_index
+        if spec.device:
+            kwargs["device"] = spec.device
+        if spec.batch_size:
+            kwargs["batch_size"] = spec.batch_size
+        if spec.cropping:
+            kwargs["cropping"] = list(spec.cropping)
+        try:
+            used = deeplabcut.analyze_videos(spec.config, [video], **kwargs)
+        except Exception as exc:
+            failures += 1
+            emit("video_failed", video=video, message=f"{type(exc).__name__}: {exc}")
+            continue
+        if used and used != scorer:  # should not happen; trust what DLC says it wrote
+            scorer = used
+            files = output_files(video, scorer, spec.destfolder)
+        try:
+            mark_complete(video, scorer, spec.destfolder, n_frames=n_frames, snapshot=snapshot)
+        except (IncompleteAnalysisError, FileNotFoundError) as exc:
+            failures += 1
+            emit("video_incomplete", video=video, message=str(exc))
+            continue
+        emit("video_done", video=video, index=i, h5=str(files["h5"]), frames=n_frames)
+    emit("done", failures=failures)
+    return 1 if failures else 0
+
+
+def main_child(argv: Sequence[str]) -> int:
+    """Entry for ``python -m napari_dlcflow _analyze SPEC_JSON``."""
+    spec = AnalysisSpec.from_json(argv[0])
+    try:
+        return run_in_child(spec)
+    except Exception as exc:
+        from napari_dlcflow.core.jobs import emit
+
+        emit("error", message=f"{type(exc).__name__}: {exc}")
+        print(f"_analyze: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,310 @@
+"""Code that runs inside child processes and imports deeplabcut.
+
+Nothing here is imported by the viewer: the CLI's internal subcommands (``_dataset``,
+``_train-worker``, ``_evaluate``) call these functions in a fresh ``python -m napari_dlcflow``
+process, and they report with :func:`napari_dlcflow.core.jobs.emit` JSON lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from napari_dlcflow.core.engine.training import (
+    BACKBONES,
+    CANCEL_FILE,
+    INIT_WEIGHTS,
+    TrainSpec,
+    snapshot_ok,
+)
+from napari_dlcflow.core.jobs import emit
+
+__all__ = ["create_dataset_here", "evaluate_here", "train_worker"]
+
+
+class _Cancelled(Exception):
+    """Raised after the epoch at which a cancel was asked for."""
+
+
+def create_dataset_here(config: str, shuffle: int, net_type: str | None) -> None:
+    """Create the training dataset of one shuffle with ``deeplabcut.create_training_dataset``."""
+    import deeplabcut
+
+    result = deeplabcut.create_training_dataset(
+        config,
+        Shuffles=[int(shuffle)],
+        net_type=net_type or None,
+        userfeedback=False,
+        engine=deeplabcut.Engine.PYTORCH,
+    )
+    if not result:
+        emit("error", message=f"DeepLabCut made no training dataset from {config}")
+        raise SystemExit(1)
+    fraction, shuf, (train_idx, test_idx) = result[0]
+    emit(
+        "dataset",
+        shuffle=int(shuf),
+        train_fraction=float(fraction),
+        n_train=len(train_idx),
+        n_test=len(test_idx),
+    )
+
+
+def _set_dotted(cfg: dict[str, Any], key: str, value: Any) -> None:
+    node = cfg
+    parts = key.split(".")
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def _edit_pytorch_config(path: Path, spec: TrainSpec) -> dict[str, Any]:
+    """Apply the spec to the shuffle's ``pytorch_config.yaml`` (temp file, then rename)."""
+    from deeplabcut.core.config import read_config_as_dict, write_config
+
+    cfg = read_config_as_dict(path)
+    for key, value in spec.config_updates().items():
+        _set_dotted(cfg, key, value)
+    if spec.backbone:
+        channels = BACKBONES[spec.backbone]
+        cfg["model"]["backbone"]["model_name"] = spec.backbone
+        cfg["model"]["backbone_output_channels"] = channels
+        for head in (cfg["model"].get("heads") or {}).values():
+            for part in ("heatmap_config", "locref_config"):
+                conf = head.get(part)
+                if conf and conf.get("channels"):
+                    conf["channels"][0] = channels
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        write_config(tmp, cfg, overwrite=True)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return cfg
+
+
+def _snapshot_epoch(path: str) -> int:
+    import torch
+
+    data = torch.load(path, map_location="cpu", weights_only=False)
+    return int((data.get("metadata") or {}).get("epoch", 0) or 0)
+
+
+def _weights_unavailable(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__}: {exc}"
+    words = (
+        "LocalEntryNotFound",
+        "HF_HUB_OFFLINE",
+        "huggingface",
+        "offline",
+        "urlopen",
+        "ConnectionError",
+        "Max retries",
+        "Temporary failure in name resolution",
+    )
+    return any(w.lower() in text.lower() for w in words)
+
+
+def train_worker(job_file: str) -> int:
+    """Train the job of ``job_file`` (``_train-worker``); returns the exit status."""
+    job_path = Path(job_file)
+    folder = job_path.parent
+    spec = TrainSpec.from_dict(json.loads(job_path.read_text(encoding="utf-8"))["spec"])
+    emit("run_start", time=time.time(), pid=os.getpid())
+    try:
+        return _train(spec, folder)
+    except _Cancelled:
+        return 0
+    except Exception as exc:  # reported to the user with the traceback in the log
+        traceback.print_exc()
+        emit("error", failure="error", message=f"{type(exc).__name__}: {exc}")
+        return 1
+
+
+def _train(spec: TrainSpec, folder: Path) -> int:
+    t0 = time.time()
+    import deeplabcut
+    import torch
+    from deeplabcut.pose_estimation_pytorch.models import PoseModel
+    from deeplabcut.pose_estimation_pytorch.runners.snapshots import TorchSnapshotManager
+
+    emit(
+        "log", message=f"deeplabcut {deeplabcut.__version__} imported in {time.time() - t0:.0f} s"
+    )
+    cfg = _edit_pytorch_config(folder / "pytorch_config.yaml", spec)
+
+    snapshot_path: str | None = None
+    first_epoch = 0
+    if spec.resume_from:
+        if not snapshot_ok(spec.resume_from):
+            emit(
+                "error",
+                failure="error",
+                message=f"snapshot {spec.resume_from} is incomplete "
+                "(cut short while it was written); resume from an earlier one",
+            )
+            return 1
+        snapshot_path = spec.resume_from
+        first_epoch = _snapshot_epoch(snapshot_path)
+    elif spec.init_from:
+        made = _init_from_snapshot(spec.init_from, cfg, folder)
+        if made is None:
+            return 1
+        snapshot_path = made
+        emit("log", message=f"training starts from the weights of {spec.init_from}")
+    elif spec.weights == "scratch":
+        model = PoseModel.build(cfg["model"], pretrained_backbone=False)
+        init = folder / INIT_WEIGHTS
+        tmp = init.with_name(f".{init.name}.part")
+        torch.save({"model": model.state_dict()}, tmp)
+        os.replace(tmp, init)
+        snapshot_path = str(init)
+        emit("log", message="training from scratch (random initial weights)")
+    else:
+        try:
+            PoseModel.build(cfg["model"], pretrained_backbone=True)
+        except Exception as exc:
+            if not _weights_unavailable(exc):
+                raise
+            name = cfg["model"]["backbone"].get("model_name", "backbone")
+            emit(
+                "error",
+                failure="weights_unavailable",
+                message=f"pretrained {name} weights are not cached here and cannot be "
+                "downloaded (offline). Train from scratch instead, or connect once to the "
+                "internet to fetch them.",
+                hint="Choose weights: from scratch.",
+            )
+            return 3
+
+    remaining = spec.epochs - first_epoch
+    if remaining < 1:
+        emit(
+            "error",
+            failure="error",
+            message=f"the snapshot has {first_epoch} epochs already; ask for more epochs",
+        )
+        return 1
+
+    cancel_file = folder / CANCEL_FILE
+    original_update = TorchSnapshotManager.update
+
+    def update(self: Any, epoch: int, state_dict: dict, last: bool = False) -> None:
+        before = {p.name for p in folder.glob("snapshot-*.pt")}
+        original_update(self, epoch, state_dict, last=last)
+        new = sorted({p.name for p in folder.glob("snapshot-*.pt")} - before)
+        meta = state_dict.get("metadata") or {}
+        losses = meta.get("losses") or {}
+        evaluated = epoch % spec.eval_interval == 0
+        metrics = {
+            k.removeprefix("metrics/"): float(v)
+            for k, v in (meta.get("metrics") or {}).items()
+            if evaluated and isinstance(v, (int, float))
+        }
+        valid = losses.get("eval.total_loss") if evaluated else None
+        stop = cancel_file.exists() and not last
+        if stop and not any(s.endswith(f"-{epoch:03}.pt") for s in new):
+            path = self.snapshot_path(epoch=epoch)
+            tmp = path.with_name(f".{path.name}.part")
+            keep = {k: v for k, v in state_dict.items() if k in ("model", "metadata")}
+            torch.save(keep, tmp)
+            os.replace(tmp, path)
+            new.append(path.name)
+        emit(
+            "epoch",
+            epoch=int(epoch),
+            last_epoch=spec.epochs,
+            train_loss=losses.get("train.total_loss"),
+            valid_loss=valid,
+            metrics=metrics,
+            snapshot=new[-1] if new else None,
+            time=time.time(),
+        )
+        if stop:
+            emit("cancelled", epoch=int(epoch), snapshot=new[-1])
+            raise _Cancelled
+
+    TorchSnapshotManager.update = update  # type: ignore[method-assign]
+    device = spec.device
+    if device == "cuda:all":
+        device = "cuda"
+    emit(
+        "train_start",
+        first_epoch=first_epoch,
+        last_epoch=spec.epochs,
+        time=time.time(),
+        device=device,
+    )
+    deeplabcut.train_network(
+        spec.config,
+        shuffle=spec.shuffle,
+        trainingsetindex=spec.trainset_index,
+        device=device,
+        snapshot_path=snapshot_path,
+        epochs=remaining,
+        batch_size=spec.batch_size,
+        save_epochs=spec.save_epochs,
+    )
+    emit("finished", epoch=spec.epochs, time=time.time())
+    return 0
+
+
+def _init_from_snapshot(path: str, cfg: dict, folder: Path) -> str | None:
+    """Write the model weights of ``path`` (no optimizer, no epoch) as the start of a new
+    training; None (after an ``error`` event) if the snapshot does not fit this model."""
+    import torch
+    from deeplabcut.pose_estimation_pytorch.models import PoseModel
+
+    if not snapshot_ok(path):
+        emit("error", failure="error", message=f"snapshot {path} is missing or incomplete")
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = PoseModel.build(cfg["model"], pretrained_backbone=False)
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        emit(
+            "error",
+            failure="error",
+            message=f"snapshot {path} does not fit this model (were body parts or the net "
+            f"type changed?): {first}",
+            hint="Train from scratch or with pretrained weights instead.",
+        )
+        return None
+    init = folder / INIT_WEIGHTS
+    tmp = init.with_name(f".{init.name}.part")
+    torch.save({"model": state["model"]}, tmp)
+    os.replace(tmp, init)
+    return str(init)
+
+
+def evaluate_here(
+    config: str, shuffle: int, trainset_index: int, snapshots: list[str] | None, device: str
+) -> None:
+    """Evaluate snapshots with ``deeplabcut.evaluate_network`` (``_evaluate``).
+
+    Parameters
+    ----------
+    snapshots : list of str, optional
+        Snapshot file stems (``snapshot-010``) to evaluate; all when None.
+    """
+    from deeplabcut.pose_estimation_pytorch.apis.evaluation import evaluate_network
+
+    evaluate_network(
+        config,
+        shuffles=[int(shuffle)],
+        trainingsetindex=int(trainset_index),
+        snapshotindex="all",
+        snapshots_to_evaluate=snapshots or None,
+        per_keypoint_evaluation=True,
+        device=None if device == "auto" else device,
+        plotting=False,
+    )
+    emit("evaluated", shuffle=int(shuffle))

@@ -1,0 +1,494 @@
+"""Evaluate snapshots with DeepLabCut (in a child process) and explain the numbers.
+
+DeepLabCut writes, per evaluated snapshot, into
+``evaluation-results-pytorch/iteration-<i>/<Task><date>-trainset<pct>shuffle<N>/``:
+
+- ``DLC_<net>_<task><date>shuffle<N>_snapshot_<k>-results.csv``: one row with train and test
+  RMSE (pixels), the same with the p-cutoff, mAP and mAR (``<k>`` is the epoch, or
+  ``best-<epoch>`` for the best snapshot);
+- ``..._snapshot_<k>-keypoint-results.csv``: train and test error per body part;
+- ``..._snapshot_<k>.h5``: the predictions on every labeled image.
+
+:func:`read_results` parses them into :class:`EvalResult` rows, :func:`explain` says what the
+numbers mean for this project, and :func:`evaluation_frames` pairs labels and predictions per
+image, worst first, for viewing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "EvalFrames",
+    "EvalResult",
+    "evaluate",
+    "evaluation_folder",
+    "evaluation_frames",
+    "explain",
+    "format_table",
+    "image_width",
+    "per_epoch",
+    "read_results",
+    "test_count",
+]
+
+_RESULT_RE = re.compile(r"_snapshot_(best-)?(\d+)-results\.csv$")
+
+
+@dataclass
+class EvalResult:
+    """DeepLabCut's evaluation of one snapshot.
+
+    Attributes
+    ----------
+    snapshot : str
+        ``snapshot-006`` or ``snapshot-best-001`` (the file stem in the train folder).
+    epoch : int
+    best : bool
+    train_rmse, test_rmse : float
+        Root mean square distance between predictions and labels, in pixels.
+    train_rmse_pcutoff, test_rmse_pcutoff : float
+        The same over predictions whose confidence reaches ``pcutoff`` (NaN: none did).
+    train_map, test_map, train_mar, test_mar : float
+        COCO-style mean average precision and recall, 0-100.
+    pcutoff : float
+    train_fraction : float
+    bodypart_train, bodypart_test : dict of str to float
+        Error per body part in pixels.
+    predictions : Path
+        DeepLabCut's ``.h5`` of predictions on all labeled images.
+    """
+
+    snapshot: str
+    epoch: int
+    best: bool
+    train_rmse: float
+    test_rmse: float
+    train_rmse_pcutoff: float
+    test_rmse_pcutoff: float
+    train_map: float
+    test_map: float
+    train_mar: float
+    test_mar: float
+    pcutoff: float
+    train_fraction: float
+    bodypart_train: dict[str, float] = field(default_factory=dict)
+    bodypart_test: dict[str, float] = field(default_factory=dict)
+    predictions: Path | None = None
+
+
+def _shuffle_name(
+    config: str | os.PathLike, shuffle: int, trainset_index: int, iteration: int | None = None
+) -> tuple:
+    from napari_dlcflow.core.project.config import Project
+
+    project = Project.open(config)
+    if iteration is None:
+        iteration = int(project.get("iteration", 0) or 0)
+    fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
+    pct = int(float(fractions[trainset_index]) * 100)
+    name = f"{project.task}{project.date}-trainset{pct}shuffle{shuffle}"
+    return project, iteration, name
+
+
+def evaluation_folder(
+    config: str | os.PathLike,
+    shuffle: int = 1,
+    trainset_index: int = 0,
+    *,
+    iteration: int | None = None,
+) -> Path:
+    """Where DeepLabCut writes the evaluation of a shuffle (of ``iteration``, default the
+    config's)."""
+    project, iteration, name = _shuffle_name(config, shuffle, trainset_index, iteration)
+    return project.root / "evaluation-results-pytorch" / f"iteration-{iteration}" / name
+
+
+def _num(value: object) -> float:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def read_results(
+    config: str | os.PathLike,
+    shuffle: int = 1,
+    trainset_index: int = 0,
+    *,
+    iteration: int | None = None,
+) -> list[EvalResult]:
+    """Parse the evaluation results of a shuffle that are on disk, by epoch.
+
+    Files that cannot be parsed are skipped (DeepLabCut may be writing them). ``iteration``
+    defaults to the config's.
+    """
+    import pandas as pd
+
+    folder = evaluation_folder(config, shuffle, trainset_index, iteration=iteration)
+    out: list[EvalResult] = []
+    for path in sorted(folder.glob("*-results.csv")):
+        m = _RESULT_RE.search(path.name)
+        if not m or path.name.endswith("-keypoint-results.csv"):
+            continue
+        try:
+            row = pd.read_csv(path).iloc[0]
+        except (OSError, ValueError, IndexError, pd.errors.ParserError):
+            continue
+        best, epoch = bool(m.group(1)), int(m.group(2))
+        result = EvalResult(
+            snapshot=f"snapshot-{'best-' if best else ''}{epoch:03d}",
+            epoch=epoch,
+            best=best,
+            train_rmse=_num(row.get("train rmse")),
+            test_rmse=_num(row.get("test rmse")),
+            train_rmse_pcutoff=_num(row.get("train rmse_pcutoff")),
+            test_rmse_pcutoff=_num(row.get("test rmse_pcutoff")),
+            train_map=_num(row.get("train mAP")),
+            test_map=_num(row.get("test mAP")),
+            train_mar=_num(row.get("train mAR")),
+            test_mar=_num(row.get("test mAR")),
+            pcutoff=_num(row.get("pcutoff")),
+            train_fraction=_num(row.get("%Training dataset")),
+        )
+        kp = path.with_name(path.name.replace("-results.csv", "-keypoint-results.csv"))
+        if kp.is_file():
+            try:
+                df = pd.read_csv(kp, index_col=0)
+                for label, target in (
+                    ("Train", result.bodypart_train),
+                    ("Test", result.bodypart_test),
+                ):
+                    rows = [i for i in df.index if str(i).startswith(label)]
+                    if rows:
+                        target.update({str(k): _num(v) for k, v in df.loc[rows[0]].items()})
+            except (OSError, ValueError, pd.errors.ParserError):
+                pass
+        h5 = path.with_name(path.name.replace("-results.csv", ".h5"))
+        result.predictions = h5 if h5.is_file() else None
+        out.append(result)
+    return sorted(out, key=lambda r: (r.epoch, r.best))
+
+
+def evaluate(
+    config: str | os.PathLike,
+    shuffle: int = 1,
+    trainset_index: int = 0,
+    *,
+    epochs: Sequence[int] | None = None,
+    device: str = "auto",
+    on_log: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    timeout: float | None = None,
+) -> list[EvalResult]:
+    """Evaluate snapshots of a shuffle in a child process and return all results on disk.
+
+    Parameters
+    ----------
+    config : path-like
+        The project's ``config.yaml``.
+    shuffle, trainset_index : int
+        Which training dataset.
+    epochs : sequence of int, optional
+        Evaluate only the snapshots of these epochs; all when None.
+    device : str
+        ``auto``, ``cpu``, ``cuda:0``...
+    on_log, should_stop : callable, optional
+        Passed to :func:`napari_dlcflow.core.jobs.run_child`.
+    timeout : float, optional
+        Seconds before giving up.
+
+    Raises
+    ------
+    RuntimeError
+        If DeepLabCut failed or was stopped; the message holds its reason.
+    FileNotFoundError
+        If none of the requested snapshots exists.
+    """
+    from napari_dlcflow.core.engine.training import list_snapshots, shuffle_train_folder
+    from napari_dlcflow.core.jobs import run_child
+    from napari_dlcflow.core.project.config import find_config
+
+    config = find_config(config).resolve()
+    names: list[str] = []
+    if epochs is not None:
+        wanted = {int(e) for e in epochs}
+        snaps = list_snapshots(shuffle_train_folder(config, shuffle, trainset_index), check=True)
+        names = [s.path.stem for s in snaps if s.epoch in wanted]
+        if not names:
+            raise FileNotFoundError(f"no complete snapshot for epochs {sorted(wanted)}")
+    result = run_child(
+        [
+            "_evaluate",
+            str(config),
+            "--shuffle",
+            str(shuffle),
+            "--trainset-index",
+            str(trainset_index),
+            "--snapshots",
+            ",".join(names),
+            "--device",
+            device,
+        ],
+        on_log=on_log,
+        should_stop=should_stop,
+        timeout=timeout,
+    )
+    if not result.ok or result.last("evaluated") is None:
+        raise RuntimeError(f"evaluation failed: {result.reason()}")
+    return read_results(config, shuffle, trainset_index)
+
+
+def per_epoch(results: Sequence[EvalResult]) -> list[EvalResult]:
+    """One result per epoch, by epoch: the plain snapshot where there is one, else the best.
+
+    DeepLabCut saves only ``snapshot-best-<k>.pt`` at an epoch whose metric is the best so
+    far, even when it is a save epoch or the last one.
+    """
+    chosen: dict[int, EvalResult] = {}
+    for r in results:
+        if r.epoch not in chosen or (chosen[r.epoch].best and not r.best):
+            chosen[r.epoch] = r
+    return [chosen[e] for e in sorted(chosen)]
+
+
+def format_table(results: Sequence[EvalResult]) -> str:
+    """A plain-text table, one row per snapshot."""
+    head = (
+        f"{'snapshot':<20}{'epoch':>6}{'train px':>10}{'test px':>9}"
+        f"{'train p>':>10}{'test p>':>9}{'mAP':>7}{'mAR':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        lines.append(
+            f"{r.snapshot:<20}{r.epoch:>6}{r.train_rmse:>10.2f}{r.test_rmse:>9.2f}"
+            f"{r.train_rmse_pcutoff:>10.2f}{r.test_rmse_pcutoff:>9.2f}"
+            f"{r.test_map:>7.1f}{r.test_mar:>7.1f}"
+        )
+    return "\n".join(lines)
+
+
+def image_width(config: str | os.PathLike) -> int | None:
+    from napari_dlcflow.core.project.config import Project
+
+    root = Project.open(config).root
+    for png in sorted((root / "labeled-data").glob("*/*.png"))[:1]:
+        try:
+            from PIL import Image
+
+            with Image.open(png) as im:
+                return int(im.size[0])
+        except OSError:
+            return None
+    return None
+
+
+def explain(
+    results: Sequence[EvalResult],
+    *,
+    image_width: int | None = None,
+    n_test: int | None = None,
+) -> list[str]:
+    """Plain-language sentences about the latest result and the trend over snapshots.
+
+    Parameters
+    ----------
+    results : sequence of EvalResult
+        By epoch (as :func:`read_results` returns them); the latest epoch is described.
+    image_width : int, optional
+        Width of the labeled images in pixels (puts the RMSE in proportion).
+    n_test : int, optional
+        Number of test images (few of them make the test numbers noisy).
+    """
+    if not results:
+        return ["No evaluation yet: evaluate a snapshot to see how well the network does."]
+    plain = per_epoch(results)
+    r = plain[-1]
+    out = []
+    size = ""
+    if image_width:
+        size = f", {100 * r.test_rmse / image_width:.1f}% of the {image_width}-pixel image width"
+    out.append(
+        f"Test RMSE {r.test_rmse:.2f} px (epoch {r.epoch}): on labeled images the network did "
+        f"not train on, its points lie on average {r.test_rmse:.1f} pixels from your labels"
+        f"{size}. A few pixels is about as close as people label."
+    )
+    ratio = r.test_rmse / r.train_rmse if r.train_rmse > 0 else math.nan
+    out.append(
+        f"Train RMSE {r.train_rmse:.2f} px is the same on the images it trained on. "
+        + (
+            "Test error is much higher: the network memorises its training images; more "
+            "labeled frames, from more varied videos, will help more than more epochs."
+            if ratio > 2
+            else "Train and test are close, so it generalises to new images of this kind."
+        )
+    )
+    if math.isnan(r.test_rmse_pcutoff):
+        pc = (
+            f"RMSE with p-cutoff counts only points predicted with confidence >= {r.pcutoff:g}; "
+            "it is empty (NaN) here because no prediction was that confident yet: train longer."
+        )
+    else:
+        pc = (
+            f"RMSE with p-cutoff ({r.test_rmse_pcutoff:.2f} px on test) counts only points "
+            f"predicted with confidence >= {r.pcutoff:g}, the ones kept when videos are "
+            "analysed; "
+            + (
+                "lower than plain RMSE, so the network's confidence does flag its worst points."
+                if r.test_rmse_pcutoff < r.test_rmse - 0.05
+                else "the same as plain RMSE here: every test point was that confident."
+            )
+        )
+    out.append(pc)
+    out.append(
+        f"mAP {r.test_map:.1f} and mAR {r.test_mar:.1f} (0-100, on test images) score whole "
+        "poses: a point counts as right when it lies within a tolerance that grows with the "
+        "animal's size. mAP (precision) asks how many of the predicted poses are right, mAR "
+        "(recall) how many labeled poses were found."
+        + (
+            " Both are 0: no pose was within tolerance yet; train longer."
+            if r.test_map == 0 and r.test_mar == 0
+            else " mAR above mAP: it finds the animal, but some confident points are off."
+            if r.test_mar > r.test_map + 2
+            else ""
+        )
+    )
+    if r.bodypart_test:
+        worst = max(r.bodypart_test, key=lambda k: r.bodypart_test[k])
+        best = min(r.bodypart_test, key=lambda k: r.bodypart_test[k])
+        out.append(
+            f"Hardest body part: {worst} ({r.bodypart_test[worst]:.1f} px on test); easiest: "
+            f"{best} ({r.bodypart_test[best]:.1f} px). Label more frames where {worst} is "
+            "hard to see."
+        )
+    if len(plain) >= 2:
+        prev, last = plain[-2], plain[-1]
+        drop = (prev.test_rmse - last.test_rmse) / prev.test_rmse if prev.test_rmse else 0.0
+        if drop > 0.1:
+            out.append(
+                f"Test error still fell {100 * drop:.0f}% between epochs {prev.epoch} and "
+                f"{last.epoch}: training has not converged, more epochs will likely help."
+            )
+        else:
+            out.append(
+                f"Test error changed {-100 * drop:+.0f}% between epochs {prev.epoch} and "
+                f"{last.epoch}: it has levelled off; more epochs will not help much, more "
+                "(and more varied) labels will."
+            )
+    if n_test is not None and n_test < 5:
+        out.append(f"Only {n_test} test image(s): the test numbers are noisy; label more frames.")
+    return out
+
+
+@dataclass
+class EvalFrames:
+    """Labels and predictions of one snapshot on every labeled image, worst image first.
+
+    Attributes
+    ----------
+    images : list of Path
+        Image files, in display order.
+    bodyparts : list of str
+    truth, predicted : ndarray of shape (N, K, 2)
+        ``x, y`` per image and body part (NaN where not labeled / not predicted).
+    likelihood : ndarray of shape (N, K)
+    errors : ndarray of shape (N,)
+        Mean distance per image in pixels (NaN if nothing to compare).
+    split : list of str
+        ``"train"`` or ``"test"`` per image.
+    """
+
+    images: list[Path]
+    bodyparts: list[str]
+    truth: np.ndarray
+    predicted: np.ndarray
+    likelihood: np.ndarray
+    errors: np.ndarray
+    split: list[str]
+
+
+def _test_rows(config: str | os.PathLike, shuffle: int, trainset_index: int) -> set[tuple]:
+    """Row keys of the test images, from DeepLabCut's Documentation pickle of the shuffle."""
+    import pandas as pd
+
+    project, iteration, _ = _shuffle_name(config, shuffle, trainset_index)
+    fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
+    pct = int(float(fractions[trainset_index]) * 100)
+    base = project.root / "training-datasets" / f"iteration-{iteration}"
+    for doc in base.glob(f"*/Documentation_data-{project.task}_{pct}shuffle{shuffle}.pickle"):
+        h5 = doc.parent / f"CollectedData_{project.scorer}.h5"
+        # DeepLabCut's own file in this project (written by create_training_dataset).
+        with open(doc, "rb") as fh:
+            test_idx = pickle.load(fh)[2]
+        df = pd.read_hdf(h5)
+        return {tuple(df.index[int(i)]) for i in test_idx}
+    return set()
+
+
+def evaluation_frames(
+    config: str | os.PathLike, result: EvalResult, shuffle: int = 1, trainset_index: int = 0
+) -> EvalFrames:
+    """Pair labels and predictions of ``result`` per labeled image, worst image first.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the predictions file of the result is missing.
+    """
+    import pandas as pd
+
+    from napari_dlcflow.core.project.config import Project
+
+    if result.predictions is None or not Path(result.predictions).is_file():
+        raise FileNotFoundError(f"no predictions file for {result.snapshot}")
+    project = Project.open(config)
+    pred = pd.read_hdf(result.predictions)
+    parts = list(project.bodyparts)
+    truth_frames = []
+    for h5 in sorted((project.root / "labeled-data").glob(f"*/CollectedData_{project.scorer}.h5")):
+        truth_frames.append(pd.read_hdf(h5))
+    truth = pd.concat(truth_frames) if truth_frames else pd.DataFrame()
+    rows = [r for r in pred.index if r in truth.index]
+
+    def coords(df: pd.DataFrame, coord: str) -> np.ndarray:
+        levels = df.columns.names
+        sub = df.xs(coord, axis=1, level=levels.index("coords"))
+        by_part = sub.T.groupby(level="bodyparts", sort=False).first().T
+        return by_part.reindex(columns=parts).loc[rows].to_numpy(dtype=float)
+
+    t = np.stack([coords(truth, "x"), coords(truth, "y")], axis=-1)
+    p = np.stack([coords(pred, "x"), coords(pred, "y")], axis=-1)
+    lk = coords(pred, "likelihood")
+    dist = np.linalg.norm(p - t, axis=-1)
+    with np.errstate(invalid="ignore"):
+        err = np.array([np.nanmean(d) if np.isfinite(d).any() else np.nan for d in dist])
+    order = np.argsort(np.where(np.isnan(err), -np.inf, err))[::-1]
+    tests = _test_rows(config, shuffle, trainset_index)
+    images = [project.root.joinpath(*r) for r in rows]
+    return EvalFrames(
+        images=[images[i] for i in order],
+        bodyparts=parts,
+        truth=t[order],
+        predicted=p[order],
+        likelihood=lk[order],
+        errors=err[order],
+        split=["test" if tuple(rows[i]) in tests else "train" for i in order],
+    )
+
+
+def test_count(config: str | os.PathLike, shuffle: int = 1, trainset_index: int = 0) -> int | None:
+    """Number of test images of a shuffle (None when the dataset cannot be read)."""
+    try:
+        rows = _test_rows(config, shuffle, trainset_index)
+    except (OSError, ValueError, KeyError, IndexError, pickle.UnpicklingError):
+        return None
+    return len(rows) or None

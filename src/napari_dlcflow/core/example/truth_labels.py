@@ -1,0 +1,244 @@
+"""Label from truth: turn the synthetic example into a labeled DeepLabCut project.
+
+The built-in synthetic video (:mod:`napari_dlcflow.core.example.synthetic`) knows where every
+keypoint
+is. This module writes chosen frames of it as DeepLabCut labeled frames with those exact
+keypoints as the human labels, so that a project can be trained and evaluated without anyone
+clicking. Tests use it to train a real network whose error can be checked against the truth,
+and the demo uses it to make a labeled project from the synthetic sample.
+
+What is written, in DeepLabCut's layout:
+
+- ``labeled-data/<video stem>/img<NNN>.png``: the rendered (not re-encoded) frames, ``NNN`` the
+  frame index zero-padded to ``ceil(log10(n_frames))`` digits, as DeepLabCut names them;
+- ``labeled-data/<video stem>/CollectedData_<scorer>.h5`` (key ``df_with_missing``) and the same
+  table as ``.csv``: columns ``scorer/bodyparts/coords`` (``x``, ``y``), rows
+  ``("labeled-data", <video stem>, "img042.png")``.
+
+Every file goes to a temporary name in its folder first and is then renamed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from napari_dlcflow.core.example.synthetic import (
+    BODYPARTS,
+    SKELETON,
+    SyntheticSpec,
+    render_synthetic,
+    write_synthetic_example,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from napari_dlcflow.core.project.config import Project
+
+__all__ = [
+    "choose_frames",
+    "frame_image_name",
+    "label_from_truth",
+    "make_labeled_synthetic_project",
+    "truth_dataframe",
+]
+
+
+def frame_image_name(index: int, n_frames: int) -> str:
+    """DeepLabCut's name for the image of frame ``index`` of a video of ``n_frames`` frames.
+
+    Examples
+    --------
+    >>> frame_image_name(42, 300)
+    'img042.png'
+    """
+    digits = max(1, math.ceil(math.log10(n_frames))) if n_frames > 1 else 1
+    return f"img{index:0{digits}d}.png"
+
+
+def choose_frames(n_frames: int, n_labeled: int) -> list[int]:
+    """``n_labeled`` frame indices spread evenly over a video of ``n_frames`` frames.
+
+    Raises
+    ------
+    ValueError
+        If ``n_labeled`` is not between 1 and ``n_frames``.
+    """
+    if not 1 <= n_labeled <= n_frames:
+        raise ValueError(f"n_labeled must be between 1 and {n_frames}, got {n_labeled}")
+    return sorted({round(i) for i in np.linspace(0, n_frames - 1, n_labeled)})
+
+
+def truth_dataframe(
+    keypoints: np.ndarray,
+    frame_indices: Sequence[int],
+    *,
+    scorer: str,
+    video_stem: str,
+    n_frames: int,
+    bodyparts: Sequence[str] = BODYPARTS,
+) -> pd.DataFrame:
+    """The CollectedData table of the given frames.
+
+    Parameters
+    ----------
+    keypoints : ndarray of shape (T, K, 2)
+        ``x, y`` of each of the K body parts in every frame of the video.
+    frame_indices : sequence of int
+        The labeled frames.
+    scorer, video_stem : str
+        The project's scorer and the video's file name without suffix.
+    n_frames : int
+        Frame count of the video (sets the zero padding of the image names).
+    bodyparts : sequence of str
+        Names of the K body parts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scorer/bodyparts/coords``, rows ``("labeled-data", stem, "imgNNN.png")``.
+    """
+    import pandas as pd
+
+    columns = pd.MultiIndex.from_product(
+        [[scorer], list(bodyparts), ["x", "y"]], names=["scorer", "bodyparts", "coords"]
+    )
+    index = pd.MultiIndex.from_tuples(
+        [("labeled-data", video_stem, frame_image_name(i, n_frames)) for i in frame_indices]
+    )
+    data = np.asarray(keypoints, dtype=np.float64)[list(frame_indices)].reshape(
+        len(frame_indices), -1
+    )
+    return pd.DataFrame(data, index=index, columns=columns)
+
+
+def _replace_into(final: Path, write: object) -> None:
+    """Call ``write(tmp_path)`` then rename the temporary file onto ``final``."""
+    tmp = final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.part{final.suffix}")
+    try:
+        write(tmp)  # type: ignore[operator]
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def label_from_truth(
+    project: Project,
+    spec: SyntheticSpec,
+    *,
+    video_stem: str = "synthetic_animal",
+    frame_indices: Sequence[int] | None = None,
+    n_labeled: int = 20,
+) -> Path:
+    """Write labeled frames and CollectedData of the synthetic video into ``project``.
+
+    Parameters
+    ----------
+    project : Project
+        A single-animal project whose body parts are :data:`~.synthetic.BODYPARTS`.
+    spec : SyntheticSpec
+        The spec the project's video was made from (frames and truth are re-rendered from it).
+    video_stem : str
+        Name of the labeled-data folder (the video's file name without suffix).
+    frame_indices : sequence of int, optional
+        Frames to label; default ``n_labeled`` frames spread over the video.
+    n_labeled : int
+        Used when ``frame_indices`` is not given.
+
+    Returns
+    -------
+    Path
+        The ``CollectedData_<scorer>.h5`` written.
+
+    Raises
+    ------
+    ValueError
+        If the project's body parts differ from the synthetic ones, or a frame index is out
+        of range.
+    """
+    from PIL import Image
+
+    if list(project.bodyparts) != list(BODYPARTS):
+        raise ValueError(
+            f"{project.config_path} has body parts {project.bodyparts}, "
+            f"the synthetic animal has {list(BODYPARTS)}"
+        )
+    frames = (
+        choose_frames(spec.n_frames, n_labeled) if frame_indices is None else list(frame_indices)
+    )
+    bad = [i for i in frames if not 0 <= i < spec.n_frames]
+    if bad:
+        raise ValueError(f"frame indices {bad} are outside 0..{spec.n_frames - 1}")
+    video = render_synthetic(spec)
+    folder = project.root / "labeled-data" / video_stem
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in frames:
+        image = Image.fromarray(video.frames[i])
+        _replace_into(
+            folder / frame_image_name(i, spec.n_frames),
+            lambda p, im=image: im.save(p, format="PNG"),
+        )
+    df = truth_dataframe(
+        video.keypoints,
+        frames,
+        scorer=project.scorer,
+        video_stem=video_stem,
+        n_frames=spec.n_frames,
+    )
+    # the one CollectedData writer: canonical DLC 3 form, atomic, with backups
+    from napari_dlcflow.core.labels.collected import labels_from_dataframe, write_labels
+
+    labels = labels_from_dataframe(df, folder_stem=video_stem)
+    return write_labels(labels, folder, scorer=project.scorer).h5
+
+
+def make_labeled_synthetic_project(
+    folder: str | os.PathLike,
+    spec: SyntheticSpec,
+    *,
+    n_labeled: int = 20,
+    task: str = "synthetic",
+    scorer: str = "truth",
+) -> Project:
+    """Write the synthetic video, make a project of it and label it from the truth.
+
+    Parameters
+    ----------
+    folder : path-like
+        Working folder; the video goes to ``folder/example`` and the project folder is made
+        inside ``folder``.
+    spec : SyntheticSpec
+        What to render (even frame size).
+    n_labeled : int
+        Number of labeled frames, spread evenly over the video.
+    task, scorer : str
+        Project name and scorer.
+
+    Returns
+    -------
+    Project
+        The new project, opened.
+    """
+    from napari_dlcflow.core.project.create import create_project
+
+    folder = Path(folder)
+    files = write_synthetic_example(folder / "example", spec)
+    project = create_project(
+        task,
+        scorer,
+        [files.video],
+        folder,
+        copy_videos=True,
+        bodyparts=list(BODYPARTS),
+        skeleton=list(SKELETON),
+    )
+    label_from_truth(project, spec, video_stem=files.video.stem, n_labeled=n_labeled)
+    return project

@@ -1,0 +1,930 @@
+"""DeepLabCut analysis output (predicted tracks): read, write, and turn into napari layer data.
+
+DeepLabCut 3 writes the predictions of one video as ``<video stem><scorer>.h5`` beside the video,
+where the scorer is ``DLC_<Net>_<Task><date>shuffle<N>_snapshot_<k>``. The file holds one pandas
+table (HDF key ``df_with_missing``, ``format="table"``), one row per frame with the integer frame
+index ``0 .. T-1``, and MultiIndex columns ``scorer / bodyparts / coords`` with coords ``x, y,
+likelihood`` (multi-animal: ``scorer / individuals / bodyparts / coords``, unique body parts under
+the individual ``single``). Filtering writes ``<...>_filtered.h5``; ``save_as_csv`` adds the same
+table as ``.csv``; ``<...>_meta.pickle`` holds ``{"data": {fps, nframes, frame_dimensions, ...}}``.
+
+In memory a :class:`Predictions` is one ``(T, N, 3)`` array of ``x, y, likelihood`` over N
+keypoint columns, each naming its individual and body part. Layer data are built with numpy
+reshapes (no ``DataFrame.stack``), so a 100k-frame, 32-body-part file opens in well under a second.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from napari_dlcflow.core.layers.coords import keypoints_to_points
+from napari_dlcflow.core.layers.style import bodypart_colors
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "HDF_KEY",
+    "NotAnalysisFileError",
+    "Predictions",
+    "PredictionsError",
+    "color_groups",
+    "crop_offset",
+    "filtered_path",
+    "find_analysis_files",
+    "is_analysis_file",
+    "points_layer_data",
+    "predictions_layers",
+    "project_display_settings",
+    "read_meta",
+    "read_predictions",
+    "scorer_name",
+    "shown_mask",
+    "simulate_predictions",
+    "skeleton_table",
+    "skeleton_vectors_for",
+    "tracks_layer_data",
+    "write_meta",
+    "write_predictions",
+]
+
+HDF_KEY = "df_with_missing"
+COORDS = ("x", "y", "likelihood")
+
+
+class PredictionsError(ValueError):
+    """An analysis file cannot be read; the message names the file and the problem."""
+
+
+class NotAnalysisFileError(PredictionsError):
+    """A readable DLC table that is not analysis output (e.g. CollectedData labels)."""
+
+
+@dataclass(eq=False)
+class Predictions:
+    """Predicted keypoints of one video.
+
+    Attributes
+    ----------
+    data : ndarray of float of shape (T, N, 3)
+        ``x, y, likelihood`` per frame (axis 0) and keypoint column (axis 1); NaN: no prediction.
+    bodyparts : tuple of str
+        Body part of each of the N columns.
+    individuals : tuple of str
+        Individual of each of the N columns (``""`` in single-animal files).
+    scorer : str
+        The scorer (network) name from the file's header.
+    frames : ndarray of int of shape (T,)
+        Frame index of each row.
+    multi_animal : bool
+        Whether the file has an ``individuals`` column level.
+    path : Path or None
+        The file it was read from.
+    meta : dict
+        The ``data`` dict of the ``_meta.pickle`` beside it, if one was read.
+    """
+
+    data: np.ndarray
+    bodyparts: tuple[str, ...]
+    individuals: tuple[str, ...]
+    scorer: str
+    frames: np.ndarray
+    multi_animal: bool = False
+    path: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data = np.asarray(self.data, dtype=float)
+        if self.data.ndim != 3 or self.data.shape[2] != 3:
+            raise ValueError(f"data must have shape (T, N, 3), got {self.data.shape}")
+        n = self.data.shape[1]
+        if len(self.bodyparts) != n or len(self.individuals) != n:
+            raise ValueError(
+                f"{n} keypoint columns but {len(self.bodyparts)} body parts and "
+                f"{len(self.individuals)} individuals"
+            )
+        self.frames = np.asarray(self.frames, dtype=np.int64)
+        if self.frames.shape != (self.data.shape[0],):
+            raise ValueError(f"frames must have shape ({self.data.shape[0]},)")
+
+    @property
+    def n_frames(self) -> int:
+        """Number of rows (frames)."""
+        return int(self.data.shape[0])
+
+    @property
+    def xy(self) -> np.ndarray:
+        """``(T, N, 2)`` view of ``x, y``."""
+        return self.data[..., :2]
+
+    @property
+    def likelihood(self) -> np.ndarray:
+        """``(T, N)`` view of the likelihoods."""
+        return self.data[..., 2]
+
+    @property
+    def unique_bodyparts(self) -> tuple[str, ...]:
+        """Body part names in column order, each once."""
+        return tuple(dict.fromkeys(self.bodyparts))
+
+    @property
+    def unique_individuals(self) -> tuple[str, ...]:
+        """Individual names in column order, each once."""
+        return tuple(dict.fromkeys(self.individuals))
+
+    @property
+    def labels(self) -> list[str]:
+        """A display name per column: ``bodypart`` or ``individual/bodypart``."""
+        if not self.multi_animal:
+            return list(self.bodyparts)
+        return [f"{i}/{b}" for i, b in zip(self.individuals, self.bodyparts, strict=True)]
+
+    def with_data(self, data: np.ndarray) -> Predictions:
+        """A copy with other values (same columns, frames and scorer); ``path`` is dropped."""
+        return Predictions(
+            data=np.array(data, dtype=float),
+            bodyparts=self.bodyparts,
+            individuals=self.individuals,
+            scorer=self.scorer,
+            frames=self.frames.copy(),
+            multi_animal=self.multi_animal,
+            meta=dict(self.meta),
+        )
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The table exactly as DeepLabCut writes it (columns and integer frame index)."""
+        import pandas as pd
+
+        tuples = []
+        for ind, bp in zip(self.individuals, self.bodyparts, strict=True):
+            for c in COORDS:
+                tuples.append(
+                    (self.scorer, ind, bp, c) if self.multi_animal else (self.scorer, bp, c)
+                )
+        names = (
+            ["scorer", "individuals", "bodyparts", "coords"]
+            if self.multi_animal
+            else [
+                "scorer",
+                "bodyparts",
+                "coords",
+            ]
+        )
+        columns = pd.MultiIndex.from_tuples(tuples, names=names)
+        return pd.DataFrame(
+            self.data.reshape(self.n_frames, -1),
+            columns=columns,
+            index=pd.Index(self.frames, dtype=np.int64),
+        )
+
+
+# --------------------------------------------------------------------------------- file names
+
+
+def scorer_name(net_type: str, task: str, date: str, shuffle: int, snapshot: str) -> str:
+    """DeepLabCut 3's scorer name, e.g. ``DLC_Resnet50_openfieldOct30shuffle1_snapshot_best-10``.
+
+    Parameters
+    ----------
+    net_type : str
+        The model's ``net_type`` (``resnet_50`` becomes ``Resnet50``).
+    task, date : str
+        From the project's config.
+    shuffle : int
+        The shuffle index.
+    snapshot : str
+        The snapshot's id (``"010"``, ``"best-010"``).
+    """
+    name = "".join(p.capitalize() for p in net_type.split("_"))
+    return f"DLC_{name}_{task}{date}shuffle{shuffle}_snapshot_{snapshot}"
+
+
+def filtered_path(path: str | os.PathLike) -> Path:
+    """``<stem>_filtered.h5`` (or ``.csv``) beside an analysis file."""
+    p = Path(path)
+    if p.stem.endswith("_filtered"):
+        return p
+    return p.with_name(f"{p.stem}_filtered{p.suffix}")
+
+
+def find_analysis_files(
+    video: str | os.PathLike, folder: str | os.PathLike | None = None, *, filtered: bool = False
+) -> list[Path]:
+    """Analysis h5 files of ``video`` (``<stem>DLC*.h5``), newest first.
+
+    Parameters
+    ----------
+    video : path-like
+        The video (only its stem is used).
+    folder : path-like, optional
+        Where to look; defaults to the video's folder (DLC's default ``destfolder``).
+    filtered : bool
+        Return the ``_filtered.h5`` files instead of the raw ones.
+    """
+    v = Path(video)
+    where = Path(folder) if folder is not None else v.parent
+    found = []
+    for p in where.glob(f"{_glob_escape(v.stem)}DLC*.h5"):
+        if p.name.startswith(".") or p.stem.endswith("_filtered") != filtered:
+            continue
+        found.append(p)
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def _glob_escape(text: str) -> str:
+    import glob
+
+    return glob.escape(text)
+
+
+# ----------------------------------------------------------------------------------- reading
+
+
+def _read_table(path: Path, *, nrows: int | None = None) -> pd.DataFrame:
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    if suffix in (".h5", ".hdf5", ".hdf"):
+        try:
+            with pd.HDFStore(path, mode="r") as store:
+                keys = [k.lstrip("/") for k in store.keys()]  # noqa: SIM118
+                if not keys:
+                    raise PredictionsError(f"{path} holds no pandas table")
+                key = HDF_KEY if HDF_KEY in keys else keys[0]
+                storer = store.get_storer(key)
+                if nrows is not None and getattr(storer, "is_table", False):
+                    return store.select(key, start=0, stop=nrows)
+                return store.get(key)
+        except PredictionsError:
+            raise
+        except Exception as exc:  # tables raises many types for foreign or broken files
+            raise PredictionsError(f"{path} cannot be read as a DLC h5 file: {exc}") from exc
+    if suffix == ".csv":
+        try:
+            with path.open(encoding="utf-8", errors="replace") as fh:
+                head = [fh.readline() for _ in range(4)]
+        except OSError as exc:
+            raise PredictionsError(f"{path} cannot be read: {exc}") from exc
+        if len(head) < 3 or not head[0].lower().startswith("scorer"):
+            raise PredictionsError(f"{path} is not a DLC csv: its first row is not 'scorer,...'")
+        n_header = 4 if head[1].lower().startswith("individuals") else 3
+        try:
+            return pd.read_csv(
+                path,
+                header=list(range(n_header)),
+                index_col=0,
+                nrows=nrows,
+                float_precision="round_trip",
+            )
+        except Exception as exc:
+            raise PredictionsError(f"{path} cannot be parsed as a DLC csv: {exc}") from exc
+    raise PredictionsError(f"{path}: not an .h5 or .csv file")
+
+
+def _from_dataframe(df: pd.DataFrame, path: Path | None) -> Predictions:
+    import pandas as pd
+
+    where = f"{path}" if path is not None else "the table"
+    cols = df.columns
+    if not isinstance(cols, pd.MultiIndex) or cols.nlevels not in (3, 4):
+        raise PredictionsError(f"{where}: columns are not DLC's scorer/bodyparts/coords levels")
+    coords = [str(c) for c in cols.get_level_values(-1)]
+    if "likelihood" not in coords:
+        raise NotAnalysisFileError(
+            f"{where} has no likelihood column: it holds labels (x, y), not predictions"
+        )
+    if len(coords) % 3 or coords != list(COORDS) * (len(coords) // 3):
+        raise PredictionsError(f"{where}: columns are not x, y, likelihood triplets")
+    multi = cols.nlevels == 4
+    scorers = list(dict.fromkeys(str(s) for s in cols.get_level_values(0)))
+    if len(scorers) != 1:
+        raise PredictionsError(f"{where}: more than one scorer ({', '.join(scorers)})")
+    bps = [str(b) for b in cols.get_level_values(-2)[::3]]
+    inds = [str(i) for i in cols.get_level_values(1)[::3]] if multi else [""] * len(bps)
+    keys = list(zip(inds, bps, strict=True))
+    if len(set(keys)) != len(keys):
+        raise PredictionsError(f"{where}: a body part appears twice for the same individual")
+    try:
+        values = df.to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise PredictionsError(f"{where}: holds non-numeric values") from exc
+    try:
+        frames = np.asarray(df.index, dtype=np.int64)
+    except (TypeError, ValueError):
+        # a flat string or tuple index (machine labels): use the row number
+        frames = np.arange(len(df), dtype=np.int64)
+    return Predictions(
+        data=values.reshape(len(df), len(bps), 3),
+        bodyparts=tuple(bps),
+        individuals=tuple(inds),
+        scorer=scorers[0],
+        frames=frames,
+        multi_animal=multi,
+        path=path,
+    )
+
+
+def read_predictions(path: str | os.PathLike, *, meta: bool = True) -> Predictions:
+    """Read a DLC analysis file (``.h5`` or ``.csv``; raw, filtered or machine labels).
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    meta : bool
+        Also read ``<stem>_meta.pickle`` beside it when present (ignored if unreadable).
+
+    Returns
+    -------
+    Predictions
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    NotAnalysisFileError
+        If it is a DLC table without likelihoods (labels).
+    PredictionsError
+        If it is empty, corrupt or not in DLC's layout (the message names the file).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no such analysis file: {p}")
+    if p.stat().st_size == 0:
+        raise PredictionsError(f"{p} is empty (0 bytes)")
+    pred = _from_dataframe(_read_table(p), p)
+    if meta:
+        stem = p.stem.removesuffix("_filtered")
+        meta_file = p.with_name(f"{stem}_meta.pickle")
+        if meta_file.is_file():
+            try:
+                pred.meta = read_meta(meta_file)
+            except PredictionsError:
+                pred.meta = {}
+    return pred
+
+
+def is_analysis_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a DLC analysis table (x, y, likelihood columns); never raises."""
+    p = Path(path)
+    try:
+        if not p.is_file() or p.suffix.lower() not in (".h5", ".hdf5", ".hdf", ".csv"):
+            return False
+        _from_dataframe(_read_table(p, nrows=2), p)
+    except Exception:
+        return False
+    return True
+
+
+_SAFE_PICKLE_MODULES = ("collections", "datetime", "pathlib", "copyreg")
+_SAFE_BUILTINS = {"set", "frozenset", "complex", "slice", "range", "bytearray"}
+_SAFE_NUMPY = {"_reconstruct", "scalar", "dtype", "ndarray", "_frombuffer"}
+
+
+class _Opaque:
+    """Stands in for a class a meta pickle names but we will not import (DLC's own)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args = args
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+class _MetaUnpickler(pickle.Unpickler):
+    """Unpickles plain data only: classes outside a short allow-list become :class:`_Opaque`.
+
+    DLC's meta pickle holds its model config, whose objects would import deeplabcut (and torch)
+    into the viewer's process, which DLC-FACTS shows can crash it; and a pickle from elsewhere
+    could run any code. The ``data`` values we read (fps, frame size, cropping) are plain.
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        root = module.split(".")[0]
+        if (
+            root in _SAFE_PICKLE_MODULES
+            or (module == "builtins" and name in _SAFE_BUILTINS)
+            or (root == "numpy" and name in _SAFE_NUMPY)
+        ):
+            return super().find_class(module, name)
+        return _Opaque
+
+
+def read_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``data`` dict of a DLC ``_meta.pickle``, without importing any class it names
+    beyond plain Python, numpy and pathlib types.
+
+    Raises
+    ------
+    PredictionsError
+        If it cannot be unpickled or has no ``data`` dict.
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            obj = _MetaUnpickler(fh).load()
+    except Exception as exc:
+        raise PredictionsError(f"{p} cannot be read as a DLC meta pickle: {exc}") from exc
+    if not isinstance(obj, dict) or not isinstance(obj.get("data"), dict):
+        raise PredictionsError(f"{p} is not a DLC meta pickle (no 'data' dict)")
+    return dict(obj["data"])
+
+
+# ----------------------------------------------------------------------------------- writing
+
+
+def _tmp_beside(final: Path) -> Path:
+    return final.with_name(f".{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _replace_atomically(final: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` then move the temp file onto ``final``; clean up on failure."""
+    from napari_dlcflow.core.safe_io import SaveError
+
+    if not final.parent.is_dir():
+        raise SaveError(f"Cannot save {final}: folder {final.parent} does not exist")
+    tmp = _tmp_beside(final)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except OSError as exc:
+        raise SaveError(
+            f"Cannot save {final}: {exc.strerror or exc}. The previous file is unchanged."
+        ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_predictions(
+    pred: Predictions, path: str | os.PathLike, *, csv: bool = False
+) -> list[Path]:
+    """Write predictions as DeepLabCut does (h5 table, key ``df_with_missing``), atomically.
+
+    Parameters
+    ----------
+    pred : Predictions
+        What to write.
+    path : path-like
+        The ``.h5`` file; replaced atomically (temp file in the same folder, then rename).
+    csv : bool
+        Also write the same table as ``.csv`` beside it.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    final = Path(path)
+    df = pred.to_dataframe()
+    _replace_atomically(final, lambda tmp: df.to_hdf(tmp, key=HDF_KEY, format="table", mode="w"))
+    written = [final]
+    if csv:
+        out = final.with_suffix(".csv")
+        _replace_atomically(out, lambda tmp: df.to_csv(tmp))
+        written.append(out)
+    return written
+
+
+def write_meta(path: str | os.PathLike, data: dict[str, Any]) -> Path:
+    """Write a DLC-style ``_meta.pickle`` (``{"data": data}``) atomically."""
+    final = Path(path)
+
+    def dump(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            pickle.dump({"data": dict(data)}, fh, pickle.HIGHEST_PROTOCOL)
+
+    _replace_atomically(final, dump)
+    return final
+
+
+def project_display_settings(
+    path: str | os.PathLike,
+) -> tuple[list[tuple[str, str]], float | None]:
+    """Skeleton and p-cutoff of the project an analysis file belongs to.
+
+    Looks for ``config.yaml`` beside the file and one folder up (DLC puts analysis output in
+    the project's ``videos/`` folder). Returns ``([], None)`` when there is none or it cannot
+    be read (the tracks are then shown without a skeleton).
+    """
+    from napari_dlcflow.core.project.config import Project
+
+    here = Path(path).resolve().parent
+    for folder in (here, here.parent):
+        cfg = folder / "config.yaml"
+        if cfg.is_file():
+            try:
+                project = Project.open(cfg)
+            except Exception:
+                return [], None
+            pcutoff = project.get("pcutoff")
+            return list(project.skeleton), float(pcutoff) if pcutoff is not None else None
+    return [], None
+
+
+def crop_offset(pred: Predictions) -> tuple[float, float]:
+    """``(x1, y1)`` to add to the coordinates of an analysis run on a cropped region.
+
+    DeepLabCut's ``analyze_videos(..., cropping=[x1, x2, y1, y2])`` writes coordinates in the
+    crop and records the crop in the ``_meta.pickle`` (``cropping``, ``cropping_parameters``);
+    ``(0, 0)`` when there was no crop or no meta file.
+    """
+    meta = pred.meta or {}
+    params = meta.get("cropping_parameters")
+    if meta.get("cropping") and params is not None and len(params) == 4:
+        return float(params[0]), float(params[2])
+    return 0.0, 0.0
+
+
+# ------------------------------------------------------------------------------ layer data
+
+
+def shown_mask(likelihood: npt.ArrayLike, pcutoff: float) -> np.ndarray:
+    """Which points to show: likelihood at or above ``pcutoff`` (NaN likelihood: hidden)."""
+    lik = np.asarray(likelihood, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return lik >= pcutoff
+
+
+def color_groups(pred: Predictions, color_by: str = "auto") -> tuple[np.ndarray, list[str]]:
+    """Colour group of each column (body part, or individual in multi-animal files) and names."""
+    if color_by == "individual" or (color_by == "auto" and pred.multi_animal):
+        names = list(pred.unique_individuals)
+        lookup = {n: i for i, n in enumerate(names)}
+        return np.array([lookup[i] for i in pred.individuals], dtype=int), names
+    names = list(pred.unique_bodyparts)
+    lookup = {n: i for i, n in enumerate(names)}
+    return np.array([lookup[b] for b in pred.bodyparts], dtype=int), names
+
+
+def points_layer_data(
+    pred: Predictions, *, pcutoff: float = 0.6, color_by: str = "auto"
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Points ``(t, y, x)`` of every predicted keypoint, with its features and colours.
+
+    Parameters
+    ----------
+    pred : Predictions
+        The predictions.
+    pcutoff : float
+        Points with a lower likelihood get ``shown=False``.
+    color_by : {"auto", "bodypart", "individual"}
+        ``auto`` colours by individual in multi-animal files, else by body part.
+
+    Returns
+    -------
+    points : ndarray of shape (P, 3)
+        ``(frame, y, x)``, frame-major then column order; NaN predictions are left out.
+    extra : dict
+        ``features`` (``bodypart``, ``individual`` categoricals, ``likelihood``, ``column``),
+        ``face_color`` ``(P, 4)``, ``shown`` ``(P,)`` and ``colors`` (one per colour group).
+    """
+    import pandas as pd
+
+    points, _, col = keypoints_to_points(pred.xy, pred.frames)
+    n_cols = pred.data.shape[1]
+    lik_all = pred.likelihood.reshape(-1)
+    # the rows kept are those with x and y; their likelihoods in the same (frame-major) order
+    lik = lik_all if len(col) == lik_all.size else lik_all[~np.isnan(pred.xy).any(axis=2).ravel()]
+    col = col.astype(np.int32 if n_cols < 2**31 else np.int64)
+    group, names = color_groups(pred, color_by)
+    palette = bodypart_colors(len(names)).astype(np.float32)
+    features = pd.DataFrame(
+        {
+            "bodypart": pd.Categorical.from_codes(
+                np.take(_codes(pred.bodyparts, pred.unique_bodyparts), col),
+                pred.unique_bodyparts,
+            ),
+            "individual": pd.Categorical.from_codes(
+                np.take(_codes(pred.individuals, pred.unique_individuals), col),
+                pred.unique_individuals,
+            ),
+            "likelihood": lik,
+            "column": col,
+        },
+        copy=False,
+    )
+    face = np.take(palette[group], col, axis=0)
+    return points, {
+        "features": features,
+        "face_color": face,
+        "shown": shown_mask(lik, pcutoff),
+        "colors": {n: palette[i] for i, n in enumerate(names)},
+    }
+
+
+def _column_index(pred: Predictions) -> dict[tuple[str, str], int]:
+    pairs = zip(pred.individuals, pred.bodyparts, strict=True)
+    return {(i, b): c for c, (i, b) in enumerate(pairs)}
+
+
+def _codes(values: Sequence[str], categories: Sequence[str]) -> np.ndarray:
+    lookup = {n: i for i, n in enumerate(categories)}
+    return np.array([lookup[v] for v in values], dtype=np.int16)
+
+
+def _rows(pred: Predictions, frames: tuple[int, int] | None) -> slice | np.ndarray:
+    """Rows whose frame lies in ``[start, stop)`` (all rows when ``frames`` is None)."""
+    if frames is None:
+        return slice(None)
+    start, stop = frames
+    if pred.n_frames and np.all(np.diff(pred.frames) > 0):
+        lo, hi = np.searchsorted(pred.frames, [start, stop])
+        return slice(int(lo), int(hi))
+    return np.flatnonzero((pred.frames >= start) & (pred.frames < stop))
+
+
+def skeleton_vectors_for(
+    pred: Predictions,
+    skeleton: Sequence[tuple[str, str]],
+    *,
+    pcutoff: float = 0.0,
+    frames: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Skeleton edges of every frame (and individual) as napari vectors.
+
+    An edge is drawn in a frame when both ends are predicted with likelihood at or above
+    ``pcutoff``. In multi-animal files each individual gets its own edges; unique body parts
+    (individual ``single``) connect among themselves.
+
+    Parameters
+    ----------
+    pred : Predictions
+        The predictions.
+    skeleton : sequence of (str, str)
+        Edges by body part name.
+    pcutoff : float
+        Both ends need at least this likelihood.
+    frames : (int, int), optional
+        Only frames ``start <= frame < stop`` (a window around the current frame of a long
+        video); default all.
+
+    Returns
+    -------
+    ndarray of shape (M, 2, 3)
+        Start ``(t, y, x)`` and displacement ``(0, dy, dx)`` of each drawn edge.
+    """
+    index = _column_index(pred)
+    rows = _rows(pred, frames)
+    data = pred.data[rows]
+    t = pred.frames[rows].astype(float)
+    out = []
+    for ind in pred.unique_individuals:
+        for a, b in skeleton:
+            ca, cb = index.get((ind, a)), index.get((ind, b))
+            if ca is None or cb is None:
+                continue
+            pa, pb = data[:, ca], data[:, cb]
+            with np.errstate(invalid="ignore"):
+                ok = (
+                    ~(np.isnan(pa[:, :2]).any(axis=1) | np.isnan(pb[:, :2]).any(axis=1))
+                    & (pa[:, 2] >= pcutoff)
+                    & (pb[:, 2] >= pcutoff)
+                )
+            start = np.column_stack([t[ok], pa[ok, 1], pa[ok, 0]])
+            step = np.column_stack(
+                [np.zeros(int(ok.sum())), pb[ok, 1] - pa[ok, 1], pb[ok, 0] - pa[ok, 0]]
+            )
+            out.append(np.stack([start, step], axis=1))
+    return np.concatenate(out) if out else np.zeros((0, 2, 3))
+
+
+def tracks_layer_data(
+    pred: Predictions, *, pcutoff: float = 0.0, frames: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Trails: one napari track per keypoint column, ``(track_id, t, y, x)`` rows.
+
+    Rows are sorted by track then frame; predictions that are NaN or below ``pcutoff`` are
+    left out (the trail then joins the neighbouring points). ``frames=(start, stop)`` keeps
+    only that window of frames.
+    """
+    rows = _rows(pred, frames)
+    xy = pred.xy[rows]
+    n_frames, n_cols = xy.shape[:2]
+    with np.errstate(invalid="ignore"):
+        ok = ~np.isnan(xy).any(axis=2) & (pred.likelihood[rows] >= pcutoff)
+    # column-major order: track id outer, frame inner
+    okT = ok.T
+    track = np.repeat(np.arange(n_cols, dtype=float), n_frames)[okT.reshape(-1)]
+    t = np.tile(pred.frames[rows].astype(float), n_cols)[okT.reshape(-1)]
+    x = xy[..., 0].T.reshape(-1)[okT.reshape(-1)]
+    y = xy[..., 1].T.reshape(-1)[okT.reshape(-1)]
+    return np.column_stack([track, t, y, x])
+
+
+def predictions_layers(
+    pred: Predictions,
+    skeleton: Sequence[tuple[str, str]] = (),
+    *,
+    name: str | None = None,
+    pcutoff: float = 0.6,
+    color_by: str = "auto",
+    trails: bool = True,
+    tail_length: int = 30,
+    size: float = 6.0,
+    symbol: str = "disc",
+    window: tuple[int, int] | None = None,
+) -> list[tuple[Any, dict[str, Any], str]]:
+    """napari LayerData tuples for predictions: points, skeleton vectors and trails.
+
+    Parameters
+    ----------
+    pred : Predictions
+        The predictions.
+    skeleton : sequence of (str, str)
+        Edges to draw per frame (none: no Vectors layer).
+    name : str, optional
+        Base layer name; defaults to the file's stem or the scorer.
+    pcutoff : float
+        Points below it are hidden (``shown`` mask); edges need both ends at or above it.
+    color_by : {"auto", "bodypart", "individual"}
+        Colour groups.
+    trails : bool
+        Add a Tracks layer (one track per keypoint column).
+    tail_length : int
+        Frames of trail behind the current frame.
+    size : float
+        Point size in pixels.
+    symbol : str
+        Marker symbol of the points (e.g. ``"disc"`` for raw, ``"cross"`` for filtered).
+    window : (int, int), optional
+        Build the skeleton and trails only for frames ``start <= frame < stop``; the points
+        always cover every frame. For long videos the Overlay dock moves this window with the
+        current frame, which keeps opening fast and memory low.
+
+    Returns
+    -------
+    list of (data, kwargs, layer type)
+        Skeleton (if any), trails (if asked) and points, bottom to top.
+    """
+    base = name or (pred.path.stem if pred.path is not None else pred.scorer)
+    points, extra = points_layer_data(pred, pcutoff=pcutoff, color_by=color_by)
+    meta = {
+        "dlcflow_predictions": str(pred.path) if pred.path else None,
+        "dlcflow_kind": "predictions",
+        "bodyparts": list(pred.bodyparts),
+        "individuals": list(pred.individuals),
+        "skeleton": [list(e) for e in skeleton],
+        "pcutoff": float(pcutoff),
+    }
+    layers: list[tuple[Any, dict[str, Any], str]] = []
+    if skeleton:
+        layers.append(
+            (
+                skeleton_vectors_for(pred, skeleton, pcutoff=pcutoff, frames=window),
+                {
+                    "name": f"{base} skeleton",
+                    "edge_width": 1.5,
+                    "edge_color": "white",
+                    "vector_style": "line",
+                    "opacity": 0.8,
+                    "metadata": {**meta, "dlcflow_kind": "skeleton"},
+                },
+                "vectors",
+            )
+        )
+    track_data = tracks_layer_data(pred, pcutoff=pcutoff, frames=window) if trails else None
+    # napari cannot make a Tracks layer with no vertices (nothing above the p-cutoff)
+    if track_data is not None and len(track_data):
+        group, names = color_groups(pred, color_by)
+        layers.append(
+            (
+                track_data,
+                {
+                    "name": f"{base} trails",
+                    "tail_length": int(tail_length),
+                    "head_length": 0,
+                    "tail_width": 2,
+                    "features": {
+                        "group": group[track_data[:, 0].astype(int)] / max(len(names) - 1, 1)
+                    },
+                    "color_by": "group",
+                    "colormap": "hsv",
+                    "blending": "translucent",
+                    "metadata": {
+                        **meta,
+                        "dlcflow_kind": "trails",
+                        "group_colors": bodypart_colors(len(names)).tolist(),
+                    },
+                },
+                "tracks",
+            )
+        )
+    layers.append(
+        (
+            points,
+            {
+                "name": base,
+                "size": size,
+                "symbol": symbol,
+                "face_color": extra["face_color"] if len(points) else "white",
+                "border_color": "black",
+                "border_width": 0.1,
+                "features": extra["features"],
+                "shown": extra["shown"],
+                "metadata": meta,
+            },
+            "points",
+        )
+    )
+    return layers
+
+
+# ------------------------------------------------------------------------ skeleton analysis
+
+
+def skeleton_table(pred: Predictions, skeleton: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """Per-frame length, orientation and likelihood of every skeleton edge (``analyzeskeleton``).
+
+    Orientation is the angle of the vector from the first to the second body part, in degrees,
+    ``atan2(dy, dx)`` in image coordinates (y down). The likelihood is the smaller of the two.
+
+    Returns
+    -------
+    DataFrame
+        Index: frame. Columns: MultiIndex ``(edge, quantity)`` with edge ``"a_b"`` (prefixed
+        by the individual in multi-animal files) and quantity ``length``, ``orientation``,
+        ``likelihood``.
+    """
+    import pandas as pd
+
+    index = _column_index(pred)
+    cols: dict[tuple[str, str], np.ndarray] = {}
+    for ind in pred.unique_individuals:
+        for a, b in skeleton:
+            ca, cb = index.get((ind, a)), index.get((ind, b))
+            if ca is None or cb is None:
+                continue
+            d = pred.data[:, cb, :2] - pred.data[:, ca, :2]
+            edge = f"{a}_{b}" if not ind else f"{ind}/{a}_{b}"
+            cols[(edge, "length")] = np.hypot(d[:, 0], d[:, 1])
+            cols[(edge, "orientation")] = np.degrees(np.arctan2(d[:, 1], d[:, 0]))
+            cols[(edge, "likelihood")] = np.fmin(pred.data[:, ca, 2], pred.data[:, cb, 2])
+    df = pd.DataFrame(cols, index=pd.Index(pred.frames, name="frame"))
+    if cols:
+        df.columns = pd.MultiIndex.from_tuples(list(cols), names=["edge", "quantity"])
+    return df
+
+
+# ------------------------------------------------------------------------ simulated output
+
+
+def simulate_predictions(
+    keypoints: npt.ArrayLike,
+    bodyparts: Sequence[str],
+    *,
+    scorer: str = "DLC_Resnet50_syntheticNov24shuffle1_snapshot_best-10",
+    noise_px: float = 1.5,
+    low_fraction: float = 0.1,
+    seed: int = 0,
+) -> Predictions:
+    """Make network-like predictions from known keypoints (for tests, demos and benchmarks).
+
+    Each coordinate gets Gaussian noise of ``noise_px``; likelihoods are high (0.8-1.0) except
+    for a ``low_fraction`` of entries, which get a low likelihood (0-0.3) and a larger error
+    (5 x ``noise_px``), as a network's misses do.
+
+    Parameters
+    ----------
+    keypoints : array-like of shape (T, K, 2)
+        True ``x, y``.
+    bodyparts : sequence of str
+        The K names.
+    scorer : str
+        Scorer name for the header.
+    noise_px, low_fraction : float
+        Noise level and share of low-likelihood entries.
+    seed : int
+        Seed of ``np.random.default_rng``.
+
+    Returns
+    -------
+    Predictions
+        Single-animal predictions, frames ``0 .. T-1``.
+    """
+    kp = np.asarray(keypoints, dtype=float)
+    rng = np.random.default_rng(seed)
+    n_frames, n_kp, _ = kp.shape
+    low = rng.random((n_frames, n_kp)) < low_fraction
+    lik = np.where(
+        low, rng.uniform(0.0, 0.3, (n_frames, n_kp)), rng.uniform(0.8, 1.0, (n_frames, n_kp))
+    )
+    scale = np.where(low, 5.0 * noise_px, noise_px)[..., None]
+    xy = kp + rng.standard_normal(kp.shape) * scale
+    return Predictions(
+        data=np.concatenate([xy, lik[..., None]], axis=2),
+        bodyparts=tuple(bodyparts),
+        individuals=("",) * n_kp,
+        scorer=scorer,
+        frames=np.arange(n_frames),
+    )

@@ -1,0 +1,271 @@
+"""Labeled video: the video with predicted points, skeleton and trails drawn on, streamed.
+
+Frames are decoded with PyAV one at a time (in presentation order; row ``i`` of the analysis
+file is decoded frame ``i``, as in DeepLabCut), drawn on with scikit-image and encoded again,
+so memory stays flat for any video length. The output goes to a temporary file in the target
+folder and is renamed only when complete; a cancelled or failed export leaves nothing behind.
+The default name follows DeepLabCut: ``<analysis stem>_p<pcutoff x 100>_labeled.mp4``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from napari_dlcflow.core.layers.style import bodypart_colors
+from napari_dlcflow.core.predictions.analysis_files import (
+    Predictions,
+    crop_offset,
+    read_predictions,
+)
+
+__all__ = ["CODECS", "default_output", "draw_frame", "render_labeled_video"]
+
+CODECS = ("libx264", "mpeg4", "mjpeg")
+
+
+def default_output(analysis: str | os.PathLike, pcutoff: float) -> Path:
+    """DeepLabCut's name for the labeled video of an analysis file."""
+    a = Path(analysis)
+    return a.with_name(f"{a.stem}_p{round(pcutoff * 100)}_labeled.mp4")
+
+
+def _colors(pred: Predictions, color_by: str) -> np.ndarray:
+    if color_by == "individual" or (color_by == "auto" and pred.multi_animal):
+        names = list(dict.fromkeys(pred.individuals))
+        group = [names.index(i) for i in pred.individuals]
+    else:
+        names = list(dict.fromkeys(pred.bodyparts))
+        group = [names.index(b) for b in pred.bodyparts]
+    return (bodypart_colors(len(names))[group, :3] * 255).astype(np.uint8)
+
+
+def _edges(pred: Predictions, skeleton: Sequence[tuple[str, str]]) -> list[tuple[int, int]]:
+    index = {
+        (i, b): c for c, (i, b) in enumerate(zip(pred.individuals, pred.bodyparts, strict=True))
+    }
+    out = []
+    for ind in dict.fromkeys(pred.individuals):
+        for a, b in skeleton:
+            if (ind, a) in index and (ind, b) in index:
+                out.append((index[(ind, a)], index[(ind, b)]))
+    return out
+
+
+def _line(
+    img: np.ndarray, p0: np.ndarray, p1: np.ndarray, color: np.ndarray, alpha: float
+) -> None:
+    from skimage.draw import line_aa
+
+    h, w = img.shape[:2]
+    r0, c0, r1, c1 = np.rint([p0[1], p0[0], p1[1], p1[0]]).astype(int)
+    rr, cc, val = line_aa(r0, c0, r1, c1)
+    ok = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
+    rr, cc, val = rr[ok], cc[ok], (val[ok] * alpha)[:, None]
+    img[rr, cc] = (img[rr, cc] * (1 - val) + color * val).astype(np.uint8)
+
+
+def draw_frame(
+    img: np.ndarray,
+    row: np.ndarray,
+    colors: np.ndarray,
+    *,
+    pcutoff: float,
+    edges: Sequence[tuple[int, int]] = (),
+    trail: np.ndarray | None = None,
+    radius: float = 4.0,
+) -> np.ndarray:
+    """Draw one frame's keypoints (and skeleton and trails) onto a copy of ``img``.
+
+    Parameters
+    ----------
+    img : ndarray of uint8 of shape (H, W, 3)
+        The frame.
+    row : ndarray of shape (N, 3)
+        ``x, y, likelihood`` per keypoint column in this frame.
+    colors : ndarray of uint8 of shape (N, 3)
+        Colour per column.
+    pcutoff : float
+        Keypoints below it are not drawn; edges and trail segments need both ends at or above.
+    edges : sequence of (int, int)
+        Skeleton edges as column pairs.
+    trail : ndarray of shape (L, N, 3), optional
+        The previous L frames' rows, oldest first; drawn as fading lines.
+    radius : float
+        Dot radius in pixels.
+    """
+    from skimage.draw import disk
+
+    out = img.copy()
+    with np.errstate(invalid="ignore"):
+        ok = ~np.isnan(row[:, :2]).any(axis=1) & (row[:, 2] >= pcutoff)
+    if trail is not None and len(trail) > 1:
+        with np.errstate(invalid="ignore"):
+            tok = ~np.isnan(trail[..., :2]).any(axis=2) & (trail[..., 2] >= pcutoff)
+        n = len(trail)
+        for k in range(1, n):
+            alpha = 0.25 + 0.75 * k / (n - 1)
+            both = tok[k - 1] & tok[k]
+            for c in np.flatnonzero(both):
+                _line(out, trail[k - 1, c], trail[k, c], colors[c], alpha)
+    for a, b in edges:
+        if ok[a] and ok[b]:
+            _line(out, row[a], row[b], np.array([255, 255, 255], np.uint8), 0.9)
+    for c in np.flatnonzero(ok):
+        rr, cc = disk((row[c, 1], row[c, 0]), radius, shape=out.shape[:2])
+        out[rr, cc] = colors[c]
+    return out
+
+
+def render_labeled_video(
+    video: str | os.PathLike,
+    analysis: str | os.PathLike | Predictions,
+    out: str | os.PathLike | None = None,
+    *,
+    pcutoff: float = 0.6,
+    skeleton: Sequence[tuple[str, str]] = (),
+    trail_length: int = 0,
+    radius: float | None = None,
+    codec: str = "libx264",
+    crf: int = 23,
+    color_by: str = "auto",
+    on_progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Path | None:
+    """Write the video with the predictions drawn on it.
+
+    Parameters
+    ----------
+    video : path-like
+        The analysed video.
+    analysis : path-like or Predictions
+        Its analysis file (raw or ``_filtered``), or predictions already read.
+    out : path-like, optional
+        Output file; default :func:`default_output` beside the analysis file.
+    pcutoff : float
+        Keypoints below this likelihood are not drawn.
+    skeleton : sequence of (str, str)
+        Edges to draw.
+    trail_length : int
+        Frames of trail behind each keypoint (0: none).
+    radius : float, optional
+        Dot radius; default 1/120 of the smaller frame side (at least 2 px).
+    codec : {"libx264", "mpeg4", "mjpeg"}
+        Encoder. ``crf`` is the x264 constant rate factor (0 lossless .. 51 worst), or the
+        quantiser scale (2 best .. 31) for ``mpeg4`` and ``mjpeg``.
+    color_by : {"auto", "bodypart", "individual"}
+        Colour groups, as in the overlay.
+    on_progress : callable, optional
+        ``on_progress(done, total)`` after each frame (and once at the start).
+    should_stop : callable, optional
+        Polled each frame; True cancels, removes the partial file and returns None.
+
+    Returns
+    -------
+    Path or None
+        The written video, or None if cancelled.
+    """
+    import av
+
+    from napari_dlcflow.core.video.probe import VideoError, probe_video
+
+    if codec not in CODECS:
+        raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+    pred = analysis if isinstance(analysis, Predictions) else read_predictions(analysis)
+    x1, y1 = crop_offset(pred)
+    if x1 or y1:  # analysed on a crop: draw on the full frame
+        shifted = pred.data.copy()
+        shifted[..., 0] += x1
+        shifted[..., 1] += y1
+        source_path = pred.path
+        pred = pred.with_data(shifted)
+        pred.path = source_path
+    src = Path(video)
+    info = probe_video(src)
+    if out is None:
+        if pred.path is None:
+            raise ValueError("give an output path for predictions that were not read from a file")
+        out = default_output(pred.path, pcutoff)
+    final = Path(out)
+    if not final.parent.is_dir():
+        raise FileNotFoundError(f"output folder {final.parent} does not exist")
+    tmp = final.with_name(f".{final.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part{final.suffix}")
+    colors = _colors(pred, color_by)
+    edges = _edges(pred, skeleton)
+    rows = {int(f): i for i, f in enumerate(pred.frames)}
+    r = radius if radius is not None else max(2.0, min(info.width, info.height) / 120)
+    total = pred.n_frames
+    width, height = info.width + info.width % 2, info.height + info.height % 2
+    rate = Fraction(info.fps).limit_denominator(1001) if info.fps > 0 else Fraction(30)
+    done = 0
+    try:
+        with av.open(str(src)) as inp, av.open(str(tmp), mode="w", format="mp4") as outc:
+            stream_in = inp.streams.video[0]
+            stream_in.thread_type = "AUTO"
+            if codec == "libx264":
+                stream = outc.add_stream(
+                    codec, rate=rate, options={"crf": str(crf), "preset": "veryfast"}
+                )
+                stream.pix_fmt = "yuv420p"
+            elif codec == "mpeg4":
+                stream = outc.add_stream(
+                    codec, rate=rate, options={"qscale": str(max(2, min(crf, 31)))}
+                )
+                stream.pix_fmt = "yuv420p"
+            else:
+                stream = outc.add_stream(
+                    codec, rate=rate, options={"qscale": str(max(2, min(crf, 31)))}
+                )
+                stream.pix_fmt = "yuvj420p"
+            stream.width, stream.height = width, height
+            if on_progress:
+                on_progress(0, total)
+            for i, frame in enumerate(inp.decode(stream_in)):
+                if should_stop and should_stop():
+                    raise _Cancelled
+                img = frame.to_ndarray(format="rgb24")
+                if img.shape[:2] != (height, width):
+                    padded = np.zeros((height, width, 3), np.uint8)
+                    padded[: img.shape[0], : img.shape[1]] = img
+                    img = padded
+                row_i = rows.get(i)
+                if row_i is not None:
+                    trail = None
+                    if trail_length > 0:
+                        trail = pred.data[max(0, row_i - trail_length) : row_i + 1]
+                    img = draw_frame(
+                        img,
+                        pred.data[row_i],
+                        colors,
+                        pcutoff=pcutoff,
+                        edges=edges,
+                        trail=trail,
+                        radius=r,
+                    )
+                vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+                vf.pts = i
+                vf.time_base = 1 / rate
+                outc.mux(stream.encode(vf))
+                done = i + 1
+                if on_progress:
+                    on_progress(min(done, total), total)
+            outc.mux(stream.encode(None))
+        if done == 0:
+            raise VideoError(f"Video {src}: no frame could be decoded")
+        os.replace(tmp, final)
+    except _Cancelled:
+        return None
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"Video {src}: failed after {done} frames: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
+class _Cancelled(Exception):
+    pass

@@ -1,0 +1,79 @@
+"""npe2 reader: DeepLabCut analysis output (``<video>DLC_....h5`` / ``.csv``) as napari layers.
+
+Only files whose columns end in ``x, y, likelihood`` triplets are taken; labels files
+(``CollectedData_*``: ``x, y`` only) and anything else give ``None`` so that other readers can
+have them. The skeleton and p-cutoff come from the project's ``config.yaml`` when the file sits
+in a project's ``videos/`` folder (or beside a config).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PathLike = str | os.PathLike
+
+__all__ = ["finish_layer_data", "get_predictions_reader", "read_predictions_layers"]
+
+
+def finish_layer_data(layers: list[tuple[Any, dict[str, Any], str]]) -> list[tuple]:
+    """Give trails layers the exact per-group colours of the points (needs napari)."""
+    import numpy as np
+    from napari.utils.colormaps import Colormap
+
+    out = []
+    for data, kwargs, kind in layers:
+        colors = kwargs.get("metadata", {}).get("group_colors")
+        if kind == "tracks" and colors:
+            rgba = np.asarray(colors, dtype=float)
+            if len(rgba) == 1:
+                rgba = np.vstack([rgba, rgba])
+            cmap = Colormap(
+                colors=rgba, controls=np.linspace(0.0, 1.0, len(rgba)), name="dlcflow-groups"
+            )
+            kwargs = {**kwargs, "colormaps_dict": {"group": cmap}}
+        out.append((data, kwargs, kind))
+    return out
+
+
+def read_predictions_layers(path: PathLike) -> list[tuple]:
+    """Layers for one analysis file (skeleton and p-cutoff from its project, if any)."""
+    from napari_dlcflow.core.predictions.analysis_files import (
+        predictions_layers,
+        project_display_settings,
+        read_predictions,
+    )
+
+    pred = read_predictions(path)
+    skeleton, pcutoff = project_display_settings(path)
+    layers = predictions_layers(
+        pred,
+        skeleton,
+        pcutoff=0.6 if pcutoff is None else pcutoff,
+        symbol="cross" if Path(path).stem.endswith("_filtered") else "disc",
+    )
+    return finish_layer_data(layers)
+
+
+def get_predictions_reader(path: PathLike | list[PathLike]) -> Callable[[Any], list] | None:
+    """Return a reader if ``path`` is a DLC analysis h5/csv; else None (never raises)."""
+    paths = path if isinstance(path, list) else [path]
+    from napari_dlcflow.core.predictions.analysis_files import is_analysis_file
+
+    if not paths:
+        return None
+    for p in paths:
+        name = Path(p).name
+        # labels (even machine labels with likelihoods) belong to the labels reader
+        if name.startswith(("CollectedData_", "machinelabels")) or not is_analysis_file(p):
+            return None
+
+    def reader(_path: Any) -> list:
+        layers: list = []
+        for p in paths:
+            layers.extend(read_predictions_layers(p))
+        return layers
+
+    return reader

@@ -1,0 +1,1 @@
+"""What every dock shares: the dock frame, dialogs, the viewer's project state, screenshots."""

@@ -1,0 +1,1 @@
+"""The Dataset dock: import labels from other tools, validate, create the training dataset."""

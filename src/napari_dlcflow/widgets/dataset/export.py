@@ -1,0 +1,143 @@
+"""The training-dataset section of the Dataset dock: split, shuffles, net type, augmentation."""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_dlcflow.core.engine.dataset import (
+    AUGMENTATION_PRESETS,
+    DatasetSpec,
+    NetType,
+    net_types,
+)
+
+__all__ = ["ExportSection"]
+
+
+class ExportSection(QGroupBox):
+    """Inputs of ``deeplabcut.create_training_dataset`` and the summary afterwards."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Training dataset (DeepLabCut)", parent)
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.train_fraction = QDoubleSpinBox()
+        self.train_fraction.setRange(0.05, 0.99)
+        self.train_fraction.setSingleStep(0.05)
+        self.train_fraction.setValue(0.95)
+        form.addRow("Train fraction", self.train_fraction)
+        shuf = QHBoxLayout()
+        self.num_shuffles = QSpinBox()
+        self.num_shuffles.setRange(1, 20)
+        self.first_shuffle = QSpinBox()
+        self.first_shuffle.setRange(1, 999)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setValue(42)
+        shuf.addWidget(self.num_shuffles)
+        shuf.addWidget(QLabel("from"))
+        shuf.addWidget(self.first_shuffle)
+        form.addRow("Shuffles", shuf)
+        form.addRow("Split seed", self.seed)
+        self.net_type = QComboBox()
+        self.net_type.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.net_type.setMinimumContentsLength(14)
+        self.types: list[NetType] = net_types()
+        for t in self.types:
+            tags = []
+            if t.needs_detector:
+                tags.append("detector")
+            if t.multi_animal_only:
+                tags.append("multi-animal")
+            self.net_type.addItem(t.name + (f"  ({', '.join(tags)})" if tags else ""), t.name)
+        form.addRow("Net type", self.net_type)
+        self.net_note = QLabel("")
+        self.net_note.setWordWrap(True)
+        form.addRow("", self.net_note)
+        self.augmentation = QComboBox()
+        self.augmentation.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.augmentation.setMinimumContentsLength(14)
+        for name, (desc, _) in AUGMENTATION_PRESETS.items():
+            self.augmentation.addItem(name, name)
+            self.augmentation.setItemData(self.augmentation.count() - 1, desc, 3)  # tooltip
+        form.addRow("Augmentation", self.augmentation)
+        self.aug_note = QLabel("")
+        self.aug_note.setWordWrap(True)
+        form.addRow("", self.aug_note)
+        lay.addLayout(form)
+        buttons = QHBoxLayout()
+        self.create_button = QPushButton("Create dataset")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.coco_button = QPushButton("COCO JSON…")
+        self.coco_button.setToolTip("Export all labels as one COCO keypoints JSON file")
+        buttons.addWidget(self.create_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.coco_button)
+        lay.addLayout(buttons)
+        self.summary = QPlainTextEdit()
+        self.summary.setReadOnly(True)
+        self.summary.setMinimumHeight(110)
+        lay.addWidget(self.summary)
+        self.net_type.currentIndexChanged.connect(self._notes)
+        self.augmentation.currentIndexChanged.connect(self._notes)
+        if self.types:
+            self.set_net_type("resnet_50")
+        else:
+            self.net_note.setText("deeplabcut is not installed here: no net types to choose")
+            self.create_button.setEnabled(False)
+        self._notes()
+
+    def set_net_type(self, name: str) -> None:
+        """Select a net type by name (if DeepLabCut has it)."""
+        i = self.net_type.findData(name)
+        if i >= 0:
+            self.net_type.setCurrentIndex(i)
+
+    def _notes(self, *_args: object) -> None:
+        name = self.net_type.currentData()
+        t = next((t for t in self.types if t.name == name), None)
+        if t is not None:
+            extra = []
+            if t.needs_detector:
+                extra.append(
+                    "top-down: a detector is trained too (and downloaded when "
+                    "pretrained weights are used)"
+                )
+            if t.multi_animal_only:
+                extra.append("needs a multi-animal project")
+            if t.needs_conditions:
+                extra.append("needs pose predictions of another model as conditions")
+            self.net_note.setText("; ".join([t.note, *extra]))
+        self.aug_note.setText(AUGMENTATION_PRESETS[self.augmentation.currentData()][0])
+
+    def spec(self) -> DatasetSpec:
+        """The dataset spec as set."""
+        return DatasetSpec(
+            train_fraction=round(self.train_fraction.value(), 2),
+            num_shuffles=self.num_shuffles.value(),
+            first_shuffle=self.first_shuffle.value(),
+            net_type=self.net_type.currentData(),
+            augmentation=self.augmentation.currentData(),
+            seed=self.seed.value(),
+        )
+
+    def selected_net(self) -> NetType | None:
+        name = self.net_type.currentData()
+        return next((t for t in self.types if t.name == name), None)

@@ -1,0 +1,1 @@
+"""The Labeling dock: frame extraction, labeling in a Points layer, review of machine labels."""

@@ -1,0 +1,195 @@
+"""The "Extract frames" section of the Labeling dock: uniform, k-means or the current frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+)
+
+from napari_dlcflow.core.video.extract import (
+    iter_extract_frames,
+    labeled_data_folder,
+    project_video_crop,
+    save_frame,
+)
+
+if TYPE_CHECKING:
+    from napari_dlcflow.widgets.labeling.dock import LabelingDock
+
+
+class ExtractSection(QGroupBox):
+    """Pick frames of a project video into ``labeled-data/<stem>``, never overwriting."""
+
+    def __init__(self, dock: LabelingDock) -> None:
+        super().__init__("Extract frames")
+        self.dock = dock
+        self.worker: Any = None
+        form = QFormLayout(self)
+        self.video_combo = QComboBox()
+        form.addRow("Video", self.video_combo)
+        self.method_combo = QComboBox()
+        self.method_combo.addItems(["uniform", "kmeans"])
+        self.method_combo.setToolTip(
+            "uniform: evenly spread over time; kmeans: one frame per cluster of look-alike "
+            "frames (DeepLabCut's idea)"
+        )
+        form.addRow("Method", self.method_combo)
+        self.n_spin = QSpinBox()
+        self.n_spin.setRange(1, 10000)
+        self.n_spin.setValue(20)
+        form.addRow("Frames", self.n_spin)
+        self.crop_check = QCheckBox("apply the video's crop from config.yaml")
+        form.addRow(self.crop_check)
+        row = QHBoxLayout()
+        self.extract_button = QPushButton("Extract")
+        self.extract_button.clicked.connect(self.extract)
+        row.addWidget(self.extract_button)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        row.addWidget(self.cancel_button)
+        self.manual_button = QPushButton("Add current frame")
+        self.manual_button.setToolTip(
+            "manual: save the frame shown in the video's image layer as img<index>.png"
+        )
+        self.manual_button.clicked.connect(self.add_current_frame)
+        row.addWidget(self.manual_button)
+        form.addRow(row)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        form.addRow(self.progress)
+        dock.state.opened.connect(self.refresh)
+        dock.state.changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, *_args: object) -> None:
+        """Fill the video list and defaults from the open project."""
+        p = self.dock.state.project
+        current = self.video_combo.currentData()
+        self.video_combo.clear()
+        if p is None:
+            return
+        for v in p.videos:
+            self.video_combo.addItem(Path(v).name, v)
+        if current:
+            i = self.video_combo.findData(current)
+            if i >= 0:
+                self.video_combo.setCurrentIndex(i)
+        self.n_spin.setValue(int(p.get("numframes2pick") or 20))
+
+    def _video(self) -> tuple[Any, Path, Path] | None:
+        p = self.dock.state.project
+        video = self.video_combo.currentData()
+        if p is None or not video:
+            self.dock._error("Open a project with a video first (Project dock).")
+            return None
+        path = Path(video)
+        if not path.is_absolute():
+            path = p.root / path
+        return p, path, labeled_data_folder(p.root, path)
+
+    def extract(self) -> Any:
+        """Start extraction in a worker thread; returns the worker."""
+        from napari.qt.threading import create_worker
+
+        got = self._video()
+        if got is None:
+            return None
+        p, video, folder = got
+        try:
+            crop = project_video_crop(p, video) if self.crop_check.isChecked() else None
+        except (KeyError, ValueError) as exc:
+            self.dock._error(f"Crop of {video.name}: {exc}")
+            return None
+        start = float(p.get("start") or 0.0)
+        stop = float(p.get("stop") if p.get("stop") is not None else 1.0)
+        worker = create_worker(
+            iter_extract_frames,
+            video,
+            folder,
+            method=self.method_combo.currentText(),
+            n=self.n_spin.value(),
+            start=start,
+            stop=stop,
+            crop=crop,
+            _start_thread=False,
+        )
+        worker.yielded.connect(self._on_progress)
+        worker.returned.connect(self._on_done)
+        worker.errored.connect(lambda exc: self.dock._error(f"Extraction of {video}: {exc}"))
+        worker.finished.connect(self._finished)
+        self.worker = worker
+        self.extract_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.dock._info(f"Extracting frames of {video.name}…")
+        worker.start()
+        return worker
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.quit()
+            self.dock._info("Extraction cancelled; frames already written are kept.")
+
+    def _on_progress(self, value: tuple[int, int]) -> None:
+        done, total = value
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def _on_done(self, result: Any) -> None:
+        extra = f"; {len(result.already)} were already there" if result.already else ""
+        miss = f"; {len(result.missing)} never decoded" if result.missing else ""
+        self.dock._info(f"Wrote {len(result.written)} frame(s) to {result.folder}{extra}{miss}.")
+        self.dock._on_project(self.dock.state.project)
+
+    def _finished(self) -> None:
+        self.worker = None
+        self.extract_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def add_current_frame(self) -> Path | None:
+        """Manual extraction: save the current plane of the video's image layer."""
+        from napari.layers import Image
+
+        got = self._video()
+        if got is None:
+            return None
+        p, video, folder = got
+        viewer = self.dock.viewer
+        active = viewer.layers.selection.active
+        own = {getattr(self.dock.image_layer, "name", None)}
+        layers = [active] if isinstance(active, Image) and active.name not in own else []
+        layers += [
+            lay
+            for lay in viewer.layers
+            if isinstance(lay, Image) and lay.ndim >= 3 and lay.name not in own
+        ]
+        if not layers:
+            self.dock._error("No video image layer: open the video in napari first.")
+            return None
+        layer = layers[0]
+        t = int(viewer.dims.current_step[0])
+        n_frames = int(layer.data.shape[0])
+        frame = np.asarray(layer.data[t])
+        try:
+            crop = project_video_crop(p, video) if self.crop_check.isChecked() else None
+            path = save_frame(frame, folder, t, n_frames, crop=crop)
+        except (OSError, ValueError, KeyError) as exc:
+            self.dock._error(f"Frame {t} not saved: {exc}")
+            return None
+        if path is None:
+            self.dock._info(f"Frame {t} is already in {folder}; nothing was overwritten.")
+            return None
+        self.dock._info(f"Saved frame {t} of {layer.name} as {path}.")
+        return path

@@ -1,0 +1,1 @@
+"""The Overlay dock: analyse videos, overlay predicted tracks, filter, export, outlier frames."""

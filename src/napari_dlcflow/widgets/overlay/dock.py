@@ -1,0 +1,466 @@
+"""The Overlay dock: analysis, predicted tracks on a video layer, filtering, labeled videos.
+
+Open a DeepLabCut analysis file (``<video>DLC_....h5``) and its predictions appear on the
+matching video layer as points (coloured by body part, or by individual for multi-animal
+projects), the skeleton per frame and trails. A ``_filtered.h5`` beside it can be shown at the
+same time in another style. The p-cutoff slider hides points below it at once and redraws the
+skeleton and trails when the slider rests. napari slices every layer on the same time axis, so
+all of it follows playing and scrubbing. *Outlier frames* finds the frames where the model is
+likely wrong (or that were marked with M) and extracts them for correction.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+)
+
+from napari_dlcflow.core.predictions.analysis_files import (
+    PredictionsError,
+    filtered_path,
+    project_display_settings,
+    read_predictions,
+)
+from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.overlay import files as _overlay_io
+from napari_dlcflow.widgets.overlay.analyze import AnalyzePanel
+from napari_dlcflow.widgets.overlay.export import child_events
+from napari_dlcflow.widgets.overlay.layers import OverlaySet
+from napari_dlcflow.widgets.overlay.outliers import OutliersPanel
+
+if TYPE_CHECKING:
+    import napari
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv")
+NO_LAYER = "(none)"
+
+
+class OverlayDock(QScrollArea):
+    """Show DLC analysis output over a video layer.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+        The viewer to draw in.
+    """
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.sets: dict[str, OverlaySet] = {}
+        self.analysis_path: Path | None = None
+        self.skeleton: list[tuple[str, str]] = []
+        self._worker: Any = None
+        self._stop = threading.Event()
+        layout = scroll_body(self, 340)
+
+        self.open_button = QPushButton("Open analysis file…")
+        self.open_button.clicked.connect(self._open_dialog)
+        layout.addWidget(self.open_button)
+        self.file_label = QLabel("No analysis file open.")
+        self.file_label.setWordWrap(True)
+        layout.addWidget(self.file_label)
+
+        form = QFormLayout()
+        self.video_layer = QComboBox()
+        self.video_layer.setToolTip("The video layer the predictions belong to")
+        form.addRow("Video layer", self.video_layer)
+        self.show_filtered = QCheckBox("Also show the filtered predictions")
+        self.show_filtered.setToolTip(
+            "Shown as rings with a cyan skeleton, when a _filtered.h5 exists"
+        )
+        self.show_filtered.setChecked(True)
+        self.show_filtered.toggled.connect(self._toggle_filtered)
+        form.addRow(self.show_filtered)
+        cut = QHBoxLayout()
+        self.pcutoff = QSlider(Qt.Orientation.Horizontal)
+        self.pcutoff.setRange(0, 100)
+        self.pcutoff.setValue(60)
+        self.pcutoff_label = QLabel("0.60")
+        self.pcutoff.valueChanged.connect(self._pcutoff_changed)
+        cut.addWidget(self.pcutoff)
+        cut.addWidget(self.pcutoff_label)
+        form.addRow("p-cutoff", cut)
+        self.show_skeleton = QCheckBox("Skeleton")
+        self.show_skeleton.setChecked(True)
+        self.show_trails = QCheckBox("Trails")
+        self.show_trails.setChecked(True)
+        self.show_points = QCheckBox("Points")
+        self.show_points.setChecked(True)
+        for box in (self.show_points, self.show_skeleton, self.show_trails):
+            box.toggled.connect(self._visibility_changed)
+        row = QHBoxLayout()
+        row.addWidget(self.show_points)
+        row.addWidget(self.show_skeleton)
+        row.addWidget(self.show_trails)
+        form.addRow("Show", row)
+        self.tail_length = QSpinBox()
+        self.tail_length.setRange(1, 100000)
+        self.tail_length.setValue(30)
+        self.tail_length.setSuffix(" frames")
+        self.tail_length.valueChanged.connect(self._tail_changed)
+        form.addRow("Trail length", self.tail_length)
+        layout.addLayout(form)
+
+        self.filter_box = QGroupBox("Filter (writes DLC's _filtered.h5)")
+        ff = QFormLayout(self.filter_box)
+        self.filter_method = QComboBox()
+        self.filter_method.addItems(["median", "savgol", "interpolate", "arima"])
+        self.filter_method.setToolTip(
+            "median / Savitzky-Golay smoothing, linear filling of short low-likelihood gaps, "
+            "or DeepLabCut's ARIMA filter (slow)"
+        )
+        ff.addRow("Method", self.filter_method)
+        self.filter_window = QSpinBox()
+        self.filter_window.setRange(3, 101)
+        self.filter_window.setSingleStep(2)
+        self.filter_window.setValue(5)
+        self.filter_window.setToolTip("median / Savitzky-Golay window; longest gap to fill")
+        ff.addRow("Window / gap (frames)", self.filter_window)
+        self.filter_button = QPushButton("Filter and show")
+        self.filter_button.clicked.connect(self.run_filter)
+        ff.addRow(self.filter_button)
+        layout.addWidget(self.filter_box)
+
+        self.outliers_panel = OutliersPanel(
+            napari_viewer, lambda: self.analysis_path, self._video_file
+        )
+        layout.addWidget(self.outliers_panel)
+
+        self.export_box = QGroupBox("Labeled video")
+        ef = QFormLayout(self.export_box)
+        self.codec = QComboBox()
+        self.codec.addItems(["libx264", "mpeg4", "mjpeg"])
+        ef.addRow("Codec", self.codec)
+        self.quality = QSpinBox()
+        self.quality.setRange(0, 51)
+        self.quality.setValue(23)
+        self.quality.setToolTip("x264 CRF (lower is better), or qscale 2-31 for mpeg4/mjpeg")
+        ef.addRow("Quality", self.quality)
+        self.export_trails = QCheckBox("Draw trails")
+        ef.addRow(self.export_trails)
+        buttons = QHBoxLayout()
+        self.export_button = QPushButton("Export labeled video…")
+        self.export_button.clicked.connect(self.export_video)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self._stop.set)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.cancel_button)
+        ef.addRow(buttons)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        ef.addRow(self.progress)
+        layout.addWidget(self.export_box)
+
+        self.analyze_panel = AnalyzePanel(napari_viewer, self._analysis_output)
+        layout.addWidget(self.analyze_panel)
+
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+        self._rebuild_timer = QTimer(self)
+        self._rebuild_timer.setSingleShot(True)
+        self._rebuild_timer.setInterval(250)
+        self._rebuild_timer.timeout.connect(self._rebuild)
+        self.viewer.layers.events.inserted.connect(self._refresh_layers)
+        self.viewer.layers.events.removed.connect(self._refresh_layers)
+        self._refresh_layers()
+
+    # ------------------------------------------------------------------------------ loading
+
+    def _refresh_layers(self, *_: Any) -> None:
+        from napari.layers import Image
+
+        current = self.video_layer.currentText()
+        names = [lay.name for lay in self.viewer.layers if isinstance(lay, Image)]
+        self.video_layer.blockSignals(True)
+        self.video_layer.clear()
+        self.video_layer.addItems([NO_LAYER, *names])
+        self.video_layer.setCurrentText(
+            current if current in names else (names[0] if names else NO_LAYER)
+        )
+        self.video_layer.blockSignals(False)
+
+    def _analysis_output(self, path: Path) -> None:
+        """Show what an analysis just wrote (or found complete)."""
+        self.load(path)
+
+    def _open_dialog(self) -> None:
+        path = _overlay_io.ask_analysis_file(self)
+        if path:
+            self.load(path)
+
+    def _target_layer(self) -> Any:
+        name = self.video_layer.currentText()
+        return self.viewer.layers[name] if name in self.viewer.layers else None  # noqa: SIM401
+
+    def _pick_video_layer(self, path: Path) -> None:
+        from napari.layers import Image
+
+        stem = path.stem.split("DLC")[0]
+        for lay in self.viewer.layers:
+            if not isinstance(lay, Image):
+                continue
+            source = getattr(getattr(lay, "source", None), "path", None)
+            if lay.name == stem or (source and Path(source).stem == stem):
+                self.video_layer.setCurrentText(lay.name)
+                return
+
+    def _skeleton_for(self, path: Path, bodyparts: tuple[str, ...]) -> tuple[list, float | None]:
+        project = state_for_viewer(self.viewer).project
+        if project is not None and set(bodyparts) & set(project.all_bodyparts):
+            pcut = project.get("pcutoff")
+            return list(project.skeleton), float(pcut) if pcut is not None else None
+        return project_display_settings(path)
+
+    def load(self, path: str | Path, *, skeleton: list[tuple[str, str]] | None = None) -> bool:
+        """Open an analysis file (and its ``_filtered.h5`` if present) over the video layer.
+
+        Parameters
+        ----------
+        path : path-like
+            A raw or filtered analysis file.
+        skeleton : list of (str, str), optional
+            Edges to draw; default from the open project or the file's project config.
+
+        Returns
+        -------
+        bool
+            Whether it opened; on failure the status label names the file and the problem.
+        """
+        p = Path(path)
+        raw_path = (
+            p.with_name(p.name.replace("_filtered", "", 1)) if p.stem.endswith("_filtered") else p
+        )
+        try:
+            pred = read_predictions(raw_path if raw_path.is_file() else p)
+        except (PredictionsError, FileNotFoundError, OSError) as exc:
+            self.status.setText(f"Cannot open: {exc}")
+            return False
+        for s in list(self.sets.values()):
+            s.remove()
+        self.sets.clear()
+        self.analysis_path = pred.path
+        self.outliers_panel.set_analysis(pred.path)
+        if skeleton is None:
+            skeleton, pcut = self._skeleton_for(p, pred.bodyparts)
+            if pcut is not None:
+                self.pcutoff.blockSignals(True)
+                self.pcutoff.setValue(round(pcut * 100))
+                self.pcutoff_label.setText(f"{pcut:.2f}")
+                self.pcutoff.blockSignals(False)
+        self.skeleton = list(skeleton)
+        self._pick_video_layer(p)
+        self.sets["raw"] = self._add_set(pred, "raw")
+        self._toggle_filtered(self.show_filtered.isChecked())
+        n_cols = pred.data.shape[1]
+        who = f"{len(pred.unique_individuals)} individuals, " if pred.multi_animal else ""
+        name = pred.path.name if pred.path else p.name
+        text = (
+            f"{name}\n{pred.n_frames} frames, {who}{len(pred.unique_bodyparts)} body parts "
+            f"({n_cols} tracks), scorer {pred.scorer}"
+        )
+        # let long DLC names wrap after their underscores
+        self.file_label.setText(text.replace("_", "_\u200b"))
+        self.file_label.setToolTip(str(pred.path or p))
+        self.status.setText("")
+        return True
+
+    def _add_set(self, pred: Any, kind: str) -> OverlaySet:
+        s = OverlaySet(
+            self.viewer,
+            pred,
+            self.skeleton,
+            kind=kind,
+            pcutoff=self.pcutoff.value() / 100,
+            tail_length=self.tail_length.value(),
+            trails=kind == "raw",
+            target=self._target_layer(),
+        )
+        s.set_visible(
+            points=self.show_points.isChecked(),
+            skeleton=self.show_skeleton.isChecked(),
+            trails=self.show_trails.isChecked(),
+        )
+        return s
+
+    def _toggle_filtered(self, on: bool) -> None:
+        if "filtered" in self.sets and not on:
+            self.sets.pop("filtered").remove()
+            return
+        if not on or "filtered" in self.sets or self.analysis_path is None:
+            return
+        fpath = filtered_path(self.analysis_path)
+        if not fpath.is_file():
+            return
+        try:
+            self.sets["filtered"] = self._add_set(read_predictions(fpath), "filtered")
+        except (PredictionsError, OSError) as exc:
+            self.status.setText(f"Cannot open the filtered file: {exc}")
+
+    # ---------------------------------------------------------------------------- display
+
+    def _pcutoff_changed(self, value: int) -> None:
+        cutoff = value / 100
+        self.pcutoff_label.setText(f"{cutoff:.2f}")
+        for s in self.sets.values():
+            s.set_pcutoff(cutoff, rebuild=False)
+        self._rebuild_timer.start()
+
+    def _rebuild(self) -> None:
+        for s in self.sets.values():
+            s.set_pcutoff(self.pcutoff.value() / 100, rebuild=True)
+
+    def _tail_changed(self, value: int) -> None:
+        for s in self.sets.values():
+            s.set_tail_length(value)
+
+    def _visibility_changed(self, *_: Any) -> None:
+        for s in self.sets.values():
+            s.set_visible(
+                points=self.show_points.isChecked(),
+                skeleton=self.show_skeleton.isChecked(),
+                trails=self.show_trails.isChecked(),
+            )
+
+    # ---------------------------------------------------------------------------- filtering
+
+    def run_filter(self) -> Any:
+        """Filter the open analysis file in a worker; show the result when it is written."""
+        from napari.qt.threading import create_worker
+
+        from napari_dlcflow.core.predictions.filtering import filter_file
+
+        if self.analysis_path is None:
+            self.status.setText("Open an analysis file first.")
+            return None
+        method = self.filter_method.currentText()
+        window = self.filter_window.value()
+        params: dict[str, Any] = {}
+        if method == "median":
+            params["window"] = window | 1
+        elif method == "savgol":
+            params = {"window": max(window | 1, 5), "polyorder": 2}
+        elif method == "interpolate":
+            params = {"pcutoff": self.pcutoff.value() / 100, "max_gap": window}
+        path = self.analysis_path
+        self.filter_button.setEnabled(False)
+        self.status.setText(f"Filtering {path.name} ({method})…")
+        worker = create_worker(filter_file, path, method, **params)
+        worker.returned.connect(self._filter_done)
+        worker.errored.connect(self._filter_failed)
+        worker.finished.connect(lambda: self.filter_button.setEnabled(True))
+        self._worker = worker
+        worker.start()
+        return worker
+
+    def _filter_done(self, out: Path) -> None:
+        if "filtered" in self.sets:
+            self.sets.pop("filtered").remove()
+        self.show_filtered.setChecked(True)
+        self._toggle_filtered(True)
+        self.status.setText(f"Wrote {out}")
+
+    def _filter_failed(self, exc: BaseException) -> None:
+        self.status.setText(f"Filtering failed: {exc}")
+
+    # ----------------------------------------------------------------------------- export
+
+    def _video_file(self) -> Path | None:
+        layer = self._target_layer()
+        source = getattr(getattr(layer, "source", None), "path", None) if layer else None
+        if source and Path(source).suffix.lower() in VIDEO_SUFFIXES and Path(source).is_file():
+            return Path(source)
+        if self.analysis_path is not None:
+            stem = self.analysis_path.stem.split("DLC")[0]
+            for suffix in VIDEO_SUFFIXES:
+                cand = self.analysis_path.with_name(stem + suffix)
+                if cand.is_file():
+                    return cand
+        chosen = _overlay_io.ask_video(self)
+        return Path(chosen) if chosen else None
+
+    def export_video(self) -> Any:
+        """Write a labeled video in a child process, with progress and cancel."""
+        from napari.qt.threading import create_worker
+
+        from napari_dlcflow.core.video.labeled import default_output
+
+        if self.analysis_path is None:
+            self.status.setText("Open an analysis file first.")
+            return None
+        use = self.sets.get("filtered") if self.show_filtered.isChecked() else None
+        analysis = filtered_path(self.analysis_path) if use is not None else self.analysis_path
+        video = self._video_file()
+        if video is None:
+            self.status.setText("No video file: choose the video that was analysed.")
+            return None
+        cutoff = self.pcutoff.value() / 100
+        out = _overlay_io.ask_save_video(self, str(default_output(analysis, cutoff)))
+        if not out:
+            return None
+        args = [
+            "labeled-video",
+            str(video),
+            "--analysis",
+            str(analysis),
+            "--pcutoff",
+            f"{cutoff}",
+            "--codec",
+            self.codec.currentText(),
+            "--crf",
+            str(self.quality.value()),
+            "--trail",
+            str(self.tail_length.value() if self.export_trails.isChecked() else 0),
+            "--out",
+            out,
+            "--events",
+        ]
+        if not self.show_skeleton.isChecked():
+            args.append("--no-skeleton")
+        self._stop.clear()
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.export_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.status.setText(f"Writing {Path(out).name}…")
+        worker = create_worker(child_events, args, self._stop)
+        worker.yielded.connect(self._export_event)
+        worker.finished.connect(self._export_finished)
+        self._worker = worker
+        worker.start()
+        return worker
+
+    def _export_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "progress":
+            self.progress.setMaximum(max(int(event.get("total", 0)), 1))
+            self.progress.setValue(int(event.get("done", 0)))
+        elif kind == "done":
+            self.status.setText(f"Wrote {event.get('path')}")
+        elif kind == "exit" and not event.get("ok"):
+            self.status.setText(f"Labeled video not written: {event.get('reason')}")
+
+    def _export_finished(self) -> None:
+        self.export_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setVisible(False)

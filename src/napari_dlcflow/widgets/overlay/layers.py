@@ -1,0 +1,194 @@
+"""One set of overlay layers (points, skeleton, trails) for one analysis file, kept in sync."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from napari_dlcflow.core.predictions.analysis_files import (
+    Predictions,
+    color_groups,
+    crop_offset,
+    predictions_layers,
+    shown_mask,
+    skeleton_vectors_for,
+    tracks_layer_data,
+)
+from napari_dlcflow.plugin.predictions_reader import finish_layer_data
+
+if TYPE_CHECKING:
+    import napari
+
+WINDOWED_ABOVE = 300_000
+"""Above this many keypoints (frames x tracks) skeleton and trails are built per window."""
+WINDOW_FRAMES = 1500
+"""Frames ahead of the current frame in a skeleton/trails window."""
+
+STYLES: dict[str, dict[str, Any]] = {
+    "raw": {"symbol": "disc", "size": 7.0, "skeleton_color": "white"},
+    "filtered": {"symbol": "ring", "size": 10.0, "skeleton_color": "cyan"},
+}
+
+
+class OverlaySet:
+    """The layers of one analysis file in a viewer.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        Where to add the layers.
+    pred : Predictions
+        The predictions.
+    skeleton : sequence of (str, str)
+        Edges to draw.
+    kind : {"raw", "filtered"}
+        Picks the style, so raw and filtered predictions can be shown together.
+    pcutoff : float
+        Initial p-cutoff.
+    tail_length : int
+        Initial trail length (frames).
+    trails : bool
+        Whether to add a trails layer.
+    target : napari.layers.Layer, optional
+        The video layer; its scale and translate are copied so the tracks sit on it.
+    """
+
+    def __init__(
+        self,
+        viewer: napari.Viewer,
+        pred: Predictions,
+        skeleton: Sequence[tuple[str, str]],
+        *,
+        kind: str = "raw",
+        pcutoff: float = 0.6,
+        tail_length: int = 30,
+        trails: bool = True,
+        target: Any = None,
+    ) -> None:
+        self.viewer = viewer
+        self.pred = pred
+        self.skeleton = list(skeleton)
+        self.kind = kind
+        self.pcutoff = float(pcutoff)
+        style = STYLES[kind]
+        self.tail_length = int(tail_length)
+        self.windowed = pred.data.shape[0] * pred.data.shape[1] > WINDOWED_ABOVE
+        self.window = self._window_for(self._frame()) if self.windowed else None
+        name = pred.path.stem if pred.path is not None else f"{pred.scorer} {kind}"
+        data = finish_layer_data(
+            predictions_layers(
+                pred,
+                self.skeleton,
+                name=name,
+                pcutoff=pcutoff,
+                trails=trails,
+                tail_length=tail_length,
+                symbol=style["symbol"],
+                size=style["size"],
+                window=self.window,
+            )
+        )
+        self.points: Any = None
+        self.vectors: Any = None
+        self.tracks: Any = None
+        # coordinates of a cropped analysis are in the crop: shift them onto the full video
+        x1, y1 = crop_offset(pred)
+        scale = np.ones(3)
+        translate = np.zeros(3)
+        if target is not None and getattr(target, "ndim", 0) == 3:
+            scale = np.asarray(target.scale, dtype=float)
+            translate = np.asarray(target.translate, dtype=float)
+        translate = translate + scale * np.array([0.0, y1, x1])
+        for layer_data, kwargs, layer_type in data:
+            kwargs = {**kwargs, "scale": tuple(scale), "translate": tuple(translate)}
+            if layer_type == "vectors":
+                kwargs["edge_color"] = style["skeleton_color"]
+            layer = getattr(viewer, f"add_{layer_type}")(layer_data, **kwargs)
+            setattr(self, layer_type, layer)
+        self._likelihood = np.asarray(self.points.features["likelihood"], dtype=float)
+        if self.windowed:
+            viewer.dims.events.current_step.connect(self._frame_changed)
+
+    # ------------------------------------------------------------------ windows (long videos)
+
+    def _frame(self) -> int:
+        step = self.viewer.dims.current_step
+        return int(step[0]) if len(step) else 0
+
+    def _window_for(self, frame: int) -> tuple[int, int]:
+        start = max(0, frame - self.tail_length - WINDOW_FRAMES // 4)
+        return start, frame + WINDOW_FRAMES
+
+    def _frame_changed(self, *_: Any) -> None:
+        if self.window is None:
+            return
+        frame = self._frame()
+        lo, hi = self.window
+        if (frame - self.tail_length < lo and lo > 0) or frame >= hi - 1:
+            self.window = self._window_for(frame)
+            self._rebuild_lines()
+
+    @property
+    def layers(self) -> list[Any]:
+        """The layers of this set that are still in the viewer."""
+        return [
+            lay
+            for lay in (self.vectors, self.tracks, self.points)
+            if lay is not None and lay in self.viewer.layers
+        ]
+
+    def set_pcutoff(self, pcutoff: float, *, rebuild: bool = True) -> None:
+        """Hide points below ``pcutoff`` now; with ``rebuild`` also redo skeleton and trails."""
+        self.pcutoff = float(pcutoff)
+        if self.points in self.viewer.layers:
+            self.points.shown = shown_mask(self._likelihood, self.pcutoff)
+            self.points.metadata["pcutoff"] = self.pcutoff
+        if rebuild:
+            self._rebuild_lines()
+
+    def _rebuild_lines(self) -> None:
+        """Redo the skeleton and trails for the p-cutoff (and window)."""
+        if self.vectors is not None and self.vectors in self.viewer.layers:
+            self.vectors.data = skeleton_vectors_for(
+                self.pred, self.skeleton, pcutoff=self.pcutoff, frames=self.window
+            )
+        if self.tracks is not None and self.tracks in self.viewer.layers:
+            data = tracks_layer_data(self.pred, pcutoff=self.pcutoff, frames=self.window)
+            if len(data):
+                group, names = color_groups(self.pred)
+                value = group[data[:, 0].astype(int)] / max(len(names) - 1, 1)
+                with warnings.catch_warnings():
+                    # napari warns that the old colour feature is gone until we set the new one
+                    warnings.filterwarnings("ignore", "Previous color_by key", UserWarning)
+                    self.tracks.data = data
+                self.tracks.features = {"group": value}
+                self.tracks.color_by = "group"
+
+    def set_tail_length(self, frames: int) -> None:
+        """Trail length in frames."""
+        self.tail_length = int(frames)
+        if self.tracks is not None and self.tracks in self.viewer.layers:
+            self.tracks.tail_length = int(frames)
+        if self.window is not None:
+            lo = self.window[0]
+            if lo > 0 and self._frame() - self.tail_length < lo:
+                self.window = self._window_for(self._frame())
+                self._rebuild_lines()
+
+    def set_visible(
+        self, *, points: bool = True, skeleton: bool = True, trails: bool = True
+    ) -> None:
+        """Show or hide the parts of this set."""
+        for layer, on in ((self.points, points), (self.vectors, skeleton), (self.tracks, trails)):
+            if layer is not None and layer in self.viewer.layers:
+                layer.visible = on
+
+    def remove(self) -> None:
+        """Take this set's layers out of the viewer."""
+        if self.windowed:
+            self.viewer.dims.events.current_step.disconnect(self._frame_changed)
+        for layer in self.layers:
+            self.viewer.layers.remove(layer)

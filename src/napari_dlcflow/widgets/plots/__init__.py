@@ -1,0 +1,1 @@
+"""The Plots dock: trajectories, likelihood and skeleton measures of an analysis."""

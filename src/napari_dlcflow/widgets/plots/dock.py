@@ -1,0 +1,307 @@
+"""The Plots dock: trajectories, likelihood and skeleton lengths/angles of predicted tracks.
+
+It plots the predictions behind any predictions Points layer (opened by the Overlay dock or the
+analysis-file reader), marks the viewer's current frame, jumps to the frame you click, and
+exports the plotted table as CSV.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_dlcflow.core.layers.style import bodypart_colors
+from napari_dlcflow.core.predictions.analysis_files import (
+    Predictions,
+    PredictionsError,
+    color_groups,
+    read_predictions,
+    skeleton_table,
+)
+from napari_dlcflow.widgets.overlay import files as _overlay_io
+from napari_dlcflow.widgets.plots.canvas import PlotCanvas
+
+if TYPE_CHECKING:
+    import napari
+    import pandas as pd
+
+VIEWS = ("x, y over time", "image plane", "likelihood", "edge lengths", "edge angles")
+MAX_POINTS = 20000  # per line; longer series are drawn with a stride (the tables stay full)
+
+
+class PlotsDock(QWidget):
+    """Plots of the predictions behind a Points layer.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+        The viewer whose predictions layers and current frame are used.
+    """
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.pred: Predictions | None = None
+        self.skeleton: list[tuple[str, str]] = []
+        self._cache: dict[tuple[str, int], Predictions] = {}
+        self.setMinimumWidth(380)
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.layer_combo = QComboBox()
+        self.layer_combo.currentTextChanged.connect(self._layer_chosen)
+        form.addRow("Layer", self.layer_combo)
+        self.view_combo = QComboBox()
+        self.view_combo.addItems(VIEWS)
+        self.view_combo.currentTextChanged.connect(lambda _: self.refresh())
+        form.addRow("Plot", self.view_combo)
+        layout.addLayout(form)
+        self.parts = QListWidget()
+        self.parts.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.parts.setMaximumHeight(110)
+        self.parts.itemChanged.connect(lambda _: self.refresh())
+        layout.addWidget(QLabel("Body parts / edges"))
+        layout.addWidget(self.parts)
+        self.canvas = PlotCanvas(self._jump_to)
+        layout.addWidget(self.canvas, 1)
+        row = QHBoxLayout()
+        self.export_button = QPushButton("Export table as CSV…")
+        self.export_button.clicked.connect(self._export_dialog)
+        row.addWidget(self.export_button)
+        layout.addLayout(row)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.viewer.layers.events.inserted.connect(self._refresh_layers)
+        self.viewer.layers.events.removed.connect(self._refresh_layers)
+        self.viewer.dims.events.current_step.connect(self._frame_changed)
+        self._refresh_layers()
+
+    # ------------------------------------------------------------------------------ inputs
+
+    def _prediction_layers(self) -> list[Any]:
+        return [
+            lay
+            for lay in self.viewer.layers
+            if lay._type_string == "points" and lay.metadata.get("dlcflow_kind") == "predictions"
+        ]
+
+    def _refresh_layers(self, *_: Any) -> None:
+        current = self.layer_combo.currentText()
+        names = [lay.name for lay in self._prediction_layers()]
+        self.layer_combo.blockSignals(True)
+        self.layer_combo.clear()
+        self.layer_combo.addItems(names)
+        if current in names:
+            self.layer_combo.setCurrentText(current)
+        self.layer_combo.blockSignals(False)
+        if self.layer_combo.currentText() != current or self.pred is None:
+            self._layer_chosen(self.layer_combo.currentText())
+
+    def _layer_chosen(self, name: str) -> None:
+        if not name or name not in self.viewer.layers:
+            self.pred = None
+            self._fill_parts()
+            self.canvas.clear("Open predictions (Overlay dock or File > Open) to plot them.")
+            return
+        layer = self.viewer.layers[name]
+        path = layer.metadata.get("dlcflow_predictions")
+        if not path:
+            self.status.setText(f"Layer {name} has no analysis file behind it.")
+            return
+        try:
+            key = (str(path), Path(path).stat().st_mtime_ns)
+            if key not in self._cache:
+                self._cache = {key: read_predictions(path)}
+            self.pred = self._cache[key]
+        except (PredictionsError, OSError) as exc:
+            self.status.setText(f"Cannot plot {name}: {exc}")
+            self.pred = None
+            return
+        self.skeleton = [tuple(e) for e in layer.metadata.get("skeleton", [])]
+        self.status.setText("")
+        self._fill_parts()
+        self.refresh()
+
+    def _is_edge_view(self) -> bool:
+        return self.view_combo.currentText().startswith("edge")
+
+    def _fill_parts(self) -> None:
+        self.parts.blockSignals(True)
+        self.parts.clear()
+        names: list[str] = []
+        if self.pred is not None:
+            names = list(self.pred.labels)
+            names += [f"edge {a}-{b}" for a, b in self.skeleton]
+        for n in names:
+            item = QListWidgetItem(n)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.parts.addItem(item)
+        self.parts.blockSignals(False)
+
+    def _checked(self, prefix_edge: bool) -> list[str]:
+        out = []
+        for i in range(self.parts.count()):
+            item = self.parts.item(i)
+            checked = item.checkState() == Qt.CheckState.Checked
+            if checked and item.text().startswith("edge ") == prefix_edge:
+                out.append(item.text())
+        return out
+
+    # ------------------------------------------------------------------------------ tables
+
+    def table(self) -> pd.DataFrame:
+        """The table behind the current plot (full resolution, checked items only)."""
+        if self.pred is None:
+            raise RuntimeError("no predictions chosen")
+        if self._is_edge_view():
+            df = skeleton_table(self.pred, self.skeleton)
+            keep = {t.removeprefix("edge ").replace("-", "_") for t in self._checked(True)}
+            quantity = (
+                "length" if self.view_combo.currentText() == "edge lengths" else "orientation"
+            )
+            cols = [
+                c
+                for c in df.columns
+                if c[0].split("/")[-1] in keep and c[1] in (quantity, "likelihood")
+            ]
+            return df[cols]
+        df = self.pred.to_dataframe()
+        chosen = set(self._checked(False))
+        labels = self.pred.labels
+        keep_cols = [i for i, lab in enumerate(labels) if lab in chosen]
+        idx = (
+            np.concatenate([[3 * i, 3 * i + 1, 3 * i + 2] for i in keep_cols]) if keep_cols else []
+        )
+        return df.iloc[:, list(map(int, idx))]
+
+    def export_csv(self, path: str | Path) -> Path:
+        """Write :meth:`table` as CSV, atomically."""
+        from napari_dlcflow.core.safe_io import atomic_write
+
+        out = Path(path)
+        atomic_write(out, self.table().to_csv(), backup=False)
+        return out
+
+    def _export_dialog(self) -> None:
+        if self.pred is None:
+            self.status.setText("Nothing to export: choose a predictions layer.")
+            return
+        view = self.view_combo.currentText().replace(", ", "_").replace(" ", "_")
+        base = (
+            self.pred.path.with_name(f"{self.pred.path.stem}_{view}.csv")
+            if self.pred.path
+            else Path(f"{view}.csv")
+        )
+        path = _overlay_io.ask_save_csv(self, str(base))
+        if not path:
+            return
+        try:
+            self.status.setText(f"Wrote {self.export_csv(path)}")
+        except OSError as exc:
+            self.status.setText(f"Export failed: {exc}")
+
+    # ------------------------------------------------------------------------------ plotting
+
+    def refresh(self) -> None:
+        """Redraw the current view."""
+        if self.pred is None:
+            return
+        view = self.view_combo.currentText()
+        pred = self.pred
+        stride = max(1, int(np.ceil(pred.n_frames / MAX_POINTS)))
+        t = pred.frames[::stride]
+        if view.startswith("edge"):
+            df = self.table()
+            quantity = "length" if view == "edge lengths" else "orientation"
+            series = [
+                (c[0], t, df[c].to_numpy()[::stride], None) for c in df.columns if c[1] == quantity
+            ]
+            unit = "px" if quantity == "length" else "degrees"
+            self.canvas.plot_time(series, ylabel=f"{quantity} ({unit})", frame=self._frame())
+            return
+        group, names = color_groups(pred)
+        colors = bodypart_colors(len(names))
+        chosen = set(self._checked(False))
+        cols = [i for i, lab in enumerate(pred.labels) if lab in chosen]
+        if view == "image plane":
+            traces = [
+                (
+                    pred.labels[c],
+                    pred.data[::stride, c, 0],
+                    pred.data[::stride, c, 1],
+                    colors[group[c]],
+                )
+                for c in cols
+            ]
+            self.canvas.plot_plane(traces, t, frame=self._frame())
+        elif view == "likelihood":
+            series = [
+                (pred.labels[c], t, pred.data[::stride, c, 2], colors[group[c]]) for c in cols
+            ]
+            self.canvas.plot_time(series, ylabel="likelihood", frame=self._frame())
+        else:
+            series = []
+            for c in cols:
+                series.append(
+                    (f"{pred.labels[c]} x", t, pred.data[::stride, c, 0], colors[group[c]])
+                )
+                series.append(
+                    (f"{pred.labels[c]} y", t, pred.data[::stride, c, 1], colors[group[c]])
+                )
+            self.canvas.plot_xy_time(series, frame=self._frame())
+
+    def _frame(self) -> int:
+        return int(self.viewer.dims.current_step[0]) if self.viewer.dims.ndim else 0
+
+    def _frame_changed(self, *_: Any) -> None:
+        if self.pred is None:
+            return
+        frame = self._frame()
+        xy = None
+        if self.view_combo.currentText() == "image plane":
+            rows = np.flatnonzero(self.pred.frames == frame)
+            chosen = set(self._checked(False))
+            cols = [i for i, lab in enumerate(self.pred.labels) if lab in chosen]
+            if len(rows):
+                xy = self.pred.data[rows[0], cols, :2]
+        self.canvas.mark_frame(frame, xy)
+
+    def _jump_to(
+        self, frame: float | None, x: float | None = None, y: float | None = None
+    ) -> None:
+        """Move the viewer to a clicked frame (or, in the image plane, the nearest point's)."""
+        if self.pred is None:
+            return
+        if frame is None and x is not None and y is not None:
+            chosen = set(self._checked(False))
+            cols = [i for i, lab in enumerate(self.pred.labels) if lab in chosen]
+            if not cols:
+                return
+            d = np.hypot(self.pred.data[:, cols, 0] - x, self.pred.data[:, cols, 1] - y)
+            if np.isnan(d).all():
+                return
+            row = int(np.nanargmin(d) // len(cols))
+            frame = float(self.pred.frames[row])
+        if frame is None:
+            return
+        step = list(self.viewer.dims.current_step)
+        if not step:
+            return
+        hi = int(self.viewer.dims.nsteps[0]) - 1
+        step[0] = int(np.clip(round(frame), 0, max(hi, 0)))
+        self.viewer.dims.current_step = tuple(step)

@@ -1,0 +1,1 @@
+"""The Preprocess dock: ROI crop and contrast enhancement of videos and TIFF stacks."""

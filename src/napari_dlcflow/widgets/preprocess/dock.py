@@ -1,0 +1,555 @@
+"""The Preprocess dock: ROI crop and contrast enhancement with a live preview, for one video
+or a list of videos, in the background with progress and cancel."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QVBoxLayout,
+)
+
+from napari_dlcflow.core.video.preprocess import (
+    BatchResult,
+    PreprocessError,
+    PreprocessSpec,
+    Roi,
+    fit_transform,
+    preprocess_batch,
+    record_crop,
+)
+from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES, FrameSource, VideoError
+from napari_dlcflow.widgets.common import dialogs as _dialogs
+from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.preprocess.form import ContrastForm, OutputForm, RoiForm
+from napari_dlcflow.widgets.preprocess.roi import LAYER_NAME, RoiSync
+
+if TYPE_CHECKING:
+    import napari
+
+PREVIEW_LAYER = "preview"
+PREVIEW_MODES = {"off": "Off", "overlay": "Processed over the ROI", "side": "Side by side"}
+
+
+class PreprocessDock(QScrollArea):
+    """Crop a ROI and enhance contrast; preview on the current frame; apply to many videos.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+    """
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.state = state_for_viewer(napari_viewer)
+        layout = scroll_body(self, 400)
+
+        row = QHBoxLayout()
+        self.video_combo = QComboBox()
+        self.open_button = QPushButton("Open video…")
+        row.addWidget(QLabel("Video"))
+        row.addWidget(self.video_combo, 1)
+        row.addWidget(self.open_button)
+        layout.addLayout(row)
+        self.video_info = QLabel("")
+        self.video_info.setWordWrap(True)
+        layout.addWidget(self.video_info)
+
+        self.roi_form = RoiForm()
+        layout.addWidget(self.roi_form)
+        self.roi_sync = RoiSync(napari_viewer, self.roi_form)
+        self.contrast_form = ContrastForm()
+        layout.addWidget(self.contrast_form)
+
+        prev = QHBoxLayout()
+        prev.addWidget(QLabel("Preview"))
+        self.preview_mode = QComboBox()
+        for key, label in PREVIEW_MODES.items():
+            self.preview_mode.addItem(label, key)
+        self.preview_mode.setCurrentIndex(1)
+        prev.addWidget(self.preview_mode, 1)
+        layout.addLayout(prev)
+
+        self.output_form = OutputForm()
+        layout.addWidget(self.output_form)
+
+        batch = QGroupBox("Videos to process")
+        bl = QVBoxLayout(batch)
+        self.video_list = QListWidget()
+        self.video_list.setMinimumHeight(90)
+        bl.addWidget(self.video_list)
+        brow = QHBoxLayout()
+        self.add_files_button = QPushButton("Add files…")
+        self.add_folder_button = QPushButton("Add folder…")
+        self.remove_button = QPushButton("Remove")
+        for b in (self.add_files_button, self.add_folder_button, self.remove_button):
+            brow.addWidget(b)
+        bl.addLayout(brow)
+        rrow = QHBoxLayout()
+        self.same_roi = QRadioButton("Same ROI for all")
+        self.per_video_roi = QRadioButton("ROI per video")
+        self.same_roi.setChecked(True)
+        self.assign_roi_button = QPushButton("Assign ROI to selected")
+        for w in (self.same_roi, self.per_video_roi, self.assign_roi_button):
+            rrow.addWidget(w)
+        bl.addLayout(rrow)
+        layout.addWidget(batch)
+
+        run = QHBoxLayout()
+        self.apply_button = QPushButton("Apply to this video")
+        self.apply_all_button = QPushButton("Apply to list")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        for b in (self.apply_button, self.apply_all_button, self.cancel_button):
+            run.addWidget(b)
+        layout.addLayout(run)
+        self.video_progress = QProgressBar()
+        self.video_progress.setFormat("this video %p%")
+        self.overall_progress = QProgressBar()
+        self.overall_progress.setFormat("overall %p%")
+        layout.addWidget(self.video_progress)
+        layout.addWidget(self.overall_progress)
+        self.status = QLabel("Open a video (or drop one on napari), then draw a ROI.")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+        # state
+        self._preview_worker: Any = None
+        self._preview_pending = False
+        self._preview_cache: dict[Any, Any] = {}
+        self.preview_count = 0  # previews applied (tests wait on it)
+        self._job_worker: Any = None
+        self._stop = threading.Event()
+        self._progress: tuple[int, int, int, int] = (0, 0, 0, 1)  # video, done, total, n videos
+        self.last_results: list[BatchResult] = []
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(120)
+        self._preview_timer.timeout.connect(self.update_preview)
+        self._poll = QTimer(self)
+        self._poll.setInterval(100)
+        self._poll.timeout.connect(self._show_progress)
+
+        # wiring
+        self.open_button.clicked.connect(self._open_dialog)
+        self.video_combo.currentIndexChanged.connect(self._video_changed)
+        self.roi_form.draw_button.clicked.connect(self.roi_sync.start_drawing)
+        self.roi_form.full_button.clicked.connect(self._whole_frame)
+        self.roi_form.size400_button.clicked.connect(self._size_400)
+        self.roi_form.changed.connect(self.schedule_preview)
+        self.contrast_form.changed.connect(self.schedule_preview)
+        self.preview_mode.currentIndexChanged.connect(self.schedule_preview)
+        self.output_form.browse_requested.connect(self._browse_folder)
+        self.add_files_button.clicked.connect(self._add_files)
+        self.add_folder_button.clicked.connect(self._add_folder)
+        self.remove_button.clicked.connect(self._remove_selected)
+        self.assign_roi_button.clicked.connect(self._assign_roi)
+        self.apply_button.clicked.connect(self.apply_current)
+        self.apply_all_button.clicked.connect(self.apply_list)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.viewer.layers.events.inserted.connect(self._refresh_videos)
+        self.viewer.layers.events.removed.connect(self._refresh_videos)
+        self.viewer.dims.events.current_step.connect(self.schedule_preview)
+        self._refresh_videos()
+
+    # ------------------------------------------------------------------ messages
+    def _error(self, message: str) -> None:
+        self.status.setStyleSheet("color: #ff6b6b;")
+        self.status.setText(message)
+
+    def _info(self, message: str) -> None:
+        self.status.setStyleSheet("")
+        self.status.setText(message)
+
+    # ------------------------------------------------------------------ videos
+    def _video_layers(self) -> list[Any]:
+        return [
+            ly
+            for ly in self.viewer.layers
+            if ly._type_string == "image" and isinstance(ly.data, FrameSource)
+        ]
+
+    def _refresh_videos(self, *_: object) -> None:
+        current = self.video_combo.currentText()
+        names = [ly.name for ly in self._video_layers()]
+        self.video_combo.blockSignals(True)
+        self.video_combo.clear()
+        self.video_combo.addItems(names)
+        if current in names:
+            self.video_combo.setCurrentText(current)
+        self.video_combo.blockSignals(False)
+        if current not in names:
+            self._video_changed()
+
+    def current_layer(self) -> Any:
+        """The chosen video layer, or None."""
+        name = self.video_combo.currentText()
+        return self.viewer.layers[name] if name and name in self.viewer.layers else None
+
+    def current_source(self) -> FrameSource | None:
+        """The chosen video as a frame source, or None."""
+        layer = self.current_layer()
+        return None if layer is None else layer.data
+
+    def open_video(self, path: str | Path) -> Any:
+        """Open ``path`` as a lazy video layer and choose it; errors go to the status line."""
+        from napari_dlcflow.plugin.video_reader import layer_data_for
+
+        try:
+            data, kwargs, _ = layer_data_for(path)
+        except (VideoError, OSError) as exc:
+            self._error(str(exc))
+            return None
+        layer = self.viewer.add_image(data, **kwargs)
+        self.video_combo.setCurrentText(layer.name)
+        return layer
+
+    def _open_dialog(self) -> None:
+        for path in _dialogs.ask_videos(self):
+            self.open_video(path)
+
+    def _video_changed(self, *_: object) -> None:
+        src = self.current_source()
+        if src is None:
+            self.video_info.setText("No video layer. Open one, or drop a video on napari.")
+            self.roi_sync.frame_size = None
+            return
+        m = src.meta
+        vfr = " · variable frame rate!" if m.vfr else ""
+        self.video_info.setText(
+            f"{m.path.name}: {m.n_frames} frames, {m.width}x{m.height}, {m.fps:g} fps, "
+            f"{m.codec}, {m.dtype}{vfr}"
+        )
+        self.roi_sync.frame_size = (m.height, m.width)
+        self.roi_form.x.setMaximum(m.width - 2)
+        self.roi_form.y.setMaximum(m.height - 2)
+        self.roi_form.w.setMaximum(m.width)
+        self.roi_form.h.setMaximum(m.height)
+        if self.roi_sync.layer(create=False) is None:
+            self._whole_frame()
+        if not any(self._item_path(i) == m.path for i in range(self.video_list.count())):
+            self._add_to_list(m.path)
+        self.schedule_preview()
+
+    def _whole_frame(self) -> None:
+        src = self.current_source()
+        if src is not None:
+            self.roi_sync.set_roi(Roi(0, 0, src.meta.width, src.meta.height))
+
+    def _size_400(self) -> None:
+        src = self.current_source()
+        if src is None:
+            return
+        m = src.meta
+        w, h = min(400, m.width), min(400, m.height)
+        self.roi_form.fixed.setChecked(True)
+        self.roi_sync.set_roi(Roi((m.width - w) // 2, (m.height - h) // 2, w, h))
+
+    # ------------------------------------------------------------------ list
+    def _item_path(self, i: int) -> Path:
+        return Path(self.video_list.item(i).data(Qt.ItemDataRole.UserRole)[0])
+
+    def _add_to_list(self, path: str | Path, roi: Roi | None = None) -> None:
+        item = QListWidgetItem()
+        item.setData(Qt.ItemDataRole.UserRole, (str(path), roi))
+        self._label_item(item)
+        self.video_list.addItem(item)
+
+    @staticmethod
+    def _label_item(item: QListWidgetItem) -> None:
+        path, roi = item.data(Qt.ItemDataRole.UserRole)
+        extra = "" if roi is None else f"   [ROI {roi.x},{roi.y} {roi.width}x{roi.height}]"
+        item.setText(Path(path).name + extra)
+
+    def add_videos(self, paths: list[str | Path]) -> None:
+        """Add files to the list of videos to process."""
+        have = {self._item_path(i) for i in range(self.video_list.count())}
+        for p in paths:
+            if Path(p) not in have:
+                self._add_to_list(p)
+
+    def _add_files(self) -> None:
+        self.add_videos(_dialogs.ask_videos(self))
+
+    def _add_folder(self) -> None:
+        folder = _dialogs.ask_folder(self, "Add every video of a folder")
+        if folder:
+            found = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            self.add_videos(found)
+            self._info(f"Added {len(found)} videos from {folder}")
+
+    def _remove_selected(self) -> None:
+        for item in self.video_list.selectedItems():
+            self.video_list.takeItem(self.video_list.row(item))
+
+    def _assign_roi(self) -> None:
+        roi = self.roi_form.roi()
+        for item in self.video_list.selectedItems():
+            path, _ = item.data(Qt.ItemDataRole.UserRole)
+            item.setData(Qt.ItemDataRole.UserRole, (path, roi))
+            self._label_item(item)
+        self.per_video_roi.setChecked(True)
+
+    def _browse_folder(self) -> None:
+        folder = _dialogs.ask_folder(self, "Output folder")
+        if folder:
+            self.output_form.folder.setText(folder)
+
+    # ------------------------------------------------------------------ preview
+    def spec(self, roi: Roi | None = None) -> PreprocessSpec:
+        """The transform the dock shows (with the form's ROI unless one is given)."""
+        return PreprocessSpec(
+            roi=roi or self.roi_form.roi(),
+            contrast=self.contrast_form.params(),
+            output=self.output_form.params(),
+        )
+
+    def schedule_preview(self, *_: object) -> None:
+        """Recompute the preview shortly (coalesces bursts of changes)."""
+        self._preview_timer.start()
+
+    def _current_frame_index(self) -> int:
+        return int(self.viewer.dims.current_step[0]) if self.viewer.dims.ndim >= 3 else 0
+
+    def update_preview(self) -> Any:
+        """Compute the preview of the current frame in a worker thread."""
+        from napari.qt.threading import create_worker
+
+        mode = self.preview_mode.currentData()
+        src = self.current_source()
+        if mode == "off" or src is None:
+            if PREVIEW_LAYER in self.viewer.layers:
+                self.viewer.layers[PREVIEW_LAYER].visible = False
+            return None
+        if self._preview_worker is not None:
+            self._preview_pending = True
+            return None
+        spec = self.spec()
+        index = min(self._current_frame_index(), len(src) - 1)
+        key = (id(src), spec.roi, spec.contrast)
+        cache = self._preview_cache
+
+        def compute() -> tuple[np.ndarray, Roi, str]:
+            fn = cache.get(key)
+            if fn is None:
+                cache.clear()
+                fn = fit_transform(src, spec)
+                cache[key] = fn
+            return fn(src.frame(index)), spec.roi, mode
+
+        worker = create_worker(compute)
+        worker.returned.connect(self._show_preview)
+        worker.errored.connect(lambda exc: self._error(f"Preview: {exc}"))
+        worker.finished.connect(self._preview_done)
+        self._preview_worker = worker
+        worker.start()
+        return worker
+
+    def _preview_done(self) -> None:
+        self._preview_worker = None
+        if self._preview_pending:
+            self._preview_pending = False
+            self.schedule_preview()
+
+    def _show_preview(self, result: tuple[np.ndarray, Roi, str]) -> None:
+        image, roi, mode = result
+        src = self.current_source()
+        if src is None:
+            return
+        translate = (roi.y, src.meta.width + 20) if mode == "side" else (roi.y, roi.x)
+        if PREVIEW_LAYER in self.viewer.layers:
+            layer = self.viewer.layers[PREVIEW_LAYER]
+            if layer.rgb != (image.ndim == 3):
+                self.viewer.layers.remove(layer)
+        if PREVIEW_LAYER in self.viewer.layers:
+            layer = self.viewer.layers[PREVIEW_LAYER]
+            layer.data = image
+            layer.translate = translate
+            layer.visible = True
+        else:
+            layer = self.viewer.add_image(
+                image,
+                name=PREVIEW_LAYER,
+                rgb=image.ndim == 3,
+                translate=translate,
+                contrast_limits=[0, 255],
+            )
+            if LAYER_NAME in self.viewer.layers:  # keep the ROI rectangle on top and active
+                roi_layer = self.viewer.layers[LAYER_NAME]
+                self.viewer.layers.move(
+                    self.viewer.layers.index(roi_layer), len(self.viewer.layers)
+                )
+                self.viewer.layers.selection.active = roi_layer
+        self.preview_count += 1
+
+    # ------------------------------------------------------------------ apply
+    def _jobs(self, only_current: bool) -> list[tuple[Path, PreprocessSpec]]:
+        if only_current:
+            src = self.current_source()
+            return [] if src is None else [(src.meta.path, self.spec())]
+        jobs = []
+        for i in range(self.video_list.count()):
+            path, roi = self.video_list.item(i).data(Qt.ItemDataRole.UserRole)
+            use = roi if (self.per_video_roi.isChecked() and roi is not None) else None
+            jobs.append((Path(path), self.spec(use)))
+        return jobs
+
+    def apply_current(self) -> Any:
+        """Process the chosen video."""
+        return self._run(self._jobs(only_current=True))
+
+    def apply_list(self) -> Any:
+        """Process every video of the list."""
+        return self._run(self._jobs(only_current=False))
+
+    def _out_dir(self, source: Path) -> Path:
+        text = self.output_form.folder.text().strip()
+        return Path(text) if text else source.parent / "preprocessed"
+
+    def _run(self, jobs: list[tuple[Path, PreprocessSpec]]) -> Any:
+        from napari.qt.threading import create_worker
+
+        if not jobs:
+            self._error("No video to process: open one or add files to the list")
+            return None
+        if self._job_worker is not None:
+            self._error("A job is already running")
+            return None
+        if self.output_form.after.currentData() == "crop":
+            self._record_crops(jobs)
+            return None
+        self._stop.clear()
+        n = len(jobs)
+        self._progress = (0, 0, 1, n)
+        out_dirs = {self._out_dir(p) for p, _ in jobs}
+
+        def work() -> list[BatchResult]:
+            results: list[BatchResult] = []
+            for k, (path, spec) in enumerate(jobs):
+
+                def progress(_k: int, done: int, total: int, k: int = k) -> None:
+                    self._progress = (k, done, total, n)
+
+                results += preprocess_batch(
+                    [(path, spec)],
+                    self._out_dir(path),
+                    on_progress=progress,
+                    should_stop=self._stop.is_set,
+                )
+            return results
+
+        worker = create_worker(work)
+        worker.returned.connect(self._finished)
+        worker.errored.connect(lambda exc: self._error(f"Preprocessing failed: {exc}"))
+        worker.finished.connect(self._job_done)
+        self._job_worker = worker
+        for b in (self.apply_button, self.apply_all_button):
+            b.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self._info(f"Processing {n} video(s) into {', '.join(map(str, sorted(out_dirs)))}…")
+        self._poll.start()
+        worker.start()
+        return worker
+
+    def cancel(self) -> None:
+        """Stop after the current frame; the unfinished output is removed."""
+        self._stop.set()
+        self._info("Cancelling…")
+
+    def _show_progress(self) -> None:
+        k, done, total, n = self._progress
+        self.video_progress.setMaximum(max(1, total))
+        self.video_progress.setValue(done)
+        self.overall_progress.setMaximum(1000)
+        self.overall_progress.setValue(int(1000 * (k + done / max(1, total)) / max(1, n)))
+
+    def _job_done(self) -> None:
+        self._poll.stop()
+        self._show_progress()
+        self._job_worker = None
+        for b in (self.apply_button, self.apply_all_button):
+            b.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def _finished(self, results: list[BatchResult]) -> None:
+        from napari_dlcflow.plugin.video_reader import layer_data_for
+
+        self.last_results = results
+        ok = [r for r in results if r.ok]
+        failed = [r for r in results if r.error]
+        cancelled = [r for r in results if r.cancelled]
+        after = self.output_form.after.currentData()
+        if len(ok) <= 4:
+            for r in ok:
+                try:
+                    data, kwargs, _ = layer_data_for(r.output)  # type: ignore[arg-type]
+                except VideoError as exc:
+                    self._error(str(exc))
+                    return
+                self.viewer.add_image(data, **kwargs)
+        if after == "project" and ok:
+            project = self.state.project
+            if project is None:
+                self._error("No project is open: outputs were not added to a project")
+                return
+            for r in ok:
+                assert r.output is not None
+                project.set_video(r.output, *self._size_of(r.output))
+            self.state.notify_changed()
+        parts = [f"{len(ok)} done"]
+        if cancelled:
+            parts.append(f"{len(cancelled)} cancelled (nothing left behind)")
+        if failed:
+            parts.append(f"{len(failed)} failed")
+        message = ", ".join(parts) + "."
+        if ok:
+            message += f" Output: {ok[-1].output}"
+        if after == "project" and ok:
+            message += " Added to the project: save it in the Project dock."
+        if failed:
+            self._error(message + " " + " | ".join(str(r.error) for r in failed))
+        else:
+            self._info(message)
+
+    @staticmethod
+    def _size_of(path: Path) -> tuple[int, int]:
+        from napari_dlcflow.core.video.reader import open_frames
+
+        with open_frames(path) as src:
+            return src.meta.width, src.meta.height
+
+    def _record_crops(self, jobs: list[tuple[Path, PreprocessSpec]]) -> None:
+        project = self.state.project
+        if project is None:
+            self._error("Open a project first (Project dock) to record crops in its config")
+            return
+        try:
+            for path, spec in jobs:
+                w, h = self._size_of(path)
+                assert spec.roi is not None
+                record_crop(project, path, spec.roi, w, h)
+        except (PreprocessError, VideoError) as exc:
+            self._error(str(exc))
+            return
+        self.state.notify_changed()
+        self._info(
+            f"Recorded the ROI as crop of {len(jobs)} video(s) in video_sets; save the project "
+            "to write config.yaml"
+        )

@@ -1,0 +1,1 @@
+"""The Training dock: launch and follow training, evaluate snapshots."""

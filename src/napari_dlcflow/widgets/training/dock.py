@@ -1,0 +1,340 @@
+"""The Training dock: start, watch, cancel, resume and evaluate DeepLabCut training.
+
+Training runs in a detached job (:mod:`napari_dlcflow.core.engine.training`) that this dock only
+starts and watches: a timer reads the job's state and log once a second, so the viewer never
+waits on it, and closing napari leaves it running. Opening the project again reattaches.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+)
+
+from napari_dlcflow.core.engine.training import (
+    CANCEL_FILE,
+    JobStatus,
+    Progress,
+    TrainingJob,
+    create_dataset,
+    find_job,
+    format_seconds,
+    resume_spec,
+    shuffle_train_folder,
+    start_training,
+)
+from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.training.evaluation import EvaluationPanel
+from napari_dlcflow.widgets.training.form import TrainingForm
+from napari_dlcflow.widgets.training.plot import CurvePlot
+
+if TYPE_CHECKING:
+    import napari
+
+POLL_MS = 1000
+
+
+class TrainingDock(QScrollArea):
+    """Train a network on the open project's training dataset and evaluate it.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+        The viewer whose open project is trained.
+    """
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.state = state_for_viewer(napari_viewer)
+        self.job: TrainingJob | None = None
+        self._worker: Any = None
+        self._last_status: JobStatus | None = None
+        layout = scroll_body(self, 420)
+
+        self.project_label = QLabel("")
+        self.project_label.setWordWrap(True)
+        layout.addWidget(self.project_label)
+
+        settings = QGroupBox("Training")
+        s_layout = QVBoxLayout(settings)
+        self.form = TrainingForm()
+        self.form.shuffle.valueChanged.connect(lambda _v: self.reattach())
+        s_layout.addWidget(self.form)
+        tools = QHBoxLayout()
+        self.dataset_button = QPushButton("Create training dataset")
+        self.dataset_button.clicked.connect(self.create_dataset)
+        self.devices_button = QPushButton("Detect GPUs")
+        self.devices_button.clicked.connect(self.detect_devices)
+        tools.addWidget(self.dataset_button)
+        tools.addWidget(self.devices_button)
+        s_layout.addLayout(tools)
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the current epoch; its snapshot is kept")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue from the latest complete snapshot")
+        self.resume_button.clicked.connect(self.resume)
+        for b in (self.start_button, self.cancel_button, self.resume_button):
+            buttons.addWidget(b)
+        s_layout.addLayout(buttons)
+        layout.addWidget(settings)
+
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.status)
+        self.progress_label = QLabel("")
+        layout.addWidget(self.progress_label)
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumHeight(110)
+        self.log_view.setVisible(False)
+        layout.addWidget(self.log_view)
+        self.plot = CurvePlot()
+        layout.addWidget(self.plot)
+
+        self.evaluation = EvaluationPanel(napari_viewer, self._context)
+        layout.addWidget(self.evaluation)
+        layout.addStretch(1)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.state.opened.connect(lambda _p: self.reattach())
+        self.state.iteration_changed.connect(lambda _i: self.reattach())
+        self.reattach()
+
+    # ------------------------------------------------------------------ helpers
+    def _context(self) -> tuple[Path | None, int]:
+        project = self.state.project
+        return (project.config_path if project else None), self.form.shuffle.value()
+
+    def train_folder(self) -> Path | None:
+        """The current shuffle's train folder, or None when there is no dataset yet."""
+        config, shuffle = self._context()
+        if config is None:
+            return None
+        try:
+            return shuffle_train_folder(config, shuffle)
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _buttons(self) -> None:
+        running = self.job is not None and not (self._last_status and self._last_status.done)
+        has_project = self.state.project is not None
+        has_dataset = self.train_folder() is not None
+        self.start_button.setEnabled(has_project and has_dataset and not running)
+        self.cancel_button.setEnabled(running)
+        self.resume_button.setEnabled(
+            bool(self.job)
+            and not running
+            and bool(self._last_status)
+            and self._last_status.state in ("cancelled", "failed", "finished")
+        )
+        self.dataset_button.setEnabled(has_project and not running)
+
+    def _offer_previous(self) -> None:
+        """Offer the previous iteration's best snapshot as the starting weights."""
+        from napari_dlcflow.core.refine.iteration import best_snapshot
+
+        project = self.state.project
+        best = None
+        if project is not None and project.iteration > 0:
+            try:
+                prev = shuffle_train_folder(
+                    project.config_path, self.form.shuffle.value(), iteration=project.iteration - 1
+                )
+            except (FileNotFoundError, ValueError):
+                prev = None
+            best = best_snapshot(prev) if prev is not None else None
+        iteration = project.iteration - 1 if project is not None else None
+        self.form.set_previous(str(best) if best else None, iteration)
+
+    # ---------------------------------------------------------------- reattach
+    def reattach(self) -> None:
+        """Find the job of the current shuffle (running or not) and show it."""
+        project = self.state.project
+        self.job = None
+        self._last_status = None
+        if project is None:
+            self.project_label.setText("Open a project in the Project dock to train it.")
+        else:
+            folder = self.train_folder()
+            if folder is None:
+                self.project_label.setText(
+                    f"{project.root.name}: shuffle {self.form.shuffle.value()} has no training "
+                    "dataset yet; create it below."
+                )
+            else:
+                self.project_label.setText(f"{project.root.name}: {folder.parent.name}")
+                self.job = find_job(folder)
+        self._offer_previous()
+        self.plot.set_epochs([])
+        self.status.setText("")
+        self.progress_label.setText("")
+        self.log_view.setVisible(False)
+        if self.job is not None:
+            self.refresh()
+            if not (self._last_status and self._last_status.done):
+                self.timer.start()
+        try:
+            self.evaluation.load_existing()
+        except (OSError, ValueError) as exc:
+            self.evaluation.status.setText(f"Cannot read earlier evaluations: {exc}")
+        self._buttons()
+
+    # ----------------------------------------------------------------- actions
+    def create_dataset(self) -> None:
+        """Create the shuffle's training dataset with DeepLabCut (child process)."""
+        from napari.qt.threading import create_worker
+
+        config, shuffle = self._context()
+        if config is None:
+            return
+        self.dataset_button.setEnabled(False)
+        self.status.setText("Creating the training dataset (DeepLabCut loads first)…")
+        worker = create_worker(create_dataset, config, shuffle, self.form.net_type.currentText())
+        worker.returned.connect(self._dataset_made)
+        worker.errored.connect(lambda exc: self.status.setText(f"Dataset failed: {exc}"))
+        worker.finished.connect(self._buttons)
+        self._worker = worker
+        worker.start()
+
+    def _dataset_made(self, made: dict) -> None:
+        self.reattach()
+        self.status.setText(
+            f"Dataset of shuffle {made['shuffle']}: {made['n_train']} training and "
+            f"{made['n_test']} test images."
+        )
+
+    def detect_devices(self) -> None:
+        """Ask torch (in a child process) which GPUs there are."""
+        from napari.qt.threading import create_worker
+
+        from napari_dlcflow.core.engine.devices import list_devices
+
+        self.devices_button.setEnabled(False)
+        self.form.device_note.setText("Asking torch for GPUs…")
+        worker = create_worker(list_devices)
+        worker.returned.connect(self.form.set_devices)
+        worker.errored.connect(
+            lambda exc: self.form.device_note.setText(f"Could not list devices: {exc}")
+        )
+        worker.finished.connect(lambda: self.devices_button.setEnabled(True))
+        self._worker = worker
+        worker.start()
+
+    def start(self) -> None:
+        """Start a new training job with the form's settings."""
+        config, _ = self._context()
+        if config is None:
+            return
+        try:
+            spec = self.form.spec(str(config))
+            self.job = start_training(spec)
+        except (OSError, RuntimeError, ValueError) as exc:
+            self.status.setText(f"Cannot start: {exc}")
+            return
+        self._began(
+            f"Started: {spec.epochs} epochs on {spec.device}. It keeps running if "
+            "napari closes; reopen the project to follow it."
+        )
+
+    def resume(self) -> None:
+        """Continue from the latest complete snapshot up to the form's epoch count."""
+        if self.job is None:
+            return
+        try:
+            spec = resume_spec(self.job, epochs=self.form.epochs.value())
+            self.job = start_training(spec)
+        except (OSError, RuntimeError, ValueError) as exc:
+            self.status.setText(f"Cannot resume: {exc}")
+            return
+        self._began(f"Resumed from {Path(spec.resume_from or '').name} up to epoch {spec.epochs}.")
+
+    def _began(self, message: str) -> None:
+        self._last_status = None
+        self.status.setText(message)
+        self.log_view.setVisible(False)
+        self.timer.start()
+        self._buttons()
+
+    def cancel(self) -> None:
+        """Ask the job to stop after the current epoch (its snapshot is kept)."""
+        if self.job is not None:
+            self.job.cancel()
+            self.status.setText("Cancel asked: the job stops after the current epoch.")
+
+    # ----------------------------------------------------------------- polling
+    def refresh(self) -> None:
+        """Read the job's state and progress and show them (timer slot)."""
+        if self.job is None:
+            self.timer.stop()
+            return
+        try:
+            st, prog = self.job.poll()
+        except RuntimeError as exc:
+            self.status.setText(str(exc))
+            return
+        if len(prog.epochs) != self.plot.n_points:
+            self.plot.set_epochs(prog.epochs)
+        self._show(st, prog)
+        first = self._last_status is None or not self._last_status.done
+        self._last_status = st
+        if st.done:
+            self.timer.stop()
+            if first and st.state == "finished":
+                self.evaluation.status.setText("Training finished: evaluate the snapshots.")
+        self._buttons()
+
+    def _show(self, st: JobStatus, prog: Progress) -> None:
+        info = self.job.info() if self.job else {}
+        elapsed = ""
+        if prog.run_started and not st.done:
+            elapsed = f"  elapsed {format_seconds(time.time() - prog.run_started)}"
+        left = f"  left ~{format_seconds(prog.seconds_left())}" if not st.done else ""
+        last = prog.epochs[-1] if prog.epochs else {}
+        loss = f"  loss {last['train_loss']:.4f}" if last.get("train_loss") is not None else ""
+        self.progress_label.setText(
+            f"epoch {prog.epoch}/{prog.last_epoch or info.get('spec', {}).get('epochs', '?')}"
+            f"{loss}{elapsed}{left}"
+        )
+        if st.state == "failed":
+            text = f"Training FAILED: {st.reason}"
+            if st.hint:
+                text += f"\n{st.hint}"
+            if st.kind == "weights_unavailable":
+                text += "\nChoose 'from scratch' under Weights and start again."
+                self.form.weights.setCurrentIndex(self.form.weights.findData("scratch"))
+            self.status.setText(text)
+            self.log_view.setPlainText("\n".join(st.log_tail))
+            self.log_view.setVisible(True)
+        elif st.state == "cancelled":
+            self.status.setText(
+                f"Cancelled after epoch {prog.epoch}; Resume continues from there."
+            )
+        elif st.state == "finished":
+            self.status.setText(f"Finished {prog.epoch} epochs.")
+        elif st.state in ("running", "starting") and not prog.epochs:
+            self.status.setText("Running: DeepLabCut is loading…")
+        elif self.job is not None and (self.job.train_folder / CANCEL_FILE).exists():
+            self.status.setText("Cancel asked: the job stops after the current epoch.")
+        elif st.state == "running":
+            snap = next((e["snapshot"] for e in reversed(prog.epochs) if e.get("snapshot")), None)
+            self.status.setText("Running." + (f" Last snapshot: {snap}" if snap else ""))
