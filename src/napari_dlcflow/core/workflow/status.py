@@ -29,6 +29,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("dataset", "Dataset"),
     ("training", "Training and evaluation"),
     ("analysis", "Analysis and overlay"),
+    ("plots", "Plots"),
     ("refine", "Refinement"),
 )
 
@@ -262,6 +263,8 @@ def workflow_status(project: Any | str | os.PathLike | None) -> WorkflowStatus:
     n_an, n_v = ana["analysed"], ana["videos"]
     put("analysis", "done" if n_v and n_an == n_v else ("partial" if n_an else "todo"),
         f"{n_an} of {_plural(n_v, 'video')}")
+    put("plots", "done" if n_an else "todo",
+        f"{_plural(n_an, 'analysed video')} to plot" if n_an else "analyse a video first")
     rsum = f"iteration {project.iteration}"
     if current is not None and current.machine_label_frames:
         rsum += f", {_plural(current.machine_label_frames, 'machine-labeled frame')}"

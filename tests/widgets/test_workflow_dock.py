@@ -1,0 +1,56 @@
+"""The workflow dock in a real napari viewer: live step headers, the next step, lazy pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from napari_dlcflow.core.example.synthetic import SyntheticSpec
+from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.workflow.dock import WorkflowDock
+
+pytestmark = pytest.mark.gui
+
+
+def _dock(viewer: Any) -> WorkflowDock:
+    _, widget = viewer.window.add_plugin_dock_widget("napari-dlcflow", "Workflow")
+    assert isinstance(widget, WorkflowDock)
+    return widget
+
+
+def test_workflow_is_the_first_widget_the_plugin_offers() -> None:
+    import npe2
+
+    pm = npe2.PluginManifest.from_distribution("napari-dlcflow")
+    assert pm.contributions.widgets[0].display_name == "Workflow"
+
+
+def test_empty_viewer_then_a_labeled_project(
+    make_napari_viewer: Any, tmp_path: Path, qtbot: Any, save_screenshot: Any
+) -> None:
+    viewer = make_napari_viewer()
+    dock = _dock(viewer)
+    assert dock.status is not None and dock.status.next_step == "project"
+    assert "Next: Project." in dock.next_label.text()
+    assert len(viewer.layers) == 0  # opening the dock adds nothing
+    assert dock.pages == {}  # no step dock made before it is asked for
+
+    project = make_labeled_synthetic_project(
+        tmp_path, SyntheticSpec(n_frames=40, height=96, width=96, seed=2), n_labeled=8
+    )
+    state_for_viewer(viewer).open(project.config_path)
+    n = len(project.all_bodyparts)
+    qtbot.waitUntil(lambda: "Dataset" in dock.next_label.text(), timeout=20000)
+    assert dock.buttons["labeling"].text() == f"✓  Labeling: 8 of 8 frames, {n} body parts"
+    assert dock.buttons["dataset"].text().startswith("→  Dataset: none for iteration 0")
+    assert dock.buttons["dataset"].font().bold()
+    assert dock.current == "project"  # opening a project shows its step
+    assert len(viewer.layers) == 0
+
+    dock.go_next()
+    assert dock.current == "dataset"
+    assert set(dock.pages) == {"project", "dataset"}
+    save_screenshot(viewer, "workflow-dataset-next")
