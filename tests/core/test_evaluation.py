@@ -52,6 +52,15 @@ def test_explanations_follow_the_numbers() -> None:
     assert explain([])[0].startswith("No evaluation yet")
 
 
+def test_a_model_that_has_not_learned_is_not_told_it_generalises() -> None:
+    early = " ".join(explain([_result(3, 293.0, 212.0)], image_width=640))
+    assert "has not learned the body parts yet" in early
+    assert "so it generalises" not in early and "as close as people label" not in early
+    good = " ".join(explain([_result(50, 3.4, 2.9)], image_width=640))
+    assert "so it generalises" in good and "as close as people label" in good
+    assert "has not learned" not in good
+
+
 def test_one_result_per_epoch_prefers_the_plain_snapshot() -> None:
     best7 = _result(7, 5.0, 4.0)
     best7.best = True

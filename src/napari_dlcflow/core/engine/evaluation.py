@@ -292,6 +292,17 @@ def image_width(config: str | os.PathLike) -> int | None:
     return None
 
 
+#: Train error above this share of the image width (or :data:`NOT_LEARNED_PX` without a
+#: width) means the network has not learned yet, whatever the test error says.
+NOT_LEARNED_SHARE = 0.1
+NOT_LEARNED_PX = 25.0
+
+
+def _not_learned(train_rmse: float, image_width: int | None) -> bool:
+    limit = NOT_LEARNED_SHARE * image_width if image_width else NOT_LEARNED_PX
+    return not math.isnan(train_rmse) and train_rmse > limit
+
+
 def explain(
     results: Sequence[EvalResult],
     *,
@@ -317,21 +328,30 @@ def explain(
     size = ""
     if image_width:
         size = f", {100 * r.test_rmse / image_width:.1f}% of the {image_width}-pixel image width"
+    learned = not _not_learned(r.train_rmse, image_width)
     out.append(
         f"Test RMSE {r.test_rmse:.2f} px (epoch {r.epoch}): on labeled images the network did "
         f"not train on, its points lie on average {r.test_rmse:.1f} pixels from your labels"
-        f"{size}. A few pixels is about as close as people label."
+        f"{size}. "
+        + ("A few pixels is about as close as people label." if learned else
+           "People label within a few pixels, so this is far off.")
     )
     ratio = r.test_rmse / r.train_rmse if r.train_rmse > 0 else math.nan
-    out.append(
-        f"Train RMSE {r.train_rmse:.2f} px is the same on the images it trained on. "
-        + (
+    if not learned:
+        verdict = (
+            "Even on its training images it is that far off: the network has not learned the "
+            "body parts yet. Train for more epochs (and check that the labels are on the right "
+            "parts) before judging how well it generalises."
+        )
+    elif ratio > 2:
+        verdict = (
             "Test error is much higher: the network memorises its training images; more "
             "labeled frames, from more varied videos, will help more than more epochs."
-            if ratio > 2
-            else "Train and test are close, so it generalises to new images of this kind."
         )
-    )
+    else:
+        verdict = "Train and test are close, so it generalises to new images of this kind."
+    out.append(f"Train RMSE {r.train_rmse:.2f} px is the same on the images it trained on. "
+               + verdict)
     if math.isnan(r.test_rmse_pcutoff):
         pc = (
             f"RMSE with p-cutoff counts only points predicted with confidence >= {r.pcutoff:g}; "
