@@ -46,6 +46,64 @@ def spring_layout(n: int, edges: list[tuple[int, int]], iterations: int = 300) -
     return pos / max(float(np.abs(pos).max()), 1e-9)
 
 
+def place_labels(
+    points: np.ndarray, sizes: np.ndarray, bounds: tuple[float, float], radius: float = 5.0
+) -> np.ndarray:
+    """Place one text box per point so that no two boxes overlap each other or any point.
+
+    Each box is tried below, above, right and left of its point, then farther out, and takes
+    the first place that is free and inside ``bounds``; a box with no free place keeps the
+    least crowded one.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, 2)
+        Point centres ``x, y`` in pixels.
+    sizes : ndarray of shape (n, 2)
+        Width and height of each box.
+    bounds : (float, float)
+        Width and height of the drawing area.
+    radius : float
+        Radius of the drawn points.
+
+    Returns
+    -------
+    ndarray of shape (n, 4)
+        ``x, y, width, height`` of each box (top-left corner).
+    """
+    n = len(points)
+    out = np.zeros((n, 4))
+    placed: list[np.ndarray] = []
+    dots = [np.array([x - radius, y - radius, 2 * radius, 2 * radius]) for x, y in points]
+
+    def overlap(a: np.ndarray, b: np.ndarray) -> float:
+        w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+        h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+        return max(w, 0.0) * max(h, 0.0)
+
+    for i in range(n):
+        (x, y), (w, h) = points[i], sizes[i]
+        best, best_cost = None, math.inf
+        for gap in (radius + 1, radius + 1 + h, radius + 1 + 2 * h):
+            for dx, dy in ((-w / 2, gap), (-w / 2, -gap - h), (gap, -h / 2), (-gap - w, -h / 2)):
+                box = np.array([x + dx, y + dy, w, h])
+                box[0] = min(max(box[0], 0.0), max(bounds[0] - w, 0.0))
+                box[1] = min(max(box[1], 0.0), max(bounds[1] - h, 0.0))
+                cost = sum(overlap(box, o) for o in placed) + sum(
+                    overlap(box, d) for j, d in enumerate(dots) if j != i
+                ) + overlap(box, dots[i])
+                if cost < best_cost:
+                    best, best_cost = box, cost
+                if cost == 0:
+                    break
+            if best_cost == 0:
+                break
+        assert best is not None
+        placed.append(best)
+        out[i] = best
+    return out
+
+
 class SkeletonView(QWidget):
     """Draws ``bodyparts`` and the ``edges`` between them (spring layout)."""
 
@@ -60,6 +118,8 @@ class SkeletonView(QWidget):
         """Show these body parts and edges."""
         self.bodyparts = list(bodyparts)
         self.edges = list(edges)
+        # room for the labels: about one text line per body part beyond a handful
+        self.setMinimumHeight(max(180, 22 * len(self.bodyparts)))
         self.update()
 
     def positions(self) -> dict[str, QPointF]:
@@ -82,6 +142,7 @@ class SkeletonView(QWidget):
         for a, b in self.edges:
             if a in pos and b in pos:
                 painter.drawLine(pos[a], pos[b])
+        boxes = self.label_boxes(pos, painter.fontMetrics())
         n = max(len(self.bodyparts), 1)
         for i, name in enumerate(self.bodyparts):
             p = pos[name]
@@ -90,7 +151,14 @@ class SkeletonView(QWidget):
             painter.setBrush(color)
             painter.drawEllipse(p, 5, 5)
             painter.setPen(QPen(color))
-            painter.drawText(
-                QRectF(p.x() - 60, p.y() + 5, 120, 16), Qt.AlignmentFlag.AlignHCenter, name
-            )
+            x, y, w, h = boxes[i]
+            painter.drawText(QRectF(x, y, w, h), Qt.AlignmentFlag.AlignCenter, name)
         painter.end()
+
+    def label_boxes(self, pos: dict[str, QPointF], metrics: object) -> np.ndarray:
+        """Where each body part's name is drawn (:func:`place_labels`), in widget pixels."""
+        points = np.array([[pos[b].x(), pos[b].y()] for b in self.bodyparts]).reshape(-1, 2)
+        sizes = np.array(
+            [[metrics.horizontalAdvance(b) + 4, metrics.height()] for b in self.bodyparts]  # type: ignore[attr-defined]
+        ).reshape(-1, 2)
+        return place_labels(points, sizes, (self.width(), self.height()))
