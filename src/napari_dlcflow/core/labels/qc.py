@@ -139,11 +139,13 @@ class QCSettings:
         A point within this many pixels of the previous image's counts as identical.
     leftover_moved : float
         The other points must have moved by at least this fraction of the animal's size
-        (median displacement), and by 2 pixels.
+        (median displacement), and by ``leftover_moved_px`` pixels.
+    leftover_moved_px : float
     swap_ratio : float
-        Flag a swap when exchanging the pair divides the shape residual by at least this.
+        Flag a swap when, with the pair exchanged, its distance to where the other points put
+        it (shape model) is at least this many times smaller...
     swap_min : float
-        ...and lowers it by at least this much (fraction of the animal's size).
+        ...and smaller by at least this much (fraction of the animal's size).
     misplaced_z, misplaced_min : float
         Robust z-score of a point's leave-one-out residual, and the residual's minimum as a
         fraction of the animal's size.
@@ -164,9 +166,10 @@ class QCSettings:
     duplicate_frac: float = 0.05
     duplicate_apart: float = 4.0
     leftover_px: float = 0.01
-    leftover_moved: float = 0.05
-    swap_ratio: float = 2.0
-    swap_min: float = 0.1
+    leftover_moved: float = 0.02
+    leftover_moved_px: float = 0.5
+    swap_ratio: float = 1.5
+    swap_min: float = 0.05
     misplaced_z: float = 6.0
     misplaced_min: float = 0.25
     skeleton_z: float = 6.0
@@ -365,6 +368,21 @@ class _ShapeModel:
             return np.inf, 0.0
         pred = z * (self.ref[m] - cs) + cd
         return float(np.sqrt(np.mean(np.abs(pred - p[m]) ** 2)) / abs(z)), abs(z)
+
+
+def _loo(ref: np.ndarray, p: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Leave-one-out residual of each point of ``p`` in ``m``: its distance, in body sizes,
+    from where the model fitted to the other points of ``m`` puts it (NaN elsewhere)."""
+    e = np.full(len(p), np.nan)
+    if m.sum() < 3:
+        return e
+    for k in np.flatnonzero(m):
+        o = m.copy()
+        o[k] = False
+        z, cs, cd = _fit(ref[o], p[o])
+        if abs(z) > 0:
+            e[k] = abs(z * (ref[k] - cs) + cd - p[k]) / abs(z)
+    return e
 
 
 def _size(p: np.ndarray) -> float:
@@ -578,7 +596,7 @@ def _leftovers(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding]) 
             if not others.any():
                 continue
             moved = float(np.median(move[others]))
-            if moved < max(2.0, s.leftover_moved * size):
+            if moved < max(s.leftover_moved_px, s.leftover_moved * size):
                 continue
             bp = group.parts[k]
             out.append(
@@ -657,21 +675,25 @@ def _shape_checks(
     for i, pose in enumerate(group.poses):
         p = X[i]
         m = np.isfinite(p) & np.isfinite(ref)
-        if m.sum() < 3:
-            continue
-        r0, _ = model.residual(p)
         for a, b in pidx:
             if not (m[a] and m[b]) or (i, a) in busy or (i, b) in busy:
                 continue
-            q = p.copy()
-            q[a], q[b] = p[b], p[a]
-            r1, _ = model.residual(q)
+            o = m.copy()
+            o[[a, b]] = False
+            if o.sum() < 2:
+                continue
+            # where the other points put the pair, and which way round fits
+            z, cs, cd = _fit(ref[o], p[o])
+            if abs(z) == 0:
+                continue
+            pa, pb = z * (ref[a] - cs) + cd, z * (ref[b] - cs) + cd
+            r0 = float(np.sqrt(abs(p[a] - pa) ** 2 + abs(p[b] - pb) ** 2)) / abs(z)
+            r1 = float(np.sqrt(abs(p[a] - pb) ** 2 + abs(p[b] - pa) ** 2)) / abs(z)
             if r0 >= s.swap_ratio * max(r1, 1e-9) and r0 - r1 >= s.swap_min:
                 busy.update({(i, a), (i, b)})
                 gain = r0 / max(r1, 1e-9)
                 X[i, a], X[i, b] = p[b], p[a]  # the later checks see the pose as fixed
                 p = X[i]
-                r0 = r1
                 out.append(
                     Finding(
                         "swap",
@@ -680,24 +702,14 @@ def _shape_checks(
                         pose.individual,
                         (group.parts[a], group.parts[b]),
                         round(gain, 2),
-                        f"{group.parts[a]} and {group.parts[b]} look exchanged: swapping them "
-                        f"fits the project's pose {gain:.1f}x better",
+                        f"{group.parts[a]} and {group.parts[b]} look exchanged: the other "
+                        f"points put them the other way round ({gain:.1f}x closer)",
                     )
                 )
     # misplaced: leave-one-out residual per point, robust z per part
     E = np.full((N, K), np.nan)
     for i in range(N):
-        p = X[i]
-        m = np.isfinite(p) & np.isfinite(ref)
-        if m.sum() < 3:
-            continue
-        for k in np.flatnonzero(m):
-            o = m.copy()
-            o[k] = False
-            z, cs, cd = _fit(ref[o], p[o])
-            if abs(z) == 0:
-                continue
-            E[i, k] = abs(z * (ref[k] - cs) + cd - p[k]) / abs(z)
+        E[i] = _loo(ref, X[i], np.isfinite(X[i]) & np.isfinite(ref))
     stats = [_mad_z(E[:, k]) for k in range(K)]
     for i, pose in enumerate(group.poses):
         p = X[i].copy()
@@ -705,20 +717,24 @@ def _shape_checks(
             m = np.isfinite(p) & np.isfinite(ref)
             if m.sum() < 3:
                 break
-            e = np.full(K, np.nan)
-            rest = np.full(K, np.inf)  # how well the others fit once k is left out
-            for k in np.flatnonzero(m):
-                o = m.copy()
-                o[k] = False
-                z, cs, cd = _fit(ref[o], p[o])
-                if abs(z) > 0:
-                    e[k] = abs(z * (ref[k] - cs) + cd - p[k]) / abs(z)
-                    fit_o = z * (ref[o] - cs) + cd
-                    rest[k] = float(np.sqrt(np.mean(np.abs(fit_o - p[o]) ** 2)) / abs(z))
+            e = _loo(ref, p, m)
             zs = np.array([(e[k] - stats[k][0]) / stats[k][1] for k in range(K)])
             zs[~np.isfinite(zs)] = -np.inf
-            # the culprit: the point whose removal makes the others fit best
-            k = int(np.argmin(rest)) if m.sum() >= 4 else int(np.argmax(zs))
+            if not any(zs[k] >= s.misplaced_z and e[k] >= s.misplaced_min for k in range(K)):
+                break
+            # the culprit: the point without which the others look most normal (a point far
+            # off drags the fit, so its neighbours may stand out more than itself)
+            k = int(np.argmax(zs))
+            if m.sum() >= 4:
+                cost = []
+                cand = list(np.flatnonzero(m))
+                for c in cand:
+                    o = m.copy()
+                    o[c] = False
+                    ec = _loo(ref, p, o)
+                    zc = [max((ec[j] - stats[j][0]) / stats[j][1], 0.0) for j in np.flatnonzero(o)]
+                    cost.append(float(np.sum(np.square(zc))))
+                k = int(cand[int(np.argmin(cost))])
             if zs[k] < s.misplaced_z or e[k] < s.misplaced_min:
                 break
             p[k] = np.nan + 0j
