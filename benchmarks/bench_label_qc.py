@@ -280,6 +280,12 @@ def run(
     original = {k: v for k, v in original.items() if v is not None}
     sizes = _image_sizes(root, original)
     baseline = {f.key for f in check_labels(project, settings=settings)}
+    kept = {  # the label files as they are, put back byte for byte at the end
+        f: f.read_bytes()
+        for folder in folders
+        for f in folder.rglob("*")
+        if f.is_file() and not f.is_symlink() and f.suffix.lower() != ".png"
+    }
     stats = {
         k: {"injected": 0, "found": 0, "untouched": 0, "fp_all": 0, "fp_new": 0} for k in INJECT
     }
@@ -304,8 +310,16 @@ def run(
                 s["fp_all"] += len(rest)
                 s["fp_new"] += sum(f.key not in baseline for f in rest)
     finally:
-        for folder, labels in original.items():
-            write_labels(labels, root / "labeled-data" / folder, keep=1)
+        for folder in folders:
+            for f in list(folder.rglob("*")):
+                new = f not in kept and f.suffix.lower() != ".png"
+                if new and f.is_file() and not f.is_symlink():
+                    f.unlink()  # backups made while injecting
+            for d in sorted((d for d in folder.rglob("*") if d.is_dir()), reverse=True):
+                if not any(d.iterdir()):
+                    d.rmdir()
+        for f, data in kept.items():
+            f.write_bytes(data)
     for s in stats.values():
         s["recall"] = s["found"] / s["injected"] if s["injected"] else float("nan")
         per = 20.0 / s["untouched"] if s["untouched"] else float("nan")
