@@ -63,7 +63,11 @@ def test_findings_list_jump_fix_and_dismiss(
     assert [int(layer.data[i][0]) for i in sel] == [30, 30]
     assert sorted(layer.features["bodypart"][i] for i in sel) == ["leftear", "rightear"]
     assert panel.fix_button.isEnabled()
-    dock.ensureWidgetVisible(panel.table)  # the dock scrolls: show the panel
+    from napari_dlcflow.widgets.common.screenshot import prepare
+
+    prepare(viewer)  # the window at its screenshot size, then scroll the dock to the panel
+    bar = dock.verticalScrollBar()
+    bar.setValue(bar.maximum())
     save_screenshot(viewer, "label-qc-panel")
     # one-click fix, saved through the dock's safe save (a backup of the file is kept)
     n_backups = len(list_backups(h5))
