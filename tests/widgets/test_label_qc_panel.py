@@ -91,3 +91,18 @@ def test_findings_list_jump_fix_and_dismiss(
         ("misplaced", "img0097.png"),
         ("misplaced", "img0041.png"),
     }
+
+
+def test_dataset_report_shows_the_findings_count(qtbot, openfield_project: Path) -> None:
+    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.project.validation import validate_project
+    from napari_dlcflow.widgets.dataset.report import ReportView
+
+    project = Project.open(openfield_project)
+    view = ReportView()
+    qtbot.addWidget(view)
+    report = validate_project(project)
+    view.show_report(report)
+    assert not any(line.startswith("Label check") for line in view.lines())
+    view.show_report(report, project)
+    assert view.lines()[1] == "Label check: 3 likely mistake(s) (Labeling dock)"
