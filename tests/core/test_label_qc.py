@@ -199,3 +199,39 @@ OPENFIELD_FINDINGS = {
     ("misplaced", "img0097.png", ("snout",)),
     ("misplaced", "img0041.png", ("snout",)),
 }
+
+
+def test_model_disagreement_from_evaluation_predictions(synthetic: Path, tmp_path: Path) -> None:
+    """DeepLabCut's evaluation writes its predictions on every labeled image beside the
+    results CSV; a label far from a confident prediction is a finding, an unsure one is not."""
+    import shutil
+
+    from napari_dlcflow.core.engine.evaluation import evaluation_folder
+    from napari_dlcflow.core.labels.collected import labels_to_dataframe
+
+    root = tmp_path / "p"
+    shutil.copytree(synthetic, root)
+    project = Project.open(root)
+    folder = root / "labeled-data" / "synthetic_animal"
+    labels = load_folder(folder)
+    assert labels is not None
+    scorer = f"DLC_Resnet50_{project.task}{project.date}shuffle1_snapshot_best-010"
+    pred = labels.copy()
+    pred.scorer = scorer
+    pred.likelihood = np.full(pred.xy.shape[:2], 0.99)
+    k = labels.bodyparts.index
+    pred.likelihood[6, k("nose")] = 0.2
+    out = evaluation_folder(project.config_path)
+    out.mkdir(parents=True)
+    (out / f"{scorer}-results.csv").write_text("train rmse,test rmse\n1.0,2.0\n")
+    labels_to_dataframe(pred, with_likelihood=True).to_hdf(
+        out / f"{scorer}.h5", key="df_with_missing"
+    )
+    assert check_labels(project, kinds=["model"]) == []
+    labels.xy[4, k("body")] += (15.0, 0.0)  # the model says otherwise, confidently
+    labels.xy[6, k("nose")] += (15.0, 0.0)  # the model is unsure there
+    write_labels(labels, folder)
+    (found,) = check_labels(project, kinds=["model"])
+    assert (found.kind, found.image) == ("model", labels.image_names[4])
+    assert found.bodyparts == ("body",)
+    assert "15 px away with likelihood 0.99" in found.reason
