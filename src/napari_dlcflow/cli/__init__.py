@@ -311,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     from napari_dlcflow.cli.refine import add_refine_commands
 
     add_refine_commands(sub)
+
+    from napari_dlcflow.cli.qc import add_qc_commands
+
+    add_qc_commands(sub)
     return parser
 
 

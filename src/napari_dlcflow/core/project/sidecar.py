@@ -28,12 +28,17 @@ class Sidecar:
         ``napari-dlcflow <version>`` that made the project, or empty if it was made elsewhere.
     videos_mode : str
         ``"copy"`` or ``"link"``: how new videos are brought into ``videos/``.
+    label_qc : dict
+        Label quality control (:mod:`napari_dlcflow.core.labels.qc`): ``dismissed`` (keys of
+        findings the user dismissed) and ``pairs`` (left/right body-part pairs declared by the
+        user, ``[[left, right], ...]``).
     extra : dict
         Settings written by later versions that this one does not know (kept as they are).
     """
 
     created_with: str = ""
     videos_mode: str = "link"
+    label_qc: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
 from napari_dlcflow.core.project.validation import ValidationReport
+
+if TYPE_CHECKING:
+    from napari_dlcflow.core.project.config import Project
 
 __all__ = ["ReportView"]
 
@@ -23,8 +28,8 @@ class ReportView(QTreeWidget):
         self.setMinimumHeight(170)
         self.report: ValidationReport | None = None
 
-    def show_report(self, report: ValidationReport) -> None:
-        """Replace the tree with ``report``."""
+    def show_report(self, report: ValidationReport, project: Project | None = None) -> None:
+        """Replace the tree with ``report`` (and, given ``project``, the label check's count)."""
         self.report = report
         self.clear()
         frames = sum(report.labeled_frames.values())
@@ -37,6 +42,18 @@ class ReportView(QTreeWidget):
         )
         head.setForeground(0, QBrush(GREEN if report.ok else RED))
         self.addTopLevelItem(head)
+        if project is not None:  # issue 16: likely labeling mistakes, before a dataset is made
+            from napari_dlcflow.core.labels.qc import check_labels
+
+            try:
+                n = len(check_labels(project))
+            except ValueError as exc:  # LabelsError: the report above names the file
+                n, why = -1, str(exc)
+            qc = QTreeWidgetItem(
+                [f"Label check: {n} likely mistake(s) (Labeling dock)" if n >= 0 else why]
+            )
+            qc.setForeground(0, QBrush(AMBER if n else GREEN))
+            self.addTopLevelItem(qc)
         for title, issues, color in (
             (f"Blocking problems ({len(report.problems)})", report.problems, RED),
             (f"Warnings ({len(report.warnings)})", report.warnings, AMBER),

@@ -174,6 +174,11 @@ class LabelingDock(QScrollArea):
         self.refine = RefineSection(self)
         layout.addWidget(self.refine)
 
+        from napari_dlcflow.widgets.labeling.qc_panel import LabelQCPanel  # issue 16
+
+        self.qc = LabelQCPanel(self)
+        layout.addWidget(self.qc)
+
         try:
             from napari_dlcflow.widgets.labeling.extract import ExtractSection
         except ImportError:  # pragma: no cover - extraction needs PyAV

@@ -1,0 +1,58 @@
+"""Command-line side of label quality control: ``check-labels``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_qc_commands", "cmd_check_labels"]
+
+
+def cmd_check_labels(args: argparse.Namespace) -> int:
+    """``check-labels``: print the likely labeling mistakes of a project, optionally as CSV.
+
+    Exits 0 when nothing was found, 1 when there are findings (so scripts can stop a run).
+    """
+    from napari_dlcflow.core.labels.qc import (
+        KINDS,
+        check_labels,
+        findings_csv,
+        format_findings,
+    )
+    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.safe_io import atomic_write
+
+    kinds = None
+    if args.kinds:
+        kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            raise ValueError(
+                f"--kinds: unknown check(s) {', '.join(unknown)} (known: {', '.join(KINDS)})"
+            )
+    project = Project.open(args.project)
+    findings = check_labels(project, kinds, include_dismissed=args.all)
+    print(format_findings(findings))
+    if args.csv:
+        out = Path(args.csv)
+        atomic_write(out, findings_csv(findings), backup=False)
+        print(f"written: {out}")
+    return 1 if findings else 0
+
+
+def add_qc_commands(sub: Any) -> None:
+    """Add ``check-labels`` to the CLI's subparsers (``--help`` stays light: nothing heavy is
+    imported here)."""
+    p = sub.add_parser(
+        "check-labels", help="find likely labeling mistakes (swaps, misplaced points, ...)"
+    )
+    p.add_argument("project", help="config.yaml or project folder")
+    p.add_argument("--csv", help="also write the findings to this CSV file")
+    p.add_argument(
+        "--kinds",
+        help="comma-separated checks: outside, duplicate, leftover, swap, misplaced, skeleton, "
+        "missing, model (default: all)",
+    )
+    p.add_argument("--all", action="store_true", help="include findings dismissed before")
+    p.set_defaults(func=cmd_check_labels)

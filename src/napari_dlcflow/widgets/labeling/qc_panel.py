@@ -1,0 +1,218 @@
+"""The Labeling dock's label-QC panel: the likely labeling mistakes of the project, as a table.
+
+Sortable by any column and filtered by kind; a click opens the finding's folder if needed,
+jumps to its image and selects its points in the Points layer; a swap is fixed with one click
+(and saved through the dock's normal safe save); a dismissed finding is remembered in the
+sidecar. The checks are :func:`napari_dlcflow.core.labels.qc.check_labels`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from napari_dlcflow.core.labels.collected import LabelsError
+from napari_dlcflow.core.labels.qc import KINDS, Finding, check_labels, dismiss
+
+if TYPE_CHECKING:
+    from napari_dlcflow.widgets.labeling.dock import LabelingDock
+
+__all__ = ["LabelQCPanel"]
+
+_COLUMNS = ("kind", "image", "animal", "body parts", "score", "reason")
+
+
+class _Score(QTableWidgetItem):
+    """A cell that sorts by number."""
+
+    def __lt__(self, other: Any) -> bool:
+        try:
+            return float(self.text()) < float(other.text())
+        except ValueError:
+            return super().__lt__(other)
+
+
+class LabelQCPanel(QGroupBox):
+    """Findings of the label check, for the Labeling dock ``dock``."""
+
+    def __init__(self, dock: LabelingDock) -> None:
+        super().__init__("Label check (likely mistakes)")
+        self.dock = dock
+        self.findings: list[Finding] = []
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.check_button = QPushButton("Check labels")
+        self.check_button.clicked.connect(self.run_check)
+        row.addWidget(self.check_button)
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItems(["all kinds", *KINDS])
+        self.kind_combo.currentTextChanged.connect(self._apply_filter)
+        row.addWidget(self.kind_combo)
+        self.fix_button = QPushButton("Fix swap")
+        self.fix_button.clicked.connect(self.fix_swap)
+        row.addWidget(self.fix_button)
+        self.dismiss_button = QPushButton("Dismiss")
+        self.dismiss_button.clicked.connect(self.dismiss_selected)
+        row.addWidget(self.dismiss_button)
+        lay.addLayout(row)
+        self.table = QTableWidget(0, len(_COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(_COLUMNS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMinimumHeight(140)
+        self.table.cellClicked.connect(lambda r, _c: self.jump(r))
+        lay.addWidget(self.table)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        lay.addWidget(self.note)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ findings
+    def run_check(self) -> list[Finding]:
+        """Check the dock's project and fill the table (nothing is written)."""
+        project = self.dock.project
+        if project is None:
+            self.note.setText("Open a project first: the check looks at all its labels.")
+            return []
+        try:
+            self.findings = check_labels(project)
+        except (LabelsError, OSError, ValueError) as exc:
+            self.note.setText(f"Check failed: {exc}")
+            return []
+        self._fill()
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            counts[f.kind] = counts.get(f.kind, 0) + 1
+        self.note.setText(
+            f"{len(self.findings)} finding(s)"
+            + (": " + ", ".join(f"{k} {n}" for k, n in counts.items()) if counts else ".")
+        )
+        return self.findings
+
+    def _fill(self) -> None:
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(self.findings))
+        for r, f in enumerate(self.findings):
+            cells = [
+                f.kind,
+                f"{f.folder}/{f.image}",
+                f.individual,
+                "+".join(f.bodyparts),
+                f"{f.score:g}",
+                f.reason,
+            ]
+            for c, text in enumerate(cells):
+                item = _Score(text) if c == 4 else QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, f.key)
+                item.setToolTip(f.reason)
+                self.table.setItem(r, c, item)
+        self.table.setSortingEnabled(True)
+        self._apply_filter()
+
+    def _apply_filter(self, *_args: object) -> None:
+        kind = self.kind_combo.currentText()
+        for r in range(self.table.rowCount()):
+            item = self.table.item(r, 0)
+            hide = kind != "all kinds" and item is not None and item.text() != kind
+            self.table.setRowHidden(r, hide)
+        self._update_buttons()
+
+    def finding_at(self, row: int) -> Finding | None:
+        """The finding shown in table row ``row`` (rows follow the current sort)."""
+        item = self.table.item(row, 0)
+        if item is None:
+            return None
+        key = item.data(Qt.ItemDataRole.UserRole)
+        return next((f for f in self.findings if f.key == key), None)
+
+    def selected(self) -> Finding | None:
+        """The finding of the selected row."""
+        rows = {i.row() for i in self.table.selectedItems()}
+        return self.finding_at(min(rows)) if rows else None
+
+    def _update_buttons(self) -> None:
+        f = self.selected()
+        self.fix_button.setEnabled(f is not None and f.kind == "swap")
+        self.dismiss_button.setEnabled(f is not None)
+
+    # ------------------------------------------------------------------ actions
+    def jump(self, row: int) -> bool:
+        """Show the image of the finding in ``row`` with its points selected."""
+        self.table.selectRow(row)
+        self._update_buttons()
+        f = self.finding_at(row)
+        dock = self.dock
+        if f is None or dock.project is None:
+            return False
+        folder = dock.project.root / "labeled-data" / f.folder
+        if (dock.model is None or dock.model.folder != folder) and not dock.open_folder(folder):
+            return False
+        model = dock.model
+        if model is None or f.image not in model.image_names:
+            return False
+        t = model.image_names.index(f.image)
+        dock.go_to_frame(t)
+        wanted = {model.keypoints.index((f.individual, bp)) for bp in f.bodyparts}
+        layer = dock.points_layer
+        if layer is not None and len(layer.data):
+            kps = layer.features["keypoint"].to_numpy()
+            frames = np.asarray(layer.data)[:, 0].astype(int)
+            layer.selected_data = {
+                i for i in range(len(frames)) if frames[i] == t and kps[i] in wanted
+            }
+        self.note.setText(f.reason)
+        return True
+
+    def fix_swap(self) -> bool:
+        """Exchange the pair of the selected swap in the dock and save (normal safe save)."""
+        f = self.selected()
+        if f is None or f.kind != "swap" or not self.jump(self.table.currentRow()):
+            return False
+        model = self.dock.model
+        assert model is not None
+        t = model.image_names.index(f.image)
+        a, b = (model.keypoints.index((f.individual, bp)) for bp in f.bodyparts)
+        (xa, ya), (xb, yb) = model.xy[t, a].tolist(), model.xy[t, b].tolist()
+        model.set_many([(t, a, xb, yb), (t, b, xa, ya)])
+        self.dock._after_edit()
+        if not self.dock.save():
+            self.note.setText(f"Swapped, not saved: {self.dock.status.text()}")
+            return False
+        self._remove(f)
+        self.note.setText(f"Fixed and saved: {'/'.join(f.bodyparts)} exchanged in {f.image}.")
+        return True
+
+    def dismiss_selected(self) -> bool:
+        """Forget the selected finding for good (remembered in the project's sidecar)."""
+        f = self.selected()
+        project = self.dock.project
+        if f is None or project is None:
+            return False
+        try:
+            dismiss(project.root, [f])
+        except (OSError, ValueError) as exc:
+            self.note.setText(f"Not dismissed: {exc}")
+            return False
+        self._remove(f)
+        self.note.setText(f"Dismissed (kept in {project.root.name}/dlcflow.yaml).")
+        return True
+
+    def _remove(self, finding: Finding) -> None:
+        self.findings = [f for f in self.findings if f.key != finding.key]
+        self._fill()
