@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy.typing as npt
 
 from napari_dlcflow.core.layers.coords import keypoints_to_points
 from napari_dlcflow.core.layers.style import bodypart_colors
+from napari_dlcflow.core.safe_io import atomic_writer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -442,30 +442,6 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------- writing
 
 
-def _tmp_beside(final: Path) -> Path:
-    return final.with_name(f".{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-
-
-def _replace_atomically(final: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` then move the temp file onto ``final``; clean up on failure."""
-    from napari_dlcflow.core.safe_io import SaveError
-
-    if not final.parent.is_dir():
-        raise SaveError(f"Cannot save {final}: folder {final.parent} does not exist")
-    tmp = _tmp_beside(final)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except OSError as exc:
-        raise SaveError(
-            f"Cannot save {final}: {exc.strerror or exc}. The previous file is unchanged."
-        ) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_predictions(
     pred: Predictions, path: str | os.PathLike, *, csv: bool = False
 ) -> list[Path]:
@@ -487,11 +463,13 @@ def write_predictions(
     """
     final = Path(path)
     df = pred.to_dataframe()
-    _replace_atomically(final, lambda tmp: df.to_hdf(tmp, key=HDF_KEY, format="table", mode="w"))
+    with atomic_writer(final, backup=False) as tmp:
+        df.to_hdf(tmp, key=HDF_KEY, format="table", mode="w")
     written = [final]
     if csv:
         out = final.with_suffix(".csv")
-        _replace_atomically(out, lambda tmp: df.to_csv(tmp))
+        with atomic_writer(out, backup=False) as tmp:
+            df.to_csv(tmp)
         written.append(out)
     return written
 
@@ -499,12 +477,8 @@ def write_predictions(
 def write_meta(path: str | os.PathLike, data: dict[str, Any]) -> Path:
     """Write a DLC-style ``_meta.pickle`` (``{"data": data}``) atomically."""
     final = Path(path)
-
-    def dump(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            pickle.dump({"data": dict(data)}, fh, pickle.HIGHEST_PROTOCOL)
-
-    _replace_atomically(final, dump)
+    with atomic_writer(final, backup=False) as tmp, open(tmp, "wb") as fh:
+        pickle.dump({"data": dict(data)}, fh, pickle.HIGHEST_PROTOCOL)
     return final
 
 
