@@ -99,7 +99,8 @@ def sniff_lightning_pose(path: str | os.PathLike) -> bool:
 
 
 def _read_table(p: Path) -> Labels:
-    from napari_dlcflow.core.labels.collected import IMAGE_SUFFIXES, LabelsError, read_labels
+    from napari_dlcflow.core.labels.collected import LabelsError, read_labels
+    from napari_dlcflow.core.video.reader import IMAGE_SUFFIXES
 
     try:
         labels = read_labels(p, folder_stem=p.parent.name)

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+from napari_dlcflow.core.video.reader import IMAGE_SUFFIXES
 
 __all__ = ["NAME", "read", "sniff"]
 
 NAME = "per-image-csv"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
 def _float(text: str) -> float | None:
