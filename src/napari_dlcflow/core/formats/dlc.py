@@ -24,9 +24,18 @@ from typing import TYPE_CHECKING
 from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
 
 if TYPE_CHECKING:
+    from napari_dlcflow.core.keypoints import Keypoints
     from napari_dlcflow.core.labels.collected import Labels
 
-__all__ = ["LP_NAME", "NAME", "read", "read_lightning_pose", "sniff", "sniff_lightning_pose"]
+__all__ = [
+    "LP_NAME",
+    "NAME",
+    "read",
+    "read_lightning_pose",
+    "sniff",
+    "sniff_lightning_pose",
+    "write_lightning_pose",
+]
 
 NAME = "dlc"
 LP_NAME = "lightning-pose"
@@ -206,3 +215,35 @@ def read_lightning_pose(path: str | os.PathLike, *, group: str | None = None) ->
         scorer=labels.scorer,
         notes=notes,
     )
+
+
+def write_lightning_pose(data: Keypoints, path: str | os.PathLike) -> Path:
+    """Write keypoints as a Lightning Pose ``CollectedData.csv``, atomically.
+
+    The header is DeepLabCut's (``scorer``, [``individuals``,] ``bodyparts``, ``coords``) with
+    ``x, y`` only; the one index column holds each row's image path as
+    :attr:`~napari_dlcflow.core.keypoints.Keypoints.row_names` gives it, which for a project's
+    :class:`~napari_dlcflow.core.labels.collected.Labels` is ``labeled-data/<stem>/<image>``,
+    relative to the project folder: write the CSV there for Lightning Pose to find the images.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    from napari_dlcflow.core.labels.collected import Labels, labels_to_dataframe
+    from napari_dlcflow.core.safe_io import atomic_write
+
+    names = data.row_names
+    table = Labels(
+        scorer=data.scorer or "lightning-pose",
+        keypoints=list(data.keypoints),
+        images=[(n,) for n in names],
+        xy=data.xy,
+        multianimal=data.multianimal,
+    )
+    df = labels_to_dataframe(table)
+    df.index = names
+    out = Path(path)
+    atomic_write(out, df.to_csv(), keep=3)
+    return out

@@ -486,8 +486,9 @@ def write_predictions(
         What to write.
     path : path-like
         The ``.h5`` file; replaced atomically (temp file in the same folder, then rename).
+        A ``.csv`` path writes the CSV table alone.
     csv : bool
-        Also write the same table as ``.csv`` beside it.
+        Also write the same table as ``.csv`` beside the ``.h5``.
 
     Returns
     -------
@@ -496,6 +497,10 @@ def write_predictions(
     """
     final = Path(path)
     df = pred.to_dataframe()
+    if final.suffix.lower() == ".csv":  # the CSV alone, as DLC's save_as_csv writes it
+        with atomic_writer(final, backup=False) as tmp:
+            df.to_csv(tmp)
+        return [final]
     with atomic_writer(final, backup=False) as tmp:
         df.to_hdf(tmp, key=HDF_KEY, format="table", mode="w")
     written = [final]
