@@ -189,3 +189,19 @@ def test_save_refuses_what_a_format_cannot_hold(openfield: Labels, tmp_path: Pat
     with pytest.raises(FormatError, match="not supported"):
         save_file(openfield, tmp_path / "x.slp", format="sleap")
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_one_error_base_and_one_hdf5_check(tmp_path: Path, shared_data: Path) -> None:
+    from napari_dlcflow.core.keypoints import KeypointsFileError
+    from napari_dlcflow.core.keypoints.model import is_hdf5
+    from napari_dlcflow.core.labels.collected import CorruptLabelsError
+
+    bad = tmp_path / "CollectedData_me.h5"
+    bad.write_bytes(b"not hdf5 at all")
+    with pytest.raises(KeypointsFileError, match=r"CollectedData_me\.h5.*not an HDF5") as info:
+        load_file(bad)
+    assert isinstance(info.value, CorruptLabelsError) and info.value.path == bad
+    assert issubclass(FormatError, KeypointsFileError)
+    assert is_hdf5(shared_data / OPENFIELD)
+    assert is_hdf5(shared_data / "sleap-tests/tracks/clip.slp")
+    assert not is_hdf5(bad) and not is_hdf5(tmp_path / "missing") and not is_hdf5(tmp_path)

@@ -10,24 +10,18 @@ CollectedData; no reader writes anything.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from napari_dlcflow.core.keypoints.model import Keypoints
+from napari_dlcflow.core.keypoints.model import Keypoints, KeypointsFileError
 
 __all__ = ["ForeignLabels", "FormatError", "FrameRef"]
 
 
-class FormatError(ValueError):
+class FormatError(KeypointsFileError):
     """A foreign label file cannot be read; the message names the file and the problem."""
-
-    def __init__(self, path: str | os.PathLike | None, problem: str) -> None:
-        self.path = Path(path) if path is not None else None
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 
 from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+from napari_dlcflow.core.keypoints.model import is_hdf5
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.keypoints import Keypoints
@@ -39,7 +40,6 @@ __all__ = [
 
 NAME = "dlc"
 LP_NAME = "lightning-pose"
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _csv_head(p: Path, n: int = 6) -> list[list[str]]:
@@ -67,8 +67,7 @@ def sniff(path: str | os.PathLike) -> bool:
         if not p.is_file():
             return False
         if p.suffix.lower() in (".h5", ".hdf5"):
-            with open(p, "rb") as fh:
-                return fh.read(8) == _HDF5_SIGNATURE
+            return is_hdf5(p)
         if p.suffix.lower() != ".csv":
             return False
         head = _csv_head(p)

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from napari_dlcflow.core.keypoints.model import HDF_KEY, UNIQUE_INDIVIDUAL, Keypoints
+from napari_dlcflow.core.keypoints.model import (
+    HDF_KEY,
+    UNIQUE_INDIVIDUAL,
+    Keypoints,
+    KeypointsFileError,
+)
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.keypoints.io import KINDS, detect_kind, load_file, save_file
@@ -22,6 +27,7 @@ __all__ = [
     "KINDS",
     "UNIQUE_INDIVIDUAL",
     "Keypoints",
+    "KeypointsFileError",
     "detect_kind",
     "load_file",
     "save_file",

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from napari_dlcflow.core.keypoints.model import Keypoints
+from napari_dlcflow.core.keypoints.model import Keypoints, is_hdf5
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.labels.collected import Labels
@@ -49,13 +49,16 @@ KINDS: dict[str, str] = {
 """Format name -> description."""
 
 _MACHINE = re.compile(r"^machinelabels-iter(\d+)\.h5$", re.IGNORECASE)
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _TABLE_SUFFIXES = (".h5", ".hdf5", ".hdf", ".csv")
 
 
-def _is_hdf5(p: Path) -> bool:
-    with open(p, "rb") as fh:
-        return fh.read(8) == _HDF5_SIGNATURE
+def _kind_by_name(p: Path) -> str | None:
+    """DeepLabCut's own label files are known by their names too."""
+    if _MACHINE.match(p.name):
+        return "machine-labels"
+    if p.name.startswith("CollectedData_") and p.suffix.lower() in (".h5", ".csv"):
+        return "collected-data"
+    return None
 
 
 def detect_kind(path: str | os.PathLike) -> str | None:
@@ -70,7 +73,7 @@ def detect_kind(path: str | os.PathLike) -> str | None:
         p = Path(path)
         if not p.exists():
             return None
-        if p.is_file() and _MACHINE.match(p.name) and _is_hdf5(p):
+        if p.is_file() and _MACHINE.match(p.name) and is_hdf5(p):
             return "machine-labels"
         if p.is_file() and p.suffix.lower() in _TABLE_SUFFIXES and is_analysis_file(p):
             return "dlc-analysis"
@@ -114,7 +117,8 @@ def load_file(path: str | os.PathLike, format: str | None = None, **options: Any
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file or folder")
-    kind = format or detect_kind(p)
+    # a damaged CollectedData file gets DeepLabCut's own, specific error, not "unknown format"
+    kind = format or detect_kind(p) or _kind_by_name(p)
     if kind is None:
         raise FormatError(
             p,
@@ -139,10 +143,9 @@ def _kind_for_save(data: Keypoints, p: Path) -> str:
     from napari_dlcflow.core.predictions.analysis_files import Predictions
 
     suffix = p.suffix.lower()
-    if _MACHINE.match(p.name):
-        return "machine-labels"
-    if p.name.startswith("CollectedData_") and suffix in (".h5", ".csv"):
-        return "collected-data"
+    by_name = _kind_by_name(p)
+    if by_name is not None:
+        return by_name
     if suffix == ".json":
         return "coco"
     if isinstance(data, Predictions) and suffix in _TABLE_SUFFIXES:

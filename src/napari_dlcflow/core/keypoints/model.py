@@ -29,18 +29,51 @@ the ``(rows, individuals, bodyparts, 2)`` view. The conversion to napari's ``(t,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["HDF_KEY", "UNIQUE_INDIVIDUAL", "Keypoints"]
+__all__ = [
+    "HDF5_SIGNATURE",
+    "HDF_KEY",
+    "UNIQUE_INDIVIDUAL",
+    "Keypoints",
+    "KeypointsFileError",
+    "is_hdf5",
+]
 
 HDF_KEY = "df_with_missing"
 """The HDF5 key DeepLabCut writes its label and prediction tables under."""
 
 UNIQUE_INDIVIDUAL = "single"
 """The individual DeepLabCut files the unique body parts of multi-animal projects under."""
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+"""The first 8 bytes of every HDF5 file (DLC tables, SLEAP projects)."""
+
+
+def is_hdf5(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file that starts with :data:`HDF5_SIGNATURE`. Never raises."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) == HDF5_SIGNATURE
+    except (OSError, TypeError, ValueError):
+        return False
+
+
+class KeypointsFileError(ValueError):
+    """A keypoint file cannot be used as it is; the message names the file and the problem.
+
+    Base of :class:`~napari_dlcflow.core.labels.collected.LabelsError` and
+    :class:`~napari_dlcflow.core.formats.FormatError`.
+    """
+
+    def __init__(self, path: str | os.PathLike | None, problem: str) -> None:
+        self.path = Path(path) if path is not None else None
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
 class Keypoints:

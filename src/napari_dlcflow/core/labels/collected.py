@@ -34,7 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_dlcflow.core.keypoints.model import HDF_KEY, UNIQUE_INDIVIDUAL, Keypoints
+from napari_dlcflow.core.keypoints.model import (
+    HDF5_SIGNATURE,
+    HDF_KEY,
+    UNIQUE_INDIVIDUAL,
+    Keypoints,
+    KeypointsFileError,
+)
 from napari_dlcflow.core.safe_io import SaveError, atomic_write
 from napari_dlcflow.core.video.reader import IMAGE_SUFFIXES
 
@@ -75,18 +81,12 @@ __all__ = [
 ]
 
 LEGACY_HDF_KEYS = ("keypoints",)
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _HEADER_NAMES = ("scorer", "individuals", "bodyparts", "coords")
 
 
 # ---------------------------------------------------------------------------------- errors
-class LabelsError(ValueError):
+class LabelsError(KeypointsFileError):
     """A label file cannot be used as it is; the message names the file and the problem."""
-
-    def __init__(self, path: str | os.PathLike | None, problem: str) -> None:
-        self.path = Path(path) if path is not None else None
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
 class CorruptLabelsError(LabelsError):
@@ -356,7 +356,7 @@ def _check_hdf(path: Path) -> None:
         raise CorruptLabelsError(path, "the file is empty (0 bytes); it will not be overwritten")
     with open(path, "rb") as fh:
         head = fh.read(8)
-    if head != _HDF5_SIGNATURE:
+    if head != HDF5_SIGNATURE:
         raise CorruptLabelsError(
             path, "not an HDF5 file (bad signature); it will not be overwritten"
         )
