@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from napari_dlcflow.core import safe_io
-from napari_dlcflow.core.safe_io import SaveError, atomic_write, list_backups, restore_backup
+from napari_dlcflow.core.safe_io import (
+    SaveError,
+    atomic_write,
+    atomic_writer,
+    list_backups,
+    restore_backup,
+)
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -72,3 +78,65 @@ def test_failed_replace_keeps_old_file(tmp_path: Path, monkeypatch: pytest.Monke
         atomic_write(target, "new")
     assert target.read_text() == "original"
     assert _leftovers(tmp_path) == []
+
+
+def test_atomic_writer_lets_any_writer_fill_the_temp_file(tmp_path: Path) -> None:
+    import pandas as pd
+
+    target = tmp_path / "table.csv"
+    target.write_text("old")
+    with atomic_writer(target, keep=2) as tmp:
+        assert tmp.parent == tmp_path and tmp != target
+        assert target.read_text() == "old"  # nothing in place until the block ends
+        pd.DataFrame({"a": [1, 2]}).to_csv(tmp)
+    assert target.read_text().splitlines()[1] == "0,1"
+    assert [b.read_text() for b in list_backups(target)] == ["old"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_writer_error_in_block_keeps_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "video.mp4"
+    target.write_bytes(b"old video")
+    with pytest.raises(RuntimeError, match="encoder died"), atomic_writer(target) as tmp:
+        tmp.write_bytes(b"half a vid")
+        raise RuntimeError("encoder died")
+    assert target.read_bytes() == b"old video"
+    assert _leftovers(tmp_path) == [] and list_backups(target) == []
+
+
+def test_atomic_writer_os_error_in_block_is_a_save_error(tmp_path: Path) -> None:
+    target = tmp_path / "new.h5"
+    with pytest.raises(SaveError, match=r"new\.h5.*No space left"), atomic_writer(target):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert not target.exists() and _leftovers(tmp_path) == []
+
+
+def test_atomic_writer_fsync_failure_is_a_save_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "old.csv"
+    target.write_text("old")
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(safe_io.os, "fsync", full)
+    with pytest.raises(SaveError, match=r"old\.csv.*No space left"), atomic_writer(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "old" and _leftovers(tmp_path) == []
+
+
+def test_atomic_writer_needs_the_block_to_write(tmp_path: Path) -> None:
+    target = tmp_path / "x.bin"
+    target.write_bytes(b"keep")
+    with pytest.raises(SaveError, match="nothing was written"), atomic_writer(target) as tmp:
+        tmp.unlink()
+    assert target.read_bytes() == b"keep"
+
+
+def test_atomic_writer_without_backup(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"1")
+    with atomic_writer(target, backup=False) as tmp:
+        tmp.write_bytes(b"2")
+    assert target.read_bytes() == b"2" and list_backups(target) == []

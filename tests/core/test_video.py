@@ -15,11 +15,13 @@ import pytest
 import tifffile
 
 from napari_dlcflow.core.video.reader import (
+    FrameSource,
     ImageFolderReader,
     TiffStackReader,
     VariableFrameRateWarning,
     VideoError,
     VideoReader,
+    count_frames,
     open_frames,
 )
 
@@ -375,3 +377,33 @@ def test_image_folder_in_natural_order(tmp_path: Path) -> None:
     empty.mkdir()
     with pytest.raises(VideoError, match="holds no images"):
         ImageFolderReader(empty)
+
+
+@pytest.mark.parametrize(
+    "name", ["h264-bframes.avi", "h264-open-gop.avi", "h264-open-gop.mkv", "mjpeg.avi"]
+)
+def test_count_frames_is_the_decoded_count(videos: dict[str, Path], name: str) -> None:
+    """One count for extraction and analysis: what a decoder returns, not the header."""
+    from napari_dlcflow.core.engine.analysis import count_frames as analysis_count
+    from napari_dlcflow.core.video.extract import count_frames as extract_count
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        n = count_frames(videos[name])
+    assert n == _n_decoded(videos[name]) == N
+    assert analysis_count is extract_count is count_frames
+
+
+def test_count_frames_names_a_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "cut.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(100))
+    with pytest.raises(VideoError, match=r"cut\.mp4"):
+        count_frames(bad)
+
+
+def test_a_frame_source_must_read_frames() -> None:
+    class NoFrames(FrameSource):
+        pass
+
+    with pytest.raises(TypeError, match="abstract"):
+        NoFrames()  # type: ignore[abstract]

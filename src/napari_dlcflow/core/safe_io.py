@@ -1,8 +1,10 @@
 """Atomic file writes with backup generations.
 
-Every write of labels, config or sidecar goes through :func:`atomic_write`: the previous file is
-first copied into a backup folder, the new content goes to a temporary file in the target's own
-folder, is flushed to disk, and only then replaces the target. A failure at any step (disk full,
+Every file the package writes goes through :func:`atomic_writer` (a context manager that yields
+a temporary path, for anything that writes files itself: pandas, PyAV, ...) or its in-memory form
+:func:`atomic_write`: the new content goes to a temporary file in the target's own folder, is
+flushed to disk, the previous file is copied into a backup folder, and only then the new file
+replaces the target. A failure at any step (disk full,
 read-only folder, a killed process) leaves the old file byte-identical and no temporary file
 behind.
 """
@@ -13,6 +15,8 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +24,7 @@ __all__ = [
     "BACKUP_DIRNAME",
     "SaveError",
     "atomic_write",
+    "atomic_writer",
     "backup_folder",
     "list_backups",
     "restore_backup",
@@ -97,6 +102,104 @@ def _make_backup(target: Path, keep: int) -> Path:
     return dest
 
 
+@dataclass
+class _Pending:
+    tmp: Path
+    backup: Path | None = None
+
+
+@contextlib.contextmanager
+def _replacing(target: Path, backup: bool, keep: int) -> Iterator[_Pending]:
+    """The steps of :func:`atomic_writer`."""
+
+    def failed(exc: OSError) -> SaveError:
+        reason = exc.strerror or str(exc)
+        return SaveError(f"Cannot save {target}: {reason}. The previous file is unchanged.")
+
+    if not target.parent.is_dir():
+        raise SaveError(f"Cannot save {target}: folder {target.parent} does not exist")
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+        os.close(fd)
+    except OSError as exc:
+        raise failed(exc) from exc
+    pending: _Pending | None = _Pending(Path(tmp_name))
+    try:
+        try:
+            yield pending
+            tmp = pending.tmp
+            if not tmp.is_file():
+                raise SaveError(f"Cannot save {target}: nothing was written")
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            with contextlib.suppress(OSError):
+                if target.exists():
+                    shutil.copymode(target, tmp)
+                else:
+                    os.chmod(tmp, 0o666 & ~_umask())
+            if backup and target.is_file():
+                pending.backup = _make_backup(target, keep)
+            os.replace(tmp, target)
+        except SaveError:
+            raise
+        except OSError as exc:
+            raise failed(exc) from exc
+        pending = None
+        _fsync_dir(target.parent)
+    finally:
+        if pending is not None:
+            with contextlib.suppress(OSError):
+                pending.tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: str | os.PathLike,
+    *,
+    backup: bool = True,
+    keep: int = DEFAULT_KEEP,
+) -> Iterator[Path]:
+    """Write a file under a temporary name and put it in place of ``path`` only on success.
+
+    The body of the ``with`` block writes the new content to the yielded temporary path (in
+    the target's own folder, so the final rename is atomic); anything can write it: Python,
+    pandas, PyAV. When the block ends without an error the temporary file is flushed to disk
+    (fsync), gets the old file's permissions (or the usual ones for a new file), the old file
+    is copied to a backup generation, and the temporary file replaces ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write. Its folder must exist.
+    backup : bool, default True
+        Copy the current file (if any) into :func:`backup_folder` before replacing it.
+    keep : int, default 5
+        How many backup generations of this file to keep.
+
+    Yields
+    ------
+    Path
+        The temporary file to write (it exists, empty; writers may replace it).
+
+    Raises
+    ------
+    SaveError
+        If the folder is missing, nothing was written, or a file step fails: an ``OSError``
+        raised in the block (disk full while writing) included, named by the target and
+        chained to the original. Other errors raised in the block propagate unchanged. Either
+        way the previous file is byte-identical and no temporary file is left.
+
+    Examples
+    --------
+    >>> with atomic_writer(folder / "table.csv") as tmp:  # doctest: +SKIP
+    ...     df.to_csv(tmp)
+    """
+    with _replacing(Path(path), backup, keep) as pending:
+        yield pending.tmp
+
+
 def atomic_write(
     path: str | os.PathLike,
     data: bytes | str,
@@ -105,6 +208,8 @@ def atomic_write(
     keep: int = DEFAULT_KEEP,
 ) -> Path | None:
     """Replace ``path`` with ``data`` atomically, keeping the old version as a backup.
+
+    The in-memory form of :func:`atomic_writer`.
 
     Parameters
     ----------
@@ -129,38 +234,9 @@ def atomic_write(
     """
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    if not target.parent.is_dir():
-        raise SaveError(f"Cannot save {target}: folder {target.parent} does not exist")
-    made: Path | None = None
-    tmp_name: str | None = None
-    try:
-        if backup and target.is_file():
-            made = _make_backup(target, keep)
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(OSError):
-            if target.exists():
-                shutil.copymode(target, tmp_name)
-            else:
-                os.chmod(tmp_name, 0o666 & ~_umask())
-        os.replace(tmp_name, target)
-        tmp_name = None
-        _fsync_dir(target.parent)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise SaveError(
-            f"Cannot save {target}: {reason}. The previous file is unchanged."
-        ) from exc
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-    return made
+    with _replacing(target, backup, keep) as pending, open(pending.tmp, "wb") as fh:
+        fh.write(payload)
+    return pending.backup
 
 
 def restore_backup(path: str | os.PathLike, backup: str | os.PathLike) -> Path | None:

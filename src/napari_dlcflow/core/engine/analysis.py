@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from napari_dlcflow.core.video.reader import count_frames
+
 __all__ = [
     "MARKER_SUFFIX",
     "AnalysisResult",
@@ -152,31 +154,6 @@ def marker_path(
 ) -> Path:
     """Our completion marker ``<stem><scorer>.dlcflow.json`` beside DLC's output."""
     return _folder(video, destfolder) / f"{Path(video).stem}{scorer}{MARKER_SUFFIX}"
-
-
-def count_frames(video: str | os.PathLike) -> int:
-    """The number of frames in a video, counted from its packets (not the header).
-
-    Raises
-    ------
-    VideoError
-        If the video cannot be opened.
-    """
-    import av
-
-    from napari_dlcflow.core.video.probe import VideoError, probe_video
-
-    probe_video(video)
-    n = 0
-    try:
-        with av.open(str(video)) as container:
-            stream = container.streams.video[0]
-            for packet in container.demux(stream):
-                if packet.size and packet.pts is not None:
-                    n += 1
-    except av.error.FFmpegError as exc:
-        raise VideoError(f"Video {video}: reading failed after {n} packets: {exc}") from exc
-    return n
 
 
 def _h5_rows(path: Path) -> int:

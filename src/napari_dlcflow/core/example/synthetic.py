@@ -29,15 +29,16 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from napari_dlcflow.core.safe_io import atomic_writer
+from napari_dlcflow.core.video.writer import VideoWriter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -840,43 +841,22 @@ def render_synthetic(spec: SyntheticSpec = _DEFAULT_SPEC) -> SyntheticVideo:
 # ---------------------------------------------------------------------------------------------
 
 
-def _temp_path(final: Path) -> Path:
-    """An unused hidden name next to ``final`` (same folder, so ``os.replace`` is atomic).
-
-    The file itself is created by whoever writes it, so it gets the usual permissions.
-    """
-    return final.with_name(f".{final.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.part")
-
-
 def _encode_video(path: Path, spec: SyntheticSpec) -> np.ndarray:
     """Stream the frames of ``spec`` into an H.264 MP4 at ``path``; return the keypoints."""
-    import av
-
-    rate = Fraction(spec.fps).limit_denominator(1001)
     keypoints = np.empty((spec.n_frames, len(BODYPARTS), 2), dtype=np.float64)
-    x264 = f"keyint={_KEYFRAME_INTERVAL}:min-keyint={_KEYFRAME_INTERVAL}:scenecut=0:open-gop=0"
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream(
-            "libx264",
-            rate=rate,
-            options={
-                "crf": "17",
-                "preset": "veryfast",
-                "bf": "0",
-                "g": str(_KEYFRAME_INTERVAL),
-                "x264-params": x264,
-            },
-        )
-        stream.width = spec.width
-        stream.height = spec.height
-        stream.pix_fmt = "yuv420p"
+    with VideoWriter(
+        path,
+        width=spec.width,
+        height=spec.height,
+        fps=spec.fps,
+        codec="libx264",
+        crf=17,
+        preset="veryfast",
+        keyframe_interval=_KEYFRAME_INTERVAL,
+    ) as out:
         for i, (frame, kp) in enumerate(iter_synthetic(spec)):
             keypoints[i] = kp
-            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
-            video_frame.pts = i
-            video_frame.time_base = 1 / rate
-            container.mux(stream.encode(video_frame))
-        container.mux(stream.encode(None))
+            out.write(frame)
     return keypoints
 
 
@@ -928,17 +908,13 @@ def write_synthetic_example(
     out.mkdir(parents=True, exist_ok=True)
     video = out / _VIDEO_NAME
     truth = out / _TRUTH_NAME
-    tmp_video = _temp_path(video)
-    tmp_truth = _temp_path(truth)
-    try:
+    # the truth is put in place first (inner block), then the video it describes
+    with (
+        atomic_writer(video, backup=False) as tmp_video,
+        atomic_writer(truth, backup=False) as tmp_truth,
+    ):
         keypoints = _encode_video(tmp_video, spec)
         _truth_frame(keypoints, BODYPARTS).to_csv(tmp_truth)
-        os.replace(tmp_video, video)
-        os.replace(tmp_truth, truth)
-    except BaseException:
-        tmp_video.unlink(missing_ok=True)
-        tmp_truth.unlink(missing_ok=True)
-        raise
     return ExampleFiles(video=video, truth_csv=truth, spec=spec)
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +35,7 @@ from napari_dlcflow.core.example.synthetic import (
     render_synthetic,
     write_synthetic_example,
 )
+from napari_dlcflow.core.safe_io import atomic_writer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,17 +119,6 @@ def truth_dataframe(
     return pd.DataFrame(data, index=index, columns=columns)
 
 
-def _replace_into(final: Path, write: object) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file onto ``final``."""
-    tmp = final.with_name(f".{final.stem}.{uuid.uuid4().hex[:8]}.part{final.suffix}")
-    try:
-        write(tmp)  # type: ignore[operator]
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def label_from_truth(
     project: Project,
     spec: SyntheticSpec,
@@ -181,11 +170,8 @@ def label_from_truth(
     folder = project.root / "labeled-data" / video_stem
     folder.mkdir(parents=True, exist_ok=True)
     for i in frames:
-        image = Image.fromarray(video.frames[i])
-        _replace_into(
-            folder / frame_image_name(i, spec.n_frames),
-            lambda p, im=image: im.save(p, format="PNG"),
-        )
+        with atomic_writer(folder / frame_image_name(i, spec.n_frames), backup=False) as tmp:
+            Image.fromarray(video.frames[i]).save(tmp, format="PNG")
     df = truth_dataframe(
         video.keypoints,
         frames,

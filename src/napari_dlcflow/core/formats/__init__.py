@@ -1,8 +1,11 @@
-"""Foreign label formats: one module per format, and one facade that picks the format.
+"""Foreign label formats: one module per format, and the registry that picks the format.
 
 :func:`detect_format` looks at a path's suffix and content (sniffers never raise on foreign
-files); :func:`read_foreign` reads it into :class:`ForeignLabels`, which
-:mod:`napari_dlcflow.core.labels.importing` turns into a project's CollectedData.
+files); :func:`read_foreign` reads it into :class:`ForeignLabels` (a
+:class:`~napari_dlcflow.core.keypoints.Keypoints`), which
+:mod:`napari_dlcflow.core.labels.importing` turns into a project's CollectedData. The package's
+one IO facade, :func:`napari_dlcflow.core.keypoints.load_file` / ``save_file``, routes foreign
+formats here and DeepLabCut's own files to ``core/labels`` and ``core/predictions``.
 
 ========================  ====================================================================
 ``per-image-csv``         one CSV per image (header block, then ``bodypart, x, y`` rows)

@@ -1,6 +1,7 @@
 """The common shape every foreign label format is read into.
 
-A reader turns its file into :class:`ForeignLabels`: the keypoints of each frame, and where each
+A reader turns its file into :class:`ForeignLabels` (a
+:class:`~napari_dlcflow.core.keypoints.Keypoints`): the keypoints of each frame, and where each
 frame's pixels come from (an image file, or a frame of a video).
 :mod:`napari_dlcflow.core.labels.importing`
 then copies the pixels into ``labeled-data/<name>/img*.png`` and merges the labels into
@@ -9,22 +10,18 @@ CollectedData; no reader writes anything.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from napari_dlcflow.core.keypoints.model import Keypoints, KeypointsFileError
+
 __all__ = ["ForeignLabels", "FormatError", "FrameRef"]
 
 
-class FormatError(ValueError):
+class FormatError(KeypointsFileError):
     """A foreign label file cannot be read; the message names the file and the problem."""
-
-    def __init__(self, path: str | os.PathLike | None, problem: str) -> None:
-        self.path = Path(path) if path is not None else None
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
 @dataclass(frozen=True)
@@ -63,8 +60,8 @@ class FrameRef:
 
 
 @dataclass
-class ForeignLabels:
-    """Labels read from another tool, not yet in a project.
+class ForeignLabels(Keypoints):
+    """Labels read from another tool, not yet in a project: a :class:`Keypoints`.
 
     Attributes
     ----------
@@ -77,7 +74,7 @@ class ForeignLabels:
         and ``"single"`` for unique body parts.
     frames : list of FrameRef
         One per row of ``xy``.
-    xy : ndarray of shape (n_frames, n_keypoints, 2)
+    xy : ndarray of shape (frames, keypoints, 2)
         ``x, y`` in pixels of the frame (DeepLabCut's convention); NaN where not labeled.
     multianimal : bool
         Whether the data names individuals.
@@ -87,6 +84,8 @@ class ForeignLabels:
         The labeler, if the format names one.
     notes : list of str
         What the reader met and did (points without visibility left unlabeled, ...).
+    likelihood : ndarray of shape (frames, keypoints) or None
+        Scores, if the format has them (never imported as labels).
     """
 
     format: str
@@ -98,37 +97,35 @@ class ForeignLabels:
     skeleton: list[tuple[str, str]] = field(default_factory=list)
     scorer: str | None = None
     notes: list[str] = field(default_factory=list)
+    likelihood: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.xy = np.asarray(self.xy, dtype=float)
-        shape = (len(self.frames), len(self.keypoints), 2)
-        if self.xy.shape != shape:
-            raise ValueError(f"xy must have shape {shape}, got {self.xy.shape}")
+        self._check_shapes()
+
+    @property
+    def n_rows(self) -> int:
+        """Number of frames."""
+        return len(self.frames)
+
+    @property
+    def row_names(self) -> list[str]:
+        """The name the other tool gave each frame."""
+        return [f.name for f in self.frames]
 
     @property
     def bodyparts(self) -> list[str]:
-        """Body parts shared by the individuals (unique ones excluded), in column order."""
-        return list(dict.fromkeys(b for i, b in self.keypoints if i != "single"))
+        """Body parts shared by the individuals (unique ones excluded), in column order:
+        :attr:`~Keypoints.shared_bodyparts`."""
+        return self.shared_bodyparts
 
     @property
     def unique_bodyparts(self) -> list[str]:
-        """Body parts of the ``single`` individual (multi-animal only)."""
-        return list(dict.fromkeys(b for i, b in self.keypoints if i == "single"))
+        """Body parts of the ``single`` individual (multi-animal only):
+        :attr:`~Keypoints.unique_bodypart_names`."""
+        return self.unique_bodypart_names
 
     @property
     def individuals(self) -> list[str]:
-        """Individuals in column order, ``single`` excluded; empty for single-animal data."""
-        return [i for i in dict.fromkeys(i for i, _ in self.keypoints) if i and i != "single"]
-
-    def points_per_bodypart(self) -> dict[str, int]:
-        """How many labeled points each body part has (over all individuals and frames)."""
-        has = ~np.isnan(self.xy).any(axis=-1)
-        out: dict[str, int] = {}
-        for k, (_, bp) in enumerate(self.keypoints):
-            out[bp] = out.get(bp, 0) + int(has[:, k].sum())
-        return out
-
-    @property
-    def n_labeled(self) -> int:
-        """Number of labeled points."""
-        return int((~np.isnan(self.xy).any(axis=-1)).sum())
+        """Individuals in column order, ``single`` excluded; empty for single-animal data:
+        :attr:`~Keypoints.animal_names`."""
+        return self.animal_names

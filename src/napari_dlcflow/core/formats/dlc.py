@@ -22,15 +22,24 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 
 from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+from napari_dlcflow.core.keypoints.model import is_hdf5
 
 if TYPE_CHECKING:
+    from napari_dlcflow.core.keypoints import Keypoints
     from napari_dlcflow.core.labels.collected import Labels
 
-__all__ = ["LP_NAME", "NAME", "read", "read_lightning_pose", "sniff", "sniff_lightning_pose"]
+__all__ = [
+    "LP_NAME",
+    "NAME",
+    "read",
+    "read_lightning_pose",
+    "sniff",
+    "sniff_lightning_pose",
+    "write_lightning_pose",
+]
 
 NAME = "dlc"
 LP_NAME = "lightning-pose"
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _csv_head(p: Path, n: int = 6) -> list[list[str]]:
@@ -58,8 +67,7 @@ def sniff(path: str | os.PathLike) -> bool:
         if not p.is_file():
             return False
         if p.suffix.lower() in (".h5", ".hdf5"):
-            with open(p, "rb") as fh:
-                return fh.read(8) == _HDF5_SIGNATURE
+            return is_hdf5(p)
         if p.suffix.lower() != ".csv":
             return False
         head = _csv_head(p)
@@ -99,7 +107,8 @@ def sniff_lightning_pose(path: str | os.PathLike) -> bool:
 
 
 def _read_table(p: Path) -> Labels:
-    from napari_dlcflow.core.labels.collected import IMAGE_SUFFIXES, LabelsError, read_labels
+    from napari_dlcflow.core.labels.collected import LabelsError, read_labels
+    from napari_dlcflow.core.video.reader import IMAGE_SUFFIXES
 
     try:
         labels = read_labels(p, folder_stem=p.parent.name)
@@ -205,3 +214,35 @@ def read_lightning_pose(path: str | os.PathLike, *, group: str | None = None) ->
         scorer=labels.scorer,
         notes=notes,
     )
+
+
+def write_lightning_pose(data: Keypoints, path: str | os.PathLike) -> Path:
+    """Write keypoints as a Lightning Pose ``CollectedData.csv``, atomically.
+
+    The header is DeepLabCut's (``scorer``, [``individuals``,] ``bodyparts``, ``coords``) with
+    ``x, y`` only; the one index column holds each row's image path as
+    :attr:`~napari_dlcflow.core.keypoints.Keypoints.row_names` gives it, which for a project's
+    :class:`~napari_dlcflow.core.labels.collected.Labels` is ``labeled-data/<stem>/<image>``,
+    relative to the project folder: write the CSV there for Lightning Pose to find the images.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    from napari_dlcflow.core.labels.collected import Labels, labels_to_dataframe
+    from napari_dlcflow.core.safe_io import atomic_write
+
+    names = data.row_names
+    table = Labels(
+        scorer=data.scorer or "lightning-pose",
+        keypoints=list(data.keypoints),
+        images=[(n,) for n in names],
+        xy=data.xy,
+        multianimal=data.multianimal,
+    )
+    df = labels_to_dataframe(table)
+    df.index = names
+    out = Path(path)
+    atomic_write(out, df.to_csv(), keep=3)
+    return out

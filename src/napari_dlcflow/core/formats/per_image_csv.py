@@ -17,15 +17,19 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+from napari_dlcflow.core.video.reader import IMAGE_SUFFIXES
 
-__all__ = ["NAME", "read", "sniff"]
+if TYPE_CHECKING:
+    from napari_dlcflow.core.keypoints import Keypoints
+
+__all__ = ["NAME", "read", "sniff", "write", "write_keypoints"]
 
 NAME = "per-image-csv"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
 def _float(text: str) -> float | None:
@@ -245,3 +249,28 @@ def write(
         atomic_write(p, buf.getvalue(), backup=False)
         out.append(p)
     return out
+
+
+def write_keypoints(data: Keypoints, folder: str | os.PathLike) -> list[Path]:
+    """Write single-animal keypoints as one CSV per row (image) into ``folder``.
+
+    Each file is named after the stem of the row's image (``.../img0042.png`` ->
+    ``img0042.csv``), with :func:`write`'s default header.
+
+    Raises
+    ------
+    FormatError
+        If the data is multi-animal (the format has no individuals) or two rows share a stem.
+    """
+    out = Path(folder)
+    if data.multianimal:
+        raise FormatError(out, "per-image CSV files hold one animal; the data has individuals")
+    stems = [Path(n.replace("\\", "/")).stem for n in data.row_names]
+    if len(set(stems)) != len(stems):
+        raise FormatError(out, "two rows have images of the same name; their CSVs would clash")
+    bodyparts = [bp for _, bp in data.keypoints]
+    frames = [
+        (stem, {bp: (float(x), float(y)) for bp, (x, y) in zip(bodyparts, row, strict=True)})
+        for stem, row in zip(stems, data.xy, strict=True)
+    ]
+    return write(out, frames)

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+from napari_dlcflow.core.keypoints.model import is_hdf5
 
 __all__ = ["NAME", "read", "sniff"]
 
 NAME = "sleap"
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def sniff(path: str | os.PathLike) -> bool:
@@ -34,8 +34,7 @@ def sniff(path: str | os.PathLike) -> bool:
         p = Path(path)
         if p.suffix.lower() != ".slp" or not p.is_file():
             return False
-        with open(p, "rb") as fh:
-            return fh.read(8) == _HDF5_SIGNATURE
+        return is_hdf5(p)
     except Exception:
         return False
 

@@ -34,7 +34,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_dlcflow.core.keypoints.model import (
+    HDF5_SIGNATURE,
+    HDF_KEY,
+    UNIQUE_INDIVIDUAL,
+    Keypoints,
+    KeypointsFileError,
+)
 from napari_dlcflow.core.safe_io import SaveError, atomic_write
+from napari_dlcflow.core.video.reader import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,22 +80,13 @@ __all__ = [
     "write_labels",
 ]
 
-HDF_KEY = "df_with_missing"
 LEGACY_HDF_KEYS = ("keypoints",)
-UNIQUE_INDIVIDUAL = "single"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _HEADER_NAMES = ("scorer", "individuals", "bodyparts", "coords")
 
 
 # ---------------------------------------------------------------------------------- errors
-class LabelsError(ValueError):
+class LabelsError(KeypointsFileError):
     """A label file cannot be used as it is; the message names the file and the problem."""
-
-    def __init__(self, path: str | os.PathLike | None, problem: str) -> None:
-        self.path = Path(path) if path is not None else None
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
 class CorruptLabelsError(LabelsError):
@@ -108,8 +107,9 @@ class LabelsChangedOnDiskError(LabelsError):
 
 # ---------------------------------------------------------------------------------- model
 @dataclass
-class Labels:
-    """A label table: keypoints of every image, as DeepLabCut stores them.
+class Labels(Keypoints):
+    """A label table: keypoints of every image, as DeepLabCut stores them; a
+    :class:`~napari_dlcflow.core.keypoints.Keypoints`.
 
     Attributes
     ----------
@@ -120,9 +120,9 @@ class Labels:
         in a single-animal table and ``"single"`` for unique body parts.
     images : list of tuple of str
         Row index, canonical ``("labeled-data", <video stem>, <image name>)``.
-    xy : ndarray of shape (n_images, n_keypoints, 2)
+    xy : ndarray of shape (images, keypoints, 2)
         ``x, y`` in pixels; NaN where a keypoint is not labeled.
-    likelihood : ndarray of shape (n_images, n_keypoints) or None
+    likelihood : ndarray of shape (images, keypoints) or None
         Network confidence (machine labels only); never written to CollectedData.
     multianimal : bool
         Whether the table has an ``individuals`` column level.
@@ -145,35 +145,34 @@ class Labels:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.xy = np.asarray(self.xy, dtype=float)
-        shape = (len(self.images), len(self.keypoints), 2)
-        if self.xy.shape != shape:
-            raise ValueError(f"xy must have shape {shape}, got {self.xy.shape}")
-        if self.likelihood is not None:
-            self.likelihood = np.asarray(self.likelihood, dtype=float)
-            if self.likelihood.shape != shape[:2]:
-                raise ValueError(f"likelihood must have shape {shape[:2]}")
+        self._check_shapes()
+
+    @property
+    def n_rows(self) -> int:
+        """Number of images."""
+        return len(self.images)
+
+    @property
+    def row_names(self) -> list[str]:
+        """Each image as ``labeled-data/<stem>/<image>``."""
+        return ["/".join(row) for row in self.images]
 
     @property
     def bodyparts(self) -> list[str]:
-        """Body parts in column order (each once)."""
-        return list(dict.fromkeys(bp for _, bp in self.keypoints))
+        """Body parts in column order (each once, unique ones included):
+        :attr:`~Keypoints.bodypart_names`."""
+        return self.bodypart_names
 
     @property
     def individuals(self) -> list[str]:
         """Individuals in column order (each once), ``"single"`` included; empty if single
-        animal."""
-        return [i for i in dict.fromkeys(ind for ind, _ in self.keypoints) if i]
+        animal: :attr:`~Keypoints.individual_names`."""
+        return self.individual_names
 
     @property
     def image_names(self) -> list[str]:
         """The last part of each row (the image file name)."""
         return [row[-1] for row in self.images]
-
-    @property
-    def n_labeled(self) -> int:
-        """How many keypoints have coordinates."""
-        return int((~np.isnan(self.xy).any(axis=-1)).sum())
 
     def copy(self) -> Labels:
         """A deep copy (arrays copied)."""
@@ -357,7 +356,7 @@ def _check_hdf(path: Path) -> None:
         raise CorruptLabelsError(path, "the file is empty (0 bytes); it will not be overwritten")
     with open(path, "rb") as fh:
         head = fh.read(8)
-    if head != _HDF5_SIGNATURE:
+    if head != HDF5_SIGNATURE:
         raise CorruptLabelsError(
             path, "not an HDF5 file (bad signature); it will not be overwritten"
         )

@@ -24,7 +24,6 @@ import contextlib
 import io
 import os
 import re
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,7 @@ from napari_dlcflow.core.labels.collected import (
     sort_rows,
     write_labels,
 )
-from napari_dlcflow.core.safe_io import SaveError, atomic_write
+from napari_dlcflow.core.safe_io import SaveError, atomic_write, atomic_writer
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.project.config import Project
@@ -822,8 +821,6 @@ def import_labels(
     labels, targets = prev.labels, prev.targets
     folders = list(dict.fromkeys(t.folder for t in targets if t.status in ("new", "present")))
     ld = project.root / "labeled-data"
-    token = secrets.token_hex(4)
-    staged: list[tuple[Path, Path]] = []
     placed: list[Path] = []
     made_dirs: list[Path] = []
     restored: list[tuple[Path, bytes | None]] = []
@@ -832,33 +829,36 @@ def import_labels(
     saved: list[Path] = []
     pixels = _Pixels()
     try:
-        # 1. every image into a temp file beside its final place
-        for i, t in enumerate(todo):
-            dest_dir = ld / t.folder
-            if not dest_dir.exists():
-                dest_dir.mkdir(parents=True)
-                made_dirs.append(dest_dir)
-            data = _png_bytes(pixels.get(t.ref))
-            tmp = dest_dir / f".{t.name}.{token}.importing"
-            tmp.write_bytes(data)
-            staged.append((tmp, dest_dir / t.name))
-            if on_progress:
-                on_progress(i + 1, len(todo))
-        # 2. merged tables, checked before anything is replaced
-        tables: dict[str, Labels] = {}
-        for folder in folders:
-            inc = _incoming(labels, targets, folder, project)
-            base = (
-                load_folder(ld / folder, scorer=project.scorer) if (ld / folder).is_dir() else None
-            )
-            merged = inc if base is None else merge_labels(base, inc, overwrite=options.overwrite)
-            merged.scorer = project.scorer
-            tables[folder] = sort_rows(merged)
-        # 3. images into place, then the labels (each with its backup)
-        for tmp, final in staged:
-            os.replace(tmp, final)
-            placed.append(final)
-        staged.clear()
+        # 1. every image into a temp file beside its final place; they replace nothing
+        #    (new images only) and go into place together when the block ends
+        with contextlib.ExitStack() as staged:
+            for i, t in enumerate(todo):
+                dest_dir = ld / t.folder
+                if not dest_dir.exists():
+                    dest_dir.mkdir(parents=True)
+                    made_dirs.append(dest_dir)
+                data = _png_bytes(pixels.get(t.ref))
+                final = dest_dir / t.name
+                tmp = staged.enter_context(atomic_writer(final, backup=False))
+                tmp.write_bytes(data)
+                placed.append(final)  # undone (unlinked) if anything below fails
+                if on_progress:
+                    on_progress(i + 1, len(todo))
+            # 2. merged tables, checked before anything is replaced
+            tables: dict[str, Labels] = {}
+            for folder in folders:
+                inc = _incoming(labels, targets, folder, project)
+                base = (
+                    load_folder(ld / folder, scorer=project.scorer)
+                    if (ld / folder).is_dir()
+                    else None
+                )
+                merged = (
+                    inc if base is None else merge_labels(base, inc, overwrite=options.overwrite)
+                )
+                merged.scorer = project.scorer
+                tables[folder] = sort_rows(merged)
+        # 3. the images are in place; now the labels (each with its backup)
         for folder, table in tables.items():
             h5 = ld / folder / f"CollectedData_{project.scorer}.h5"
             for p in (h5, h5.with_suffix(".csv")):
@@ -874,8 +874,6 @@ def import_labels(
         if added:
             project.save()
     except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
         for p in placed:
             p.unlink(missing_ok=True)
         for p, old in reversed(restored):

@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from napari_dlcflow.core.labels.collected import (
     sort_rows,
 )
 from napari_dlcflow.core.safe_io import atomic_write
+
+if TYPE_CHECKING:
+    from napari_dlcflow.core.predictions.analysis_files import Predictions
 
 __all__ = [
     "MACHINE_CSV",
@@ -95,7 +99,7 @@ def read_machine_labels(folder: str | os.PathLike, iteration: int | None = None)
 
 
 def predictions_to_labels(
-    pred: object,
+    pred: Predictions,
     frames: Sequence[int],
     image_names: Sequence[str],
     folder_stem: str,
@@ -118,25 +122,22 @@ def predictions_to_labels(
     offset : (float, float)
         Subtracted from ``x, y`` (the crop origin when frames were saved cropped).
     """
-    p = pred
-    row_of = {int(f): i for i, f in enumerate(p.frames)}  # type: ignore[attr-defined]
+    row_of = {int(f): i for i, f in enumerate(pred.frames)}
     missing = [f for f in frames if int(f) not in row_of]
     if missing:
         raise LabelsError(
-            getattr(p, "path", None),
+            pred.source,
             f"the analysis has no row for frame(s) {', '.join(map(str, missing[:5]))}",
         )
     rows = [row_of[int(f)] for f in frames]
-    data = p.data[rows]  # type: ignore[attr-defined]
-    xy = data[..., :2] - np.asarray(offset, dtype=float)
-    keypoints = list(zip(p.individuals, p.bodyparts, strict=True))  # type: ignore[attr-defined]
+    # the same model on both sides: only the row names change (frame numbers -> images)
     return Labels(
-        scorer=str(p.scorer),  # type: ignore[attr-defined]
-        keypoints=keypoints,
+        scorer=str(pred.scorer),
+        keypoints=pred.keypoints,
         images=[("labeled-data", folder_stem, str(n)) for n in image_names],
-        xy=xy,
-        likelihood=data[..., 2].copy(),
-        multianimal=bool(p.multi_animal),  # type: ignore[attr-defined]
+        xy=pred.xy[rows] - np.asarray(offset, dtype=float),
+        likelihood=pred.likelihood[rows].copy(),
+        multianimal=pred.multianimal,
     )
 
 

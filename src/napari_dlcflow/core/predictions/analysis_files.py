@@ -8,7 +8,8 @@ likelihood`` (multi-animal: ``scorer / individuals / bodyparts / coords``, uniqu
 the individual ``single``). Filtering writes ``<...>_filtered.h5``; ``save_as_csv`` adds the same
 table as ``.csv``; ``<...>_meta.pickle`` holds ``{"data": {fps, nframes, frame_dimensions, ...}}``.
 
-In memory a :class:`Predictions` is one ``(T, N, 3)`` array of ``x, y, likelihood`` over N
+In memory a :class:`Predictions` (a :class:`~napari_dlcflow.core.keypoints.Keypoints`) is one
+``(T, N, 3)`` array of ``x, y, likelihood`` over N
 keypoint columns, each naming its individual and body part. Layer data are built with numpy
 reshapes (no ``DataFrame.stack``), so a 100k-frame, 32-body-part file opens in well under a second.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from napari_dlcflow.core.keypoints.model import HDF_KEY, Keypoints
 from napari_dlcflow.core.layers.coords import keypoints_to_points
 from napari_dlcflow.core.layers.style import bodypart_colors
+from napari_dlcflow.core.safe_io import atomic_writer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,7 +59,6 @@ __all__ = [
     "write_predictions",
 ]
 
-HDF_KEY = "df_with_missing"
 COORDS = ("x", "y", "likelihood")
 
 
@@ -70,20 +71,25 @@ class NotAnalysisFileError(PredictionsError):
 
 
 @dataclass(eq=False)
-class Predictions:
-    """Predicted keypoints of one video.
+class Predictions(Keypoints):
+    """Predicted keypoints of one video; a :class:`~napari_dlcflow.core.keypoints.Keypoints`.
+
+    Stored as DeepLabCut's table is: one array of ``x, y, likelihood``. The model's names are
+    views of it: ``xy`` is ``data[..., :2]``, ``likelihood`` ``data[..., 2]``, ``keypoints``
+    the ``(individual, bodypart)`` pairs, ``multianimal`` and ``source`` are
+    ``multi_animal`` and ``path``.
 
     Attributes
     ----------
-    data : ndarray of float of shape (T, N, 3)
+    data : ndarray of float of shape (frames, keypoints, 3)
         ``x, y, likelihood`` per frame (axis 0) and keypoint column (axis 1); NaN: no prediction.
     bodyparts : tuple of str
-        Body part of each of the N columns.
+        Body part of each of the keypoint columns.
     individuals : tuple of str
-        Individual of each of the N columns (``""`` in single-animal files).
+        Individual of each keypoint column (``""`` in single-animal files).
     scorer : str
         The scorer (network) name from the file's header.
-    frames : ndarray of int of shape (T,)
+    frames : ndarray of int of shape (frames,)
         Frame index of each row.
     multi_animal : bool
         Whether the file has an ``individuals`` column level.
@@ -91,6 +97,8 @@ class Predictions:
         The file it was read from.
     meta : dict
         The ``data`` dict of the ``_meta.pickle`` beside it, if one was read.
+    notes : list of str
+        What reading met.
     """
 
     data: np.ndarray
@@ -101,6 +109,7 @@ class Predictions:
     multi_animal: bool = False
     path: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.data = np.asarray(self.data, dtype=float)
@@ -116,37 +125,61 @@ class Predictions:
         if self.frames.shape != (self.data.shape[0],):
             raise ValueError(f"frames must have shape ({self.data.shape[0]},)")
 
+    # the model's names, as views of the table
     @property
-    def n_frames(self) -> int:
+    def keypoints(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        """``(individual, bodypart)`` of each column."""
+        return list(zip(self.individuals, self.bodyparts, strict=True))
+
+    @property
+    def multianimal(self) -> bool:  # type: ignore[override]
+        """:attr:`multi_animal`, the model's name."""
+        return self.multi_animal
+
+    @property
+    def source(self) -> Path | None:  # type: ignore[override]
+        """:attr:`path`, the model's name."""
+        return self.path
+
+    @property
+    def n_rows(self) -> int:
         """Number of rows (frames)."""
         return int(self.data.shape[0])
 
     @property
-    def xy(self) -> np.ndarray:
-        """``(T, N, 2)`` view of ``x, y``."""
+    def row_names(self) -> list[str]:
+        """The frame numbers as text."""
+        return [str(int(f)) for f in self.frames]
+
+    @property
+    def n_frames(self) -> int:
+        """Number of rows (frames)."""
+        return self.n_rows
+
+    @property
+    def xy(self) -> np.ndarray:  # type: ignore[override]
+        """``(frames, keypoints, 2)`` view of ``x, y``."""
         return self.data[..., :2]
 
     @property
-    def likelihood(self) -> np.ndarray:
-        """``(T, N)`` view of the likelihoods."""
+    def likelihood(self) -> np.ndarray:  # type: ignore[override]
+        """``(frames, keypoints)`` view of the likelihoods."""
         return self.data[..., 2]
 
     @property
     def unique_bodyparts(self) -> tuple[str, ...]:
-        """Body part names in column order, each once."""
-        return tuple(dict.fromkeys(self.bodyparts))
+        """Body part names in column order, each once (:attr:`~Keypoints.bodypart_names`)."""
+        return tuple(self.bodypart_names)
 
     @property
     def unique_individuals(self) -> tuple[str, ...]:
-        """Individual names in column order, each once."""
+        """Individual names in column order, each once (``""`` included: single animal)."""
         return tuple(dict.fromkeys(self.individuals))
 
     @property
     def labels(self) -> list[str]:
         """A display name per column: ``bodypart`` or ``individual/bodypart``."""
-        if not self.multi_animal:
-            return list(self.bodyparts)
-        return [f"{i}/{b}" for i, b in zip(self.individuals, self.bodyparts, strict=True)]
+        return self.keypoint_labels
 
     def with_data(self, data: np.ndarray) -> Predictions:
         """A copy with other values (same columns, frames and scorer); ``path`` is dropped."""
@@ -442,30 +475,6 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------- writing
 
 
-def _tmp_beside(final: Path) -> Path:
-    return final.with_name(f".{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-
-
-def _replace_atomically(final: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` then move the temp file onto ``final``; clean up on failure."""
-    from napari_dlcflow.core.safe_io import SaveError
-
-    if not final.parent.is_dir():
-        raise SaveError(f"Cannot save {final}: folder {final.parent} does not exist")
-    tmp = _tmp_beside(final)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except OSError as exc:
-        raise SaveError(
-            f"Cannot save {final}: {exc.strerror or exc}. The previous file is unchanged."
-        ) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_predictions(
     pred: Predictions, path: str | os.PathLike, *, csv: bool = False
 ) -> list[Path]:
@@ -477,8 +486,9 @@ def write_predictions(
         What to write.
     path : path-like
         The ``.h5`` file; replaced atomically (temp file in the same folder, then rename).
+        A ``.csv`` path writes the CSV table alone.
     csv : bool
-        Also write the same table as ``.csv`` beside it.
+        Also write the same table as ``.csv`` beside the ``.h5``.
 
     Returns
     -------
@@ -487,11 +497,17 @@ def write_predictions(
     """
     final = Path(path)
     df = pred.to_dataframe()
-    _replace_atomically(final, lambda tmp: df.to_hdf(tmp, key=HDF_KEY, format="table", mode="w"))
+    if final.suffix.lower() == ".csv":  # the CSV alone, as DLC's save_as_csv writes it
+        with atomic_writer(final, backup=False) as tmp:
+            df.to_csv(tmp)
+        return [final]
+    with atomic_writer(final, backup=False) as tmp:
+        df.to_hdf(tmp, key=HDF_KEY, format="table", mode="w")
     written = [final]
     if csv:
         out = final.with_suffix(".csv")
-        _replace_atomically(out, lambda tmp: df.to_csv(tmp))
+        with atomic_writer(out, backup=False) as tmp:
+            df.to_csv(tmp)
         written.append(out)
     return written
 
@@ -499,12 +515,8 @@ def write_predictions(
 def write_meta(path: str | os.PathLike, data: dict[str, Any]) -> Path:
     """Write a DLC-style ``_meta.pickle`` (``{"data": data}``) atomically."""
     final = Path(path)
-
-    def dump(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            pickle.dump({"data": dict(data)}, fh, pickle.HIGHEST_PROTOCOL)
-
-    _replace_atomically(final, dump)
+    with atomic_writer(final, backup=False) as tmp, open(tmp, "wb") as fh:
+        pickle.dump({"data": dict(data)}, fh, pickle.HIGHEST_PROTOCOL)
     return final
 
 

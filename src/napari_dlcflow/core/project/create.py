@@ -8,7 +8,6 @@ so a failure (a bad video, a full disk) never leaves a half-made project behind.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import shutil
@@ -18,7 +17,7 @@ from pathlib import Path
 from napari_dlcflow import __version__
 from napari_dlcflow.core.project.config import Project, check_names
 from napari_dlcflow.core.project.sidecar import Sidecar
-from napari_dlcflow.core.safe_io import atomic_write
+from napari_dlcflow.core.safe_io import atomic_write, atomic_writer
 from napari_dlcflow.core.video.probe import VideoInfo, probe_video
 
 __all__ = ["add_videos", "create_project", "project_folder_name"]
@@ -111,13 +110,8 @@ def project_folder_name(task: str, scorer: str, date: dt.date) -> str:
 def _bring_video(info: VideoInfo, dest_dir: Path, copy: bool) -> Path:
     dest = dest_dir / info.path.name
     if copy:
-        tmp = dest.with_name(f".{dest.name}.part")
-        try:
+        with atomic_writer(dest, backup=False) as tmp:
             shutil.copy2(info.path, tmp)
-            os.replace(tmp, dest)
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
     else:
         os.symlink(info.path.resolve(), dest)
     return dest

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_dlcflow.core.safe_io import atomic_write
+from napari_dlcflow.core.video.reader import count_frames
 
 __all__ = [
     "METHODS",
@@ -112,20 +113,6 @@ def parse_crop(value: str | Sequence[int] | None) -> tuple[int, int, int, int] |
     if x2 <= x1 or y2 <= y1 or x1 < 0 or y1 < 0:
         raise ValueError(f"empty or negative crop {value!r}")
     return x1, x2, y1, y2
-
-
-def count_frames(video: str | os.PathLike) -> int:
-    """Count the video's frames by reading its packets (no decoding)."""
-    import av
-
-    from napari_dlcflow.core.video.probe import VideoError
-
-    try:
-        with av.open(str(video)) as container:
-            stream = container.streams.video[0]
-            return sum(1 for pkt in container.demux(stream) if pkt.size)
-    except (av.error.FFmpegError, IndexError, OSError) as exc:
-        raise VideoError(f"{video}: cannot read the video ({exc})") from None
 
 
 def pick_uniform(candidates: Sequence[int], n: int) -> list[int]:

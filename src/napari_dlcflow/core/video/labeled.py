@@ -10,7 +10,6 @@ The default name follows DeepLabCut: ``<analysis stem>_p<pcutoff x 100>_labeled.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -23,6 +22,8 @@ from napari_dlcflow.core.predictions.analysis_files import (
     crop_offset,
     read_predictions,
 )
+from napari_dlcflow.core.safe_io import atomic_writer
+from napari_dlcflow.core.video.writer import VideoWriter
 
 __all__ = ["CODECS", "default_output", "draw_frame", "render_labeled_video"]
 
@@ -194,7 +195,6 @@ def render_labeled_video(
     final = Path(out)
     if not final.parent.is_dir():
         raise FileNotFoundError(f"output folder {final.parent} does not exist")
-    tmp = final.with_name(f".{final.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part{final.suffix}")
     colors = _colors(pred, color_by)
     edges = _edges(pred, skeleton)
     rows = {int(f): i for i, f in enumerate(pred.frames)}
@@ -204,66 +204,46 @@ def render_labeled_video(
     rate = Fraction(info.fps).limit_denominator(1001) if info.fps > 0 else Fraction(30)
     done = 0
     try:
-        with av.open(str(src)) as inp, av.open(str(tmp), mode="w", format="mp4") as outc:
-            stream_in = inp.streams.video[0]
-            stream_in.thread_type = "AUTO"
-            if codec == "libx264":
-                stream = outc.add_stream(
-                    codec, rate=rate, options={"crf": str(crf), "preset": "veryfast"}
-                )
-                stream.pix_fmt = "yuv420p"
-            elif codec == "mpeg4":
-                stream = outc.add_stream(
-                    codec, rate=rate, options={"qscale": str(max(2, min(crf, 31)))}
-                )
-                stream.pix_fmt = "yuv420p"
-            else:
-                stream = outc.add_stream(
-                    codec, rate=rate, options={"qscale": str(max(2, min(crf, 31)))}
-                )
-                stream.pix_fmt = "yuvj420p"
-            stream.width, stream.height = width, height
-            if on_progress:
-                on_progress(0, total)
-            for i, frame in enumerate(inp.decode(stream_in)):
-                if should_stop and should_stop():
-                    raise _Cancelled
-                img = frame.to_ndarray(format="rgb24")
-                if img.shape[:2] != (height, width):
-                    padded = np.zeros((height, width, 3), np.uint8)
-                    padded[: img.shape[0], : img.shape[1]] = img
-                    img = padded
-                row_i = rows.get(i)
-                if row_i is not None:
-                    trail = None
-                    if trail_length > 0:
-                        trail = pred.data[max(0, row_i - trail_length) : row_i + 1]
-                    img = draw_frame(
-                        img,
-                        pred.data[row_i],
-                        colors,
-                        pcutoff=pcutoff,
-                        edges=edges,
-                        trail=trail,
-                        radius=r,
-                    )
-                vf = av.VideoFrame.from_ndarray(img, format="rgb24")
-                vf.pts = i
-                vf.time_base = 1 / rate
-                outc.mux(stream.encode(vf))
-                done = i + 1
+        with atomic_writer(final, backup=False) as tmp:
+            with av.open(str(src)) as inp, VideoWriter(
+                tmp, width=width, height=height, fps=rate, codec=codec, crf=crf
+            ) as outv:
+                stream_in = inp.streams.video[0]
+                stream_in.thread_type = "AUTO"
                 if on_progress:
-                    on_progress(min(done, total), total)
-            outc.mux(stream.encode(None))
-        if done == 0:
-            raise VideoError(f"Video {src}: no frame could be decoded")
-        os.replace(tmp, final)
+                    on_progress(0, total)
+                for i, frame in enumerate(inp.decode(stream_in)):
+                    if should_stop and should_stop():
+                        raise _Cancelled
+                    img = frame.to_ndarray(format="rgb24")
+                    if img.shape[:2] != (height, width):
+                        padded = np.zeros((height, width, 3), np.uint8)
+                        padded[: img.shape[0], : img.shape[1]] = img
+                        img = padded
+                    row_i = rows.get(i)
+                    if row_i is not None:
+                        trail = None
+                        if trail_length > 0:
+                            trail = pred.data[max(0, row_i - trail_length) : row_i + 1]
+                        img = draw_frame(
+                            img,
+                            pred.data[row_i],
+                            colors,
+                            pcutoff=pcutoff,
+                            edges=edges,
+                            trail=trail,
+                            radius=r,
+                        )
+                    outv.write(img)
+                    done = i + 1
+                    if on_progress:
+                        on_progress(min(done, total), total)
+            if done == 0:
+                raise VideoError(f"Video {src}: no frame could be decoded")
     except _Cancelled:
         return None
     except av.error.FFmpegError as exc:
         raise VideoError(f"Video {src}: failed after {done} frames: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     return final
 
 

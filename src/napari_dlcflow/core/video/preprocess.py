@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -38,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from napari_dlcflow.core.safe_io import atomic_write
+from napari_dlcflow.core.safe_io import atomic_write, atomic_writer
 from napari_dlcflow.core.video.reader import FrameSource, VideoError, VideoReader, open_frames
+from napari_dlcflow.core.video.writer import VideoWriter
 
 __all__ = [
     "METHODS",
@@ -337,10 +337,6 @@ def _to8(a: np.ndarray) -> np.ndarray:
     return np.floor(a.astype(np.float32) / 257.0 + 0.5).clip(0, 255).astype(np.uint8)
 
 
-def _apply_lut(frame: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    return lut[frame]
-
-
 def _clahe(frame: np.ndarray, p: ContrastParams) -> np.ndarray:
     try:
         import cv2
@@ -623,66 +619,49 @@ def preprocess_video(
         out_folder.mkdir(parents=True, exist_ok=True)
         if lossless:
             pix_in = "gray16le" if out_bits == 16 else ("gray" if m.channels == 1 else "rgb24")
-            pix_out = {"gray16le": "gray16le", "gray": "gray", "rgb24": "bgr0"}[pix_in]
         else:
             pix_in = "gray" if m.channels == 1 else "rgb24"
-            pix_out = "yuv420p"
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{out.stem}.", suffix=f".partial{out.suffix}", dir=out_folder
-        )
-        os.close(fd)
-        tmp = Path(tmp_name)
         n = len(src)
         try:
-            rate = m.fps if m.fps > 0 else 30.0
-            from fractions import Fraction
-
-            fps = Fraction(rate).limit_denominator(1001)
-            with av.open(str(tmp), "w", format="mp4" if not lossless else "matroska") as oc:
-                if lossless:
-                    st = oc.add_stream("ffv1", rate=fps)
-                else:
-                    st = oc.add_stream("libx264", rate=fps)
-                    st.options = {"crf": str(spec.output.crf), "preset": spec.output.preset}
-                st.width, st.height, st.pix_fmt = roi.width, roi.height, pix_out
-                if threads:
-                    st.codec_context.thread_count = threads
-                st.thread_type = "AUTO"
-                for i, cropped in enumerate(_cropped_frames(src, roi)):
-                    if should_stop is not None and should_stop():
-                        raise PreprocessCancelled(f"{src_path}: cancelled at frame {i} of {n}")
-                    res = transform.enhance(cropped)
-                    vf = av.VideoFrame.from_ndarray(res, format=pix_in)
-                    for pkt in st.encode(vf):
-                        oc.mux(pkt)
-                    if on_progress is not None:
-                        on_progress(i + 1, n)
-                for pkt in st.encode():
-                    oc.mux(pkt)
-            record = {
-                "dlcflow_preprocess": SIDECAR_VERSION,
-                "source": str(src_path.resolve()),
-                "source_bytes": src_path.stat().st_size if src_path.is_file() else None,
-                "source_video": m.as_dict(),
-                "output": out.name,
-                "frames": n,
-                "spec": spec_used.to_dict(),
-                "measured": {
-                    "imagej_min_max": None if transform.limits is None else list(transform.limits),
-                    "out_bits": out_bits,
-                    "seconds": round(time.perf_counter() - t0, 3),
-                },
-                "versions": _versions(),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            }
-            text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, out)
-            tmp = None  # type: ignore[assignment]
+            with atomic_writer(out, backup=False) as tmp:
+                with VideoWriter(
+                    tmp,
+                    width=roi.width,
+                    height=roi.height,
+                    fps=m.fps if m.fps > 0 else 30.0,
+                    codec="ffv1" if lossless else "libx264",
+                    crf=spec.output.crf,
+                    preset=spec.output.preset,
+                    input_format=pix_in,
+                    threads=threads,
+                ) as writer:
+                    for i, cropped in enumerate(_cropped_frames(src, roi)):
+                        if should_stop is not None and should_stop():
+                            raise PreprocessCancelled(
+                                f"{src_path}: cancelled at frame {i} of {n}"
+                            )
+                        writer.write(transform.enhance(cropped))
+                        if on_progress is not None:
+                            on_progress(i + 1, n)
+                record = {
+                    "dlcflow_preprocess": SIDECAR_VERSION,
+                    "source": str(src_path.resolve()),
+                    "source_bytes": src_path.stat().st_size if src_path.is_file() else None,
+                    "source_video": m.as_dict(),
+                    "output": out.name,
+                    "frames": n,
+                    "spec": spec_used.to_dict(),
+                    "measured": {
+                        "imagej_min_max": None
+                        if transform.limits is None
+                        else list(transform.limits),
+                        "out_bits": out_bits,
+                        "seconds": round(time.perf_counter() - t0, 3),
+                    },
+                    "versions": _versions(),
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                }
+                text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
             atomic_write(_sidecar_path(out), text, backup=False)
         except (PreprocessCancelled, PreprocessError, VideoError):
             raise
@@ -691,11 +670,6 @@ def preprocess_video(
             raise PreprocessError(
                 f"{src_path}: writing {out} failed: {reason}. Nothing was written."
             ) from exc
-        finally:
-            for t in (tmp,):
-                if t is not None:
-                    with contextlib.suppress(OSError):
-                        Path(t).unlink()
         return out
     finally:
         src.close()

@@ -17,6 +17,7 @@ shows them as an Image layer with a time axis without loading the file.
 
 from __future__ import annotations
 
+import abc
 import bisect
 import os
 import re
@@ -43,6 +44,7 @@ __all__ = [
     "VideoError",
     "VideoMeta",
     "VideoReader",
+    "count_frames",
     "open_frames",
 ]
 
@@ -61,6 +63,7 @@ VIDEO_SUFFIXES = (
 )
 TIFF_SUFFIXES = (".tif", ".tiff")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+"""Suffixes of the image files the package reads (image folders, labeled-data, imports)."""
 
 
 def _is_idr(data: bytes, codec: str) -> bool:
@@ -154,10 +157,11 @@ class VideoMeta:
         }
 
 
-class FrameSource:
+class FrameSource(abc.ABC):
     """Array-like base of every reader: ``(T, H, W)`` or ``(T, H, W, 3)``, read lazily.
 
-    Subclasses implement :meth:`frame` and set ``meta``.
+    Subclasses implement :meth:`frame` (abstract: a reader without it cannot be made) and set
+    ``meta``.
     """
 
     meta: VideoMeta
@@ -220,9 +224,9 @@ class FrameSource:
             return np.empty(shape, self.dtype)
         return np.stack(frames)
 
+    @abc.abstractmethod
     def frame(self, index: int) -> np.ndarray:
         """Return frame ``index`` (0-based) as a read-only array."""
-        raise NotImplementedError
 
     def iter_frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
         """Yield frames ``start`` .. ``stop - 1`` in order (fast path for sequential reads)."""
@@ -230,7 +234,7 @@ class FrameSource:
         for i in range(start, stop):
             yield self.frame(i)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: readers without open files keep it
         """Release the file."""
 
     def __enter__(self) -> FrameSource:
@@ -843,6 +847,38 @@ class VideoReader(FrameSource):
                 self.close()
         except Exception:
             pass
+
+
+def count_frames(video: str | os.PathLike) -> int:
+    """The exact number of frames of a video file, never the header's claim.
+
+    The count is the one :class:`VideoReader` indexes by: every non-empty packet of the video
+    stream, checked against truncation, and learnt by one full decode where the container
+    cannot prove the frame order (open GOPs without timestamps). AVI files with B-frames,
+    whose header states twice the real count (VIDEO-FACTS), are counted right. Costs one
+    demux pass and the decode of the first frame (plus the full decode in that rare case).
+
+    Parameters
+    ----------
+    video : path-like
+        The video file.
+
+    Returns
+    -------
+    int
+        Frames a decoder returns, in order: frame ``i`` is row ``i`` of DeepLabCut's output.
+
+    Raises
+    ------
+    VideoError
+        If the file is missing, empty, truncated or not a decodable video (the message names
+        it).
+    """
+    reader = VideoReader(video, cache_frames=1, cache_bytes=1)
+    try:
+        return int(reader.meta.n_frames)
+    finally:
+        reader.close()
 
 
 class TiffStackReader(FrameSource):
