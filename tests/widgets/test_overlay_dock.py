@@ -18,12 +18,11 @@ from napari_dlcflow.core.example.synthetic import (
     read_truth,
     write_synthetic_example,
 )
+from napari_dlcflow.core.layers.data import skeleton_vectors_for, tracks_layer_data
 from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
     scorer_name,
     simulate_predictions,
-    skeleton_vectors_for,
-    tracks_layer_data,
     write_predictions,
 )
 from napari_dlcflow.core.predictions.filtering import filter_file

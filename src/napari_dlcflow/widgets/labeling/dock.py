@@ -43,6 +43,8 @@ from napari_dlcflow.core.labels.recovery import (
     write_recovery,
 )
 from napari_dlcflow.core.labels.session import LabelModel
+from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
+from napari_dlcflow.core.layers.data import editing_colors, editing_points, editing_skeleton
 from napari_dlcflow.core.project.config import ConfigError, Project
 from napari_dlcflow.core.safe_io import SaveError
 from napari_dlcflow.widgets.common import dialogs as _dialogs
@@ -50,13 +52,7 @@ from napari_dlcflow.widgets.common.dock import scroll_body
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.labeling import dialogs as _labeling_dialogs
 from napari_dlcflow.widgets.labeling.keys import SHORTCUTS, WindowFilter, bind_layer_keys
-from napari_dlcflow.widgets.labeling.layers import (
-    add_layers,
-    keypoint_colors,
-    lazy_stack,
-    points_payload,
-    skeleton_vectors,
-)
+from napari_dlcflow.widgets.labeling.layers import add_layers, lazy_stack
 from napari_dlcflow.widgets.labeling.lists import fill_keypoints, fill_progress
 from napari_dlcflow.widgets.labeling.refine import RefineSection
 
@@ -303,8 +299,8 @@ class LabelingDock(QScrollArea):
     def _style_from_project(self) -> None:
         assert self.model is not None
         p = self.project
-        cmap = p.colormap if p is not None else "rainbow"
-        self._colors = keypoint_colors(self.model.keypoints, cmap, self.model.multianimal)
+        cmap = p.colormap if p is not None else DEFAULT_COLORMAP
+        self._colors = editing_colors(self.model, cmap)
         self._edges = [tuple(e) for e in p.skeleton] if p is not None else []  # type: ignore[misc]
         if self.points_layer is not None and p is not None:
             self.points_layer.size = float(p.dotsize)
@@ -619,7 +615,7 @@ class LabelingDock(QScrollArea):
         if self.model is None or self.points_layer is None:
             return
         pcutoff = float(self.project.pcutoff) if self.project is not None else 0.6
-        data, feats, face, border = points_payload(self.model, self._colors, pcutoff)
+        data, feats, face, border = editing_points(self.model, self._colors, pcutoff)
         layer = self.points_layer
         self._syncing = True
         try:
@@ -640,7 +636,7 @@ class LabelingDock(QScrollArea):
         if self.model is None or self.skeleton_layer is None:
             return
         t = min(max(self._frame(), 0), len(self.model.image_names) - 1)
-        self.skeleton_layer.data = skeleton_vectors(self.model, t, self._edges)
+        self.skeleton_layer.data = editing_skeleton(self.model, t, self._edges)
         self.skeleton_layer.edge_color = self._skeleton_color
 
     def _on_frame(self, _event: Any = None) -> None:

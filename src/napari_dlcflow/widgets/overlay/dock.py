@@ -30,10 +30,11 @@ from qtpy.QtWidgets import (
     QSpinBox,
 )
 
+from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
+from napari_dlcflow.core.layers.style import DisplaySettings, display_settings
 from napari_dlcflow.core.predictions.analysis_files import (
     PredictionsError,
     filtered_path,
-    project_display_settings,
     read_predictions,
 )
 from napari_dlcflow.widgets.common.dock import scroll_body
@@ -66,6 +67,7 @@ class OverlayDock(QScrollArea):
         self.sets: dict[str, OverlaySet] = {}
         self.analysis_path: Path | None = None
         self.skeleton: list[tuple[str, str]] = []
+        self.colormap = DEFAULT_COLORMAP
         self._worker: Any = None
         self._stop = threading.Event()
         layout = scroll_body(self, 340)
@@ -225,12 +227,13 @@ class OverlayDock(QScrollArea):
                 self.video_layer.setCurrentText(lay.name)
                 return
 
-    def _skeleton_for(self, path: Path, bodyparts: tuple[str, ...]) -> tuple[list, float | None]:
+    def _settings_for(self, path: Path, bodyparts: tuple[str, ...]) -> DisplaySettings:
+        """Skeleton, p-cutoff and colormap: the open project's if it has these body parts,
+        else those of the file's own project."""
         project = state_for_viewer(self.viewer).project
         if project is not None and set(bodyparts) & set(project.all_bodyparts):
-            pcut = project.get("pcutoff")
-            return list(project.skeleton), float(pcut) if pcut is not None else None
-        return project_display_settings(path)
+            return DisplaySettings.from_project(project)
+        return display_settings(path)
 
     def load(self, path: str | Path, *, skeleton: list[tuple[str, str]] | None = None) -> bool:
         """Open an analysis file (and its ``_filtered.h5`` if present) over the video layer.
@@ -261,8 +264,10 @@ class OverlayDock(QScrollArea):
         self.sets.clear()
         self.analysis_path = pred.path
         self.outliers_panel.set_analysis(pred.path)
+        settings = self._settings_for(p, pred.bodyparts)
+        self.colormap = settings.colormap
         if skeleton is None:
-            skeleton, pcut = self._skeleton_for(p, pred.bodyparts)
+            skeleton, pcut = settings.skeleton, settings.pcutoff
             if pcut is not None:
                 self.pcutoff.blockSignals(True)
                 self.pcutoff.setValue(round(pcut * 100))
@@ -295,6 +300,7 @@ class OverlayDock(QScrollArea):
             tail_length=self.tail_length.value(),
             trails=kind == "raw",
             target=self._target_layer(),
+            colormap=self.colormap,
         )
         s.set_visible(
             points=self.show_points.isChecked(),
