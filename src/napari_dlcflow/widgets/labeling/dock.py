@@ -49,8 +49,10 @@ from napari_dlcflow.core.project.config import ConfigError, Project
 from napari_dlcflow.core.safe_io import SaveError
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.jobs import StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.labeling import dialogs as _labeling_dialogs
+from napari_dlcflow.widgets.labeling.extract import ExtractSection
 from napari_dlcflow.widgets.labeling.keys import SHORTCUTS, WindowFilter, bind_layer_keys
 from napari_dlcflow.widgets.labeling.layers import add_layers, lazy_stack
 from napari_dlcflow.widgets.labeling.lists import fill_keypoints, fill_progress
@@ -98,8 +100,7 @@ class LabelingDock(QScrollArea):
 
         layout = scroll_body(self, 340)
 
-        self.status = QLabel("Open a project in the Project dock, or a labeled-data folder.")
-        self.status.setWordWrap(True)
+        self.status = StatusLine("Open a project in the Project dock, or a labeled-data folder.")
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout.addWidget(self.status)
 
@@ -170,13 +171,8 @@ class LabelingDock(QScrollArea):
         self.refine = RefineSection(self)
         layout.addWidget(self.refine)
 
-        try:
-            from napari_dlcflow.widgets.labeling.extract import ExtractSection
-        except ImportError:  # pragma: no cover - extraction needs PyAV
-            self.extract = None
-        else:
-            self.extract = ExtractSection(self)
-            layout.addWidget(self.extract)
+        self.extract = ExtractSection(self)
+        layout.addWidget(self.extract)
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_SECONDS * 1000)
@@ -195,13 +191,19 @@ class LabelingDock(QScrollArea):
         self._on_project(self.state.project)
 
     # ------------------------------------------------------------------ messages
-    def _error(self, message: str) -> None:
-        self.status.setText(message)
-        self.status.setStyleSheet("color: #ff6b6b;")
+    # ------------------------------------------------------------------ the host interface
+    # (what the sections use: see widgets/labeling/host.py)
+    def error(self, message: str) -> None:
+        """Report a problem on the status line."""
+        self.status.error(message)
 
-    def _info(self, message: str) -> None:
-        self.status.setText(message)
-        self.status.setStyleSheet("")
+    def info(self, message: str) -> None:
+        """Say something on the status line."""
+        self.status.info(message)
+
+    def reload(self) -> None:
+        """Re-read the project's labeled-data folders (after frames were added)."""
+        self._on_project(self.state.project)
 
     # ------------------------------------------------------------------ window
     def main_window(self) -> Any:
@@ -248,7 +250,7 @@ class LabelingDock(QScrollArea):
         if self.model is not None and self.model.folder.parent.parent == project.root:
             self._apply_project()
         elif self.model is None:
-            self._info(
+            self.info(
                 f"Project {project.task}: {self.folder_combo.count()} labeled-data folder(s). "
                 "Choose one and press Open."
             )
@@ -263,9 +265,9 @@ class LabelingDock(QScrollArea):
         if i >= 0:
             self.folder_combo.setCurrentIndex(i)
         if self.model is not None and self.model.folder == folder:
-            self._info(f"New frames in {folder.name}: save, then press Open to see them.")
+            self.info(f"New frames in {folder.name}: save, then press Open to see them.")
         elif self.model is None:
-            self._info(f"New frames in {folder.name}: press Open to review them.")
+            self.info(f"New frames in {folder.name}: press Open to review them.")
 
     def _on_project_changed(self, *_args: object) -> None:
         if self.state.project is not None and self.model is not None:
@@ -288,10 +290,10 @@ class LabelingDock(QScrollArea):
             model.file_rows = self.model.file_rows
             self.model = model
         self._style_from_project()
-        self._sync_points()
+        self.redraw()
         self._refresh_keypoints()
         if diff.extra:
-            self._info(
+            self.info(
                 "config.yaml changed; labels kept. Columns not in config.yaml are kept: "
                 + ", ".join(b for _, b in diff.extra)
             )
@@ -325,7 +327,7 @@ class LabelingDock(QScrollArea):
         if path:
             self.open_folder(path)
         else:
-            self._error("No labeled-data folder to open: extract frames first, or choose one.")
+            self.error("No labeled-data folder to open: extract frames first, or choose one.")
 
     def _project_for(self, folder: Path) -> Project | None:
         root = folder.parent.parent
@@ -360,19 +362,19 @@ class LabelingDock(QScrollArea):
             return False
         images = folder_images(folder) if folder.is_dir() else []
         if not images:
-            self._error(f"{folder}: no images (.png, .jpg, ...) in this folder")
+            self.error(f"{folder}: no images (.png, .jpg, ...) in this folder")
             return False
         try:
             project = self._project_for(folder)
         except (ConfigError, OSError) as exc:
-            self._error(f"Cannot open the project of {folder}: {exc}")
+            self.error(f"Cannot open the project of {folder}: {exc}")
             return False
         self.project = project
         scorer = project.scorer if project is not None else None
         try:
             labels = self._read(folder, scorer)
         except (LabelsError, OSError) as exc:
-            self._error(f"Not opened: {exc}")
+            self.error(f"Not opened: {exc}")
             return False
         notes: list[str] = []
         if labels is not None and project is not None:
@@ -380,7 +382,7 @@ class LabelingDock(QScrollArea):
             mapping: dict[tuple[str, str], tuple[str, str] | None] = {}
             if diff.columns_differ:
                 if _labeling_dialogs.ask_config_mapping(self, diff.describe()) != "apply":
-                    self._error(f"Not opened: labels in {folder} differ from config.yaml")
+                    self.error(f"Not opened: labels in {folder} differ from config.yaml")
                     return False
                 mapping = {k: diff.renames.get(k, k) for k in diff.extra}
             stamp = labels.stamp
@@ -393,7 +395,7 @@ class LabelingDock(QScrollArea):
                 )
         if labels is None:
             if project is None:
-                self._error(f"{folder}: no labels and no config.yaml two folders up")
+                self.error(f"{folder}: no labels and no config.yaml two folders up")
                 return False
             kps, multi = config_keypoints(project)
             labels = Labels(project.scorer, kps, [], np.zeros((0, len(kps), 2)), multianimal=multi)
@@ -401,7 +403,7 @@ class LabelingDock(QScrollArea):
         try:
             stack, shape = lazy_stack(images)
         except (OSError, ValueError) as exc:
-            self._error(f"Cannot read the images of {folder}: {exc}")
+            self.error(f"Cannot read the images of {folder}: {exc}")
             return False
         self._sizes = (int(shape[0]), int(shape[1]))
         model = self._new_model(folder, names, labels)
@@ -441,7 +443,7 @@ class LabelingDock(QScrollArea):
         self.points_layer.mode = "add"
         self.viewer.dims.set_current_step(0, 0)
         self._refresh_keypoints()
-        self._sync_points()
+        self.redraw()
         outside = points_outside(model.to_labels(), dict.fromkeys(names, self._sizes))
         if outside:
             notes.append(
@@ -453,7 +455,7 @@ class LabelingDock(QScrollArea):
                 f"{len(model.orphans.images)} labeled row(s) name images not in this "
                 "folder; they are kept in the file."
             )
-        self._info(" ".join([f"Opened {folder} ({len(names)} images).", *notes]))
+        self.info(" ".join([f"Opened {folder} ({len(names)} images).", *notes]))
         return True
 
     def _new_model(self, folder: Path, names: list[str], labels: Labels) -> LabelModel:
@@ -471,17 +473,17 @@ class LabelingDock(QScrollArea):
     def save(self) -> bool:
         """Save to ``CollectedData_<scorer>.h5/.csv`` (previous files backed up)."""
         if self.model is None:
-            self._error("Nothing to save: open a labeled-data folder first.")
+            self.error("Nothing to save: open a labeled-data folder first.")
             return False
         model = self.model
         try:
             changes = self._changes()
         except (LabelsError, OSError) as exc:
-            self._error(f"Not saved (your labels are still here): {exc}")
+            self.error(f"Not saved (your labels are still here): {exc}")
             return False
         asked = changes.deleted > 0 or model.reviewed or model.n_predicted
         if asked and not _labeling_dialogs.ask_save_changes(self, changes.format()):
-            self._info("Not saved.")
+            self.info("Not saved.")
             return False
         try:
             saved = write_labels(
@@ -491,13 +493,13 @@ class LabelingDock(QScrollArea):
                 file_scorer=model.file_scorer,
             )
         except (LabelsError, SaveError, OSError) as exc:
-            self._error(f"Not saved (your labels are still here): {exc}")
+            self.error(f"Not saved (your labels are still here): {exc}")
             return False
         model.stamp = saved.stamp
         model.file_rows = [r[-1] for r in model.to_labels().images if r[-1] in model.image_names]
         model.dirty = False
         discard_recovery(model.folder, model.file_scorer)
-        self._info(
+        self.info(
             f"Saved {saved.h5.name} and {saved.csv.name if saved.csv else ''} in "
             f"{model.folder} ({model.summary()}). Changes: {changes.format(0).splitlines()[0]}"
         )
@@ -529,7 +531,7 @@ class LabelingDock(QScrollArea):
         try:
             write_recovery(model.to_labels(), model.folder, model.file_scorer)
         except (SaveError, OSError) as exc:
-            self._error(f"Autosave failed: {exc}")
+            self.error(f"Autosave failed: {exc}")
             return
         self._autosaved_revision = model.revision
 
@@ -591,7 +593,7 @@ class LabelingDock(QScrollArea):
 
     def _after_edit(self, *, sync: bool = True) -> None:
         if sync:
-            self._sync_points()
+            self.redraw()
         else:
             self._update_skeleton()
             self._refresh_progress()
@@ -610,8 +612,8 @@ class LabelingDock(QScrollArea):
         elif self.mode == "loop" and t + 1 < n_frames:
             self.viewer.dims.set_current_step(0, t + 1)
 
-    def _sync_points(self) -> None:
-        """Redraw the Points layer from the model."""
+    def redraw(self) -> None:
+        """Redraw the Points layer (and the skeleton and lists) from the model."""
         if self.model is None or self.points_layer is None:
             return
         pcutoff = float(self.project.pcutoff) if self.project is not None else 0.6
@@ -709,7 +711,7 @@ class LabelingDock(QScrollArea):
             return
         t = self.model.next_unlabeled_frame(self._frame())
         if t is None:
-            self._info("Every frame has all its labels.")
+            self.info("Every frame has all its labels.")
             return
         self.go_to_frame(t)
         missing = np.flatnonzero(~self.model.labeled(t))
@@ -732,8 +734,8 @@ class LabelingDock(QScrollArea):
             return
         n = self.model.copy_from_previous(self._frame())
         if n:
-            self._sync_points()
-        self._info(
+            self.redraw()
+        self.info(
             f"Copied {n} label(s) from the previous labeled frame."
             if n
             else "Nothing to copy: no earlier labeled frame, or this frame is complete."
@@ -744,17 +746,17 @@ class LabelingDock(QScrollArea):
             return
         t = self._frame()
         self.model.clear_points([(t, self.current)])
-        self._sync_points()
+        self.redraw()
         if self.mode == "sequential":
             self._advance(t)
 
     def undo(self) -> None:
         if self.model is not None and self.model.undo():
-            self._sync_points()
+            self.redraw()
 
     def redo(self) -> None:
         if self.model is not None and self.model.redo():
-            self._sync_points()
+            self.redraw()
 
     def accept_frame(self) -> None:
         """Accept the predictions of the current frame as labels (A)."""
@@ -762,8 +764,8 @@ class LabelingDock(QScrollArea):
             return
         n = self.model.accept([self._frame()])
         if n:
-            self._sync_points()
-        self._info(f"Accepted {n} prediction(s)." if n else "No prediction to accept here.")
+            self.redraw()
+        self.info(f"Accepted {n} prediction(s)." if n else "No prediction to accept here.")
 
     def accept_all(self) -> None:
         """Accept every prediction shown as a label."""
@@ -771,8 +773,8 @@ class LabelingDock(QScrollArea):
             return
         n = self.model.accept()
         if n:
-            self._sync_points()
-        self._info(f"Accepted {n} prediction(s)." if n else "No prediction to accept.")
+            self.redraw()
+        self.info(f"Accepted {n} prediction(s)." if n else "No prediction to accept.")
 
     def next_prediction(self) -> None:
         """Go to the next frame with predictions to review (P)."""
@@ -780,7 +782,7 @@ class LabelingDock(QScrollArea):
             return
         frames = self.model.predicted_frames()
         if not frames:
-            self._info("No predictions left to review.")
+            self.info("No predictions left to review.")
             return
         t = self._frame()
         self.go_to_frame(next((f for f in frames if f > t), frames[0]))

@@ -428,10 +428,6 @@ class OutliersPanel(QGroupBox):
             verb = "Unmark" if frame in self.marks else "Mark"
             self.mark_button.setText(f"{verb} frame {frame} (M)")
 
-    def unbind_keys(self) -> None:
-        """Give the M key back (done by itself when the panel is deleted)."""
-        _unbind_mark_key(weakref.ref(self.viewer), self._mark_handler)
-
     # ------------------------------------------------------------------ candidates
 
     def _show_candidates(self) -> None:
