@@ -15,10 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_dlcflow.core.labels.collected import Labels
+from napari_dlcflow.core.labels.collected import Labels, SavedLabels
+
+if TYPE_CHECKING:
+    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.refine.iteration import ChangeSummary
 
 UNDO_LIMIT = 500
 
@@ -74,6 +79,7 @@ class LabelModel:
         self.predicted = np.zeros((len(image_names), len(keypoints)), dtype=bool)
         self.likelihood = np.full((len(image_names), len(keypoints)), np.nan)
         self.reviewed: set[int] = set()  # frames whose predictions the user dealt with
+        self.autosaved_revision = -1  # the revision the recovery file holds
         self._undo: list[tuple[np.ndarray, np.ndarray, frozenset[int]]] = []
         self._redo: list[tuple[np.ndarray, np.ndarray, frozenset[int]]] = []
 
@@ -183,6 +189,86 @@ class LabelModel:
             multianimal=self.multianimal,
             stamp=self.stamp,
         )
+
+    # ------------------------------------------------------------------ saving
+    def changes_on_disk(self, project: Project | None = None) -> ChangeSummary:
+        """What saving now would change in the ``CollectedData`` on disk.
+
+        The file is read as the project sees it (columns conformed to ``project``'s config,
+        rows of a renamed folder remapped), so only the user's edits count.
+
+        Raises
+        ------
+        LabelsError, OSError
+            If the file on disk cannot be read.
+        """
+        from napari_dlcflow.core.labels.collected import (
+            FolderMismatchError,
+            compare_with_config,
+            conform_to_config,
+            find_label_files,
+            load_folder,
+            read_labels,
+            remap_folder,
+        )
+        from napari_dlcflow.core.refine.iteration import summarize_changes
+
+        try:
+            before = load_folder(self.folder, self.file_scorer)
+        except FolderMismatchError:  # rows of a renamed folder, remapped when opened
+            files = find_label_files(self.folder)
+            src = (files["collected_h5"] or files["collected_csv"])[0]
+            before = remap_folder(read_labels(src), self.folder.name)
+        if before is not None and project is not None:
+            diff = compare_with_config(before, project)
+            before = conform_to_config(before, project, {k: k for k in diff.extra})
+        return summarize_changes(before, self.to_labels(), pending=self.n_predicted)
+
+    def needs_confirmation(self, changes: ChangeSummary) -> bool:
+        """Whether a save should be confirmed first: it deletes labels, or predictions were
+        reviewed or are still waiting (they are not saved)."""
+        return bool(changes.deleted > 0 or self.reviewed or self.n_predicted)
+
+    def save(self) -> SavedLabels:
+        """Write ``CollectedData_<scorer>.h5/.csv`` (previous files backed up) and forget the
+        recovery file; predictions not accepted are not written.
+
+        Raises
+        ------
+        LabelsError
+            If the file changed on disk since it was read (another program saved it).
+        SaveError, OSError
+            If writing failed; the files on disk are then unchanged.
+        """
+        from napari_dlcflow.core.labels.collected import write_labels
+        from napari_dlcflow.core.labels.recovery import discard_recovery
+
+        table = self.to_labels()
+        saved = write_labels(
+            table, self.folder, expected_stamp=self.stamp, file_scorer=self.file_scorer
+        )
+        self.stamp = saved.stamp
+        self.file_rows = [r[-1] for r in table.images if r[-1] in self.image_names]
+        self.dirty = False
+        discard_recovery(self.folder, self.file_scorer)
+        return saved
+
+    def autosave(self) -> bool:
+        """Write the recovery file if anything changed since the last autosave; returns
+        whether it wrote.
+
+        Raises
+        ------
+        SaveError, OSError
+            If the recovery file could not be written.
+        """
+        from napari_dlcflow.core.labels.recovery import write_recovery
+
+        if not self.dirty or self.revision == self.autosaved_revision:
+            return False
+        write_recovery(self.to_labels(), self.folder, self.file_scorer)
+        self.autosaved_revision = self.revision
+        return True
 
     # ------------------------------------------------------------------ edits
     def _state(self) -> tuple[np.ndarray, np.ndarray, frozenset[int]]:

@@ -153,7 +153,8 @@ class JobRunner:
         self.stop.clear()
         self._quit_on_cancel = quit_on_cancel
         self._on_cancel = on_cancel
-        worker = create_worker(func, *args, _start_thread=False, **kwargs)
+        # errors go to the status line only (napari would re-raise them in the GUI thread)
+        worker = create_worker(func, *args, _start_thread=False, _ignore_errors=True, **kwargs)
         if hasattr(worker, "yielded"):
             worker.yielded.connect(on_yield or self._show_progress)
         if on_result is not None:

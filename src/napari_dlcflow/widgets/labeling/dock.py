@@ -34,13 +34,11 @@ from napari_dlcflow.core.labels.collected import (
     points_outside,
     read_labels,
     remap_folder,
-    write_labels,
 )
 from napari_dlcflow.core.labels.recovery import (
     AUTOSAVE_SECONDS,
     discard_recovery,
     find_recovery,
-    write_recovery,
 )
 from napari_dlcflow.core.labels.session import LabelModel
 from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
@@ -95,7 +93,6 @@ class LabelingDock(QScrollArea):
         self._skeleton_color = "white"
         self._syncing = False
         self._pending_remove: list[tuple[int, int]] = []
-        self._autosaved_revision = -1
         self._sizes: tuple[int, int] = (0, 0)
 
         layout = scroll_body(self, 340)
@@ -477,28 +474,19 @@ class LabelingDock(QScrollArea):
             return False
         model = self.model
         try:
-            changes = self._changes()
+            changes = model.changes_on_disk(self.project)
         except (LabelsError, OSError) as exc:
             self.error(f"Not saved (your labels are still here): {exc}")
             return False
-        asked = changes.deleted > 0 or model.reviewed or model.n_predicted
+        asked = model.needs_confirmation(changes)
         if asked and not _labeling_dialogs.ask_save_changes(self, changes.format()):
             self.info("Not saved.")
             return False
         try:
-            saved = write_labels(
-                model.to_labels(),
-                model.folder,
-                expected_stamp=model.stamp,
-                file_scorer=model.file_scorer,
-            )
+            saved = model.save()
         except (LabelsError, SaveError, OSError) as exc:
             self.error(f"Not saved (your labels are still here): {exc}")
             return False
-        model.stamp = saved.stamp
-        model.file_rows = [r[-1] for r in model.to_labels().images if r[-1] in model.image_names]
-        model.dirty = False
-        discard_recovery(model.folder, model.file_scorer)
         self.info(
             f"Saved {saved.h5.name} and {saved.csv.name if saved.csv else ''} in "
             f"{model.folder} ({model.summary()}). Changes: {changes.format(0).splitlines()[0]}"
@@ -506,34 +494,14 @@ class LabelingDock(QScrollArea):
         self._refresh_progress()
         return True
 
-    def _changes(self) -> Any:
-        """What saving now would change in the CollectedData on disk."""
-        from napari_dlcflow.core.refine.iteration import summarize_changes
-
-        assert self.model is not None
-        model = self.model
-        try:
-            before = load_folder(model.folder, model.file_scorer)
-        except FolderMismatchError:  # rows of a renamed folder, remapped when opened
-            files = find_label_files(model.folder)
-            src = (files["collected_h5"] or files["collected_csv"])[0]
-            before = remap_folder(read_labels(src), model.folder.name)
-        if before is not None and self.project is not None:
-            diff = compare_with_config(before, self.project)
-            before = conform_to_config(before, self.project, {k: k for k in diff.extra})
-        return summarize_changes(before, model.to_labels(), pending=model.n_predicted)
-
     def autosave(self) -> None:
         """Write the recovery file if anything changed since the last autosave."""
-        model = self.model
-        if model is None or not model.dirty or model.revision == self._autosaved_revision:
+        if self.model is None:
             return
         try:
-            write_recovery(model.to_labels(), model.folder, model.file_scorer)
+            self.model.autosave()
         except (SaveError, OSError) as exc:
             self.error(f"Autosave failed: {exc}")
-            return
-        self._autosaved_revision = model.revision
 
     # ------------------------------------------------------------------ layer events
     def _frame(self) -> int:
