@@ -20,21 +20,28 @@ ERROR_STYLE = "color: #ff6b6b;"
 
 
 class StatusLine(QLabel):
-    """One line (wrapping) that says what a dock is doing, or what went wrong."""
+    """One line (wrapping) that says what a dock is doing, or what went wrong.
+
+    ``setText`` (and :meth:`info`) show plain text; :meth:`error` shows it in red.
+    """
 
     def __init__(self, text: str = "") -> None:
         super().__init__(text)
         self.setWordWrap(True)
 
-    def info(self, text: str) -> None:
+    def setText(self, text: str) -> None:
         """Show ``text`` in the normal colour."""
         self.setStyleSheet("")
+        super().setText(text)
+
+    def info(self, text: str) -> None:
+        """Show ``text`` in the normal colour."""
         self.setText(text)
 
     def error(self, text: str) -> None:
         """Show ``text`` as an error (red)."""
+        super().setText(text)
         self.setStyleSheet(ERROR_STYLE)
-        self.setText(text)
 
 
 class RunCancelRow(QWidget):
@@ -54,6 +61,7 @@ class RunCancelRow(QWidget):
         self.row.setContentsMargins(0, 0, 0, 0)
         self.run_button = QPushButton(run_text)
         self.row.addWidget(self.run_button)
+        self._run_buttons = [self.run_button]
         self.cancel_button: QPushButton | None = None
         if cancel:
             self.cancel_button = QPushButton("Cancel")
@@ -64,9 +72,17 @@ class RunCancelRow(QWidget):
         """Add another button after Run and Cancel."""
         self.row.addWidget(widget)
 
+    def add_run(self, text: str) -> QPushButton:
+        """Add a second Run button (another way to start the job), before Cancel."""
+        button = QPushButton(text)
+        self.row.insertWidget(len(self._run_buttons), button)
+        self._run_buttons.append(button)
+        return button
+
     def set_running(self, running: bool) -> None:
-        """Disable Run and enable Cancel while a job runs (and back)."""
-        self.run_button.setEnabled(not running)
+        """Disable the Run buttons and enable Cancel while a job runs (and back)."""
+        for button in self._run_buttons:
+            button.setEnabled(not running)
         if self.cancel_button is not None:
             self.cancel_button.setEnabled(running)
 

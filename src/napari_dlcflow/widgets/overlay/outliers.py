@@ -33,7 +33,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_dlcflow.core.refine.outliers import OutlierSpec
-from napari_dlcflow.widgets.common.jobs import JobRunner
+from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 
 if TYPE_CHECKING:
@@ -263,8 +263,7 @@ class OutliersPanel(QGroupBox):
         self.progress.setFormat("frame %v of %m")
         self.progress.setVisible(False)
         form.addRow(self.progress)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = StatusLine("")
         form.addRow(self.status)
 
         self._poll = QTimer(self)
@@ -288,12 +287,10 @@ class OutliersPanel(QGroupBox):
     # ------------------------------------------------------------------------ messages
 
     def _error(self, message: str) -> None:
-        self.status.setText(_breakable(message))
-        self.status.setStyleSheet("color: #ff6b6b;")
+        self.status.error(_breakable(message))
 
     def _info(self, message: str) -> None:
-        self.status.setText(_breakable(message))
-        self.status.setStyleSheet("")
+        self.status.info(_breakable(message))
 
     def status_text(self) -> str:
         """The status line as plain text (without the break hints in long file names)."""
