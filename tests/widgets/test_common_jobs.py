@@ -45,12 +45,15 @@ def test_one_error_path_and_cancel(qtbot: Any) -> None:
     qtbot.addWidget(row)
     jobs = JobRunner(status=status, row=row)
 
+    gate = threading.Event()
+
     def boom() -> None:
+        gate.wait(5)
         raise ValueError("no such file: x.h5")
 
     worker = jobs.start(boom, error_prefix="Import failed")
     with qtbot.waitSignal(worker.finished, timeout=10_000):
-        pass
+        gate.set()
     assert status.text() == "Import failed: no such file: x.h5"
     assert status.styleSheet() == ERROR_STYLE
     status.setText("fine again")  # plain text is never shown in red

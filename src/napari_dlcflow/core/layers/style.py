@@ -78,7 +78,7 @@ class ShapesStyle(LayerStyle):
     """A Shapes layer (the crop region of the Preprocess dock)."""
 
     edge_color: Any = "yellow"
-    face_color: Any = (1.0, 1.0, 0.0, 0.12)
+    face_color: Any = field(default_factory=lambda: [1.0, 1.0, 0.0, 0.12])
     edge_width: float = 4.0
 
 

@@ -7,16 +7,37 @@ delivered in the GUI thread, where the dock's callbacks update its widgets.
 
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
+from qtpy.QtCore import QThreadPool
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 __all__ = ["ERROR_STYLE", "JobRunner", "RunCancelRow", "StatusLine"]
 
 ERROR_STYLE = "color: #ff6b6b;"
 """Style sheet of a status line showing an error."""
+
+EXIT_WAIT_MS = 30_000
+"""How long Python's exit waits for running jobs (after asking them to stop)."""
+
+_RUNNERS: weakref.WeakSet[JobRunner] = weakref.WeakSet()
+
+
+def _wait_at_exit() -> None:
+    """Ask every job to stop and wait for the threads before Python tears its modules down: a
+    job still running then would end by emitting on a deleted Qt object and abort Python."""
+    for runner in list(_RUNNERS):
+        runner.stop.set()
+        if runner._quit_on_cancel and runner.worker is not None:
+            runner.worker.quit()
+    QThreadPool.globalInstance().waitForDone(EXIT_WAIT_MS)
+
+
+atexit.register(_wait_at_exit)
 
 
 class StatusLine(QLabel):
@@ -124,6 +145,7 @@ class JobRunner:
         self._on_cancel: Callable[[], None] | None = None
         if row is not None and row.cancel_button is not None:
             row.cancel_button.clicked.connect(self.cancel)
+        _RUNNERS.add(self)
 
     @property
     def busy(self) -> bool:
