@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from napari_dlcflow.core.layers.colors import COLORMAPS
 from napari_dlcflow.core.project.config import ConfigChangedOnDiskError, ConfigError, Project
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.dock import scroll_body
@@ -31,7 +32,6 @@ from napari_dlcflow.widgets.project.skeleton_view import SkeletonView
 if TYPE_CHECKING:
     import napari
 
-COLORMAPS = ("rainbow", "jet", "viridis", "plasma", "turbo", "hsv", "tab10", "tab20", "cool")
 
 
 class ProjectDock(QScrollArea):
