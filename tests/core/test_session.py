@@ -134,3 +134,17 @@ def test_save_refuses_a_file_changed_by_another_program(openfield_project: Path)
     with pytest.raises(LabelsError):
         m.save()
     assert m.dirty  # the edits are still in the session
+
+
+def test_label_modes_say_where_labeling_goes_on(tmp_path: Path) -> None:
+    m = _model(tmp_path, n=2)
+    assert m.next_after_placing("sequential", 0, 0) == (0, 1)
+    assert m.next_after_placing("sequential", 0, 1) == (1, 0)  # after the last part: next frame
+    assert m.next_after_placing("sequential", 1, 1) is None  # nothing after the last frame
+    assert m.next_after_placing("loop", 0, 1) == (1, 1)
+    assert m.next_after_placing("loop", 1, 0) is None
+    assert m.next_after_placing("quick", 0, 0) is None
+    with pytest.raises(ValueError, match="label mode"):
+        m.next_after_placing("fast", 0, 0)
+    m.set_point(0, 0, 1.0, 2.0)
+    assert m.changed_only([(0, 0, 1.0, 2.0), (0, 1, 3.0, 3.0)]) == [(0, 1, 3.0, 3.0)]

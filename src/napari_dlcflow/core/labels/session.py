@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from napari_dlcflow.core.refine.iteration import ChangeSummary
 
 UNDO_LIMIT = 500
+LABEL_MODES = ("sequential", "quick", "loop")
+"""How a click moves on: next body part (then next frame), stay, or same body part next frame."""
 
 
 @dataclass
@@ -370,6 +372,38 @@ class LabelModel:
         return True
 
     # ------------------------------------------------------------------ queries
+    def changed_only(
+        self, updates: list[tuple[int, int, float, float]]
+    ) -> list[tuple[int, int, float, float]]:
+        """The ``(t, k, x, y)`` updates that really move a keypoint (a redraw echoes the rest)."""
+        return [u for u in updates if not np.array_equal(self.xy[u[0], u[1]], [u[2], u[3]])]
+
+    def next_after_placing(self, mode: str, t: int, k: int) -> tuple[int, int] | None:
+        """Where labeling goes on after keypoint ``k`` was placed in frame ``t``.
+
+        Parameters
+        ----------
+        mode : {"sequential", "quick", "loop"}
+            ``sequential``: the next body part, after the last one the first of the next
+            frame; ``quick``: stay; ``loop``: the same body part in the next frame.
+
+        Returns
+        -------
+        (frame, keypoint) or None
+            None to stay (``quick``, or nothing comes after).
+        """
+        if mode not in LABEL_MODES:
+            raise ValueError(f"label mode must be one of {', '.join(LABEL_MODES)}, not {mode!r}")
+        n_kp, n_frames = len(self.keypoints), len(self.image_names)
+        if mode == "sequential":
+            if k + 1 < n_kp:
+                return t, k + 1
+            if t + 1 < n_frames:
+                return t + 1, 0
+        elif mode == "loop" and t + 1 < n_frames:
+            return t + 1, k
+        return None
+
     def labeled(self, t: int) -> np.ndarray:
         """Boolean array of shape (K,): which keypoints frame ``t`` has."""
         return ~np.isnan(self.xy[t]).any(axis=-1)

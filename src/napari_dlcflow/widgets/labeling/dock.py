@@ -40,7 +40,7 @@ from napari_dlcflow.core.labels.recovery import (
     discard_recovery,
     find_recovery,
 )
-from napari_dlcflow.core.labels.session import LabelModel
+from napari_dlcflow.core.labels.session import LABEL_MODES, LabelModel
 from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
 from napari_dlcflow.core.layers.data import editing_colors, editing_points, editing_skeleton
 from napari_dlcflow.core.project.config import ConfigError, Project
@@ -59,7 +59,7 @@ from napari_dlcflow.widgets.labeling.refine import RefineSection
 if TYPE_CHECKING:
     import napari
 
-MODES = ("sequential", "quick", "loop")
+MODES = LABEL_MODES
 MODE_HELP = {
     "sequential": "a click places the selected part, then selects the next one (next frame "
     "after the last)",
@@ -548,9 +548,7 @@ class LabelingDock(QScrollArea):
                 for i in event.data_indices
                 if 0 <= i < len(data) and not np.isnan(ks[i])
             ]
-            changed = [
-                u for u in updates if not np.array_equal(self.model.xy[u[0], u[1]], [u[2], u[3]])
-            ]
+            changed = self.model.changed_only(updates)
             if changed:
                 self.model.set_many(changed)
                 self._after_edit(sync=False)
@@ -569,16 +567,14 @@ class LabelingDock(QScrollArea):
 
     def _advance(self, t: int) -> None:
         assert self.model is not None
-        n_kp = len(self.model.keypoints)
-        n_frames = len(self.model.image_names)
-        if self.mode == "sequential":
-            if self.current + 1 < n_kp:
-                self.select_keypoint(self.current + 1)
-            elif t + 1 < n_frames:
-                self.select_keypoint(0)
-                self.viewer.dims.set_current_step(0, t + 1)
-        elif self.mode == "loop" and t + 1 < n_frames:
-            self.viewer.dims.set_current_step(0, t + 1)
+        step = self.model.next_after_placing(self.mode, t, self.current)
+        if step is None:
+            return
+        frame, k = step
+        if k != self.current:
+            self.select_keypoint(k)
+        if frame != t:
+            self.viewer.dims.set_current_step(0, frame)
 
     def redraw(self) -> None:
         """Redraw the Points layer (and the skeleton and lists) from the model."""
