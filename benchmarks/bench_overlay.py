@@ -61,7 +61,8 @@ def route_ours(path: Path) -> dict[str, float]:
     import napari.layers
     from napari.components import ViewerModel
 
-    from napari_dlcflow.core.predictions.analysis_files import predictions_layers, read_predictions
+    from napari_dlcflow.core.layers.data import predictions_layers
+    from napari_dlcflow.core.predictions.analysis_files import read_predictions
     from napari_dlcflow.plugin.predictions_reader import finish_layer_data
     from napari_dlcflow.widgets.overlay.layers import WINDOW_FRAMES, WINDOWED_ABOVE
 
@@ -101,7 +102,7 @@ def route_pandas_stack(path: Path) -> dict[str, float]:
     import pandas as pd
     from napari.components import ViewerModel
 
-    from napari_dlcflow.core.layers.style import bodypart_colors
+    from napari_dlcflow.core.layers.colors import palette
 
     viewer = ViewerModel()
     t0 = time.perf_counter()
@@ -120,7 +121,7 @@ def route_pandas_stack(path: Path) -> dict[str, float]:
             data,
             properties=properties,
             face_color="label",
-            face_color_cycle=list(bodypart_colors(n)),
+            face_color_cycle=list(palette(n)),
             size=6,
         )
     )

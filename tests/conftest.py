@@ -47,7 +47,7 @@ def small_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def save_screenshot() -> Callable[..., Path]:
     """Save a viewer screenshot to tests/_artifacts (and to docs/images when
-    ``DLCFLOW_DOCS_IMAGES=1``); returns the path."""
+    ``DLCFLOW_DOCS_IMAGES=1``); returns the path. ``camera=((y, x), zoom)`` frames a detail."""
 
     def save(
         viewer: object,
@@ -55,12 +55,15 @@ def save_screenshot() -> Callable[..., Path]:
         *,
         canvas_only: bool = False,
         size: tuple[int, int] = (1400, 950),
+        camera: tuple[tuple[float, float], float] | None = None,
     ) -> Path:
         from napari_dlcflow.widgets.common.screenshot import prepare, save_screenshot
 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         prepare(viewer, size)  # type: ignore[arg-type]
+        if camera is not None:  # ((y, x) centre, zoom) after the reset of prepare
+            viewer.camera.center, viewer.camera.zoom = camera  # type: ignore[attr-defined]
         save_screenshot(viewer, path, canvas_only=canvas_only)  # type: ignore[arg-type]
         if os.environ.get("DLCFLOW_DOCS_IMAGES") == "1":
             DOCS_IMAGES.mkdir(parents=True, exist_ok=True)

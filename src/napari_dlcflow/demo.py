@@ -288,7 +288,7 @@ def _show(
 ) -> Path:
     import napari
 
-    from napari_dlcflow.core.layers.style import keypoint_layers
+    from napari_dlcflow.core.layers.data import keypoint_layers, predictions_layers
     from napari_dlcflow.core.video.probe import read_frames
     from napari_dlcflow.widgets.common.screenshot import prepare, save_screenshot
     from napari_dlcflow.widgets.common.state import state_for_viewer
@@ -299,17 +299,16 @@ def _show(
     viewer = napari.Viewer(title="napari-dlcflow demo", show=visible)
     viewer.add_image(read_frames(video), name=video.stem, rgb=True)
     for data, kwargs, kind in keypoint_layers(
-        keypoints, bodyparts, project.skeleton, name="ground truth"
+        keypoints, bodyparts, project.skeleton, name="ground truth", colormap=project.colormap
     ):
         getattr(viewer, f"add_{kind}")(data, **kwargs)
     if predictions is not None:
-        from napari_dlcflow.core.predictions.analysis_files import predictions_layers
-
         for data, kwargs, kind in predictions_layers(
             predictions,
             project.skeleton,
             name="predicted",
             pcutoff=project.pcutoff,
+            colormap=project.colormap,
             symbol="cross",
             size=10,
         ):

@@ -11,7 +11,6 @@ import napari_dlcflow
 
 PACKAGES = (
     "napari",
-    "magicgui",
     "qtpy",
     "PyQt5",
     "PySide6",

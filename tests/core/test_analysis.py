@@ -23,8 +23,8 @@ from napari_dlcflow.core.engine.analysis import (
     video_status,
 )
 from napari_dlcflow.core.example.synthetic import BODYPARTS, read_truth
+from napari_dlcflow.core.layers.data import predictions_layers
 from napari_dlcflow.core.predictions.analysis_files import (
-    predictions_layers,
     read_predictions,
     simulate_predictions,
     write_predictions,

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from napari_dlcflow.core.layers.colors import palette
 from napari_dlcflow.core.layers.coords import keypoints_to_points, points_to_keypoints
-from napari_dlcflow.core.layers.style import bodypart_colors, keypoint_layers, skeleton_vectors
+from napari_dlcflow.core.layers.data import keypoint_layers
+from napari_dlcflow.core.layers.skeleton import skeleton_edges, skeleton_segments
 
 
 def test_keypoints_points_round_trip_keeps_nan_and_axis_order() -> None:
@@ -32,7 +34,7 @@ def test_points_to_keypoints_rejects_duplicates_and_out_of_range() -> None:
 
 def test_skeleton_vectors_skip_missing_endpoints() -> None:
     kp = np.array([[[0, 0], [3, 4]], [[1, 1], [np.nan, np.nan]]], dtype=float)
-    vec = skeleton_vectors(kp, ["a", "b"], [("a", "b"), ("a", "zz")])
+    vec = skeleton_segments(kp, skeleton_edges(["", ""], ["a", "b"], [("a", "b"), ("a", "zz")]))
     assert vec.shape == (1, 2, 3)
     assert_allclose(vec[0], [[0, 0, 0], [0, 4, 3]])
 
@@ -45,5 +47,5 @@ def test_keypoint_layers_colour_each_bodypart() -> None:
     data, kwargs, _ = layers[1]
     assert data.shape == (6, 3)
     assert list(kwargs["features"]["bodypart"]) == ["a", "b", "c"] * 2
-    assert_allclose(kwargs["face_color"][:3], bodypart_colors(3))
-    assert len({tuple(c) for c in bodypart_colors(3)}) == 3
+    assert_allclose(kwargs["face_color"][:3], palette(3))
+    assert len({tuple(c) for c in palette(3)}) == 3

@@ -16,6 +16,12 @@ from napari_dlcflow.core.example.synthetic import (
     SyntheticSpec,
     render_synthetic,
 )
+from napari_dlcflow.core.layers.data import (
+    predictions_layers,
+    shown_mask,
+    skeleton_vectors_for,
+    tracks_layer_data,
+)
 from napari_dlcflow.core.predictions.analysis_files import (
     HDF_KEY,
     NotAnalysisFileError,
@@ -24,15 +30,11 @@ from napari_dlcflow.core.predictions.analysis_files import (
     filtered_path,
     find_analysis_files,
     is_analysis_file,
-    predictions_layers,
     read_meta,
     read_predictions,
     scorer_name,
-    shown_mask,
     simulate_predictions,
     skeleton_table,
-    skeleton_vectors_for,
-    tracks_layer_data,
     write_meta,
     write_predictions,
 )

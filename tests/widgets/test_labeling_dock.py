@@ -135,7 +135,7 @@ def test_sequential_and_loop_modes_copy_undo(make_napari_viewer, project: Path) 
     layer = dock.points_layer
     model = dock.model
     model.clear_points([(5, k) for k in range(4)] + [(6, k) for k in range(4)])
-    dock._sync_points()
+    dock.redraw()
     dock.go_to_frame(5)
     dock.set_mode("sequential")
     dock.select_keypoint(0)
@@ -185,7 +185,7 @@ def test_keyboard_shortcuts(make_napari_viewer, project: Path, qtbot) -> None:
     handler.release_key("M")
     assert dock.mode == "quick"
     dock.model.xy[2, 1] = np.nan
-    dock._sync_points()
+    dock.redraw()
     handler.press_key("N")
     handler.release_key("N")
     assert dock._frame() == 2

@@ -20,11 +20,11 @@ from napari_dlcflow.core.example.synthetic import (
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
 from napari_dlcflow.core.labels.collected import read_labels
 from napari_dlcflow.core.labels.machine import read_machine_labels
+from napari_dlcflow.core.layers.data import LOW_BORDER, PREDICTED_BORDER
 from napari_dlcflow.core.predictions.analysis_files import simulate_predictions, write_predictions
 from napari_dlcflow.core.refine.outliers import OutlierSpec, extract_outliers
 from napari_dlcflow.core.video.extract import labeled_data_folder
 from napari_dlcflow.widgets.common.state import state_for_viewer
-from napari_dlcflow.widgets.labeling.layers import LOW_BORDER, PREDICTED_BORDER
 
 pytestmark = pytest.mark.gui
 

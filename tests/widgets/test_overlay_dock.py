@@ -18,12 +18,11 @@ from napari_dlcflow.core.example.synthetic import (
     read_truth,
     write_synthetic_example,
 )
+from napari_dlcflow.core.layers.data import skeleton_vectors_for, tracks_layer_data
 from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
     scorer_name,
     simulate_predictions,
-    skeleton_vectors_for,
-    tracks_layer_data,
     write_predictions,
 )
 from napari_dlcflow.core.predictions.filtering import filter_file
@@ -247,3 +246,46 @@ def test_cropped_analysis_sits_on_the_full_video(
     world = points.data[0] + np.asarray(points.translate)
     assert world[2] == pred.data[0, 0, 0] + 30 + 7 and world[1] == pred.data[0, 0, 1] + 40 + 5
     assert tuple(dock.sets["raw"].tracks.translate) == (0, 45, 37)
+
+
+def test_labels_and_predictions_share_colours_on_screen(
+    make_napari_viewer: Any, openfield_project: Path, save_screenshot: Any
+) -> None:
+    """A labels file and an analysis file of one project, opened by File > Open: each body
+    part has one colour in both layers (docs image ``colours-everywhere.png``)."""
+    from napari_dlcflow.core.labels.collected import read_labels
+
+    (labels_path,) = sorted((openfield_project / "labeled-data").glob("*/CollectedData_*.h5"))
+    labels = read_labels(labels_path, folder_stem=labels_path.parent.name)
+    bodyparts = [bp for _, bp in labels.keypoints]
+    truth = np.nan_to_num(labels.xy, nan=-100.0)
+    pred = simulate_predictions(truth, bodyparts, scorer=SCORER, noise_px=4.0, seed=2)
+    (openfield_project / "videos").mkdir(exist_ok=True)
+    h5 = openfield_project / "videos" / f"m3v1mp4{SCORER}.h5"
+    write_predictions(pred, h5)
+
+    viewer = make_napari_viewer()
+    viewer.open(str(labels_path.parent), plugin="napari-dlcflow")
+    viewer.open(str(h5), plugin="napari-dlcflow")
+    label_layer = next(lay for lay in viewer.layers if lay.name.endswith("(labels)"))
+    pred_layer = viewer.layers[h5.stem]
+
+    def colours(layer: Any) -> dict[str, tuple[float, ...]]:
+        out: dict[str, set[tuple[float, ...]]] = {}
+        for bp, c in zip(layer.features["bodypart"], layer.face_color, strict=True):
+            out.setdefault(str(bp), set()).add(tuple(np.round(c, 4)))
+        assert all(len(v) == 1 for v in out.values()), out
+        return {bp: next(iter(v)) for bp, v in out.items()}
+
+    on_labels, on_predictions = colours(label_layer), colours(pred_layer)
+    assert on_labels == on_predictions
+    assert len(set(on_labels.values())) == len(set(bodyparts))
+    # the labeled frame whose animal is nearest the middle, zoomed on the animal
+    centre = np.array([320.0, 240.0])
+    t = int(np.argmin(np.nanmean(np.linalg.norm(labels.xy - centre, axis=-1), axis=1)))
+    x, y = np.nanmean(labels.xy[t], axis=0)
+    viewer.dims.set_current_step(0, t)
+    # the images are not a video: trails across them would mean nothing
+    viewer.layers[f"{h5.stem} trails"].visible = False
+    path = save_screenshot(viewer, "colours-everywhere", camera=((y, x), 3.5))
+    assert path.stat().st_size > 10_000

@@ -24,7 +24,7 @@ def _dock(viewer: Any) -> PreprocessDock:
 
 def _wait_preview(qtbot: Any, dock: PreprocessDock, before: int) -> None:
     qtbot.waitUntil(
-        lambda: dock.preview_count > before and dock._preview_worker is None, timeout=20000
+        lambda: dock.preview_count > before and not dock.preview_jobs.busy, timeout=20000
     )
 
 
@@ -94,7 +94,7 @@ def test_apply_opens_output_as_a_layer(
     dock.output_form.folder.setText(str(tmp_path / "out"))
     worker = dock.apply_current()
     assert worker is not None
-    qtbot.waitUntil(lambda: dock._job_worker is None, timeout=60000)
+    qtbot.waitUntil(lambda: not dock.jobs.busy, timeout=60000)
     out = tmp_path / "out" / "in put & #1_pre.mp4"
     assert [r.output for r in dock.last_results] == [out]
     assert out.name in dock.status.text()
@@ -127,7 +127,7 @@ def test_batch_cancel_and_errors_in_the_dock(
     worker = dock.apply_list()
     dock.cancel_button.click()  # before the first video got far
     assert worker is not None
-    qtbot.waitUntil(lambda: dock._job_worker is None, timeout=60000)
+    qtbot.waitUntil(lambda: not dock.jobs.busy, timeout=60000)
     assert all(r.cancelled for r in dock.last_results)
     out = tmp_path / "out"
     assert not out.exists() or list(out.iterdir()) == []
@@ -142,7 +142,7 @@ def test_batch_cancel_and_errors_in_the_dock(
     dock.video_list.takeItem(0)
     worker = dock.apply_list()
     assert worker is not None
-    qtbot.waitUntil(lambda: dock._job_worker is None, timeout=60000)
+    qtbot.waitUntil(lambda: not dock.jobs.busy, timeout=60000)
     assert "b.mp4" in dock.status.text() and "outside" in dock.status.text()
 
 

@@ -55,27 +55,19 @@ def get_reader(path: PathLike | list[PathLike]) -> Callable[[Any], list[tuple]] 
 
 
 def labels_layer_data(path: Path, image_names: list[str] | None = None) -> tuple:
-    """A Points layer data tuple of one label file."""
+    """A Points layer data tuple of one label file, coloured by its project's colormap."""
     from napari_dlcflow.core.labels.collected import read_labels
-    from napari_dlcflow.core.layers.coords import keypoints_to_points
+    from napari_dlcflow.core.layers.data import labels_points
+    from napari_dlcflow.core.layers.style import PointsStyle, display_settings
 
     labels = read_labels(path, folder_stem=path.parent.name)
     names = image_names if image_names else [r[-1] for r in labels.images]
     where = {n: t for t, n in enumerate(names)}
     frames = np.array([where.get(r[-1], -1) for r in labels.images], dtype=int)
-    keep = frames >= 0
-    data, _t, k = keypoints_to_points(labels.xy[keep], frames[keep])
-    features: dict[str, Any] = {
-        "keypoint": k,
-        "individual": np.array([labels.keypoints[i][0] for i in k], dtype=object),
-        "bodypart": np.array([labels.keypoints[i][1] for i in k], dtype=object),
-    }
+    data, features, face = labels_points(
+        labels, frames, colormap=display_settings(path).colormap
+    )
     machine = labels.likelihood is not None
-    if machine:
-        rows = np.flatnonzero(keep)
-        lik = labels.likelihood[rows]  # type: ignore[index]
-        valid = ~np.isnan(labels.xy[keep]).any(axis=-1)
-        features["likelihood"] = lik[valid]
     meta = {
         "dlcflow": {
             "source": str(path),
@@ -85,21 +77,18 @@ def labels_layer_data(path: Path, image_names: list[str] | None = None) -> tuple
             "images": names,
             "stem": path.parent.name,
             "machine": machine,
-            "skipped_rows": int((~keep).sum()),
+            "skipped_rows": int((frames < 0).sum()),
         }
     }
     kind = "machine" if machine else "labels"
+    style = PointsStyle(
+        name=f"{path.stem} ({kind})",
+        face_color=face if len(face) else "white",
+        text={"string": "{bodypart}", "size": 8, "color": "white"},
+    )
     return (
         data,
-        {
-            "name": f"{path.stem} ({kind})",
-            "features": features,
-            "face_color": "bodypart",
-            "size": 8,
-            "metadata": meta,
-            "ndim": 3,
-            "text": {"string": "{bodypart}", "size": 8, "color": "white"},
-        },
+        {**style.as_kwargs(), "features": features, "metadata": meta, "ndim": 3},
         "points",
     )
 

@@ -39,19 +39,18 @@ def finish_layer_data(layers: list[tuple[Any, dict[str, Any], str]]) -> list[tup
 
 
 def read_predictions_layers(path: PathLike) -> list[tuple]:
-    """Layers for one analysis file (skeleton and p-cutoff from its project, if any)."""
-    from napari_dlcflow.core.predictions.analysis_files import (
-        predictions_layers,
-        project_display_settings,
-        read_predictions,
-    )
+    """Layers for one analysis file (skeleton, p-cutoff and colormap from its project, if any)."""
+    from napari_dlcflow.core.layers.data import predictions_layers
+    from napari_dlcflow.core.layers.style import display_settings
+    from napari_dlcflow.core.predictions.analysis_files import read_predictions
 
     pred = read_predictions(path)
-    skeleton, pcutoff = project_display_settings(path)
+    settings = display_settings(path)
     layers = predictions_layers(
         pred,
-        skeleton,
-        pcutoff=0.6 if pcutoff is None else pcutoff,
+        settings.skeleton,
+        pcutoff=0.6 if settings.pcutoff is None else settings.pcutoff,
+        colormap=settings.colormap,
         symbol="cross" if Path(path).stem.endswith("_filtered") else "disc",
     )
     return finish_layer_data(layers)

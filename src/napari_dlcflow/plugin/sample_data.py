@@ -8,7 +8,7 @@ from typing import Any
 def synthetic_animal() -> list[tuple[Any, dict[str, Any], str]]:
     """The built-in example: a 300-frame video, 11 true keypoints and the skeleton."""
     from napari_dlcflow.core.example.synthetic import SyntheticSpec, render_synthetic
-    from napari_dlcflow.core.layers.style import keypoint_layers
+    from napari_dlcflow.core.layers.data import keypoint_layers
 
     video = render_synthetic(SyntheticSpec())
     image = (video.frames, {"name": "synthetic animal", "rgb": True}, "image")

@@ -15,12 +15,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_dlcflow.core.labels.collected import Labels
+from napari_dlcflow.core.labels.collected import Labels, SavedLabels
+
+if TYPE_CHECKING:
+    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.refine.iteration import ChangeSummary
 
 UNDO_LIMIT = 500
+LABEL_MODES = ("sequential", "quick", "loop")
+"""How a click moves on: next body part (then next frame), stay, or same body part next frame."""
 
 
 @dataclass
@@ -74,6 +81,7 @@ class LabelModel:
         self.predicted = np.zeros((len(image_names), len(keypoints)), dtype=bool)
         self.likelihood = np.full((len(image_names), len(keypoints)), np.nan)
         self.reviewed: set[int] = set()  # frames whose predictions the user dealt with
+        self.autosaved_revision = -1  # the revision the recovery file holds
         self._undo: list[tuple[np.ndarray, np.ndarray, frozenset[int]]] = []
         self._redo: list[tuple[np.ndarray, np.ndarray, frozenset[int]]] = []
 
@@ -184,6 +192,86 @@ class LabelModel:
             stamp=self.stamp,
         )
 
+    # ------------------------------------------------------------------ saving
+    def changes_on_disk(self, project: Project | None = None) -> ChangeSummary:
+        """What saving now would change in the ``CollectedData`` on disk.
+
+        The file is read as the project sees it (columns conformed to ``project``'s config,
+        rows of a renamed folder remapped), so only the user's edits count.
+
+        Raises
+        ------
+        LabelsError, OSError
+            If the file on disk cannot be read.
+        """
+        from napari_dlcflow.core.labels.collected import (
+            FolderMismatchError,
+            compare_with_config,
+            conform_to_config,
+            find_label_files,
+            load_folder,
+            read_labels,
+            remap_folder,
+        )
+        from napari_dlcflow.core.refine.iteration import summarize_changes
+
+        try:
+            before = load_folder(self.folder, self.file_scorer)
+        except FolderMismatchError:  # rows of a renamed folder, remapped when opened
+            files = find_label_files(self.folder)
+            src = (files["collected_h5"] or files["collected_csv"])[0]
+            before = remap_folder(read_labels(src), self.folder.name)
+        if before is not None and project is not None:
+            diff = compare_with_config(before, project)
+            before = conform_to_config(before, project, {k: k for k in diff.extra})
+        return summarize_changes(before, self.to_labels(), pending=self.n_predicted)
+
+    def needs_confirmation(self, changes: ChangeSummary) -> bool:
+        """Whether a save should be confirmed first: it deletes labels, or predictions were
+        reviewed or are still waiting (they are not saved)."""
+        return bool(changes.deleted > 0 or self.reviewed or self.n_predicted)
+
+    def save(self) -> SavedLabels:
+        """Write ``CollectedData_<scorer>.h5/.csv`` (previous files backed up) and forget the
+        recovery file; predictions not accepted are not written.
+
+        Raises
+        ------
+        LabelsError
+            If the file changed on disk since it was read (another program saved it).
+        SaveError, OSError
+            If writing failed; the files on disk are then unchanged.
+        """
+        from napari_dlcflow.core.labels.collected import write_labels
+        from napari_dlcflow.core.labels.recovery import discard_recovery
+
+        table = self.to_labels()
+        saved = write_labels(
+            table, self.folder, expected_stamp=self.stamp, file_scorer=self.file_scorer
+        )
+        self.stamp = saved.stamp
+        self.file_rows = [r[-1] for r in table.images if r[-1] in self.image_names]
+        self.dirty = False
+        discard_recovery(self.folder, self.file_scorer)
+        return saved
+
+    def autosave(self) -> bool:
+        """Write the recovery file if anything changed since the last autosave; returns
+        whether it wrote.
+
+        Raises
+        ------
+        SaveError, OSError
+            If the recovery file could not be written.
+        """
+        from napari_dlcflow.core.labels.recovery import write_recovery
+
+        if not self.dirty or self.revision == self.autosaved_revision:
+            return False
+        write_recovery(self.to_labels(), self.folder, self.file_scorer)
+        self.autosaved_revision = self.revision
+        return True
+
     # ------------------------------------------------------------------ edits
     def _state(self) -> tuple[np.ndarray, np.ndarray, frozenset[int]]:
         return self.xy.copy(), self.predicted.copy(), frozenset(self.reviewed)
@@ -284,6 +372,38 @@ class LabelModel:
         return True
 
     # ------------------------------------------------------------------ queries
+    def changed_only(
+        self, updates: list[tuple[int, int, float, float]]
+    ) -> list[tuple[int, int, float, float]]:
+        """The ``(t, k, x, y)`` updates that really move a keypoint (a redraw echoes the rest)."""
+        return [u for u in updates if not np.array_equal(self.xy[u[0], u[1]], [u[2], u[3]])]
+
+    def next_after_placing(self, mode: str, t: int, k: int) -> tuple[int, int] | None:
+        """Where labeling goes on after keypoint ``k`` was placed in frame ``t``.
+
+        Parameters
+        ----------
+        mode : {"sequential", "quick", "loop"}
+            ``sequential``: the next body part, after the last one the first of the next
+            frame; ``quick``: stay; ``loop``: the same body part in the next frame.
+
+        Returns
+        -------
+        (frame, keypoint) or None
+            None to stay (``quick``, or nothing comes after).
+        """
+        if mode not in LABEL_MODES:
+            raise ValueError(f"label mode must be one of {', '.join(LABEL_MODES)}, not {mode!r}")
+        n_kp, n_frames = len(self.keypoints), len(self.image_names)
+        if mode == "sequential":
+            if k + 1 < n_kp:
+                return t, k + 1
+            if t + 1 < n_frames:
+                return t + 1, 0
+        elif mode == "loop" and t + 1 < n_frames:
+            return t + 1, k
+        return None
+
     def labeled(self, t: int) -> np.ndarray:
         """Boolean array of shape (K,): which keypoints frame ``t`` has."""
         return ~np.isnan(self.xy[t]).any(axis=-1)

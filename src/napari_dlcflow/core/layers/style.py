@@ -1,127 +1,166 @@
-"""Keypoints and skeletons as napari layer data (plain tuples; no napari import)."""
+"""How each kind of layer looks: style dataclasses (``as_kwargs``) and a project's display
+settings (skeleton, p-cutoff, colormap, dot size)."""
 
 from __future__ import annotations
 
-import colorsys
-from collections.abc import Sequence
-from typing import Any
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
+from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
 
-from napari_dlcflow.core.layers.coords import keypoints_to_points
+if TYPE_CHECKING:
+    from napari_dlcflow.core.project.config import Project
 
-__all__ = ["bodypart_colors", "keypoint_layers", "skeleton_vectors"]
-
-
-def bodypart_colors(n: int) -> np.ndarray:
-    """``n`` distinct RGBA colours, evenly spaced around the hue circle.
-
-    Returns
-    -------
-    ndarray of shape (n, 4)
-        RGBA in 0..1.
-    """
-    return np.array(
-        [(*colorsys.hsv_to_rgb(0.83 * i / max(n - 1, 1), 0.85, 1.0), 1.0) for i in range(n)]
-    )
+__all__ = [
+    "OVERLAY_STYLES",
+    "DisplaySettings",
+    "LayerStyle",
+    "PointsStyle",
+    "ShapesStyle",
+    "TracksStyle",
+    "VectorsStyle",
+    "display_settings",
+]
 
 
-def skeleton_vectors(
-    keypoints: npt.ArrayLike, bodyparts: Sequence[str], skeleton: Sequence[tuple[str, str]]
-) -> np.ndarray:
-    """Skeleton edges of every frame as napari vectors.
+@dataclass
+class LayerStyle:
+    """Keyword arguments shared by napari layers; ``None`` fields are left to napari."""
 
-    Parameters
+    name: str | None = None
+    opacity: float | None = None
+    blending: str | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The fields that are set, as keyword arguments of ``viewer.add_<layer>``."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v for k, v in values.items() if v is not None}
+
+
+@dataclass
+class PointsStyle(LayerStyle):
+    """A Points layer of keypoints (the face colour comes from :mod:`.colors`)."""
+
+    size: float = 8.0
+    symbol: str = "disc"
+    face_color: Any = None
+    border_color: Any = "black"
+    border_width: float = 0.1
+    text: dict[str, Any] | None = None
+
+
+@dataclass
+class VectorsStyle(LayerStyle):
+    """A Vectors layer of skeleton segments."""
+
+    edge_width: float = 2.0
+    edge_color: Any = "white"
+    vector_style: str = "line"
+    opacity: float | None = 0.8
+
+
+@dataclass
+class TracksStyle(LayerStyle):
+    """A Tracks layer of trails, coloured by the ``group`` feature (see ``predictions_layers``)."""
+
+    tail_length: int = 30
+    head_length: int = 0
+    tail_width: float = 2.0
+    color_by: str = "group"
+    colormap: str = "hsv"
+    blending: str | None = "translucent"
+
+
+@dataclass
+class ShapesStyle(LayerStyle):
+    """A Shapes layer (the crop region of the Preprocess dock)."""
+
+    edge_color: Any = "yellow"
+    face_color: Any = field(default_factory=lambda: [1.0, 1.0, 0.0, 0.12])
+    edge_width: float = 4.0
+
+
+@dataclass(frozen=True)
+class OverlayStyle:
+    """Marker and skeleton of one kind of predictions, so raw and filtered can be told apart."""
+
+    symbol: str
+    size: float
+    skeleton_color: str
+
+
+OVERLAY_STYLES: dict[str, OverlayStyle] = {
+    "raw": OverlayStyle(symbol="disc", size=7.0, skeleton_color="white"),
+    "filtered": OverlayStyle(symbol="ring", size=10.0, skeleton_color="cyan"),
+}
+"""Overlay dock styles of raw and filtered predictions."""
+
+
+@dataclass
+class DisplaySettings:
+    """What a project's ``config.yaml`` says about drawing keypoints.
+
+    Attributes
     ----------
-    keypoints : array-like of shape (T, K, 2)
-        ``x, y`` per frame and body part (NaN: missing).
-    bodyparts : sequence of str
-        The K body part names.
-    skeleton : sequence of (str, str)
-        Edges by name.
-
-    Returns
-    -------
-    ndarray of shape (M, 2, 3)
-        For each drawable edge: start ``(t, y, x)`` and displacement ``(0, dy, dx)``.
-    """
-    kp = np.asarray(keypoints, dtype=float)
-    index = {b: i for i, b in enumerate(bodyparts)}
-    out = []
-    t = np.arange(kp.shape[0], dtype=float)
-    for a, b in skeleton:
-        if a not in index or b not in index:
-            continue
-        pa, pb = kp[:, index[a]], kp[:, index[b]]
-        ok = ~(np.isnan(pa).any(axis=1) | np.isnan(pb).any(axis=1))
-        start = np.column_stack([t[ok], pa[ok, 1], pa[ok, 0]])
-        step = np.column_stack([np.zeros(ok.sum()), pb[ok, 1] - pa[ok, 1], pb[ok, 0] - pa[ok, 0]])
-        out.append(np.stack([start, step], axis=1))
-    return np.concatenate(out) if out else np.zeros((0, 2, 3))
-
-
-def keypoint_layers(
-    keypoints: npt.ArrayLike,
-    bodyparts: Sequence[str],
-    skeleton: Sequence[tuple[str, str]] = (),
-    *,
-    name: str = "keypoints",
-    size: float = 8.0,
-) -> list[tuple[Any, dict[str, Any], str]]:
-    """A Points layer (one colour per body part) and, with a skeleton, a Vectors layer.
-
-    Parameters
-    ----------
-    keypoints : array-like of shape (T, K, 2)
-        ``x, y`` per frame and body part.
-    bodyparts : sequence of str
-        The K names; stored in the points' ``bodypart`` feature.
-    skeleton : sequence of (str, str)
+    skeleton : list of (str, str)
         Edges to draw.
-    name : str
-        Layer name; the skeleton layer is ``"<name> skeleton"``.
-    size : float
-        Point size in pixels.
-
-    Returns
-    -------
-    list of (data, kwargs, layer type)
-        napari LayerData tuples.
+    pcutoff : float or None
+        Likelihood below which predictions are hidden (None: not set).
+    colormap : str
+        The colormap of the colour rule (``rainbow`` without a project).
+    dotsize : float or None
+        Point size in pixels (None: not set).
+    config : Path or None
+        The ``config.yaml`` read, if any.
     """
-    points, _, k = keypoints_to_points(keypoints)
-    colors = bodypart_colors(len(bodyparts))
-    layers: list[tuple[Any, dict[str, Any], str]] = []
-    if skeleton:
-        layers.append(
-            (
-                skeleton_vectors(keypoints, bodyparts, skeleton),
-                {
-                    "name": f"{name} skeleton",
-                    "edge_width": 2,
-                    "edge_color": "white",
-                    "vector_style": "line",
-                    "opacity": 0.8,
-                },
-                "vectors",
-            )
+
+    skeleton: list[tuple[str, str]] = field(default_factory=list)
+    pcutoff: float | None = None
+    colormap: str = DEFAULT_COLORMAP
+    dotsize: float | None = None
+    config: Path | None = None
+
+    @classmethod
+    def from_project(cls, project: Project) -> DisplaySettings:
+        """The settings of an open project (its unsaved edits included)."""
+        pcutoff = project.get("pcutoff")
+        dotsize = project.get("dotsize")
+        return cls(
+            skeleton=list(project.skeleton),
+            pcutoff=float(pcutoff) if pcutoff is not None else None,
+            colormap=project.colormap,
+            dotsize=float(dotsize) if dotsize is not None else None,
+            config=project.config_path,
         )
-    layers.append(
-        (
-            points,
-            {
-                "name": name,
-                "size": size,
-                "face_color": colors[k] if len(k) else "white",
-                "border_color": "black",
-                "border_width": 0.1,
-                "features": {"bodypart": np.asarray(bodyparts, dtype=object)[k]},
-                "metadata": {
-                    "bodyparts": list(bodyparts),
-                    "skeleton": [list(e) for e in skeleton],
-                },
-            },
-            "points",
-        )
-    )
-    return layers
+
+
+def display_settings(path: str | os.PathLike) -> DisplaySettings:
+    """Display settings of the project a file belongs to.
+
+    ``config.yaml`` is looked for beside the file and one folder up (analysis output in the
+    project's ``videos/``), and two folders up for files in ``labeled-data/<video>/``. A
+    ``config.yaml`` path is read directly. Without a readable config the defaults are returned
+    (no skeleton, ``rainbow``): a drawing never fails for want of a project.
+    """
+    from napari_dlcflow.core.project.config import Project
+
+    p = Path(path).resolve()
+    if p.name == "config.yaml":
+        candidates = [p]
+    else:
+        here = p if p.is_dir() else p.parent
+        folders = [here, here.parent]
+        if here.parent.name == "labeled-data":
+            folders.append(here.parent.parent)
+        candidates = [f / "config.yaml" for f in folders]
+    for cfg in candidates:
+        if cfg.is_file():
+            try:
+                settings = DisplaySettings.from_project(Project.open(cfg))
+            except Exception:
+                return DisplaySettings()
+            settings.config = cfg
+            return settings
+    return DisplaySettings()

@@ -1,4 +1,4 @@
-"""DeepLabCut analysis output (predicted tracks): read, write, and turn into napari layer data.
+"""DeepLabCut analysis output (predicted tracks): read and write (layers: ``core.layers``).
 
 DeepLabCut 3 writes the predictions of one video as ``<video stem><scorer>.h5`` beside the video,
 where the scorer is ``DLC_<Net>_<Task><date>shuffle<N>_snapshot_<k>``. The file holds one pandas
@@ -9,9 +9,8 @@ the individual ``single``). Filtering writes ``<...>_filtered.h5``; ``save_as_cs
 table as ``.csv``; ``<...>_meta.pickle`` holds ``{"data": {fps, nframes, frame_dimensions, ...}}``.
 
 In memory a :class:`Predictions` (a :class:`~napari_dlcflow.core.keypoints.Keypoints`) is one
-``(T, N, 3)`` array of ``x, y, likelihood`` over N
-keypoint columns, each naming its individual and body part. Layer data are built with numpy
-reshapes (no ``DataFrame.stack``), so a 100k-frame, 32-body-part file opens in well under a second.
+``(T, N, 3)`` array of ``x, y, likelihood`` over N keypoint columns, each naming its individual
+and body part. Its napari layer data are built in :mod:`napari_dlcflow.core.layers.data`.
 """
 
 from __future__ import annotations
@@ -27,8 +26,6 @@ import numpy as np
 import numpy.typing as npt
 
 from napari_dlcflow.core.keypoints.model import HDF_KEY, Keypoints
-from napari_dlcflow.core.layers.coords import keypoints_to_points
-from napari_dlcflow.core.layers.style import bodypart_colors
 from napari_dlcflow.core.safe_io import atomic_writer
 
 if TYPE_CHECKING:
@@ -39,22 +36,16 @@ __all__ = [
     "NotAnalysisFileError",
     "Predictions",
     "PredictionsError",
-    "color_groups",
     "crop_offset",
     "filtered_path",
     "find_analysis_files",
     "is_analysis_file",
-    "points_layer_data",
-    "predictions_layers",
     "project_display_settings",
     "read_meta",
     "read_predictions",
     "scorer_name",
-    "shown_mask",
     "simulate_predictions",
     "skeleton_table",
-    "skeleton_vectors_for",
-    "tracks_layer_data",
     "write_meta",
     "write_predictions",
 ]
@@ -525,23 +516,13 @@ def project_display_settings(
 ) -> tuple[list[tuple[str, str]], float | None]:
     """Skeleton and p-cutoff of the project an analysis file belongs to.
 
-    Looks for ``config.yaml`` beside the file and one folder up (DLC puts analysis output in
-    the project's ``videos/`` folder). Returns ``([], None)`` when there is none or it cannot
-    be read (the tracks are then shown without a skeleton).
+    The ``(skeleton, pcutoff)`` part of :func:`napari_dlcflow.core.layers.style.display_settings`
+    (which also gives the colormap); ``([], None)`` without a readable project.
     """
-    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.layers.style import display_settings
 
-    here = Path(path).resolve().parent
-    for folder in (here, here.parent):
-        cfg = folder / "config.yaml"
-        if cfg.is_file():
-            try:
-                project = Project.open(cfg)
-            except Exception:
-                return [], None
-            pcutoff = project.get("pcutoff")
-            return list(project.skeleton), float(pcutoff) if pcutoff is not None else None
-    return [], None
+    settings = display_settings(path)
+    return settings.skeleton, settings.pcutoff
 
 
 def crop_offset(pred: Predictions) -> tuple[float, float]:
@@ -558,301 +539,12 @@ def crop_offset(pred: Predictions) -> tuple[float, float]:
     return 0.0, 0.0
 
 
-# ------------------------------------------------------------------------------ layer data
-
-
-def shown_mask(likelihood: npt.ArrayLike, pcutoff: float) -> np.ndarray:
-    """Which points to show: likelihood at or above ``pcutoff`` (NaN likelihood: hidden)."""
-    lik = np.asarray(likelihood, dtype=float)
-    with np.errstate(invalid="ignore"):
-        return lik >= pcutoff
-
-
-def color_groups(pred: Predictions, color_by: str = "auto") -> tuple[np.ndarray, list[str]]:
-    """Colour group of each column (body part, or individual in multi-animal files) and names."""
-    if color_by == "individual" or (color_by == "auto" and pred.multi_animal):
-        names = list(pred.unique_individuals)
-        lookup = {n: i for i, n in enumerate(names)}
-        return np.array([lookup[i] for i in pred.individuals], dtype=int), names
-    names = list(pred.unique_bodyparts)
-    lookup = {n: i for i, n in enumerate(names)}
-    return np.array([lookup[b] for b in pred.bodyparts], dtype=int), names
-
-
-def points_layer_data(
-    pred: Predictions, *, pcutoff: float = 0.6, color_by: str = "auto"
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Points ``(t, y, x)`` of every predicted keypoint, with its features and colours.
-
-    Parameters
-    ----------
-    pred : Predictions
-        The predictions.
-    pcutoff : float
-        Points with a lower likelihood get ``shown=False``.
-    color_by : {"auto", "bodypart", "individual"}
-        ``auto`` colours by individual in multi-animal files, else by body part.
-
-    Returns
-    -------
-    points : ndarray of shape (P, 3)
-        ``(frame, y, x)``, frame-major then column order; NaN predictions are left out.
-    extra : dict
-        ``features`` (``bodypart``, ``individual`` categoricals, ``likelihood``, ``column``),
-        ``face_color`` ``(P, 4)``, ``shown`` ``(P,)`` and ``colors`` (one per colour group).
-    """
-    import pandas as pd
-
-    points, _, col = keypoints_to_points(pred.xy, pred.frames)
-    n_cols = pred.data.shape[1]
-    lik_all = pred.likelihood.reshape(-1)
-    # the rows kept are those with x and y; their likelihoods in the same (frame-major) order
-    lik = lik_all if len(col) == lik_all.size else lik_all[~np.isnan(pred.xy).any(axis=2).ravel()]
-    col = col.astype(np.int32 if n_cols < 2**31 else np.int64)
-    group, names = color_groups(pred, color_by)
-    palette = bodypart_colors(len(names)).astype(np.float32)
-    features = pd.DataFrame(
-        {
-            "bodypart": pd.Categorical.from_codes(
-                np.take(_codes(pred.bodyparts, pred.unique_bodyparts), col),
-                pred.unique_bodyparts,
-            ),
-            "individual": pd.Categorical.from_codes(
-                np.take(_codes(pred.individuals, pred.unique_individuals), col),
-                pred.unique_individuals,
-            ),
-            "likelihood": lik,
-            "column": col,
-        },
-        copy=False,
-    )
-    face = np.take(palette[group], col, axis=0)
-    return points, {
-        "features": features,
-        "face_color": face,
-        "shown": shown_mask(lik, pcutoff),
-        "colors": {n: palette[i] for i, n in enumerate(names)},
-    }
+# ------------------------------------------------------------------------ skeleton analysis
 
 
 def _column_index(pred: Predictions) -> dict[tuple[str, str], int]:
     pairs = zip(pred.individuals, pred.bodyparts, strict=True)
     return {(i, b): c for c, (i, b) in enumerate(pairs)}
-
-
-def _codes(values: Sequence[str], categories: Sequence[str]) -> np.ndarray:
-    lookup = {n: i for i, n in enumerate(categories)}
-    return np.array([lookup[v] for v in values], dtype=np.int16)
-
-
-def _rows(pred: Predictions, frames: tuple[int, int] | None) -> slice | np.ndarray:
-    """Rows whose frame lies in ``[start, stop)`` (all rows when ``frames`` is None)."""
-    if frames is None:
-        return slice(None)
-    start, stop = frames
-    if pred.n_frames and np.all(np.diff(pred.frames) > 0):
-        lo, hi = np.searchsorted(pred.frames, [start, stop])
-        return slice(int(lo), int(hi))
-    return np.flatnonzero((pred.frames >= start) & (pred.frames < stop))
-
-
-def skeleton_vectors_for(
-    pred: Predictions,
-    skeleton: Sequence[tuple[str, str]],
-    *,
-    pcutoff: float = 0.0,
-    frames: tuple[int, int] | None = None,
-) -> np.ndarray:
-    """Skeleton edges of every frame (and individual) as napari vectors.
-
-    An edge is drawn in a frame when both ends are predicted with likelihood at or above
-    ``pcutoff``. In multi-animal files each individual gets its own edges; unique body parts
-    (individual ``single``) connect among themselves.
-
-    Parameters
-    ----------
-    pred : Predictions
-        The predictions.
-    skeleton : sequence of (str, str)
-        Edges by body part name.
-    pcutoff : float
-        Both ends need at least this likelihood.
-    frames : (int, int), optional
-        Only frames ``start <= frame < stop`` (a window around the current frame of a long
-        video); default all.
-
-    Returns
-    -------
-    ndarray of shape (M, 2, 3)
-        Start ``(t, y, x)`` and displacement ``(0, dy, dx)`` of each drawn edge.
-    """
-    index = _column_index(pred)
-    rows = _rows(pred, frames)
-    data = pred.data[rows]
-    t = pred.frames[rows].astype(float)
-    out = []
-    for ind in pred.unique_individuals:
-        for a, b in skeleton:
-            ca, cb = index.get((ind, a)), index.get((ind, b))
-            if ca is None or cb is None:
-                continue
-            pa, pb = data[:, ca], data[:, cb]
-            with np.errstate(invalid="ignore"):
-                ok = (
-                    ~(np.isnan(pa[:, :2]).any(axis=1) | np.isnan(pb[:, :2]).any(axis=1))
-                    & (pa[:, 2] >= pcutoff)
-                    & (pb[:, 2] >= pcutoff)
-                )
-            start = np.column_stack([t[ok], pa[ok, 1], pa[ok, 0]])
-            step = np.column_stack(
-                [np.zeros(int(ok.sum())), pb[ok, 1] - pa[ok, 1], pb[ok, 0] - pa[ok, 0]]
-            )
-            out.append(np.stack([start, step], axis=1))
-    return np.concatenate(out) if out else np.zeros((0, 2, 3))
-
-
-def tracks_layer_data(
-    pred: Predictions, *, pcutoff: float = 0.0, frames: tuple[int, int] | None = None
-) -> np.ndarray:
-    """Trails: one napari track per keypoint column, ``(track_id, t, y, x)`` rows.
-
-    Rows are sorted by track then frame; predictions that are NaN or below ``pcutoff`` are
-    left out (the trail then joins the neighbouring points). ``frames=(start, stop)`` keeps
-    only that window of frames.
-    """
-    rows = _rows(pred, frames)
-    xy = pred.xy[rows]
-    n_frames, n_cols = xy.shape[:2]
-    with np.errstate(invalid="ignore"):
-        ok = ~np.isnan(xy).any(axis=2) & (pred.likelihood[rows] >= pcutoff)
-    # column-major order: track id outer, frame inner
-    okT = ok.T
-    track = np.repeat(np.arange(n_cols, dtype=float), n_frames)[okT.reshape(-1)]
-    t = np.tile(pred.frames[rows].astype(float), n_cols)[okT.reshape(-1)]
-    x = xy[..., 0].T.reshape(-1)[okT.reshape(-1)]
-    y = xy[..., 1].T.reshape(-1)[okT.reshape(-1)]
-    return np.column_stack([track, t, y, x])
-
-
-def predictions_layers(
-    pred: Predictions,
-    skeleton: Sequence[tuple[str, str]] = (),
-    *,
-    name: str | None = None,
-    pcutoff: float = 0.6,
-    color_by: str = "auto",
-    trails: bool = True,
-    tail_length: int = 30,
-    size: float = 6.0,
-    symbol: str = "disc",
-    window: tuple[int, int] | None = None,
-) -> list[tuple[Any, dict[str, Any], str]]:
-    """napari LayerData tuples for predictions: points, skeleton vectors and trails.
-
-    Parameters
-    ----------
-    pred : Predictions
-        The predictions.
-    skeleton : sequence of (str, str)
-        Edges to draw per frame (none: no Vectors layer).
-    name : str, optional
-        Base layer name; defaults to the file's stem or the scorer.
-    pcutoff : float
-        Points below it are hidden (``shown`` mask); edges need both ends at or above it.
-    color_by : {"auto", "bodypart", "individual"}
-        Colour groups.
-    trails : bool
-        Add a Tracks layer (one track per keypoint column).
-    tail_length : int
-        Frames of trail behind the current frame.
-    size : float
-        Point size in pixels.
-    symbol : str
-        Marker symbol of the points (e.g. ``"disc"`` for raw, ``"cross"`` for filtered).
-    window : (int, int), optional
-        Build the skeleton and trails only for frames ``start <= frame < stop``; the points
-        always cover every frame. For long videos the Overlay dock moves this window with the
-        current frame, which keeps opening fast and memory low.
-
-    Returns
-    -------
-    list of (data, kwargs, layer type)
-        Skeleton (if any), trails (if asked) and points, bottom to top.
-    """
-    base = name or (pred.path.stem if pred.path is not None else pred.scorer)
-    points, extra = points_layer_data(pred, pcutoff=pcutoff, color_by=color_by)
-    meta = {
-        "dlcflow_predictions": str(pred.path) if pred.path else None,
-        "dlcflow_kind": "predictions",
-        "bodyparts": list(pred.bodyparts),
-        "individuals": list(pred.individuals),
-        "skeleton": [list(e) for e in skeleton],
-        "pcutoff": float(pcutoff),
-    }
-    layers: list[tuple[Any, dict[str, Any], str]] = []
-    if skeleton:
-        layers.append(
-            (
-                skeleton_vectors_for(pred, skeleton, pcutoff=pcutoff, frames=window),
-                {
-                    "name": f"{base} skeleton",
-                    "edge_width": 1.5,
-                    "edge_color": "white",
-                    "vector_style": "line",
-                    "opacity": 0.8,
-                    "metadata": {**meta, "dlcflow_kind": "skeleton"},
-                },
-                "vectors",
-            )
-        )
-    track_data = tracks_layer_data(pred, pcutoff=pcutoff, frames=window) if trails else None
-    # napari cannot make a Tracks layer with no vertices (nothing above the p-cutoff)
-    if track_data is not None and len(track_data):
-        group, names = color_groups(pred, color_by)
-        layers.append(
-            (
-                track_data,
-                {
-                    "name": f"{base} trails",
-                    "tail_length": int(tail_length),
-                    "head_length": 0,
-                    "tail_width": 2,
-                    "features": {
-                        "group": group[track_data[:, 0].astype(int)] / max(len(names) - 1, 1)
-                    },
-                    "color_by": "group",
-                    "colormap": "hsv",
-                    "blending": "translucent",
-                    "metadata": {
-                        **meta,
-                        "dlcflow_kind": "trails",
-                        "group_colors": bodypart_colors(len(names)).tolist(),
-                    },
-                },
-                "tracks",
-            )
-        )
-    layers.append(
-        (
-            points,
-            {
-                "name": base,
-                "size": size,
-                "symbol": symbol,
-                "face_color": extra["face_color"] if len(points) else "white",
-                "border_color": "black",
-                "border_width": 0.1,
-                "features": extra["features"],
-                "shown": extra["shown"],
-                "metadata": meta,
-            },
-            "points",
-        )
-    )
-    return layers
-
-
-# ------------------------------------------------------------------------ skeleton analysis
 
 
 def skeleton_table(pred: Predictions, skeleton: Sequence[tuple[str, str]]) -> pd.DataFrame:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_dlcflow.core.layers.style import bodypart_colors
+from napari_dlcflow.core.layers.colors import keypoint_colors, to_rgb8
+from napari_dlcflow.core.layers.skeleton import skeleton_edges
 from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
     crop_offset,
@@ -25,7 +26,7 @@ from napari_dlcflow.core.predictions.analysis_files import (
 from napari_dlcflow.core.safe_io import atomic_writer
 from napari_dlcflow.core.video.writer import VideoWriter
 
-__all__ = ["CODECS", "default_output", "draw_frame", "render_labeled_video"]
+__all__ = ["CODECS", "default_output", "draw_frame", "render_labeled_video", "video_colors"]
 
 CODECS = ("libx264", "mpeg4", "mjpeg")
 
@@ -36,26 +37,26 @@ def default_output(analysis: str | os.PathLike, pcutoff: float) -> Path:
     return a.with_name(f"{a.stem}_p{round(pcutoff * 100)}_labeled.mp4")
 
 
-def _colors(pred: Predictions, color_by: str) -> np.ndarray:
-    if color_by == "individual" or (color_by == "auto" and pred.multi_animal):
-        names = list(dict.fromkeys(pred.individuals))
-        group = [names.index(i) for i in pred.individuals]
-    else:
-        names = list(dict.fromkeys(pred.bodyparts))
-        group = [names.index(b) for b in pred.bodyparts]
-    return (bodypart_colors(len(names))[group, :3] * 255).astype(np.uint8)
+def video_colors(
+    pred: Predictions, *, color_by: str = "auto", colormap: str | None = None
+) -> np.ndarray:
+    """``uint8`` RGB of each keypoint column, by the colour rule of every layer.
 
+    ``colormap=None`` takes the colormap of the project the analysis file belongs to
+    (``rainbow`` without one), so the video matches the overlay in napari.
+    """
+    if colormap is None:
+        from napari_dlcflow.core.layers.style import display_settings
 
-def _edges(pred: Predictions, skeleton: Sequence[tuple[str, str]]) -> list[tuple[int, int]]:
-    index = {
-        (i, b): c for c, (i, b) in enumerate(zip(pred.individuals, pred.bodyparts, strict=True))
-    }
-    out = []
-    for ind in dict.fromkeys(pred.individuals):
-        for a, b in skeleton:
-            if (ind, a) in index and (ind, b) in index:
-                out.append((index[(ind, a)], index[(ind, b)]))
-    return out
+        colormap = display_settings(pred.path).colormap if pred.path else "rainbow"
+    rgba = keypoint_colors(
+        pred.individuals,
+        pred.bodyparts,
+        color_by=color_by,
+        multi_animal=pred.multi_animal,
+        colormap=colormap,
+    )
+    return to_rgb8(rgba)
 
 
 def _line(
@@ -135,6 +136,7 @@ def render_labeled_video(
     codec: str = "libx264",
     crf: int = 23,
     color_by: str = "auto",
+    colormap: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Path | None:
@@ -161,6 +163,8 @@ def render_labeled_video(
         quantiser scale (2 best .. 31) for ``mpeg4`` and ``mjpeg``.
     color_by : {"auto", "bodypart", "individual"}
         Colour groups, as in the overlay.
+    colormap : str, optional
+        Colormap of the colour rule; default the project's (see :func:`video_colors`).
     on_progress : callable, optional
         ``on_progress(done, total)`` after each frame (and once at the start).
     should_stop : callable, optional
@@ -195,8 +199,8 @@ def render_labeled_video(
     final = Path(out)
     if not final.parent.is_dir():
         raise FileNotFoundError(f"output folder {final.parent} does not exist")
-    colors = _colors(pred, color_by)
-    edges = _edges(pred, skeleton)
+    colors = video_colors(pred, color_by=color_by, colormap=colormap)
+    edges = skeleton_edges(pred.individuals, pred.bodyparts, skeleton)
     rows = {int(f): i for i, f in enumerate(pred.frames)}
     r = radius if radius is not None else max(2.0, min(info.width, info.height) / 120)
     total = pred.n_frames

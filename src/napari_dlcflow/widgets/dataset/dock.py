@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.dataset import dialogs
 from napari_dlcflow.widgets.dataset.export import ExportSection
@@ -69,8 +70,6 @@ class DatasetDock(QScrollArea):
         self.preview: ImportPreview | None = None
         self.summary: Any = None
         self.last_import: Any = None
-        self._worker: Any = None
-        self._stop = False
         self._progress = (0, 0)
         self._timer = QTimer(self)
         self._timer.setInterval(250)
@@ -81,9 +80,10 @@ class DatasetDock(QScrollArea):
         self.project_label = QLabel("")
         self.project_label.setWordWrap(True)
         lay.addWidget(self.project_label)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = StatusLine("")
         lay.addWidget(self.status)
+        # one job at a time; the buttons of both panels are set by _busy/_idle
+        self.jobs = JobRunner(status=self.status)
 
         self.importer = ImportSection()
         lay.addWidget(self.importer)
@@ -127,12 +127,10 @@ class DatasetDock(QScrollArea):
 
     # ------------------------------------------------------------------ messages
     def _error(self, message: str) -> None:
-        self.status.setStyleSheet("color: #f07070;")
-        self.status.setText(message)
+        self.status.error(message)
 
     def _info(self, message: str) -> None:
-        self.status.setStyleSheet("")
-        self.status.setText(message)
+        self.status.info(message)
 
     def _show_project(self) -> None:
         p = self.state.project
@@ -169,16 +167,15 @@ class DatasetDock(QScrollArea):
             self.run_preview()
 
     def _start(self, job: Any, *args: Any, done: Any, busy: str, **kwargs: Any) -> Any:
-        from napari.qt.threading import create_worker
-
-        worker = create_worker(job, *args, **kwargs)
-        worker.returned.connect(done)
-        worker.errored.connect(lambda exc: self._error(str(exc)))
-        worker.finished.connect(self._idle)
         self._busy(busy)
-        self._worker = worker
-        worker.start()
-        return worker
+        return self.jobs.start(
+            job,
+            *args,
+            on_result=done,
+            on_error=lambda exc: self._error(str(exc)),
+            on_finished=self._idle,
+            **kwargs,
+        )
 
     def _busy(self, message: str) -> None:
         self._info(message)
@@ -356,7 +353,7 @@ class DatasetDock(QScrollArea):
 
     # ------------------------------------------------------------------ export
     def _cancel(self) -> None:
-        self._stop = True
+        self.jobs.cancel()
 
     def create_dataset(self) -> Any:
         """Validate, then create the training dataset(s) with DeepLabCut in a child process."""
@@ -383,7 +380,7 @@ class DatasetDock(QScrollArea):
             n = len(report.problems) if report is not None else 0
             self._error(f"Not exported: {n} blocking problems in the validation report")
             return None
-        self._stop = False
+        stop = self.jobs.stop
 
         def done(summary: Any) -> None:
             self.summary = summary
@@ -395,7 +392,7 @@ class DatasetDock(QScrollArea):
             project.config_path,
             spec,
             check=False,
-            should_stop=lambda: self._stop,
+            should_stop=stop.is_set,
             done=done,
             busy="DeepLabCut is making the training dataset (20-60 s)…",
         )

@@ -34,36 +34,32 @@ from napari_dlcflow.core.labels.collected import (
     points_outside,
     read_labels,
     remap_folder,
-    write_labels,
 )
 from napari_dlcflow.core.labels.recovery import (
     AUTOSAVE_SECONDS,
     discard_recovery,
     find_recovery,
-    write_recovery,
 )
-from napari_dlcflow.core.labels.session import LabelModel
+from napari_dlcflow.core.labels.session import LABEL_MODES, LabelModel
+from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
+from napari_dlcflow.core.layers.data import editing_colors, editing_points, editing_skeleton
 from napari_dlcflow.core.project.config import ConfigError, Project
 from napari_dlcflow.core.safe_io import SaveError
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.jobs import StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.labeling import dialogs as _labeling_dialogs
+from napari_dlcflow.widgets.labeling.extract import ExtractSection
 from napari_dlcflow.widgets.labeling.keys import SHORTCUTS, WindowFilter, bind_layer_keys
-from napari_dlcflow.widgets.labeling.layers import (
-    add_layers,
-    keypoint_colors,
-    lazy_stack,
-    points_payload,
-    skeleton_vectors,
-)
+from napari_dlcflow.widgets.labeling.layers import add_layers, lazy_stack
 from napari_dlcflow.widgets.labeling.lists import fill_keypoints, fill_progress
 from napari_dlcflow.widgets.labeling.refine import RefineSection
 
 if TYPE_CHECKING:
     import napari
 
-MODES = ("sequential", "quick", "loop")
+MODES = LABEL_MODES
 MODE_HELP = {
     "sequential": "a click places the selected part, then selects the next one (next frame "
     "after the last)",
@@ -97,13 +93,11 @@ class LabelingDock(QScrollArea):
         self._skeleton_color = "white"
         self._syncing = False
         self._pending_remove: list[tuple[int, int]] = []
-        self._autosaved_revision = -1
         self._sizes: tuple[int, int] = (0, 0)
 
         layout = scroll_body(self, 340)
 
-        self.status = QLabel("Open a project in the Project dock, or a labeled-data folder.")
-        self.status.setWordWrap(True)
+        self.status = StatusLine("Open a project in the Project dock, or a labeled-data folder.")
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout.addWidget(self.status)
 
@@ -179,13 +173,8 @@ class LabelingDock(QScrollArea):
         self.qc = LabelQCPanel(self)
         layout.addWidget(self.qc)
 
-        try:
-            from napari_dlcflow.widgets.labeling.extract import ExtractSection
-        except ImportError:  # pragma: no cover - extraction needs PyAV
-            self.extract = None
-        else:
-            self.extract = ExtractSection(self)
-            layout.addWidget(self.extract)
+        self.extract = ExtractSection(self)
+        layout.addWidget(self.extract)
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_SECONDS * 1000)
@@ -204,13 +193,19 @@ class LabelingDock(QScrollArea):
         self._on_project(self.state.project)
 
     # ------------------------------------------------------------------ messages
-    def _error(self, message: str) -> None:
-        self.status.setText(message)
-        self.status.setStyleSheet("color: #ff6b6b;")
+    # ------------------------------------------------------------------ the host interface
+    # (what the sections use: see widgets/labeling/host.py)
+    def error(self, message: str) -> None:
+        """Report a problem on the status line."""
+        self.status.error(message)
 
-    def _info(self, message: str) -> None:
-        self.status.setText(message)
-        self.status.setStyleSheet("")
+    def info(self, message: str) -> None:
+        """Say something on the status line."""
+        self.status.info(message)
+
+    def reload(self) -> None:
+        """Re-read the project's labeled-data folders (after frames were added)."""
+        self._on_project(self.state.project)
 
     # ------------------------------------------------------------------ window
     def main_window(self) -> Any:
@@ -257,7 +252,7 @@ class LabelingDock(QScrollArea):
         if self.model is not None and self.model.folder.parent.parent == project.root:
             self._apply_project()
         elif self.model is None:
-            self._info(
+            self.info(
                 f"Project {project.task}: {self.folder_combo.count()} labeled-data folder(s). "
                 "Choose one and press Open."
             )
@@ -272,9 +267,9 @@ class LabelingDock(QScrollArea):
         if i >= 0:
             self.folder_combo.setCurrentIndex(i)
         if self.model is not None and self.model.folder == folder:
-            self._info(f"New frames in {folder.name}: save, then press Open to see them.")
+            self.info(f"New frames in {folder.name}: save, then press Open to see them.")
         elif self.model is None:
-            self._info(f"New frames in {folder.name}: press Open to review them.")
+            self.info(f"New frames in {folder.name}: press Open to review them.")
 
     def _on_project_changed(self, *_args: object) -> None:
         if self.state.project is not None and self.model is not None:
@@ -297,10 +292,10 @@ class LabelingDock(QScrollArea):
             model.file_rows = self.model.file_rows
             self.model = model
         self._style_from_project()
-        self._sync_points()
+        self.redraw()
         self._refresh_keypoints()
         if diff.extra:
-            self._info(
+            self.info(
                 "config.yaml changed; labels kept. Columns not in config.yaml are kept: "
                 + ", ".join(b for _, b in diff.extra)
             )
@@ -308,8 +303,8 @@ class LabelingDock(QScrollArea):
     def _style_from_project(self) -> None:
         assert self.model is not None
         p = self.project
-        cmap = p.colormap if p is not None else "rainbow"
-        self._colors = keypoint_colors(self.model.keypoints, cmap, self.model.multianimal)
+        cmap = p.colormap if p is not None else DEFAULT_COLORMAP
+        self._colors = editing_colors(self.model, cmap)
         self._edges = [tuple(e) for e in p.skeleton] if p is not None else []  # type: ignore[misc]
         if self.points_layer is not None and p is not None:
             self.points_layer.size = float(p.dotsize)
@@ -334,7 +329,7 @@ class LabelingDock(QScrollArea):
         if path:
             self.open_folder(path)
         else:
-            self._error("No labeled-data folder to open: extract frames first, or choose one.")
+            self.error("No labeled-data folder to open: extract frames first, or choose one.")
 
     def _project_for(self, folder: Path) -> Project | None:
         root = folder.parent.parent
@@ -369,19 +364,19 @@ class LabelingDock(QScrollArea):
             return False
         images = folder_images(folder) if folder.is_dir() else []
         if not images:
-            self._error(f"{folder}: no images (.png, .jpg, ...) in this folder")
+            self.error(f"{folder}: no images (.png, .jpg, ...) in this folder")
             return False
         try:
             project = self._project_for(folder)
         except (ConfigError, OSError) as exc:
-            self._error(f"Cannot open the project of {folder}: {exc}")
+            self.error(f"Cannot open the project of {folder}: {exc}")
             return False
         self.project = project
         scorer = project.scorer if project is not None else None
         try:
             labels = self._read(folder, scorer)
         except (LabelsError, OSError) as exc:
-            self._error(f"Not opened: {exc}")
+            self.error(f"Not opened: {exc}")
             return False
         notes: list[str] = []
         if labels is not None and project is not None:
@@ -389,7 +384,7 @@ class LabelingDock(QScrollArea):
             mapping: dict[tuple[str, str], tuple[str, str] | None] = {}
             if diff.columns_differ:
                 if _labeling_dialogs.ask_config_mapping(self, diff.describe()) != "apply":
-                    self._error(f"Not opened: labels in {folder} differ from config.yaml")
+                    self.error(f"Not opened: labels in {folder} differ from config.yaml")
                     return False
                 mapping = {k: diff.renames.get(k, k) for k in diff.extra}
             stamp = labels.stamp
@@ -402,7 +397,7 @@ class LabelingDock(QScrollArea):
                 )
         if labels is None:
             if project is None:
-                self._error(f"{folder}: no labels and no config.yaml two folders up")
+                self.error(f"{folder}: no labels and no config.yaml two folders up")
                 return False
             kps, multi = config_keypoints(project)
             labels = Labels(project.scorer, kps, [], np.zeros((0, len(kps), 2)), multianimal=multi)
@@ -410,7 +405,7 @@ class LabelingDock(QScrollArea):
         try:
             stack, shape = lazy_stack(images)
         except (OSError, ValueError) as exc:
-            self._error(f"Cannot read the images of {folder}: {exc}")
+            self.error(f"Cannot read the images of {folder}: {exc}")
             return False
         self._sizes = (int(shape[0]), int(shape[1]))
         model = self._new_model(folder, names, labels)
@@ -450,7 +445,7 @@ class LabelingDock(QScrollArea):
         self.points_layer.mode = "add"
         self.viewer.dims.set_current_step(0, 0)
         self._refresh_keypoints()
-        self._sync_points()
+        self.redraw()
         outside = points_outside(model.to_labels(), dict.fromkeys(names, self._sizes))
         if outside:
             notes.append(
@@ -462,7 +457,7 @@ class LabelingDock(QScrollArea):
                 f"{len(model.orphans.images)} labeled row(s) name images not in this "
                 "folder; they are kept in the file."
             )
-        self._info(" ".join([f"Opened {folder} ({len(names)} images).", *notes]))
+        self.info(" ".join([f"Opened {folder} ({len(names)} images).", *notes]))
         return True
 
     def _new_model(self, folder: Path, names: list[str], labels: Labels) -> LabelModel:
@@ -480,67 +475,38 @@ class LabelingDock(QScrollArea):
     def save(self) -> bool:
         """Save to ``CollectedData_<scorer>.h5/.csv`` (previous files backed up)."""
         if self.model is None:
-            self._error("Nothing to save: open a labeled-data folder first.")
+            self.error("Nothing to save: open a labeled-data folder first.")
             return False
         model = self.model
         try:
-            changes = self._changes()
+            changes = model.changes_on_disk(self.project)
         except (LabelsError, OSError) as exc:
-            self._error(f"Not saved (your labels are still here): {exc}")
+            self.error(f"Not saved (your labels are still here): {exc}")
             return False
-        asked = changes.deleted > 0 or model.reviewed or model.n_predicted
+        asked = model.needs_confirmation(changes)
         if asked and not _labeling_dialogs.ask_save_changes(self, changes.format()):
-            self._info("Not saved.")
+            self.info("Not saved.")
             return False
         try:
-            saved = write_labels(
-                model.to_labels(),
-                model.folder,
-                expected_stamp=model.stamp,
-                file_scorer=model.file_scorer,
-            )
+            saved = model.save()
         except (LabelsError, SaveError, OSError) as exc:
-            self._error(f"Not saved (your labels are still here): {exc}")
+            self.error(f"Not saved (your labels are still here): {exc}")
             return False
-        model.stamp = saved.stamp
-        model.file_rows = [r[-1] for r in model.to_labels().images if r[-1] in model.image_names]
-        model.dirty = False
-        discard_recovery(model.folder, model.file_scorer)
-        self._info(
+        self.info(
             f"Saved {saved.h5.name} and {saved.csv.name if saved.csv else ''} in "
             f"{model.folder} ({model.summary()}). Changes: {changes.format(0).splitlines()[0]}"
         )
         self._refresh_progress()
         return True
 
-    def _changes(self) -> Any:
-        """What saving now would change in the CollectedData on disk."""
-        from napari_dlcflow.core.refine.iteration import summarize_changes
-
-        assert self.model is not None
-        model = self.model
-        try:
-            before = load_folder(model.folder, model.file_scorer)
-        except FolderMismatchError:  # rows of a renamed folder, remapped when opened
-            files = find_label_files(model.folder)
-            src = (files["collected_h5"] or files["collected_csv"])[0]
-            before = remap_folder(read_labels(src), model.folder.name)
-        if before is not None and self.project is not None:
-            diff = compare_with_config(before, self.project)
-            before = conform_to_config(before, self.project, {k: k for k in diff.extra})
-        return summarize_changes(before, model.to_labels(), pending=model.n_predicted)
-
     def autosave(self) -> None:
         """Write the recovery file if anything changed since the last autosave."""
-        model = self.model
-        if model is None or not model.dirty or model.revision == self._autosaved_revision:
+        if self.model is None:
             return
         try:
-            write_recovery(model.to_labels(), model.folder, model.file_scorer)
+            self.model.autosave()
         except (SaveError, OSError) as exc:
-            self._error(f"Autosave failed: {exc}")
-            return
-        self._autosaved_revision = model.revision
+            self.error(f"Autosave failed: {exc}")
 
     # ------------------------------------------------------------------ layer events
     def _frame(self) -> int:
@@ -587,9 +553,7 @@ class LabelingDock(QScrollArea):
                 for i in event.data_indices
                 if 0 <= i < len(data) and not np.isnan(ks[i])
             ]
-            changed = [
-                u for u in updates if not np.array_equal(self.model.xy[u[0], u[1]], [u[2], u[3]])
-            ]
+            changed = self.model.changed_only(updates)
             if changed:
                 self.model.set_many(changed)
                 self._after_edit(sync=False)
@@ -600,7 +564,7 @@ class LabelingDock(QScrollArea):
 
     def _after_edit(self, *, sync: bool = True) -> None:
         if sync:
-            self._sync_points()
+            self.redraw()
         else:
             self._update_skeleton()
             self._refresh_progress()
@@ -608,23 +572,21 @@ class LabelingDock(QScrollArea):
 
     def _advance(self, t: int) -> None:
         assert self.model is not None
-        n_kp = len(self.model.keypoints)
-        n_frames = len(self.model.image_names)
-        if self.mode == "sequential":
-            if self.current + 1 < n_kp:
-                self.select_keypoint(self.current + 1)
-            elif t + 1 < n_frames:
-                self.select_keypoint(0)
-                self.viewer.dims.set_current_step(0, t + 1)
-        elif self.mode == "loop" and t + 1 < n_frames:
-            self.viewer.dims.set_current_step(0, t + 1)
+        step = self.model.next_after_placing(self.mode, t, self.current)
+        if step is None:
+            return
+        frame, k = step
+        if k != self.current:
+            self.select_keypoint(k)
+        if frame != t:
+            self.viewer.dims.set_current_step(0, frame)
 
-    def _sync_points(self) -> None:
-        """Redraw the Points layer from the model."""
+    def redraw(self) -> None:
+        """Redraw the Points layer (and the skeleton and lists) from the model."""
         if self.model is None or self.points_layer is None:
             return
         pcutoff = float(self.project.pcutoff) if self.project is not None else 0.6
-        data, feats, face, border = points_payload(self.model, self._colors, pcutoff)
+        data, feats, face, border = editing_points(self.model, self._colors, pcutoff)
         layer = self.points_layer
         self._syncing = True
         try:
@@ -645,7 +607,7 @@ class LabelingDock(QScrollArea):
         if self.model is None or self.skeleton_layer is None:
             return
         t = min(max(self._frame(), 0), len(self.model.image_names) - 1)
-        self.skeleton_layer.data = skeleton_vectors(self.model, t, self._edges)
+        self.skeleton_layer.data = editing_skeleton(self.model, t, self._edges)
         self.skeleton_layer.edge_color = self._skeleton_color
 
     def _on_frame(self, _event: Any = None) -> None:
@@ -718,7 +680,7 @@ class LabelingDock(QScrollArea):
             return
         t = self.model.next_unlabeled_frame(self._frame())
         if t is None:
-            self._info("Every frame has all its labels.")
+            self.info("Every frame has all its labels.")
             return
         self.go_to_frame(t)
         missing = np.flatnonzero(~self.model.labeled(t))
@@ -741,8 +703,8 @@ class LabelingDock(QScrollArea):
             return
         n = self.model.copy_from_previous(self._frame())
         if n:
-            self._sync_points()
-        self._info(
+            self.redraw()
+        self.info(
             f"Copied {n} label(s) from the previous labeled frame."
             if n
             else "Nothing to copy: no earlier labeled frame, or this frame is complete."
@@ -753,17 +715,17 @@ class LabelingDock(QScrollArea):
             return
         t = self._frame()
         self.model.clear_points([(t, self.current)])
-        self._sync_points()
+        self.redraw()
         if self.mode == "sequential":
             self._advance(t)
 
     def undo(self) -> None:
         if self.model is not None and self.model.undo():
-            self._sync_points()
+            self.redraw()
 
     def redo(self) -> None:
         if self.model is not None and self.model.redo():
-            self._sync_points()
+            self.redraw()
 
     def accept_frame(self) -> None:
         """Accept the predictions of the current frame as labels (A)."""
@@ -771,8 +733,8 @@ class LabelingDock(QScrollArea):
             return
         n = self.model.accept([self._frame()])
         if n:
-            self._sync_points()
-        self._info(f"Accepted {n} prediction(s)." if n else "No prediction to accept here.")
+            self.redraw()
+        self.info(f"Accepted {n} prediction(s)." if n else "No prediction to accept here.")
 
     def accept_all(self) -> None:
         """Accept every prediction shown as a label."""
@@ -780,8 +742,8 @@ class LabelingDock(QScrollArea):
             return
         n = self.model.accept()
         if n:
-            self._sync_points()
-        self._info(f"Accepted {n} prediction(s)." if n else "No prediction to accept.")
+            self.redraw()
+        self.info(f"Accepted {n} prediction(s)." if n else "No prediction to accept.")
 
     def next_prediction(self) -> None:
         """Go to the next frame with predictions to review (P)."""
@@ -789,7 +751,7 @@ class LabelingDock(QScrollArea):
             return
         frames = self.model.predicted_frames()
         if not frames:
-            self._info("No predictions left to review.")
+            self.info("No predictions left to review.")
             return
         t = self._frame()
         self.go_to_frame(next((f for f in frames if f > t), frames[0]))

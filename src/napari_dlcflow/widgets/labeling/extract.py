@@ -11,7 +11,6 @@ from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -23,18 +22,18 @@ from napari_dlcflow.core.video.extract import (
     project_video_crop,
     save_frame,
 )
+from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow
 
 if TYPE_CHECKING:
-    from napari_dlcflow.widgets.labeling.dock import LabelingDock
+    from napari_dlcflow.widgets.labeling.host import LabelingHost
 
 
 class ExtractSection(QGroupBox):
     """Pick frames of a project video into ``labeled-data/<stem>``, never overwriting."""
 
-    def __init__(self, dock: LabelingDock) -> None:
+    def __init__(self, dock: LabelingHost) -> None:
         super().__init__("Extract frames")
         self.dock = dock
-        self.worker: Any = None
         form = QFormLayout(self)
         self.video_combo = QComboBox()
         form.addRow("Video", self.video_combo)
@@ -51,25 +50,22 @@ class ExtractSection(QGroupBox):
         form.addRow("Frames", self.n_spin)
         self.crop_check = QCheckBox("apply the video's crop from config.yaml")
         form.addRow(self.crop_check)
-        row = QHBoxLayout()
-        self.extract_button = QPushButton("Extract")
+        row = RunCancelRow("Extract")
+        self.extract_button = row.run_button
         self.extract_button.clicked.connect(self.extract)
-        row.addWidget(self.extract_button)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        row.addWidget(self.cancel_button)
+        self.cancel_button = row.cancel_button
         self.manual_button = QPushButton("Add current frame")
         self.manual_button.setToolTip(
             "manual: save the frame shown in the video's image layer as img<index>.png"
         )
         self.manual_button.clicked.connect(self.add_current_frame)
-        row.addWidget(self.manual_button)
+        row.add(self.manual_button)
         form.addRow(row)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         form.addRow(self.progress)
+        self.jobs = JobRunner(status=dock, row=row, progress=self.progress)
         dock.state.opened.connect(self.refresh)
         dock.state.changed.connect(self.refresh)
         self.refresh()
@@ -93,7 +89,7 @@ class ExtractSection(QGroupBox):
         p = self.dock.state.project
         video = self.video_combo.currentData()
         if p is None or not video:
-            self.dock._error("Open a project with a video first (Project dock).")
+            self.dock.error("Open a project with a video first (Project dock).")
             return None
         path = Path(video)
         if not path.is_absolute():
@@ -102,8 +98,6 @@ class ExtractSection(QGroupBox):
 
     def extract(self) -> Any:
         """Start extraction in a worker thread; returns the worker."""
-        from napari.qt.threading import create_worker
-
         got = self._video()
         if got is None:
             return None
@@ -111,11 +105,11 @@ class ExtractSection(QGroupBox):
         try:
             crop = project_video_crop(p, video) if self.crop_check.isChecked() else None
         except (KeyError, ValueError) as exc:
-            self.dock._error(f"Crop of {video.name}: {exc}")
+            self.dock.error(f"Crop of {video.name}: {exc}")
             return None
         start = float(p.get("start") or 0.0)
         stop = float(p.get("stop") if p.get("stop") is not None else 1.0)
-        worker = create_worker(
+        return self.jobs.start(
             iter_extract_frames,
             video,
             folder,
@@ -124,39 +118,29 @@ class ExtractSection(QGroupBox):
             start=start,
             stop=stop,
             crop=crop,
-            _start_thread=False,
+            message=f"Extracting frames of {video.name}…",
+            error_prefix=f"Extraction of {video}",
+            on_result=self._on_done,
+            on_cancel=lambda: self.dock.info(
+                "Extraction cancelled; frames already written are kept."
+            ),
+            quit_on_cancel=True,
         )
-        worker.yielded.connect(self._on_progress)
-        worker.returned.connect(self._on_done)
-        worker.errored.connect(lambda exc: self.dock._error(f"Extraction of {video}: {exc}"))
-        worker.finished.connect(self._finished)
-        self.worker = worker
-        self.extract_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.dock._info(f"Extracting frames of {video.name}…")
-        worker.start()
-        return worker
+
+    @property
+    def worker(self) -> Any:
+        """The running extraction, if any."""
+        return self.jobs.worker
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.quit()
-            self.dock._info("Extraction cancelled; frames already written are kept.")
-
-    def _on_progress(self, value: tuple[int, int]) -> None:
-        done, total = value
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
+        """Stop the extraction after the frame being written."""
+        self.jobs.cancel()
 
     def _on_done(self, result: Any) -> None:
         extra = f"; {len(result.already)} were already there" if result.already else ""
         miss = f"; {len(result.missing)} never decoded" if result.missing else ""
-        self.dock._info(f"Wrote {len(result.written)} frame(s) to {result.folder}{extra}{miss}.")
-        self.dock._on_project(self.dock.state.project)
-
-    def _finished(self) -> None:
-        self.worker = None
-        self.extract_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
+        self.dock.info(f"Wrote {len(result.written)} frame(s) to {result.folder}{extra}{miss}.")
+        self.dock.reload()
 
     def add_current_frame(self) -> Path | None:
         """Manual extraction: save the current plane of the video's image layer."""
@@ -176,7 +160,7 @@ class ExtractSection(QGroupBox):
             if isinstance(lay, Image) and lay.ndim >= 3 and lay.name not in own
         ]
         if not layers:
-            self.dock._error("No video image layer: open the video in napari first.")
+            self.dock.error("No video image layer: open the video in napari first.")
             return None
         layer = layers[0]
         t = int(viewer.dims.current_step[0])
@@ -186,10 +170,10 @@ class ExtractSection(QGroupBox):
             crop = project_video_crop(p, video) if self.crop_check.isChecked() else None
             path = save_frame(frame, folder, t, n_frames, crop=crop)
         except (OSError, ValueError, KeyError) as exc:
-            self.dock._error(f"Frame {t} not saved: {exc}")
+            self.dock.error(f"Frame {t} not saved: {exc}")
             return None
         if path is None:
-            self.dock._info(f"Frame {t} is already in {folder}; nothing was overwritten.")
+            self.dock.info(f"Frame {t} is already in {folder}; nothing was overwritten.")
             return None
-        self.dock._info(f"Saved frame {t} of {layer.name} as {path}.")
+        self.dock.info(f"Saved frame {t} of {layer.name} as {path}.")
         return path

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import QEvent, QObject, Qt
 
 if TYPE_CHECKING:
-    from napari_dlcflow.widgets.labeling.dock import LabelingDock
+    from napari_dlcflow.widgets.labeling.host import LabelingHost
 
 #: (key, action, what it does) -- the table in docs/labeling.md is checked against this.
 SHORTCUTS: list[tuple[str, str, str]] = [
@@ -30,7 +30,7 @@ SHORTCUTS: list[tuple[str, str, str]] = [
 ]
 
 
-def bind_layer_keys(layer: object, dock: LabelingDock) -> None:
+def bind_layer_keys(layer: object, dock: LabelingHost) -> None:
     """Bind :data:`SHORTCUTS` on the labels layer (active while it is the selected layer)."""
     for key, action, _ in SHORTCUTS:
         func: Callable[[], object] = getattr(dock, action)
@@ -45,7 +45,7 @@ class WindowFilter(QObject):
     """Ctrl+S saves the labels while the labels layer is active (taking it from napari's
     "Save Selected Layers"); closing the window with unsaved labels asks first."""
 
-    def __init__(self, dock: LabelingDock) -> None:
+    def __init__(self, dock: LabelingHost) -> None:
         super().__init__(dock)
         self._dock = dock
 

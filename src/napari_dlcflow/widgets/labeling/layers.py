@@ -1,5 +1,5 @@
 """napari layers of the Labeling dock: a lazy image stack, the labels (Points) and the skeleton
-(Vectors) of the current frame."""
+(Vectors) of the current frame. Their data, colours and styles come from ``core.layers``."""
 
 from __future__ import annotations
 
@@ -7,41 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from napari_dlcflow.core.layers.coords import keypoints_to_points
+from napari_dlcflow.core.layers.data import editing_points
+from napari_dlcflow.core.layers.style import PointsStyle, VectorsStyle
 
 if TYPE_CHECKING:
     import napari
 
     from napari_dlcflow.core.labels.session import LabelModel
-
-
-def keypoint_colors(
-    keypoints: list[tuple[str, str]], colormap: str, by_individual: bool
-) -> np.ndarray:
-    """RGBA colour of each keypoint from the config's colormap (``jet``, ``rainbow``, ...).
-
-    Single-animal projects colour by body part; multi-animal ones by individual.
-    """
-    groups = [ind for ind, _ in keypoints] if by_individual else [bp for _, bp in keypoints]
-    uniq = list(dict.fromkeys(groups))
-    n = max(len(uniq), 1)
-    pos = np.linspace(0.0, 1.0, n) if n > 1 else np.array([0.5])
-    try:
-        import matplotlib
-
-        cmap = matplotlib.colormaps[colormap]
-        table = np.asarray(cmap(pos), dtype=float)
-    except (ImportError, KeyError, ValueError):
-        from napari.utils.colormaps import ensure_colormap
-
-        try:
-            cm = ensure_colormap(colormap)
-        except (KeyError, ValueError):
-            cm = ensure_colormap("turbo")
-        table = np.asarray(cm.map(pos), dtype=float)
-    return np.array([table[uniq.index(g)] for g in groups]).reshape(-1, 4)
 
 
 class LazyImageStack:
@@ -130,74 +103,6 @@ def lazy_stack(paths: list[Path]) -> tuple[LazyImageStack, tuple[int, ...]]:
     return LazyImageStack(paths, first), first.shape
 
 
-PREDICTED_BORDER = np.array([1.0, 0.84, 0.0, 1.0])
-"""Border of a prediction not accepted yet (gold)."""
-LOW_BORDER = np.array([1.0, 0.19, 0.19, 1.0])
-"""Border of a prediction below the p-cutoff (red)."""
-LABEL_BORDER = np.array([0.0, 0.0, 0.0, 1.0])
-
-
-def points_payload(
-    model: LabelModel, colors: np.ndarray, pcutoff: float = 0.6
-) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
-    """``(data, features, face colours, border colours)`` of the Points layer drawn from
-    ``model``.
-
-    Labels are filled with their keypoint's colour and a black border. Predictions not accepted
-    yet are half transparent with a gold border, or a red one below ``pcutoff``, and their name
-    ends with ``?`` (or ``?!``).
-    """
-    data, t, k = keypoints_to_points(model.xy)
-    t = t.astype(int)
-    k = k.astype(int)
-    predicted = model.predicted[t, k] if len(k) else np.zeros(0, dtype=bool)
-    lik = model.likelihood[t, k] if len(k) else np.zeros(0)
-    with np.errstate(invalid="ignore"):
-        low = predicted & (lik < pcutoff)
-    names = [model.keypoints[i][1] for i in k]
-    label = [
-        n + ("?!" if lo else "?" if pr else "")
-        for n, pr, lo in zip(names, predicted, low, strict=True)
-    ]
-    feats = pd.DataFrame(
-        {
-            "keypoint": k,
-            "individual": [model.keypoints[i][0] for i in k],
-            "bodypart": names,
-            "label": label,
-            "predicted": predicted,
-            "likelihood": lik,
-        }
-    )
-    face = colors[k].copy() if len(k) else np.zeros((0, 4))
-    if len(k):
-        face[predicted, 3] = 0.45
-    border = np.tile(LABEL_BORDER, (len(k), 1))
-    border[predicted] = PREDICTED_BORDER
-    border[low] = LOW_BORDER
-    return data, feats, face, border
-
-
-def skeleton_vectors(model: LabelModel, t: int, edges: list[tuple[str, str]]) -> np.ndarray:
-    """Vectors ``(N, 2, 3)`` (start, direction) of the skeleton edges in frame ``t``; an edge is
-    drawn when both ends are labeled, per individual for multi-animal projects."""
-    out = []
-    index = {kp: i for i, kp in enumerate(model.keypoints)}
-    individuals = list(dict.fromkeys(ind for ind, _ in model.keypoints))
-    for ind in individuals:
-        for a, b in edges:
-            ia = index.get((ind, a))
-            ib = index.get((ind, b))
-            if ia is None or ib is None:
-                continue
-            pa, pb = model.xy[t, ia], model.xy[t, ib]
-            if np.isnan(pa).any() or np.isnan(pb).any():
-                continue
-            start = (t, pa[1], pa[0])
-            out.append([start, (0.0, pb[1] - pa[1], pb[0] - pa[0])])
-    return np.asarray(out, dtype=float).reshape(-1, 2, 3)
-
-
 def add_layers(
     viewer: napari.Viewer,
     stack: object,
@@ -216,16 +121,13 @@ def add_layers(
         lo, hi = float(first.min()), float(first.max())
         limits = (lo, hi if hi > lo else lo + 1.0)
     image = viewer.add_image(stack, name=f"{name} images", contrast_limits=limits)
-    data, feats, face, border = points_payload(model, colors)
-    points = viewer.add_points(
-        data,
-        ndim=3,
-        features=feats,
+    data, feats, face, border = editing_points(model, colors)
+    points_style = PointsStyle(
+        name=f"{name} labels",
+        size=dotsize,
         face_color=face if len(face) else "white",
         border_color=border if len(border) else "black",
         border_width=0.15,
-        size=dotsize,
-        name=f"{name} labels",
         text={
             "string": "{label}",
             "size": 9,
@@ -234,14 +136,10 @@ def add_layers(
             "translation": (0, -4, 4),
         },
     )
-    skeleton = viewer.add_vectors(
-        np.zeros((0, 2, 3)),
-        ndim=3,
-        edge_width=max(dotsize / 5.0, 1.0),
-        edge_color="white",
-        vector_style="line",
-        name=f"{name} skeleton",
-        opacity=0.9,
+    points = viewer.add_points(data, ndim=3, features=feats, **points_style.as_kwargs())
+    skeleton_style = VectorsStyle(
+        name=f"{name} skeleton", edge_width=max(dotsize / 5.0, 1.0), opacity=0.9
     )
+    skeleton = viewer.add_vectors(np.zeros((0, 2, 3)), ndim=3, **skeleton_style.as_kwargs())
     viewer.layers.selection.active = points
     return image, points, skeleton

@@ -190,7 +190,7 @@ class LabelQCPanel(QGroupBox):
         a, b = (model.keypoints.index((f.individual, bp)) for bp in f.bodyparts)
         (xa, ya), (xb, yb) = model.xy[t, a].tolist(), model.xy[t, b].tolist()
         model.set_many([(t, a, xb, yb), (t, b, xa, ya)])
-        self.dock._after_edit()
+        self.dock.redraw()
         if not self.dock.save():
             self.note.setText(f"Swapped, not saved: {self.dock.status.text()}")
             return False

@@ -9,9 +9,10 @@ from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from napari_dlcflow.core.labels.collected import LabelsError
 from napari_dlcflow.core.labels.machine import machine_labels_files, read_machine_labels
+from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow
 
 if TYPE_CHECKING:
-    from napari_dlcflow.widgets.labeling.dock import LabelingDock
+    from napari_dlcflow.widgets.labeling.host import LabelingHost
 
 LEGEND = (
     "Predictions: half-transparent, gold border, name ends with '?'; red border and '?!' below "
@@ -25,14 +26,13 @@ class RefineSection(QGroupBox):
 
     Parameters
     ----------
-    dock : LabelingDock
+    dock : LabelingHost
         The dock it belongs to.
     """
 
-    def __init__(self, dock: LabelingDock) -> None:
+    def __init__(self, dock: LabelingHost) -> None:
         super().__init__("Model predictions")
         self.dock = dock
-        self._worker: Any = None
         lay = QVBoxLayout(self)
         self.status = QLabel("No predictions shown.")
         self.status.setWordWrap(True)
@@ -53,15 +53,15 @@ class RefineSection(QGroupBox):
         self.next_button.clicked.connect(dock.next_prediction)
         row.addWidget(self.next_button)
         lay.addLayout(row)
-        row = QHBoxLayout()
-        self.predict_button = QPushButton("Predict unlabeled frames")
+        row = RunCancelRow("Predict unlabeled frames", cancel=False)
+        self.predict_button = row.run_button
         self.predict_button.setToolTip(
             "Fill frames without labels with the current model's predictions: from the video's "
             "analysis file when it has those frames, else by running the model on the images"
         )
         self.predict_button.clicked.connect(self.predict)
-        row.addWidget(self.predict_button)
-        lay.addLayout(row)
+        lay.addWidget(row)
+        self.jobs = JobRunner(status=dock, row=row)
 
     # ------------------------------------------------------------------ loading
     def load(self) -> str:
@@ -109,32 +109,25 @@ class RefineSection(QGroupBox):
         model = dock.model
         project = dock.project
         if model is None or project is None:
-            dock._error("Open a labeled-data folder of a project first.")
+            dock.error("Open a labeled-data folder of a project first.")
             return None
         if model.dirty and not dock.save():
             return None
-        from napari.qt.threading import create_worker
-
         from napari_dlcflow.core.refine.assist import predict_folder
 
-        self.predict_button.setEnabled(False)
         self.status.setText("Predicting (running the model can take a minute)…")
-        worker = create_worker(predict_folder, project, model.folder)
-        worker.returned.connect(self._predicted)
-        worker.errored.connect(self._failed)
-        worker.finished.connect(lambda: self.predict_button.setEnabled(True))
-        self._worker = worker
-        worker.start()
-        return worker
+        return self.jobs.start(
+            predict_folder, project, model.folder, on_result=self._predicted, on_error=self._failed
+        )
 
     def _predicted(self, result: Any) -> None:
         dock = self.dock
         if dock.model is None:
             return
         note = self.load()
-        dock._sync_points()
-        dock._info(f"{result.format()} {note}".strip())
+        dock.redraw()
+        dock.info(f"{result.format()} {note}".strip())
 
     def _failed(self, exc: BaseException) -> None:
-        self.dock._error(f"Prediction failed: {exc}")
+        self.dock.error(f"Prediction failed: {exc}")
         self.refresh()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from qtpy.QtWidgets import (
 
 from napari_dlcflow.core.engine.analysis import AnalysisSpec, parse_progress
 from napari_dlcflow.widgets.common import dialogs as _dialogs
+from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.overlay.export import child_events
 
@@ -46,8 +46,6 @@ class AnalyzePanel(QGroupBox):
         self.viewer = viewer
         self.state = state_for_viewer(viewer)
         self._on_output = on_output
-        self._stop = threading.Event()
-        self._worker: Any = None
         self.outputs: list[Path] = []
         form = QFormLayout(self)
         self.project_label = QLabel("")
@@ -82,14 +80,10 @@ class AnalyzePanel(QGroupBox):
         form.addRow("Batch size", self.batch_size)
         self.csv = QCheckBox("Also write .csv")
         form.addRow(self.csv)
-        buttons = QHBoxLayout()
-        self.run_button = QPushButton("Analyze")
+        buttons = RunCancelRow("Analyze")
+        self.run_button = buttons.run_button
         self.run_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self._stop.set)
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
+        self.cancel_button = buttons.cancel_button
         form.addRow(buttons)
         self.overall = QProgressBar()
         self.overall.setFormat("video %v of %m")
@@ -97,9 +91,9 @@ class AnalyzePanel(QGroupBox):
         self.frames.setFormat("frame %v of %m")
         form.addRow(self.overall)
         form.addRow(self.frames)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = StatusLine("")
         form.addRow(self.status)
+        self.jobs = JobRunner(status=self.status, row=buttons)
         self.state.opened.connect(self._project_opened)
         self._project_opened(self.state.project)
 
@@ -153,28 +147,24 @@ class AnalyzePanel(QGroupBox):
 
     def start(self) -> Any:
         """Start the analysis in a child process; returns the worker (None if not started)."""
-        from napari.qt.threading import create_worker
-
         try:
             spec = self.spec()
         except ValueError as exc:
-            self.status.setText(f"Cannot analyze: {exc}")
+            self.status.error(f"Cannot analyze: {exc}")
             return None
-        self._stop.clear()
         self.outputs = []
         self._n = len(spec.videos)
         self.overall.setRange(0, self._n)
         self.overall.setValue(0)
         self.frames.setValue(0)
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.status.setText("Starting DeepLabCut (importing it takes 10-20 s)…")
-        worker = create_worker(child_events, ["_analyze", spec.to_json()], self._stop, logs=True)
-        worker.yielded.connect(self._event)
-        worker.finished.connect(self._finished)
-        self._worker = worker
-        worker.start()
-        return worker
+        return self.jobs.start(
+            child_events,
+            ["_analyze", spec.to_json()],
+            self.jobs.stop,
+            logs=True,
+            message="Starting DeepLabCut (importing it takes 10-20 s)…",
+            on_yield=self._event,
+        )
 
     def _event(self, e: dict[str, Any]) -> None:
         kind = e.get("event")
@@ -188,20 +178,16 @@ class AnalyzePanel(QGroupBox):
             self.frames.setRange(0, max(int(e.get("frames", 0)), 1))
             self.frames.setValue(0)
             redo = " (partial output found: redoing it)" if e.get("redo") else ""
-            self.status.setText(f"Analyzing {name}{redo}…")
+            self.status.info(f"Analyzing {name}{redo}…")
         elif kind in ("video_done", "video_skipped"):
             self.overall.setValue(self.overall.value() + 1)
             out = Path(str(e.get("h5")))
             self.outputs.append(out)
             done = "already complete" if kind == "video_skipped" else "done"
-            self.status.setText(f"{name}: {done}")
+            self.status.info(f"{name}: {done}")
             self._on_output(out)
         elif kind in ("video_failed", "video_incomplete"):
             self.overall.setValue(self.overall.value() + 1)
-            self.status.setText(f"{name}: {kind.split('_')[1]}: {e.get('message')}")
+            self.status.error(f"{name}: {kind.split('_')[1]}: {e.get('message')}")
         elif kind == "exit" and not e.get("ok"):
-            self.status.setText(f"Analysis stopped: {e.get('reason')}")
-
-    def _finished(self) -> None:
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
+            self.status.error(f"Analysis stopped: {e.get('reason')}")

@@ -11,7 +11,6 @@ likely wrong (or that were marked with M) and extracts them for correction.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,13 +29,15 @@ from qtpy.QtWidgets import (
     QSpinBox,
 )
 
+from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
+from napari_dlcflow.core.layers.style import DisplaySettings, display_settings
 from napari_dlcflow.core.predictions.analysis_files import (
     PredictionsError,
     filtered_path,
-    project_display_settings,
     read_predictions,
 )
 from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.overlay import files as _overlay_io
 from napari_dlcflow.widgets.overlay.analyze import AnalyzePanel
@@ -66,8 +67,7 @@ class OverlayDock(QScrollArea):
         self.sets: dict[str, OverlaySet] = {}
         self.analysis_path: Path | None = None
         self.skeleton: list[tuple[str, str]] = []
-        self._worker: Any = None
-        self._stop = threading.Event()
+        self.colormap = DEFAULT_COLORMAP
         layout = scroll_body(self, 340)
 
         self.open_button = QPushButton("Open analysis file…")
@@ -133,9 +133,10 @@ class OverlayDock(QScrollArea):
         self.filter_window.setValue(5)
         self.filter_window.setToolTip("median / Savitzky-Golay window; longest gap to fill")
         ff.addRow("Window / gap (frames)", self.filter_window)
-        self.filter_button = QPushButton("Filter and show")
+        filter_row = RunCancelRow("Filter and show", cancel=False)
+        self.filter_button = filter_row.run_button
         self.filter_button.clicked.connect(self.run_filter)
-        ff.addRow(self.filter_button)
+        ff.addRow(filter_row)
         layout.addWidget(self.filter_box)
 
         self.outliers_panel = OutliersPanel(
@@ -155,15 +156,11 @@ class OverlayDock(QScrollArea):
         ef.addRow("Quality", self.quality)
         self.export_trails = QCheckBox("Draw trails")
         ef.addRow(self.export_trails)
-        buttons = QHBoxLayout()
-        self.export_button = QPushButton("Export labeled video…")
+        export_row = RunCancelRow("Export labeled video…")
+        self.export_button = export_row.run_button
         self.export_button.clicked.connect(self.export_video)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self._stop.set)
-        buttons.addWidget(self.export_button)
-        buttons.addWidget(self.cancel_button)
-        ef.addRow(buttons)
+        self.cancel_button = export_row.cancel_button
+        ef.addRow(export_row)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         ef.addRow(self.progress)
@@ -172,9 +169,10 @@ class OverlayDock(QScrollArea):
         self.analyze_panel = AnalyzePanel(napari_viewer, self._analysis_output)
         layout.addWidget(self.analyze_panel)
 
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = StatusLine("")
         layout.addWidget(self.status)
+        self.filter_jobs = JobRunner(status=self.status, row=filter_row)
+        self.export_jobs = JobRunner(status=self.status, row=export_row, progress=self.progress)
         layout.addStretch(1)
 
         self._rebuild_timer = QTimer(self)
@@ -225,12 +223,13 @@ class OverlayDock(QScrollArea):
                 self.video_layer.setCurrentText(lay.name)
                 return
 
-    def _skeleton_for(self, path: Path, bodyparts: tuple[str, ...]) -> tuple[list, float | None]:
+    def _settings_for(self, path: Path, bodyparts: tuple[str, ...]) -> DisplaySettings:
+        """Skeleton, p-cutoff and colormap: the open project's if it has these body parts,
+        else those of the file's own project."""
         project = state_for_viewer(self.viewer).project
         if project is not None and set(bodyparts) & set(project.all_bodyparts):
-            pcut = project.get("pcutoff")
-            return list(project.skeleton), float(pcut) if pcut is not None else None
-        return project_display_settings(path)
+            return DisplaySettings.from_project(project)
+        return display_settings(path)
 
     def load(self, path: str | Path, *, skeleton: list[tuple[str, str]] | None = None) -> bool:
         """Open an analysis file (and its ``_filtered.h5`` if present) over the video layer.
@@ -254,15 +253,17 @@ class OverlayDock(QScrollArea):
         try:
             pred = read_predictions(raw_path if raw_path.is_file() else p)
         except (PredictionsError, FileNotFoundError, OSError) as exc:
-            self.status.setText(f"Cannot open: {exc}")
+            self.status.error(f"Cannot open: {exc}")
             return False
         for s in list(self.sets.values()):
             s.remove()
         self.sets.clear()
         self.analysis_path = pred.path
         self.outliers_panel.set_analysis(pred.path)
+        settings = self._settings_for(p, pred.bodyparts)
+        self.colormap = settings.colormap
         if skeleton is None:
-            skeleton, pcut = self._skeleton_for(p, pred.bodyparts)
+            skeleton, pcut = settings.skeleton, settings.pcutoff
             if pcut is not None:
                 self.pcutoff.blockSignals(True)
                 self.pcutoff.setValue(round(pcut * 100))
@@ -282,7 +283,7 @@ class OverlayDock(QScrollArea):
         # let long DLC names wrap after their underscores
         self.file_label.setText(text.replace("_", "_\u200b"))
         self.file_label.setToolTip(str(pred.path or p))
-        self.status.setText("")
+        self.status.info("")
         return True
 
     def _add_set(self, pred: Any, kind: str) -> OverlaySet:
@@ -295,6 +296,7 @@ class OverlayDock(QScrollArea):
             tail_length=self.tail_length.value(),
             trails=kind == "raw",
             target=self._target_layer(),
+            colormap=self.colormap,
         )
         s.set_visible(
             points=self.show_points.isChecked(),
@@ -315,7 +317,7 @@ class OverlayDock(QScrollArea):
         try:
             self.sets["filtered"] = self._add_set(read_predictions(fpath), "filtered")
         except (PredictionsError, OSError) as exc:
-            self.status.setText(f"Cannot open the filtered file: {exc}")
+            self.status.error(f"Cannot open the filtered file: {exc}")
 
     # ---------------------------------------------------------------------------- display
 
@@ -346,12 +348,10 @@ class OverlayDock(QScrollArea):
 
     def run_filter(self) -> Any:
         """Filter the open analysis file in a worker; show the result when it is written."""
-        from napari.qt.threading import create_worker
-
         from napari_dlcflow.core.predictions.filtering import filter_file
 
         if self.analysis_path is None:
-            self.status.setText("Open an analysis file first.")
+            self.status.error("Open an analysis file first.")
             return None
         method = self.filter_method.currentText()
         window = self.filter_window.value()
@@ -363,25 +363,22 @@ class OverlayDock(QScrollArea):
         elif method == "interpolate":
             params = {"pcutoff": self.pcutoff.value() / 100, "max_gap": window}
         path = self.analysis_path
-        self.filter_button.setEnabled(False)
-        self.status.setText(f"Filtering {path.name} ({method})…")
-        worker = create_worker(filter_file, path, method, **params)
-        worker.returned.connect(self._filter_done)
-        worker.errored.connect(self._filter_failed)
-        worker.finished.connect(lambda: self.filter_button.setEnabled(True))
-        self._worker = worker
-        worker.start()
-        return worker
+        return self.filter_jobs.start(
+            filter_file,
+            path,
+            method,
+            message=f"Filtering {path.name} ({method})…",
+            error_prefix="Filtering failed",
+            on_result=self._filter_done,
+            **params,
+        )
 
     def _filter_done(self, out: Path) -> None:
         if "filtered" in self.sets:
             self.sets.pop("filtered").remove()
         self.show_filtered.setChecked(True)
         self._toggle_filtered(True)
-        self.status.setText(f"Wrote {out}")
-
-    def _filter_failed(self, exc: BaseException) -> None:
-        self.status.setText(f"Filtering failed: {exc}")
+        self.status.info(f"Wrote {out}")
 
     # ----------------------------------------------------------------------------- export
 
@@ -401,18 +398,16 @@ class OverlayDock(QScrollArea):
 
     def export_video(self) -> Any:
         """Write a labeled video in a child process, with progress and cancel."""
-        from napari.qt.threading import create_worker
-
         from napari_dlcflow.core.video.labeled import default_output
 
         if self.analysis_path is None:
-            self.status.setText("Open an analysis file first.")
+            self.status.error("Open an analysis file first.")
             return None
         use = self.sets.get("filtered") if self.show_filtered.isChecked() else None
         analysis = filtered_path(self.analysis_path) if use is not None else self.analysis_path
         video = self._video_file()
         if video is None:
-            self.status.setText("No video file: choose the video that was analysed.")
+            self.status.error("No video file: choose the video that was analysed.")
             return None
         cutoff = self.pcutoff.value() / 100
         out = _overlay_io.ask_save_video(self, str(default_output(analysis, cutoff)))
@@ -437,18 +432,16 @@ class OverlayDock(QScrollArea):
         ]
         if not self.show_skeleton.isChecked():
             args.append("--no-skeleton")
-        self._stop.clear()
-        self.progress.setValue(0)
         self.progress.setVisible(True)
-        self.export_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.status.setText(f"Writing {Path(out).name}…")
-        worker = create_worker(child_events, args, self._stop)
-        worker.yielded.connect(self._export_event)
-        worker.finished.connect(self._export_finished)
-        self._worker = worker
-        worker.start()
-        return worker
+        jobs = self.export_jobs
+        return jobs.start(
+            child_events,
+            args,
+            jobs.stop,
+            message=f"Writing {Path(out).name}…",
+            on_yield=self._export_event,
+            on_finished=lambda: self.progress.setVisible(False),
+        )
 
     def _export_event(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -456,11 +449,7 @@ class OverlayDock(QScrollArea):
             self.progress.setMaximum(max(int(event.get("total", 0)), 1))
             self.progress.setValue(int(event.get("done", 0)))
         elif kind == "done":
-            self.status.setText(f"Wrote {event.get('path')}")
+            self.status.info(f"Wrote {event.get('path')}")
         elif kind == "exit" and not event.get("ok"):
-            self.status.setText(f"Labeled video not written: {event.get('reason')}")
+            self.status.error(f"Labeled video not written: {event.get('reason')}")
 
-    def _export_finished(self) -> None:
-        self.export_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.progress.setVisible(False)

@@ -8,15 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_dlcflow.core.predictions.analysis_files import (
-    Predictions,
-    color_groups,
-    crop_offset,
+from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
+from napari_dlcflow.core.layers.data import (
     predictions_layers,
     shown_mask,
     skeleton_vectors_for,
+    track_groups,
     tracks_layer_data,
 )
+from napari_dlcflow.core.layers.style import OVERLAY_STYLES
+from napari_dlcflow.core.predictions.analysis_files import Predictions, crop_offset
 from napari_dlcflow.plugin.predictions_reader import finish_layer_data
 
 if TYPE_CHECKING:
@@ -26,11 +27,6 @@ WINDOWED_ABOVE = 300_000
 """Above this many keypoints (frames x tracks) skeleton and trails are built per window."""
 WINDOW_FRAMES = 1500
 """Frames ahead of the current frame in a skeleton/trails window."""
-
-STYLES: dict[str, dict[str, Any]] = {
-    "raw": {"symbol": "disc", "size": 7.0, "skeleton_color": "white"},
-    "filtered": {"symbol": "ring", "size": 10.0, "skeleton_color": "cyan"},
-}
 
 
 class OverlaySet:
@@ -54,6 +50,8 @@ class OverlaySet:
         Whether to add a trails layer.
     target : napari.layers.Layer, optional
         The video layer; its scale and translate are copied so the tracks sit on it.
+    colormap : str
+        The project's colormap (the one colour rule of ``core.layers.colors``).
     """
 
     def __init__(
@@ -67,13 +65,14 @@ class OverlaySet:
         tail_length: int = 30,
         trails: bool = True,
         target: Any = None,
+        colormap: str = DEFAULT_COLORMAP,
     ) -> None:
         self.viewer = viewer
         self.pred = pred
         self.skeleton = list(skeleton)
         self.kind = kind
         self.pcutoff = float(pcutoff)
-        style = STYLES[kind]
+        style = OVERLAY_STYLES[kind]
         self.tail_length = int(tail_length)
         self.windowed = pred.data.shape[0] * pred.data.shape[1] > WINDOWED_ABOVE
         self.window = self._window_for(self._frame()) if self.windowed else None
@@ -86,8 +85,10 @@ class OverlaySet:
                 pcutoff=pcutoff,
                 trails=trails,
                 tail_length=tail_length,
-                symbol=style["symbol"],
-                size=style["size"],
+                symbol=style.symbol,
+                size=style.size,
+                skeleton_color=style.skeleton_color,
+                colormap=colormap,
                 window=self.window,
             )
         )
@@ -104,8 +105,6 @@ class OverlaySet:
         translate = translate + scale * np.array([0.0, y1, x1])
         for layer_data, kwargs, layer_type in data:
             kwargs = {**kwargs, "scale": tuple(scale), "translate": tuple(translate)}
-            if layer_type == "vectors":
-                kwargs["edge_color"] = style["skeleton_color"]
             layer = getattr(viewer, f"add_{layer_type}")(layer_data, **kwargs)
             setattr(self, layer_type, layer)
         self._likelihood = np.asarray(self.points.features["likelihood"], dtype=float)
@@ -158,8 +157,7 @@ class OverlaySet:
         if self.tracks is not None and self.tracks in self.viewer.layers:
             data = tracks_layer_data(self.pred, pcutoff=self.pcutoff, frames=self.window)
             if len(data):
-                group, names = color_groups(self.pred)
-                value = group[data[:, 0].astype(int)] / max(len(names) - 1, 1)
+                value = track_groups(self.pred, data)
                 with warnings.catch_warnings():
                     # napari warns that the old colour feature is gone until we set the new one
                     warnings.filterwarnings("ignore", "Previous color_by key", UserWarning)

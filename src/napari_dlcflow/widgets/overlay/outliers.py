@@ -12,10 +12,8 @@ cancel.
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +33,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_dlcflow.core.refine.outliers import OutlierSpec
+from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 
 if TYPE_CHECKING:
@@ -71,21 +70,6 @@ _TIPS = {
     ),
     "crop": "Crop the written frames to the video's crop in video_sets, as the labeled ones.",
 }
-
-
-@dataclass
-class _Outcome:
-    """What a worker job returned, or the exception it raised (never re-raised into Qt)."""
-
-    value: Any = None
-    error: BaseException | None = None
-
-
-def _guarded(job: Callable[..., Any], *args: Any, **kwargs: Any) -> _Outcome:
-    try:
-        return _Outcome(value=job(*args, **kwargs))
-    except Exception as exc:  # shown in the status label; nothing may escape into Qt
-        return _Outcome(error=exc)
 
 
 def _find_job(analysis: Path, spec: OutlierSpec) -> dict[int, list[str]]:
@@ -169,9 +153,9 @@ class OutliersPanel(QGroupBox):
         self.state = state_for_viewer(viewer)
         self._analysis = analysis
         self._video = video
-        self._stop = threading.Event()
         self._progress: tuple[int, int] = (0, 0)
-        self._worker: Any = None
+        # buttons are handled by _busy (two jobs: find, and extract which can be cancelled)
+        self.jobs = JobRunner()
         self._marks_video: str | None = None
         self.marks: set[int] = set()
         self.candidates: list[tuple[int, list[str]]] = []
@@ -279,8 +263,7 @@ class OutliersPanel(QGroupBox):
         self.progress.setFormat("frame %v of %m")
         self.progress.setVisible(False)
         form.addRow(self.progress)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = StatusLine("")
         form.addRow(self.status)
 
         self._poll = QTimer(self)
@@ -304,12 +287,10 @@ class OutliersPanel(QGroupBox):
     # ------------------------------------------------------------------------ messages
 
     def _error(self, message: str) -> None:
-        self.status.setText(_breakable(message))
-        self.status.setStyleSheet("color: #ff6b6b;")
+        self.status.error(_breakable(message))
 
     def _info(self, message: str) -> None:
-        self.status.setText(_breakable(message))
-        self.status.setStyleSheet("")
+        self.status.info(_breakable(message))
 
     def status_text(self) -> str:
         """The status line as plain text (without the break hints in long file names)."""
@@ -428,10 +409,6 @@ class OutliersPanel(QGroupBox):
             verb = "Unmark" if frame in self.marks else "Mark"
             self.mark_button.setText(f"{verb} frame {frame} (M)")
 
-    def unbind_keys(self) -> None:
-        """Give the M key back (done by itself when the panel is deleted)."""
-        _unbind_mark_key(weakref.ref(self.viewer), self._mark_handler)
-
     # ------------------------------------------------------------------ candidates
 
     def _show_candidates(self) -> None:
@@ -498,26 +475,25 @@ class OutliersPanel(QGroupBox):
 
     def find(self) -> Any:
         """Only find the candidates (no frame is written); returns the worker (or None)."""
-        from napari.qt.threading import create_worker
-
         got = self._inputs()
-        if got is None or self._worker is not None:
+        if got is None or self.jobs.busy:
             return None
         analysis, spec = got
         self._busy(True)
         self._info(f"Looking for outliers in {analysis.name}…")
-        worker = create_worker(_guarded, _find_job, analysis, spec, _ignore_errors=True)
-        worker.returned.connect(partial(self._found, analysis))
-        worker.finished.connect(self._job_finished)
-        self._worker = worker
-        worker.start()
-        return worker
+        return self.jobs.start(
+            _find_job,
+            analysis,
+            spec,
+            on_result=partial(self._found, analysis),
+            on_error=lambda exc: self._error(
+                f"Cannot look for outliers in {analysis.name}: {exc}"
+            ),
+            on_finished=self._job_finished,
+        )
 
-    def _found(self, analysis: Path, outcome: _Outcome) -> None:
-        if outcome.error is not None:
-            self._error(f"Cannot look for outliers in {analysis.name}: {outcome.error}")
-            return
-        self.candidates = list(outcome.value.items())
+    def _found(self, analysis: Path, found: dict[int, list[str]]) -> None:
+        self.candidates = list(found.items())
         self.candidate_index = -1
         self._show_candidates()
         self._info(f"{analysis.name}: {len(self.candidates)} candidate frame(s).")
@@ -536,12 +512,10 @@ class OutliersPanel(QGroupBox):
 
     def extract(self) -> Any:
         """Find and extract the outlier frames in a worker; returns the worker (or None)."""
-        from napari.qt.threading import create_worker
-
         from napari_dlcflow.core.refine.outliers import extract_outliers
 
         got = self._inputs()
-        if got is None or self._worker is not None:
+        if got is None or self.jobs.busy:
             return None
         analysis, spec = got
         video = self._video()
@@ -560,7 +534,6 @@ class OutliersPanel(QGroupBox):
                 f"{project.config_path}); add it in the Project dock first."
             )
             return None
-        self._stop.clear()
         self._progress = (0, 0)
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -570,27 +543,25 @@ class OutliersPanel(QGroupBox):
         def progress(done: int, total: int) -> None:
             self._progress = (done, total)
 
-        worker = create_worker(
-            _guarded,
+        self._poll.start()
+        return self.jobs.start(
             extract_outliers,
             project,
             video,
             spec,
             analysis=analysis,
             on_progress=progress,
-            should_stop=self._stop.is_set,
-            _ignore_errors=True,
+            should_stop=self.jobs.stop.is_set,
+            on_result=partial(self._extracted, video),
+            on_error=lambda exc: self._error(
+                f"Outlier extraction of {video.name} failed: {exc}"
+            ),
+            on_finished=self._job_finished,
         )
-        worker.returned.connect(partial(self._extracted, video))
-        worker.finished.connect(self._job_finished)
-        self._worker = worker
-        self._poll.start()
-        worker.start()
-        return worker
 
     def cancel(self) -> None:
         """Stop after the frame being written; frames already written are kept."""
-        self._stop.set()
+        self.jobs.cancel()
         self._info("Cancelling…")
 
     def _show_progress(self) -> None:
@@ -598,11 +569,7 @@ class OutliersPanel(QGroupBox):
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(min(done, max(total, 1)))
 
-    def _extracted(self, video: Path, outcome: _Outcome) -> None:
-        if outcome.error is not None:
-            self._error(f"Outlier extraction of {video.name} failed: {outcome.error}")
-            return
-        result = outcome.value
+    def _extracted(self, video: Path, result: Any) -> None:
         self.result = result
         self.candidates = sorted(result.reasons.items())
         self.candidate_index = -1
@@ -614,5 +581,4 @@ class OutliersPanel(QGroupBox):
     def _job_finished(self) -> None:
         self._poll.stop()
         self._show_progress()
-        self._worker = None
         self._busy(False)

@@ -25,11 +25,11 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_dlcflow.core.layers.style import bodypart_colors
+from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
+from napari_dlcflow.core.layers.data import predictions_colors
 from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
     PredictionsError,
-    color_groups,
     read_predictions,
     skeleton_table,
 )
@@ -58,6 +58,7 @@ class PlotsDock(QWidget):
         self.viewer = napari_viewer
         self.pred: Predictions | None = None
         self.skeleton: list[tuple[str, str]] = []
+        self.colormap = DEFAULT_COLORMAP
         self._cache: dict[tuple[str, int], Predictions] = {}
         self.setMinimumWidth(380)
         layout = QVBoxLayout(self)
@@ -133,6 +134,8 @@ class PlotsDock(QWidget):
             self.pred = None
             return
         self.skeleton = [tuple(e) for e in layer.metadata.get("skeleton", [])]
+        # the layer's colours: the same rule and colormap as the points
+        self.colormap = str(layer.metadata.get("colormap") or DEFAULT_COLORMAP)
         self.status.setText("")
         self._fill_parts()
         self.refresh()
@@ -234,8 +237,7 @@ class PlotsDock(QWidget):
             unit = "px" if quantity == "length" else "degrees"
             self.canvas.plot_time(series, ylabel=f"{quantity} ({unit})", frame=self._frame())
             return
-        group, names = color_groups(pred)
-        colors = bodypart_colors(len(names))
+        group, _names, colors = predictions_colors(pred, colormap=self.colormap)
         chosen = set(self._checked(False))
         cols = [i for i, lab in enumerate(pred.labels) if lab in chosen]
         if view == "image plane":

@@ -3,7 +3,6 @@ or a list of videos, in the background with progress and cancel."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +34,7 @@ from napari_dlcflow.core.video.preprocess import (
 from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES, FrameSource, VideoError
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.preprocess.form import ContrastForm, OutputForm, RoiForm
 from napari_dlcflow.widgets.preprocess.roi import LAYER_NAME, RoiSync
@@ -111,32 +111,27 @@ class PreprocessDock(QScrollArea):
         bl.addLayout(rrow)
         layout.addWidget(batch)
 
-        run = QHBoxLayout()
-        self.apply_button = QPushButton("Apply to this video")
-        self.apply_all_button = QPushButton("Apply to list")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        for b in (self.apply_button, self.apply_all_button, self.cancel_button):
-            run.addWidget(b)
-        layout.addLayout(run)
+        run = RunCancelRow("Apply to this video")
+        self.apply_button = run.run_button
+        self.apply_all_button = run.add_run("Apply to list")
+        self.cancel_button = run.cancel_button
+        layout.addWidget(run)
         self.video_progress = QProgressBar()
         self.video_progress.setFormat("this video %p%")
         self.overall_progress = QProgressBar()
         self.overall_progress.setFormat("overall %p%")
         layout.addWidget(self.video_progress)
         layout.addWidget(self.overall_progress)
-        self.status = QLabel("Open a video (or drop one on napari), then draw a ROI.")
-        self.status.setWordWrap(True)
+        self.status = StatusLine("Open a video (or drop one on napari), then draw a ROI.")
         layout.addWidget(self.status)
+        self.jobs = JobRunner(status=self.status, row=run)
+        self.preview_jobs = JobRunner(status=self.status)
         layout.addStretch(1)
 
         # state
-        self._preview_worker: Any = None
         self._preview_pending = False
         self._preview_cache: dict[Any, Any] = {}
         self.preview_count = 0  # previews applied (tests wait on it)
-        self._job_worker: Any = None
-        self._stop = threading.Event()
         self._progress: tuple[int, int, int, int] = (0, 0, 0, 1)  # video, done, total, n videos
         self.last_results: list[BatchResult] = []
         self._preview_timer = QTimer(self)
@@ -163,7 +158,6 @@ class PreprocessDock(QScrollArea):
         self.assign_roi_button.clicked.connect(self._assign_roi)
         self.apply_button.clicked.connect(self.apply_current)
         self.apply_all_button.clicked.connect(self.apply_list)
-        self.cancel_button.clicked.connect(self.cancel)
         self.viewer.layers.events.inserted.connect(self._refresh_videos)
         self.viewer.layers.events.removed.connect(self._refresh_videos)
         self.viewer.dims.events.current_step.connect(self.schedule_preview)
@@ -171,12 +165,10 @@ class PreprocessDock(QScrollArea):
 
     # ------------------------------------------------------------------ messages
     def _error(self, message: str) -> None:
-        self.status.setStyleSheet("color: #ff6b6b;")
-        self.status.setText(message)
+        self.status.error(message)
 
     def _info(self, message: str) -> None:
-        self.status.setStyleSheet("")
-        self.status.setText(message)
+        self.status.info(message)
 
     # ------------------------------------------------------------------ videos
     def _video_layers(self) -> list[Any]:
@@ -330,15 +322,13 @@ class PreprocessDock(QScrollArea):
 
     def update_preview(self) -> Any:
         """Compute the preview of the current frame in a worker thread."""
-        from napari.qt.threading import create_worker
-
         mode = self.preview_mode.currentData()
         src = self.current_source()
         if mode == "off" or src is None:
             if PREVIEW_LAYER in self.viewer.layers:
                 self.viewer.layers[PREVIEW_LAYER].visible = False
             return None
-        if self._preview_worker is not None:
+        if self.preview_jobs.busy:
             self._preview_pending = True
             return None
         spec = self.spec()
@@ -354,16 +344,14 @@ class PreprocessDock(QScrollArea):
                 cache[key] = fn
             return fn(src.frame(index)), spec.roi, mode
 
-        worker = create_worker(compute)
-        worker.returned.connect(self._show_preview)
-        worker.errored.connect(lambda exc: self._error(f"Preview: {exc}"))
-        worker.finished.connect(self._preview_done)
-        self._preview_worker = worker
-        worker.start()
-        return worker
+        return self.preview_jobs.start(
+            compute,
+            error_prefix="Preview",
+            on_result=self._show_preview,
+            on_finished=self._preview_done,
+        )
 
     def _preview_done(self) -> None:
-        self._preview_worker = None
         if self._preview_pending:
             self._preview_pending = False
             self.schedule_preview()
@@ -424,19 +412,17 @@ class PreprocessDock(QScrollArea):
         return Path(text) if text else source.parent / "preprocessed"
 
     def _run(self, jobs: list[tuple[Path, PreprocessSpec]]) -> Any:
-        from napari.qt.threading import create_worker
-
         if not jobs:
             self._error("No video to process: open one or add files to the list")
             return None
-        if self._job_worker is not None:
+        if self.jobs.busy:
             self._error("A job is already running")
             return None
         if self.output_form.after.currentData() == "crop":
             self._record_crops(jobs)
             return None
-        self._stop.clear()
         n = len(jobs)
+        stop = self.jobs.stop
         self._progress = (0, 0, 1, n)
         out_dirs = {self._out_dir(p) for p, _ in jobs}
 
@@ -451,27 +437,23 @@ class PreprocessDock(QScrollArea):
                     [(path, spec)],
                     self._out_dir(path),
                     on_progress=progress,
-                    should_stop=self._stop.is_set,
+                    should_stop=stop.is_set,
                 )
             return results
 
-        worker = create_worker(work)
-        worker.returned.connect(self._finished)
-        worker.errored.connect(lambda exc: self._error(f"Preprocessing failed: {exc}"))
-        worker.finished.connect(self._job_done)
-        self._job_worker = worker
-        for b in (self.apply_button, self.apply_all_button):
-            b.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self._info(f"Processing {n} video(s) into {', '.join(map(str, sorted(out_dirs)))}…")
         self._poll.start()
-        worker.start()
-        return worker
+        return self.jobs.start(
+            work,
+            message=f"Processing {n} video(s) into {', '.join(map(str, sorted(out_dirs)))}…",
+            error_prefix="Preprocessing failed",
+            on_result=self._finished,
+            on_finished=self._job_done,
+            on_cancel=lambda: self._info("Cancelling…"),
+        )
 
     def cancel(self) -> None:
         """Stop after the current frame; the unfinished output is removed."""
-        self._stop.set()
-        self._info("Cancelling…")
+        self.jobs.cancel()
 
     def _show_progress(self) -> None:
         k, done, total, n = self._progress
@@ -483,10 +465,6 @@ class PreprocessDock(QScrollArea):
     def _job_done(self) -> None:
         self._poll.stop()
         self._show_progress()
-        self._job_worker = None
-        for b in (self.apply_button, self.apply_all_button):
-            b.setEnabled(True)
-        self.cancel_button.setEnabled(False)
 
     def _finished(self, results: list[BatchResult]) -> None:
         from napari_dlcflow.plugin.video_reader import layer_data_for

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_dlcflow.core.layers.style import ShapesStyle
 from napari_dlcflow.core.video.preprocess import Roi
 
 if TYPE_CHECKING:
@@ -55,13 +56,7 @@ class RoiSync:
             return self.viewer.layers[LAYER_NAME]
         if not create:
             return None
-        layer = self.viewer.add_shapes(
-            ndim=2,
-            name=LAYER_NAME,
-            edge_color="yellow",
-            face_color=[1.0, 1.0, 0.0, 0.12],
-            edge_width=4,
-        )
+        layer = self.viewer.add_shapes(ndim=2, **ShapesStyle(name=LAYER_NAME).as_kwargs())
         layer.events.data.connect(self._shapes_changed)
         layer.events.set_data.connect(self._shapes_changed)
         return layer

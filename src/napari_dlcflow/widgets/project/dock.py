@@ -18,9 +18,11 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from napari_dlcflow.core.layers.colors import COLORMAPS
 from napari_dlcflow.core.project.config import ConfigChangedOnDiskError, ConfigError, Project
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.common.name_list import NameList
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.project.iterations import IterationsSection
@@ -30,7 +32,6 @@ from napari_dlcflow.widgets.project.skeleton_view import SkeletonView
 if TYPE_CHECKING:
     import napari
 
-COLORMAPS = ("rainbow", "jet", "viridis", "plasma", "turbo", "hsv", "tab10", "tab20", "cool")
 
 
 class ProjectDock(QScrollArea):
@@ -46,7 +47,6 @@ class ProjectDock(QScrollArea):
         super().__init__()
         self.viewer = napari_viewer
         self.state = state_for_viewer(napari_viewer)
-        self._worker: Any = None
         layout = scroll_body(self, 380)
 
         top = QHBoxLayout()
@@ -60,8 +60,7 @@ class ProjectDock(QScrollArea):
         self.path_label = QLabel("No project open. Open a config.yaml or drop a project folder.")
         self.path_label.setWordWrap(True)
         layout.addWidget(self.path_label)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = StatusLine("")
         layout.addWidget(self.status)
 
         self.repair_box = QGroupBox("project_path does not match")
@@ -181,22 +180,22 @@ class ProjectDock(QScrollArea):
         self.save_button.clicked.connect(self.save)
         self.reload_button = QPushButton("Reload")
         self.reload_button.clicked.connect(self._reload)
-        self.check_button = QPushButton("Check with DeepLabCut")
+        check_row = RunCancelRow("Check with DeepLabCut", cancel=False)
+        self.check_button = check_row.run_button
         self.check_button.setToolTip("Ask DeepLabCut itself (in a separate process) to load it")
         self.check_button.clicked.connect(self.check_with_dlc)
         actions.addWidget(self.save_button)
         actions.addWidget(self.reload_button)
-        actions.addWidget(self.check_button)
+        actions.addWidget(check_row)
+        self.jobs = JobRunner(status=self.status, row=check_row)
         layout.addLayout(actions)
 
     # ------------------------------------------------------------------ messages
     def _error(self, message: str) -> None:
-        self.status.setStyleSheet("color: #ff6b6b;")
-        self.status.setText(message)
+        self.status.error(message)
 
     def _info(self, message: str) -> None:
-        self.status.setStyleSheet("")
-        self.status.setText(message)
+        self.status.info(message)
 
     def _on_busy(self, busy: bool) -> None:
         # config.yaml is rewritten while an iteration starts: no edits, no other project
@@ -391,8 +390,6 @@ class ProjectDock(QScrollArea):
 
     def check_with_dlc(self) -> Any:
         """Ask DeepLabCut, in a child process, whether it accepts the saved config."""
-        from napari.qt.threading import create_worker
-
         from napari_dlcflow.core.engine.dlc_check import check_config_in_child
 
         p = self.state.project
@@ -401,16 +398,13 @@ class ProjectDock(QScrollArea):
         if p.dirty:
             self._error("Save first: DeepLabCut checks the file on disk")
             return None
-        self.check_button.setEnabled(False)
-        self._info("Asking DeepLabCut (takes 10-30 s)…")
-        worker = create_worker(check_config_in_child, p.config_path)
-
         def done(verdict: Any) -> None:
             (self._info if verdict.ok else self._error)(verdict.message)
 
-        worker.returned.connect(done)
-        worker.errored.connect(lambda exc: self._error(str(exc)))
-        worker.finished.connect(lambda: self.check_button.setEnabled(True))
-        self._worker = worker
-        worker.start()
-        return worker
+        return self.jobs.start(
+            check_config_in_child,
+            p.config_path,
+            message="Asking DeepLabCut (takes 10-30 s)…",
+            error_prefix="DeepLabCut check failed",
+            on_result=done,
+        )

@@ -41,6 +41,7 @@ from napari_dlcflow.core.refine.iteration import (
     next_train_spec,
     pending_machine_labels,
 )
+from napari_dlcflow.widgets.common.jobs import JobRunner
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.project.state import ProjectState
@@ -178,7 +179,7 @@ class IterationsSection(QGroupBox):
         self.state = state
         self._error = error
         self._info = info
-        self.worker: Any = None
+        self.jobs = JobRunner()  # its button and busy bar are set by _set_busy
         lay = QVBoxLayout(self)
         self.table = QTableWidget(0, len(HISTORY_COLUMNS))
         self.table.setHorizontalHeaderLabels([_header(c) for c in HISTORY_COLUMNS])
@@ -228,7 +229,7 @@ class IterationsSection(QGroupBox):
         """Read the history and what waits for review from disk again."""
         project = self.state.project
         self.setVisible(project is not None)
-        self.next_button.setEnabled(project is not None and self.worker is None)
+        self.next_button.setEnabled(project is not None and not self.jobs.busy)
         if project is None:
             self.table.setRowCount(0)
             self.pending_label.setText("")
@@ -270,13 +271,11 @@ class IterationsSection(QGroupBox):
 
         Returns None when nothing was started; the reason is in the dock's status line.
         """
-        from napari.qt.threading import create_worker
-
         project = self.state.project
         if project is None:
             self._error("Open a project first")
             return None
-        if self.worker is not None:
+        if self.jobs.busy:
             return None
         if project.dirty:
             self._error(
@@ -313,13 +312,19 @@ class IterationsSection(QGroupBox):
             f"Starting iteration {project.iteration + 1}: merging labels, then DeepLabCut "
             "creates the training dataset (20-60 s)…"
         )
-        worker = create_worker(run_next_iteration, config, accept)
-        worker.returned.connect(lambda out: self._done(config, out))
-        worker.errored.connect(lambda exc: self._error(f"Next iteration failed: {exc}"))
-        worker.finished.connect(self._finished)
-        self.worker = worker
-        worker.start()
-        return worker
+        return self.jobs.start(
+            run_next_iteration,
+            config,
+            accept,
+            on_result=lambda out: self._done(config, out),
+            on_error=lambda exc: self._error(f"Next iteration failed: {exc}"),
+            on_finished=self._finished,
+        )
+
+    @property
+    def worker(self) -> Any:
+        """The running next-iteration job, if any."""
+        return self.jobs.worker
 
     def _set_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
@@ -328,7 +333,6 @@ class IterationsSection(QGroupBox):
         self.busy.emit(busy)
 
     def _finished(self) -> None:
-        self.worker = None
         self._set_busy(False)
         self.refresh()
 

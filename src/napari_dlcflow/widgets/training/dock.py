@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
@@ -35,6 +35,7 @@ from napari_dlcflow.core.engine.training import (
     start_training,
 )
 from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.training.evaluation import EvaluationPanel
 from napari_dlcflow.widgets.training.form import TrainingForm
@@ -60,7 +61,9 @@ class TrainingDock(QScrollArea):
         self.viewer = napari_viewer
         self.state = state_for_viewer(napari_viewer)
         self.job: TrainingJob | None = None
-        self._worker: Any = None
+        # the short jobs (dataset, devices); training itself is a detached process (self.job)
+        self.jobs = JobRunner()
+        self.device_jobs = JobRunner()
         self._last_status: JobStatus | None = None
         layout = scroll_body(self, 420)
 
@@ -95,8 +98,8 @@ class TrainingDock(QScrollArea):
         s_layout.addLayout(buttons)
         layout.addWidget(settings)
 
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = StatusLine("")
+        self.jobs.status = self.status
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)
         self.progress_label = QLabel("")
@@ -202,19 +205,20 @@ class TrainingDock(QScrollArea):
     # ----------------------------------------------------------------- actions
     def create_dataset(self) -> None:
         """Create the shuffle's training dataset with DeepLabCut (child process)."""
-        from napari.qt.threading import create_worker
-
         config, shuffle = self._context()
         if config is None:
             return
         self.dataset_button.setEnabled(False)
-        self.status.setText("Creating the training dataset (DeepLabCut loads first)…")
-        worker = create_worker(create_dataset, config, shuffle, self.form.net_type.currentText())
-        worker.returned.connect(self._dataset_made)
-        worker.errored.connect(lambda exc: self.status.setText(f"Dataset failed: {exc}"))
-        worker.finished.connect(self._buttons)
-        self._worker = worker
-        worker.start()
+        self.jobs.start(
+            create_dataset,
+            config,
+            shuffle,
+            self.form.net_type.currentText(),
+            message="Creating the training dataset (DeepLabCut loads first)…",
+            error_prefix="Dataset failed",
+            on_result=self._dataset_made,
+            on_finished=self._buttons,
+        )
 
     def _dataset_made(self, made: dict) -> None:
         self.reattach()
@@ -225,20 +229,17 @@ class TrainingDock(QScrollArea):
 
     def detect_devices(self) -> None:
         """Ask torch (in a child process) which GPUs there are."""
-        from napari.qt.threading import create_worker
-
         from napari_dlcflow.core.engine.devices import list_devices
 
         self.devices_button.setEnabled(False)
-        self.form.device_note.setText("Asking torch for GPUs…")
-        worker = create_worker(list_devices)
-        worker.returned.connect(self.form.set_devices)
-        worker.errored.connect(
-            lambda exc: self.form.device_note.setText(f"Could not list devices: {exc}")
+        self.device_jobs.status = self.form.device_note
+        self.device_jobs.start(
+            list_devices,
+            message="Asking torch for GPUs…",
+            error_prefix="Could not list devices",
+            on_result=self.form.set_devices,
+            on_finished=lambda: self.devices_button.setEnabled(True),
         )
-        worker.finished.connect(lambda: self.devices_button.setEnabled(True))
-        self._worker = worker
-        worker.start()
 
     def start(self) -> None:
         """Start a new training job with the form's settings."""

@@ -12,9 +12,7 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
-    QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
     QTableWidget,
@@ -34,6 +32,7 @@ from napari_dlcflow.core.engine.evaluation import (
     read_results,
     test_count,
 )
+from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.training.plot import EvalPlot
 
 if TYPE_CHECKING:
@@ -72,11 +71,10 @@ class EvaluationPanel(QGroupBox):
         super().__init__("Evaluation")
         self.viewer = viewer
         self._context = context
-        self._worker: Any = None
         self.results: list[EvalResult] = []
         layout = QVBoxLayout(self)
-        row = QHBoxLayout()
-        self.evaluate_button = QPushButton("Evaluate")
+        row = RunCancelRow("Evaluate", cancel=False)
+        self.evaluate_button = row.run_button
         self.evaluate_button.setToolTip("Evaluate the snapshots of the epochs given, or all")
         self.evaluate_button.clicked.connect(self.run_evaluation)
         self.epochs_edit = QLineEdit()
@@ -85,13 +83,12 @@ class EvaluationPanel(QGroupBox):
         self.frames_button = QPushButton("Show frames, worst first")
         self.frames_button.clicked.connect(self.show_frames)
         self.frames_button.setEnabled(False)
-        row.addWidget(self.evaluate_button)
-        row.addWidget(self.epochs_edit)
-        row.addWidget(self.frames_button)
-        layout.addLayout(row)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        row.add(self.epochs_edit)
+        row.add(self.frames_button)
+        layout.addWidget(row)
+        self.status = StatusLine("")
         layout.addWidget(self.status)
+        self.jobs = JobRunner(status=self.status, row=row)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels([c for c, _ in COLUMNS])
         for i, (_, tip) in enumerate(COLUMNS):
@@ -178,8 +175,6 @@ class EvaluationPanel(QGroupBox):
     # -------------------------------------------------------------- evaluation
     def run_evaluation(self) -> None:
         """Evaluate every snapshot of the shuffle in a child process (worker thread)."""
-        from napari.qt.threading import create_worker
-
         config, shuffle = self._context()
         if not config:
             self.status.setText("Open a project first.")
@@ -190,22 +185,21 @@ class EvaluationPanel(QGroupBox):
         except ValueError:
             self.status.setText(f"Epochs must be whole numbers separated by commas: {text!r}")
             return
-        self.evaluate_button.setEnabled(False)
-        self.status.setText("Evaluating in a background process (DeepLabCut loads first)…")
-        worker = create_worker(evaluate, config, shuffle, epochs=epochs, device="auto")
-        worker.returned.connect(self._on_evaluated)
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(lambda: self.evaluate_button.setEnabled(True))
-        self._worker = worker
-        worker.start()
+        self.jobs.start(
+            evaluate,
+            config,
+            shuffle,
+            epochs=epochs,
+            device="auto",
+            message="Evaluating in a background process (DeepLabCut loads first)…",
+            error_prefix="Evaluation failed",
+            on_result=self._on_evaluated,
+        )
 
     def _on_evaluated(self, results: list[EvalResult]) -> None:
         self.status.setText(f"Evaluated: {len(results)} snapshot(s).")
         self.set_results(results)
         self.evaluated.emit()
-
-    def _on_error(self, exc: BaseException) -> None:
-        self.status.setText(f"Evaluation failed: {exc}")
 
     # ------------------------------------------------------------------ frames
     def show_frames(self) -> None:

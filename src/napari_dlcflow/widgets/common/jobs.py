@@ -1,0 +1,248 @@
+"""What every dock that runs jobs shares: one status line, one Run/Cancel row and one way to run
+a background job (start, progress, cancel, one error path) on napari's thread workers.
+
+The job itself never touches a widget or a layer: results, yielded values and errors are
+delivered in the GUI thread, where the dock's callbacks update its widgets.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from qtpy.QtCore import QThreadPool
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+__all__ = ["ERROR_STYLE", "JobRunner", "RunCancelRow", "StatusLine"]
+
+ERROR_STYLE = "color: #ff6b6b;"
+"""Style sheet of a status line showing an error."""
+
+EXIT_WAIT_MS = 30_000
+"""How long Python's exit waits for running jobs (after asking them to stop)."""
+
+_RUNNERS: weakref.WeakSet[JobRunner] = weakref.WeakSet()
+
+
+def _wait_at_exit() -> None:
+    """Ask every job to stop and wait for the threads before Python tears its modules down: a
+    job still running then would end by emitting on a deleted Qt object and abort Python."""
+    for runner in list(_RUNNERS):
+        runner.stop.set()
+        if runner._quit_on_cancel and runner.worker is not None:
+            runner.worker.quit()
+    QThreadPool.globalInstance().waitForDone(EXIT_WAIT_MS)
+
+
+atexit.register(_wait_at_exit)
+
+
+class StatusLine(QLabel):
+    """One line (wrapping) that says what a dock is doing, or what went wrong.
+
+    ``setText`` (and :meth:`info`) show plain text; :meth:`error` shows it in red.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:
+        """Show ``text`` in the normal colour."""
+        self.setStyleSheet("")
+        super().setText(text)
+
+    def info(self, text: str) -> None:
+        """Show ``text`` in the normal colour."""
+        self.setText(text)
+
+    def error(self, text: str) -> None:
+        """Show ``text`` as an error (red)."""
+        super().setText(text)
+        self.setStyleSheet(ERROR_STYLE)
+
+
+class RunCancelRow(QWidget):
+    """A Run button and a Cancel button side by side; Cancel is enabled only while running.
+
+    Parameters
+    ----------
+    run_text : str
+        The Run button's label (``"Analyze"``, ``"Extract"``, ...).
+    cancel : bool
+        Whether the row has a Cancel button (jobs that cannot stop have none).
+    """
+
+    def __init__(self, run_text: str, *, cancel: bool = True) -> None:
+        super().__init__()
+        self.row = QHBoxLayout(self)
+        self.row.setContentsMargins(0, 0, 0, 0)
+        self.run_button = QPushButton(run_text)
+        self.row.addWidget(self.run_button)
+        self._run_buttons = [self.run_button]
+        self.cancel_button: QPushButton | None = None
+        if cancel:
+            self.cancel_button = QPushButton("Cancel")
+            self.cancel_button.setEnabled(False)
+            self.row.addWidget(self.cancel_button)
+
+    def add(self, widget: QWidget) -> None:
+        """Add another button after Run and Cancel."""
+        self.row.addWidget(widget)
+
+    def add_run(self, text: str) -> QPushButton:
+        """Add a second Run button (another way to start the job), before Cancel."""
+        button = QPushButton(text)
+        self.row.insertWidget(len(self._run_buttons), button)
+        self._run_buttons.append(button)
+        return button
+
+    def set_running(self, running: bool) -> None:
+        """Disable the Run buttons and enable Cancel while a job runs (and back)."""
+        for button in self._run_buttons:
+            button.setEnabled(not running)
+        if self.cancel_button is not None:
+            self.cancel_button.setEnabled(running)
+
+
+class JobRunner:
+    """Runs one background job at a time for a dock.
+
+    Parameters
+    ----------
+    status : StatusLine, QLabel or object with ``info``/``error``, optional
+        Where errors (and :meth:`start`'s ``message``) are shown.
+    row : RunCancelRow, optional
+        Its Run button is disabled while a job runs; its Cancel button calls :meth:`cancel`.
+    progress : QProgressBar, optional
+        Set from ``(done, total)`` tuples that the job yields (unless ``on_yield`` is given).
+
+    Attributes
+    ----------
+    stop : threading.Event
+        Cleared when a job starts, set by :meth:`cancel`: pass it to jobs that poll it (child
+        processes through ``child_events``).
+    worker : napari worker or None
+        The running job.
+    """
+
+    def __init__(
+        self,
+        *,
+        status: Any = None,
+        row: RunCancelRow | None = None,
+        progress: QProgressBar | None = None,
+    ) -> None:
+        self.status = status
+        self.row = row
+        self.progress = progress
+        self.stop = threading.Event()
+        self.worker: Any = None
+        self._quit_on_cancel = False
+        self._on_cancel: Callable[[], None] | None = None
+        if row is not None and row.cancel_button is not None:
+            row.cancel_button.clicked.connect(self.cancel)
+        _RUNNERS.add(self)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job is running."""
+        return self.worker is not None
+
+    def start(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        message: str | None = None,
+        error_prefix: str = "Failed",
+        on_result: Callable[[Any], None] | None = None,
+        on_yield: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_finished: Callable[[], None] | None = None,
+        on_cancel: Callable[[], None] | None = None,
+        quit_on_cancel: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Start ``func(*args, **kwargs)`` in a thread worker; returns the started worker.
+
+        Parameters
+        ----------
+        func : callable
+            The job (a generator function yields progress or events).
+        message : str, optional
+            Shown on the status line when the job starts.
+        error_prefix : str
+            The one error path: an exception is shown as ``"<error_prefix>: <exception>"``
+            (unless ``on_error`` handles it).
+        on_result, on_yield, on_error, on_finished : callable, optional
+            Called in the GUI thread with the return value, each yielded value, the exception,
+            and at the end (after success, failure or cancel).
+        on_cancel : callable, optional
+            Called when the user cancels (to say so on the status line).
+        quit_on_cancel : bool
+            Cancel also quits a generator job at its next ``yield`` (in-process jobs); jobs that
+            watch :attr:`stop` (child processes) leave it False to get their last events.
+        """
+        from napari.qt.threading import create_worker
+
+        self.stop.clear()
+        self._quit_on_cancel = quit_on_cancel
+        self._on_cancel = on_cancel
+        # errors go to the status line only (napari would re-raise them in the GUI thread)
+        worker = create_worker(func, *args, _start_thread=False, _ignore_errors=True, **kwargs)
+        if hasattr(worker, "yielded"):
+            worker.yielded.connect(on_yield or self._show_progress)
+        if on_result is not None:
+            worker.returned.connect(on_result)
+        worker.errored.connect(on_error or (lambda exc: self.fail(f"{error_prefix}: {exc}")))
+        worker.finished.connect(self._finished)
+        if on_finished is not None:
+            worker.finished.connect(on_finished)
+        self.worker = worker
+        if self.row is not None:
+            self.row.set_running(True)
+        if self.progress is not None:
+            self.progress.setValue(0)
+        if message is not None:
+            self.info(message)
+        worker.start()
+        return worker
+
+    def cancel(self) -> None:
+        """Ask the running job to stop."""
+        if self.worker is None:
+            return
+        self.stop.set()
+        if self._quit_on_cancel and hasattr(self.worker, "quit"):
+            self.worker.quit()
+        if self._on_cancel is not None:
+            self._on_cancel()
+
+    def info(self, text: str) -> None:
+        """Show ``text`` on the status line."""
+        if hasattr(self.status, "info"):
+            self.status.info(text)
+        elif self.status is not None:
+            self.status.setText(text)
+
+    def fail(self, text: str) -> None:
+        """Show ``text`` as an error on the status line."""
+        if hasattr(self.status, "error"):
+            self.status.error(text)
+        elif self.status is not None:
+            self.status.setText(text)
+
+    def _show_progress(self, value: Any) -> None:
+        if self.progress is None or not isinstance(value, tuple) or len(value) != 2:
+            return
+        done, total = value
+        self.progress.setRange(0, max(int(total), 1))
+        self.progress.setValue(int(done))
+
+    def _finished(self) -> None:
+        self.worker = None
+        if self.row is not None:
+            self.row.set_running(False)
