@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_dlcflow.core.workflow.status import STEPS, WorkflowStatus
+from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 
 if TYPE_CHECKING:
@@ -133,15 +134,13 @@ class WorkflowDock(QWidget):
         self.status: WorkflowStatus | None = None
         self.pages: dict[str, QWidget] = {}
         self.current: str | None = None
-        self._worker: Any = None
         self._again = False
         self.setMinimumWidth(360)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         next_row = QHBoxLayout()
-        self.next_label = QLabel("")
-        self.next_label.setWordWrap(True)
+        self.next_label = StatusLine("")
         self.next_button = QPushButton("Go")
         self.next_button.setToolTip("Open the step that should come next")
         self.next_button.clicked.connect(self.go_next)
@@ -165,6 +164,7 @@ class WorkflowDock(QWidget):
         self.stack.addWidget(self.placeholder)
         lay.addWidget(self.stack, 1)
 
+        self.runner = JobRunner(status=self.next_label)
         self.timer = QTimer(self)
         self.timer.setInterval(RUNNING_REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -198,30 +198,23 @@ class WorkflowDock(QWidget):
     # ---------------------------------------------------------------- refresh
     def refresh(self) -> None:
         """Read the project's status from disk in a thread, then update the headers."""
-        if self._worker is not None:
+        if self.runner.busy:
             self._again = True
             return
-        from napari.qt.threading import create_worker
-
         from napari_dlcflow.core.workflow.status import workflow_status
 
-        project = self.state.project
-        worker = create_worker(workflow_status, project, _start_thread=False)
-        worker.returned.connect(self._apply)
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        worker.start()
+        self.runner.start(
+            workflow_status,
+            self.state.project,
+            error_prefix="Could not read the project",
+            on_result=self._apply,
+            on_finished=self._on_finished,
+        )
 
     def _on_finished(self) -> None:
-        self._worker = None
         if self._again:
             self._again = False
             self.refresh()
-
-    def _on_error(self, exc: BaseException) -> None:
-        self.next_label.setText(f"<span style='color:#e05050'>Could not read the project: "
-                                f"{exc}</span>")
 
     def _apply(self, status: WorkflowStatus | None) -> None:
         if status is None:
