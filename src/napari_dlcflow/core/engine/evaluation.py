@@ -129,8 +129,14 @@ def read_results(
 ) -> list[EvalResult]:
     """Parse the evaluation results of a shuffle that are on disk, by epoch.
 
-    Files that cannot be parsed are skipped (DeepLabCut may be writing them). ``iteration``
+    A results file that cannot be parsed is skipped (DeepLabCut may be writing it); a
+    per-body-part file beside a parsed one that cannot be read raises. ``iteration``
     defaults to the config's.
+
+    Raises
+    ------
+    ValueError
+        If a ``-keypoint-results.csv`` cannot be parsed (the message names it).
     """
     import pandas as pd
 
@@ -171,8 +177,10 @@ def read_results(
                     rows = [i for i in df.index if str(i).startswith(label)]
                     if rows:
                         target.update({str(k): _num(v) for k, v in df.loc[rows[0]].items()})
-            except (OSError, ValueError, pd.errors.ParserError):
-                pass
+            except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
+                raise ValueError(
+                    f"cannot read the per-body-part evaluation results {kp}: {exc}"
+                ) from exc
         h5 = path.with_name(path.name.replace("-results.csv", ".h5"))
         result.predictions = h5 if h5.is_file() else None
         out.append(result)
@@ -181,8 +189,8 @@ def read_results(
 
 def evaluate(
     config: str | os.PathLike,
-    shuffle: int = 1,
-    trainset_index: int = 0,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
     *,
     epochs: Sequence[int] | None = None,
     device: str = "auto",
@@ -196,8 +204,9 @@ def evaluate(
     ----------
     config : path-like
         The project's ``config.yaml``.
-    shuffle, trainset_index : int
-        Which training dataset.
+    shuffle, trainset_index : int, optional
+        Which training dataset (default: the last dataset creation's,
+        :func:`~napari_dlcflow.core.engine.dataset.resolve_shuffle`).
     epochs : sequence of int, optional
         Evaluate only the snapshots of these epochs; all when None.
     device : str
@@ -213,12 +222,16 @@ def evaluate(
         If DeepLabCut failed or was stopped; the message holds its reason.
     FileNotFoundError
         If none of the requested snapshots exists.
+    ValueError
+        If a per-body-part results file of DeepLabCut cannot be parsed (it is named).
     """
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+    from napari_dlcflow.core.engine.tasks import run_task
     from napari_dlcflow.core.engine.training import list_snapshots, shuffle_train_folder
-    from napari_dlcflow.core.jobs import run_child
     from napari_dlcflow.core.project.config import find_config
 
     config = find_config(config).resolve()
+    shuffle, trainset_index = resolve_shuffle(config, shuffle, trainset_index)
     names: list[str] = []
     if epochs is not None:
         wanted = {int(e) for e in epochs}
@@ -226,19 +239,13 @@ def evaluate(
         names = [s.path.stem for s in snaps if s.epoch in wanted]
         if not names:
             raise FileNotFoundError(f"no complete snapshot for epochs {sorted(wanted)}")
-    result = run_child(
-        [
-            "_evaluate",
-            str(config),
-            "--shuffle",
-            str(shuffle),
-            "--trainset-index",
-            str(trainset_index),
-            "--snapshots",
-            ",".join(names),
-            "--device",
-            device,
-        ],
+    result = run_task(
+        "evaluate",
+        config=str(config),
+        shuffle=int(shuffle),
+        trainset_index=int(trainset_index),
+        snapshots=names,
+        device=device,
         on_log=on_log,
         should_stop=should_stop,
         timeout=timeout,

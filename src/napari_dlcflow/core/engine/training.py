@@ -3,10 +3,11 @@
 How a job runs
 --------------
 :func:`start_training` writes the job's spec to ``<train folder>/dlcflow-job.json`` and starts
-``python -m napari_dlcflow _train-supervise <job.json>`` in a new session (its own process
-group), with its output going to ``<train folder>/dlcflow-job.log``. Closing napari, or napari
-crashing, does not stop it. The supervisor imports nothing heavy: it starts the worker
-(``python -m napari_dlcflow _train-worker <job.json>``, which imports deeplabcut and calls
+the engine task ``train-supervise`` (``python -m napari_dlcflow _engine train-supervise
+'{"job_file": ...}'``, :mod:`~napari_dlcflow.core.engine.tasks`) in a new session (its own
+process group), with its output going to ``<train folder>/dlcflow-job.log``. Closing napari, or
+napari crashing, does not stop it. The supervisor imports nothing heavy: it starts the worker
+(the task ``train-worker``, which imports deeplabcut and calls
 ``deeplabcut.train_network``), waits for it, and records how it ended in the job file: finished,
 cancelled, or failed with a reason (killed by a signal, out of memory, a Python error, backbone
 weights that cannot be fetched offline) and the last lines of the log.
@@ -35,7 +36,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Sequence
@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from napari_dlcflow.core.engine.tasks import task_command
 from napari_dlcflow.core.jobs import EVENT_PREFIX, child_env
 from napari_dlcflow.core.safe_io import atomic_write
 
@@ -615,7 +616,7 @@ def start_training(
         if not spec.offline and os.environ.get("HF_HUB_OFFLINE") is None:
             base.pop("HF_HUB_OFFLINE", None)  # let pretrained weights download when online
         proc = subprocess.Popen(
-            [sys.executable, "-m", "napari_dlcflow", "_train-supervise", str(job_file)],
+            task_command("train-supervise", job_file=str(job_file)),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -668,13 +669,14 @@ def resume_spec(
 
 
 def supervise(job_file: str | os.PathLike) -> int:
-    """Run the worker of ``job_file`` and record how it ended (``_train-supervise``)."""
+    """Run the worker of ``job_file`` and record how it ended (engine task
+    ``train-supervise``)."""
     job_path = Path(job_file)
     folder = job_path.parent
     data = _update_job(job_path, state="running", supervisor_pid=os.getpid())
     spec = TrainSpec.from_dict(data.get("spec", {}))
     worker = subprocess.Popen(
-        [sys.executable, "-m", "napari_dlcflow", "_train-worker", str(job_path)],
+        task_command("train-worker", job_file=str(job_path)),
         stdin=subprocess.DEVNULL,
         cwd=str(folder),
     )
@@ -699,6 +701,8 @@ def supervise(job_file: str | os.PathLike) -> int:
         error = _last_event(folder / LOG_FILE, "error")
         if error is not None:
             kind, reason = str(error.get("failure", "error")), str(error["message"])
+            if error.get("type") and error["type"] != "EngineError":
+                reason = f"{error['type']}: {reason}"
             hint = str(error.get("hint", ""))
         else:
             kind, reason, hint = explain_failure(rc, tail, spec.batch_size)
@@ -763,43 +767,3 @@ def format_seconds(seconds: float | None) -> str:
     if s >= 60:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s} s"
-
-
-def create_dataset(
-    config: str | os.PathLike,
-    shuffle: int = 1,
-    net_type: str | None = None,
-    *,
-    timeout: float = 900,
-) -> dict[str, Any]:
-    """Create a shuffle's training dataset with DeepLabCut, in a child process.
-
-    Parameters
-    ----------
-    config : path-like
-        The project's ``config.yaml``.
-    shuffle : int
-        Shuffle number to create (an existing one is replaced).
-    net_type : str, optional
-        DeepLabCut net type (default: the config's ``default_net_type``).
-
-    Returns
-    -------
-    dict
-        ``shuffle``, ``train_fraction``, ``n_train``, ``n_test``.
-
-    Raises
-    ------
-    RuntimeError
-        If DeepLabCut failed; the message holds its reason.
-    """
-    from napari_dlcflow.core.jobs import run_child
-
-    args = ["_dataset", str(Path(config).resolve()), "--shuffle", str(int(shuffle))]
-    if net_type:
-        args += ["--net-type", net_type]
-    result = run_child(args, timeout=timeout)
-    made = result.last("dataset")
-    if made is None or not result.ok:
-        raise RuntimeError(f"DeepLabCut could not create the training dataset: {result.reason()}")
-    return {k: v for k, v in made.items() if k != "event"}
