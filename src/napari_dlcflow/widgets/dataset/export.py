@@ -34,6 +34,7 @@ class ExportSection(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Training dataset (DeepLabCut)", parent)
+        self.shuffle_in_use: tuple[int, int] | None = None
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.train_fraction = QDoubleSpinBox()
@@ -120,7 +121,7 @@ class ExportSection(QGroupBox):
 
     def show_last_dataset(self, project: Any) -> None:
         """Set "from" to the shuffle train, evaluate and analyze use by default and say so."""
-        self.shuffle_in_use: tuple[int, int] | None = None
+        self.shuffle_in_use = None
         if project is None:
             self.last_note.setText("")
             return
