@@ -149,6 +149,10 @@ def test_default_shuffle_is_the_last_dataset_made(openfield_project: Path) -> No
     assert resolve_shuffle(openfield_project, 7) == (7, 0)  # not made by us, not on disk
     assert resolve_shuffle(openfield_project, None, 0) == (3, 0)
     assert resolve_shuffle(openfield_project, 5, 0) == (5, 0)  # given: used as given
+    made = _model_folder(project, 96, 3)
+    assert shuffle_train_folder(openfield_project / "config.yaml") == made
+    with pytest.raises(FileNotFoundError, match="no training dataset for shuffle 4"):
+        shuffle_train_folder(openfield_project / "config.yaml", 4)
     # a later iteration: the record is stale; a dataset DeepLabCut made is found on disk
     project = Project.open(openfield_project)
     project.iteration = 1
@@ -158,6 +162,9 @@ def test_default_shuffle_is_the_last_dataset_made(openfield_project: Path) -> No
     _model_folder(Project.open(openfield_project), 96, 2)
     assert resolve_shuffle(openfield_project) == (2, 1)
     assert resolve_shuffle(openfield_project, 2) == (2, 1)
+    # iteration 0's dataset is still found for iteration 0 (the refine loop's previous one)
+    assert resolve_shuffle(openfield_project, 3, iteration=0) == (3, 1)
+    assert shuffle_train_folder(openfield_project / "config.yaml", 3, iteration=0) == made
     # a record whose TrainingFraction entry was removed from config.yaml is not trusted
     record = {"iteration": 1, "shuffles": [1], "trainset_index": 1, "train_fraction": 0.8}
     Sidecar(last_dataset=record).save(openfield_project)

@@ -173,7 +173,7 @@ def test_refined_iteration_offers_the_previous_best_snapshot(
 
 @pytest.mark.slow
 def test_dataset_and_training_docks_agree_on_the_shuffle_the_cli_made(
-    make_napari_viewer: Any, tmp_path: Path
+    make_napari_viewer: Any, qtbot: Any, tmp_path: Path
 ) -> None:
     """``create-dataset`` on the command line, then the project opened in napari: both docks
     show the shuffle it made, and the Training dock finds its dataset (trainset index 1)."""
@@ -219,3 +219,9 @@ def test_dataset_and_training_docks_agree_on_the_shuffle_the_cli_made(
     )
     training.form.shuffle.setValue(2)
     assert training.train_folder() == folder
+    # a dataset made in the Dataset dock: the Training dock follows it at once
+    dataset.export.first_shuffle.setValue(3)
+    assert dataset.create_dataset() is not None
+    qtbot.waitUntil(lambda: training.form.shuffle.value() == 3, timeout=300_000)
+    assert training.train_folder().parent.name.endswith("trainset96shuffle3")
+    assert dataset.export.first_shuffle.value() == 3 and training.start_button.isEnabled()

@@ -376,9 +376,10 @@ def last_dataset(config: str | os.PathLike) -> dict[str, Any] | None:
     return {**record, "trainset_index": index, "shuffles": shuffles}
 
 
-def _shuffles_on_disk(project: Any) -> list[tuple[float, int, int]]:
-    """``(mtime, shuffle, trainset index)`` of the current iteration's model folders."""
-    base = project.root / "dlc-models-pytorch" / f"iteration-{int(project.iteration)}"
+def _shuffles_on_disk(project: Any, iteration: int) -> list[tuple[float, int, int]]:
+    """``(mtime, shuffle, trainset index)`` of the model folders of ``iteration``, oldest
+    first."""
+    base = project.root / "dlc-models-pytorch" / f"iteration-{int(iteration)}"
     pcts = [int(float(f) * 100) for f in project.training_fractions]
     out = []
     for folder in base.glob("*-trainset*shuffle*") if base.is_dir() else []:
@@ -390,13 +391,18 @@ def _shuffles_on_disk(project: Any) -> list[tuple[float, int, int]]:
 
 
 def resolve_shuffle(
-    config: str | os.PathLike, shuffle: int | None = None, trainset_index: int | None = None
+    config: str | os.PathLike,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
+    *,
+    iteration: int | None = None,
 ) -> tuple[int, int]:
     """The shuffle and trainset index to use when the caller gave none (or only one).
 
-    In order: the values given; those of the last dataset creation (:func:`last_dataset`);
-    the newest model folder of the current iteration on disk (a dataset DeepLabCut made
-    without us) with that shuffle; shuffle 1 and trainset index 0 (DeepLabCut's defaults).
+    In order: the values given; those of the last dataset creation (:func:`last_dataset`, for
+    the config's iteration only); the newest model folder of the iteration on disk (a dataset
+    DeepLabCut made without us, or one of an earlier iteration) with that shuffle; shuffle 1
+    and trainset index 0 (DeepLabCut's defaults).
 
     Parameters
     ----------
@@ -404,6 +410,8 @@ def resolve_shuffle(
         The project's ``config.yaml`` (or folder).
     shuffle, trainset_index : int, optional
         What the caller asked for.
+    iteration : int, optional
+        The iteration whose datasets count (default: the config's).
 
     Returns
     -------
@@ -414,13 +422,16 @@ def resolve_shuffle(
         return int(shuffle), int(trainset_index)
     from napari_dlcflow.core.project.config import Project, find_config
 
-    record = last_dataset(config)
+    project = Project.open(find_config(config))
+    if iteration is None:
+        iteration = int(project.iteration)
+    record = last_dataset(config) if iteration == int(project.iteration) else None
     if record is not None and (shuffle is None or int(shuffle) in record["shuffles"]):
         return (
             int(shuffle) if shuffle is not None else record["shuffles"][0],
             int(trainset_index) if trainset_index is not None else record["trainset_index"],
         )
-    found = _shuffles_on_disk(Project.open(find_config(config)))
+    found = _shuffles_on_disk(project, iteration)
     if trainset_index is not None:
         found = [f for f in found if f[2] == int(trainset_index)]
     if shuffle is not None:

@@ -86,13 +86,20 @@ class EvalResult:
 
 
 def _shuffle_name(
-    config: str | os.PathLike, shuffle: int, trainset_index: int, iteration: int | None = None
+    config: str | os.PathLike,
+    shuffle: int | None,
+    trainset_index: int | None,
+    iteration: int | None = None,
 ) -> tuple:
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
     from napari_dlcflow.core.project.config import Project
 
     project = Project.open(config)
     if iteration is None:
         iteration = int(project.get("iteration", 0) or 0)
+    shuffle, trainset_index = resolve_shuffle(
+        project.config_path, shuffle, trainset_index, iteration=iteration
+    )
     fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
     pct = int(float(fractions[trainset_index]) * 100)
     name = f"{project.task}{project.date}-trainset{pct}shuffle{shuffle}"
@@ -101,13 +108,13 @@ def _shuffle_name(
 
 def evaluation_folder(
     config: str | os.PathLike,
-    shuffle: int = 1,
-    trainset_index: int = 0,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
     *,
     iteration: int | None = None,
 ) -> Path:
     """Where DeepLabCut writes the evaluation of a shuffle (of ``iteration``, default the
-    config's)."""
+    config's; shuffle and trainset index default to the last dataset creation's)."""
     project, iteration, name = _shuffle_name(config, shuffle, trainset_index, iteration)
     return project.root / "evaluation-results-pytorch" / f"iteration-{iteration}" / name
 
@@ -122,8 +129,8 @@ def _num(value: object) -> float:
 
 def read_results(
     config: str | os.PathLike,
-    shuffle: int = 1,
-    trainset_index: int = 0,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
     *,
     iteration: int | None = None,
 ) -> list[EvalResult]:
@@ -423,10 +430,15 @@ class EvalFrames:
     split: list[str]
 
 
-def _test_rows(config: str | os.PathLike, shuffle: int, trainset_index: int) -> set[tuple]:
+def _test_rows(
+    config: str | os.PathLike, shuffle: int | None, trainset_index: int | None
+) -> set[tuple]:
     """Row keys of the test images, from DeepLabCut's Documentation pickle of the shuffle."""
     import pandas as pd
 
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+
+    shuffle, trainset_index = resolve_shuffle(config, shuffle, trainset_index)
     project, iteration, _ = _shuffle_name(config, shuffle, trainset_index)
     fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
     pct = int(float(fractions[trainset_index]) * 100)
@@ -442,7 +454,10 @@ def _test_rows(config: str | os.PathLike, shuffle: int, trainset_index: int) -> 
 
 
 def evaluation_frames(
-    config: str | os.PathLike, result: EvalResult, shuffle: int = 1, trainset_index: int = 0
+    config: str | os.PathLike,
+    result: EvalResult,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
 ) -> EvalFrames:
     """Pair labels and predictions of ``result`` per labeled image, worst image first.
 
@@ -492,7 +507,9 @@ def evaluation_frames(
     )
 
 
-def test_count(config: str | os.PathLike, shuffle: int = 1, trainset_index: int = 0) -> int | None:
+def test_count(
+    config: str | os.PathLike, shuffle: int | None = None, trainset_index: int | None = None
+) -> int | None:
     """Number of test images of a shuffle (None when the dataset cannot be read)."""
     try:
         rows = _test_rows(config, shuffle, trainset_index)

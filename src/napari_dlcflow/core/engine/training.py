@@ -88,8 +88,9 @@ class TrainSpec:
     ----------
     config : str
         The project's ``config.yaml``.
-    shuffle, trainset_index : int
-        Which training dataset (DeepLabCut's ``shuffle`` and ``trainingsetindex``).
+    shuffle, trainset_index : int, optional
+        Which training dataset (DeepLabCut's ``shuffle`` and ``trainingsetindex``); None: the
+        last dataset creation's (:func:`start_training` fills them in).
     epochs : int
         Total number of epochs the model should have been trained for at the end.
     batch_size : int
@@ -125,8 +126,8 @@ class TrainSpec:
     """
 
     config: str
-    shuffle: int = 1
-    trainset_index: int = 0
+    shuffle: int | None = None
+    trainset_index: int | None = None
     epochs: int = 200
     batch_size: int = 8
     learning_rate: float | None = None
@@ -229,24 +230,31 @@ def list_snapshots(train_folder: str | os.PathLike, *, check: bool = False) -> l
 
 def shuffle_train_folder(
     config: str | os.PathLike,
-    shuffle: int = 1,
-    trainset_index: int = 0,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
     *,
     iteration: int | None = None,
 ) -> Path:
     """The ``dlc-models-pytorch/.../train`` folder of a shuffle (DeepLabCut's layout), of
     ``iteration`` (default: the config's).
 
+    ``shuffle`` and ``trainset_index`` default to those of the last dataset creation
+    (:func:`~napari_dlcflow.core.engine.dataset.resolve_shuffle`).
+
     Raises
     ------
     FileNotFoundError
         If the shuffle has no training dataset yet.
     """
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
     from napari_dlcflow.core.project.config import Project
 
     project = Project.open(config)
     if iteration is None:
         iteration = int(project.get("iteration", 0) or 0)
+    shuffle, trainset_index = resolve_shuffle(
+        project.config_path, shuffle, trainset_index, iteration=iteration
+    )
     fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
     if not 0 <= trainset_index < len(fractions):
         raise ValueError(f"trainset_index {trainset_index} not in TrainingFraction {fractions}")
@@ -585,7 +593,13 @@ def start_training(
     FileNotFoundError
         If the shuffle has no training dataset.
     """
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+
     spec.config = str(Path(spec.config).resolve())
+    if train_folder is None:
+        spec.shuffle, spec.trainset_index = resolve_shuffle(
+            spec.config, spec.shuffle, spec.trainset_index
+        )
     folder = Path(
         train_folder or shuffle_train_folder(spec.config, spec.shuffle, spec.trainset_index)
     ).resolve()
@@ -594,6 +608,9 @@ def start_training(
     old = find_job(folder)
     if old is not None and not old.status().done:
         raise RuntimeError(f"a training job is already running in {folder}")
+    spec.shuffle, spec.trainset_index = resolve_shuffle(
+        spec.config, spec.shuffle, spec.trainset_index
+    )
     (folder / CANCEL_FILE).unlink(missing_ok=True)
     job_file = folder / JOB_FILE
     _write_json(

@@ -35,6 +35,8 @@ class ExportSection(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Training dataset (DeepLabCut)", parent)
         self.shuffle_in_use: tuple[int, int] | None = None
+        self._state: Any = None
+        self._announced: Any = None
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.train_fraction = QDoubleSpinBox()
@@ -114,10 +116,29 @@ class ExportSection(QGroupBox):
     def follow(self, state: Any) -> None:
         """Show the open project's last dataset (the shuffle the Training dock uses) whenever
         a project is opened in ``state`` (a :class:`~napari_dlcflow.core.project.state.
-        ProjectState`), and after each dataset made here."""
+        ProjectState`) or a dataset is made; a dataset made here is announced with
+        ``state.dataset_made``."""
+        self._state = state
         state.opened.connect(self.show_last_dataset)
-        self.summary.textChanged.connect(lambda: self.show_last_dataset(state.project))
+        state.dataset_made.connect(lambda _record: self.show_last_dataset(state.project))
+        self.summary.textChanged.connect(self._summary_changed)
         self.show_last_dataset(state.project)
+
+    def _summary_changed(self) -> None:
+        """The dock shows a new summary: announce the dataset if the record is new."""
+        from napari_dlcflow.core.engine.dataset import last_dataset
+
+        project = self._state.project
+        if project is None:
+            return
+        try:
+            record = last_dataset(project.config_path)
+        except (OSError, ValueError):
+            return
+        if record is not None and record.get("created") != self._announced:
+            self._announced = record.get("created")
+            self.show_last_dataset(project)
+            self._state.dataset_made.emit(record)
 
     def show_last_dataset(self, project: Any) -> None:
         """Set "from" to the shuffle train, evaluate and analyze use by default and say so."""

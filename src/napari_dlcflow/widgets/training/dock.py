@@ -118,6 +118,7 @@ class TrainingDock(QScrollArea):
         self.timer.timeout.connect(self.refresh)
         self.state.opened.connect(lambda _p: self.follow_last_dataset())
         self.state.iteration_changed.connect(lambda _i: self.follow_last_dataset())
+        self.state.dataset_made.connect(lambda _r: self.follow_last_dataset())
         self.follow_last_dataset()
 
     # ------------------------------------------------------------------ helpers
@@ -187,11 +188,8 @@ class TrainingDock(QScrollArea):
         best = None
         if project is not None and project.iteration > 0:
             try:
-                prev = shuffle_train_folder(
-                    project.config_path,
-                    self.form.shuffle.value(),
-                    self.trainset_index,
-                    iteration=project.iteration - 1,
+                prev = shuffle_train_folder(  # that iteration's trainset index, found on disk
+                    project.config_path, self.form.shuffle.value(), iteration=project.iteration - 1
                 )
             except (FileNotFoundError, ValueError):
                 prev = None
@@ -258,8 +256,17 @@ class TrainingDock(QScrollArea):
         worker.start()
 
     def _dataset_made(self, summary: Any) -> None:
+        from napari_dlcflow.core.engine.dataset import last_dataset
+
         made = summary.shuffles[0]
+        config = self._context()[0]
+        try:
+            record = last_dataset(config) if config is not None else None
+        except (OSError, ValueError):
+            record = None
         self.follow_last_dataset()
+        if record is not None:
+            self.state.dataset_made.emit(record)
         self.status.setText(
             f"Dataset of shuffle {made['shuffle']}: {made['n_train']} training and "
             f"{made['n_test']} test images."
