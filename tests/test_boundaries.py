@@ -170,6 +170,22 @@ def test_hidden_child_commands_are_not_in_help() -> None:
         assert hidden not in out.stdout, hidden
 
 
+def test_one_option_name_with_deeplabcut_spelling_as_a_hidden_alias() -> None:
+    from napari_dlcflow.cli import build_parser
+
+    parser = build_parser()
+    for command in ("train", "train-status", "evaluate", "analyze", "predict-frames"):
+        extra = ["video.mp4"] if command == "analyze" else []
+        args = parser.parse_args([command, "config.yaml", *extra])
+        assert (args.shuffle, args.trainset_index) == (None, None), command  # last dataset's
+        args = parser.parse_args([command, "c", *extra, "--shuffle", "2", "--trainset-index", "1"])
+        assert (args.shuffle, args.trainset_index) == (2, 1), command
+    old = parser.parse_args(["analyze", "c", "v.mp4", "--trainingsetindex", "3"])
+    assert old.trainset_index == 3
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert "--trainingsetindex" not in sub.choices["analyze"].format_help()  # type: ignore[union-attr]
+
+
 def test_one_error_convention_for_every_task(tmp_path: Path) -> None:
     missing = tmp_path / "no such folder" / "dlcflow-job.json"
     result = run_task("train-worker", job_file=str(missing), timeout=120)

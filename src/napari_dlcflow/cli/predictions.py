@@ -124,7 +124,7 @@ def add_prediction_commands(sub: Any, **funcs: Any) -> None:
     p = sub.add_parser("analyze", help="analyze videos with a trained model (resumable)")
     p.add_argument("config", help="the project's config.yaml")
     p.add_argument("videos", nargs="+")
-    add_model_options(p)
+    add_model_options(p, legacy=True)  # docs/overlay.md: --trainingsetindex
     p.add_argument("--snapshot", help="snapshot index (-1: last) or 'best'")
     p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: the model's setting)")
     p.add_argument("--batch-size", type=int)
