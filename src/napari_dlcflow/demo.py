@@ -189,9 +189,9 @@ def _train_and_analyze(project, spec, keypoints, epochs: int, n_labeled: int):  
     import numpy as np
 
     from napari_dlcflow.core.engine.analysis import AnalysisSpec, analyze
+    from napari_dlcflow.core.engine.dataset import DatasetSpec, create_datasets
     from napari_dlcflow.core.engine.training import (
         TrainSpec,
-        create_dataset,
         list_snapshots,
         shuffle_train_folder,
         start_training,
@@ -211,7 +211,7 @@ def _train_and_analyze(project, spec, keypoints, epochs: int, n_labeled: int):  
         folder = shuffle_train_folder(config, 1)
     except FileNotFoundError:
         t0 = _step(5, "Training dataset (DeepLabCut, child process)")
-        made = create_dataset(config, 1, "resnet_50")
+        made = create_datasets(config, DatasetSpec(net_type="resnet_50")).shuffles[0]
         print(
             f"    {made['n_train']} train / {made['n_test']} test frames "
             f"({time.perf_counter() - t0:.1f} s)"

@@ -1,4 +1,8 @@
-"""What ``napari-dlcflow info`` reports: versions, GPUs, where files are."""
+"""What ``napari-dlcflow info`` reports: versions, GPUs, where files are.
+
+The GPUs come from the engine (:func:`napari_dlcflow.core.engine.devices.gpu_summary`, which
+asks torch in a child process); nothing here imports torch.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from importlib import metadata
 from pathlib import Path
 
 import napari_dlcflow
+from napari_dlcflow.core.engine.devices import gpu_summary
+
+__all__ = ["PACKAGES", "collect_info", "gpu_summary"]
 
 PACKAGES = (
     "napari",
@@ -31,20 +38,6 @@ def _version(dist: str) -> str:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return "not installed"
-
-
-def gpu_summary() -> str:
-    """GPUs that torch sees, or why none (imports torch: a few seconds)."""
-    try:
-        import torch
-    except ImportError:
-        return "torch not installed (training needs the [dlc] extra)"
-    if torch.cuda.is_available():
-        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        return f"CUDA {torch.version.cuda}: " + ", ".join(names)
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return "Apple MPS"
-    return "none: training and analysis will run on the CPU"
 
 
 def collect_info(*, gpus: bool = True) -> dict[str, str]:

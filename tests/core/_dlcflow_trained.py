@@ -52,10 +52,10 @@ _CACHE: dict[str, Trained] = {}
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     if "run" in _CACHE:
         return _CACHE["run"]
+    from napari_dlcflow.core.engine.dataset import DatasetSpec, create_datasets
     from napari_dlcflow.core.engine.evaluation import evaluate
     from napari_dlcflow.core.engine.training import (
         TrainSpec,
-        create_dataset,
         resume_spec,
         shuffle_train_folder,
         start_training,
@@ -68,7 +68,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
         root, SyntheticSpec(n_frames=80, height=128, width=128, seed=5), n_labeled=40
     )
     config = project.config_path
-    dataset = create_dataset(config, 1, "resnet_50")
+    dataset = create_datasets(config, DatasetSpec(net_type="resnet_50")).shuffles[0]
     folder = shuffle_train_folder(config, 1)
     t0 = time.monotonic()
     jobs = []

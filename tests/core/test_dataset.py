@@ -16,10 +16,14 @@ from napari_dlcflow.core.engine.dataset import (
     DatasetBlockedError,
     DatasetSpec,
     create_datasets,
+    last_dataset,
     net_types,
+    resolve_shuffle,
     split_indices,
 )
+from napari_dlcflow.core.engine.training import shuffle_train_folder
 from napari_dlcflow.core.project.config import Project
+from napari_dlcflow.core.project.sidecar import Sidecar
 
 
 def test_net_types_from_dlc_source() -> None:
@@ -98,6 +102,15 @@ def test_openfield_export_with_deeplabcut(openfield_project: Path) -> None:
         assert pcfg["metadata"]["bodyparts"] == ["snout", "leftear", "rightear", "tailbase"]
         assert (model / "test/pose_cfg.yaml").is_file()
     assert Project.open(openfield_project).get("TrainingFraction") == [0.95, 0.8]
+    # what was made is what train, evaluate and analyze use by default
+    record = Sidecar.load(openfield_project).last_dataset
+    assert record["shuffles"] == [1, 2] and record["trainset_index"] == 1
+    assert record["iteration"] == 0 and record["train_fraction"] == 0.8
+    assert resolve_shuffle(openfield_project) == (1, 1)
+    assert resolve_shuffle(openfield_project, 2) == (2, 1)
+    assert shuffle_train_folder(openfield_project / "config.yaml", *resolve_shuffle(
+        openfield_project
+    )) == Path(summary.shuffles[0]["folder"]) / "train"
     # the net types we list are DeepLabCut's own list
     out = subprocess.run(
         [
@@ -111,3 +124,55 @@ def test_openfield_export_with_deeplabcut(openfield_project: Path) -> None:
         check=True,
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [t.name for t in net_types()]
+
+
+def _model_folder(project: Project, pct: int, shuffle: int) -> Path:
+    folder = project.root / (
+        f"dlc-models-pytorch/iteration-{project.iteration}/"
+        f"{project.task}{project.date}-trainset{pct}shuffle{shuffle}/train"
+    )
+    folder.mkdir(parents=True)
+    return folder
+
+
+def test_default_shuffle_is_the_last_dataset_made(openfield_project: Path) -> None:
+    project = Project.open(openfield_project)
+    assert resolve_shuffle(openfield_project) == (1, 0)  # nothing made: DeepLabCut's defaults
+    assert last_dataset(openfield_project) is None
+    project.training_fractions = [0.95, 0.96]
+    project.save()
+    record = {"iteration": 0, "shuffles": [3, 4], "trainset_index": 1, "train_fraction": 0.96}
+    Sidecar(last_dataset=record).save(openfield_project)
+    assert last_dataset(openfield_project)["shuffles"] == [3, 4]
+    assert resolve_shuffle(openfield_project) == (3, 1)
+    assert resolve_shuffle(openfield_project, 4) == (4, 1)
+    assert resolve_shuffle(openfield_project, 7) == (7, 0)  # not made by us, not on disk
+    assert resolve_shuffle(openfield_project, None, 0) == (3, 0)
+    assert resolve_shuffle(openfield_project, 5, 0) == (5, 0)  # given: used as given
+    made = _model_folder(project, 96, 3)
+    assert shuffle_train_folder(openfield_project / "config.yaml") == made
+    with pytest.raises(FileNotFoundError, match="no training dataset for shuffle 4"):
+        shuffle_train_folder(openfield_project / "config.yaml", 4)
+    # a later iteration: the record is stale; a dataset DeepLabCut made is found on disk
+    project = Project.open(openfield_project)
+    project.iteration = 1
+    project.save()
+    assert last_dataset(openfield_project) is None
+    assert resolve_shuffle(openfield_project) == (1, 0)
+    _model_folder(Project.open(openfield_project), 96, 2)
+    assert resolve_shuffle(openfield_project) == (2, 1)
+    assert resolve_shuffle(openfield_project, 2) == (2, 1)
+    # iteration 0's dataset is still found for iteration 0 (the refine loop's previous one)
+    assert resolve_shuffle(openfield_project, 3, iteration=0) == (3, 1)
+    assert shuffle_train_folder(openfield_project / "config.yaml", 3, iteration=0) == made
+    # a record whose TrainingFraction entry was removed from config.yaml is not trusted
+    record = {"iteration": 1, "shuffles": [1], "trainset_index": 1, "train_fraction": 0.8}
+    Sidecar(last_dataset=record).save(openfield_project)
+    assert last_dataset(openfield_project) is None
+
+
+def test_a_bad_sidecar_record_is_refused_with_the_file_named(openfield_project: Path) -> None:
+    path = Sidecar.path_for(openfield_project)
+    path.write_text("last_dataset: [1, 2]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"dlcflow\.yaml: last_dataset must be a mapping"):
+        resolve_shuffle(openfield_project)

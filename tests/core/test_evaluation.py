@@ -14,6 +14,7 @@ from _dlcflow_trained import EPOCHS, trained
 
 from napari_dlcflow.core.engine.evaluation import (
     EvalResult,
+    evaluation_folder,
     evaluation_frames,
     explain,
     format_table,
@@ -59,6 +60,22 @@ def test_a_model_that_has_not_learned_is_not_told_it_generalises() -> None:
     good = " ".join(explain([_result(50, 3.4, 2.9)], image_width=640))
     assert "so it generalises" in good and "as close as people label" in good
     assert "has not learned" not in good
+
+
+def test_unreadable_per_bodypart_results_raise_naming_the_file(openfield_project: Path) -> None:
+    folder = evaluation_folder(openfield_project / "config.yaml")
+    assert folder.name == "openfieldOct30-trainset95shuffle1"
+    folder.mkdir(parents=True)
+    stem = "DLC_Resnet50_openfieldOct30shuffle1_snapshot_005"
+    (folder / f"{stem}-results.csv").write_text(
+        ",train rmse,test rmse\n0,1.5,2.5\n", encoding="utf-8"
+    )
+    (results,) = read_results(openfield_project / "config.yaml")
+    assert (results.epoch, results.test_rmse) == (5, 2.5)
+    bad = folder / f"{stem}-keypoint-results.csv"
+    bad.write_text("a,b\nTrain,1\nTest,1,2,3,4\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=re.escape(str(bad))):
+        read_results(openfield_project / "config.yaml")
 
 
 def test_one_result_per_epoch_prefers_the_plain_snapshot() -> None:

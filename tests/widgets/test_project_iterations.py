@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from qtpy.QtCore import Qt
 
-from napari_dlcflow.core.engine import training
+from napari_dlcflow.core.engine import dataset, training
 from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
 from napari_dlcflow.core.labels.collected import labels_to_dataframe, load_folder, read_labels
@@ -175,15 +175,15 @@ def _start(
     train_questions: list[str] = []
     created: list[tuple[Any, ...]] = []
 
-    def fake_create_dataset(config: Any, shuffle: int = 1, net_type: Any = None) -> dict:
-        created.append((Path(config), shuffle, net_type))
-        return {"shuffle": 1, "n_train": 9, "n_test": 1}
+    def fake_create_datasets(config: Any, spec: Any = None, **_kw: Any) -> Any:
+        created.append((Path(config), spec.first_shuffle, spec.net_type))
+        return dataset.DatasetSummary(shuffles=[{"shuffle": 1, "n_train": 9, "n_test": 1}])
 
     def answer(_parent: Any, text: str) -> bool:
         train_questions.append(text)
         return train
 
-    monkeypatch.setattr(training, "create_dataset", fake_create_dataset)
+    monkeypatch.setattr(dataset, "create_datasets", fake_create_datasets)
     monkeypatch.setattr(_project_iterations, "ask_accept_pending", lambda _p, _t: True)
     monkeypatch.setattr(_project_iterations, "ask_train_from", answer)
     dock.state.iteration_changed.connect(emitted.append)
@@ -281,7 +281,7 @@ def test_dataset_failure_after_the_bump_is_shown_and_the_project_follows(
     def fails(*_a: Any, **_k: Any) -> dict:
         raise RuntimeError("DeepLabCut could not create the training dataset: disk full")
 
-    monkeypatch.setattr(training, "create_dataset", fails)
+    monkeypatch.setattr(dataset, "create_datasets", fails)
     asked: list[str] = []
     monkeypatch.setattr(_project_iterations, "ask_train_from", lambda _p, t: asked.append(t))
     viewer = make_napari_viewer()

@@ -13,6 +13,7 @@ from napari_dlcflow.core.example.synthetic import SyntheticSpec, render_syntheti
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
 from napari_dlcflow.core.project.config import Project
 from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.dataset.dock import DatasetDock
 from napari_dlcflow.widgets.training.dock import TrainingDock
 
 pytestmark = pytest.mark.gui
@@ -82,7 +83,10 @@ def test_train_watch_cancel_reattach_and_evaluate(
     dock.dataset_button.click()
     qtbot.waitUntil(lambda: dock.train_folder() is not None, timeout=180_000)
     qtbot.waitUntil(lambda: dock.start_button.isEnabled(), timeout=10_000)
-    assert "22 training and 2 test images" in dock.status.text()
+    # the one dataset path's seeded split: round(0.95 * 24) = 23 training images (DeepLabCut's
+    # own split, used here before, floored to 22); DeepLabCut names it trainset96
+    assert "23 training and 1 test images" in dock.status.text()
+    assert dock.train_folder().parent.name.endswith("trainset96shuffle1")
 
     f = dock.form
     f.epochs.setValue(40)
@@ -165,3 +169,59 @@ def test_refined_iteration_offers_the_previous_best_snapshot(
     assert spec.init_from == str(prev / "snapshot-best-010.pt") and spec.resume_from is None
     dock.form.weights.setCurrentIndex(dock.form.weights.findData("pretrained"))
     assert dock.form.spec(str(config)).init_from is None
+
+
+@pytest.mark.slow
+def test_dataset_and_training_docks_agree_on_the_shuffle_the_cli_made(
+    make_napari_viewer: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    """``create-dataset`` on the command line, then the project opened in napari: both docks
+    show the shuffle it made, and the Training dock finds its dataset (trainset index 1)."""
+    import subprocess
+    import sys
+
+    config = _small_project(tmp_path)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "napari_dlcflow",
+            "create-dataset",
+            str(config),
+            "--first-shuffle",
+            "2",
+            "--net-type",
+            "resnet_50",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "shuffle 2: resnet_50, train 23 / test 1 frames (trainset 96%" in out.stdout
+    viewer = make_napari_viewer()
+    _, dataset = viewer.window.add_plugin_dock_widget("napari-dlcflow", "Dataset")
+    assert isinstance(dataset, DatasetDock)
+    training = _dock(viewer)
+    state_for_viewer(viewer).open(config)
+    assert dataset.export.first_shuffle.value() == 2
+    assert training.form.shuffle.value() == 2
+    assert dataset.export.shuffle_in_use == (2, training.trainset_index) == (2, 1)
+    assert "shuffle 2, trainset index 1 (96%)" in dataset.export.last_note.text()
+    folder = training.train_folder()
+    assert folder is not None and folder.parent.name.endswith("trainset96shuffle2")
+    assert "no training dataset" not in training.project_label.text()
+    assert training.start_button.isEnabled()
+    # choosing a shuffle that was not made says so, and going back finds the dataset again
+    training.form.shuffle.setValue(1)
+    assert training.train_folder() is None and "no training dataset" in (
+        training.project_label.text()
+    )
+    training.form.shuffle.setValue(2)
+    assert training.train_folder() == folder
+    # a dataset made in the Dataset dock: the Training dock follows it at once
+    dataset.export.first_shuffle.setValue(3)
+    assert dataset.create_dataset() is not None
+    qtbot.waitUntil(lambda: training.form.shuffle.value() == 3, timeout=300_000)
+    assert training.train_folder().parent.name.endswith("trainset96shuffle3")
+    assert dataset.export.first_shuffle.value() == 3 and training.start_button.isEnabled()

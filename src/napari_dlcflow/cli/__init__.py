@@ -59,13 +59,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if verdict.ok else 1
 
 
-def _cmd_dlc_check(args: argparse.Namespace) -> int:
-    from napari_dlcflow.core.engine.dlc_check import check_config_here
-
-    check_config_here(args.config)
-    return 0
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
     from napari_dlcflow.demo import run_demo
 
@@ -97,12 +90,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from napari_dlcflow.cli.training import cmd_evaluate
 
     return cmd_evaluate(args)
-
-
-def _cmd_training_internal(args: argparse.Namespace) -> int:
-    from napari_dlcflow.cli.training import cmd_internal
-
-    return cmd_internal(args)
 
 
 def _cmd_predictions(name: str) -> Callable[[argparse.Namespace], int]:
@@ -248,10 +235,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="config.yaml or project folder")
     p.set_defaults(func=_cmd_check)
 
-    p = sub.add_parser("dlc-check", help="(internal) the child process of check-project")
-    p.add_argument("config")
-    p.set_defaults(func=_cmd_dlc_check)
-
     p = sub.add_parser("extract-frames", help="extract frames to label (uniform or k-means)")
     p.add_argument("config", help="config.yaml or project folder")
     p.add_argument("videos", nargs="*", help="videos (default: all in video_sets)")
@@ -292,7 +275,6 @@ def build_parser() -> argparse.ArgumentParser:
         train=_cmd_train,
         status=_cmd_train_status,
         evaluate=_cmd_evaluate,
-        internal=_cmd_training_internal,
     )
 
     from napari_dlcflow.cli.predictions import add_prediction_commands
@@ -300,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_prediction_commands(
         sub,
         **{
-            n: _cmd_predictions(n) for n in ("analyze", "analyze_child", "filter", "labeled_video")
+            n: _cmd_predictions(n) for n in ("analyze", "filter", "labeled_video")
         },
     )
 
@@ -319,7 +301,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    ``_engine TASK JSON`` (the engine's child processes, :mod:`napari_dlcflow.core.engine.tasks`)
+    is dispatched before the parser is built, so it never shows in ``--help``; ``_analyze JSON``
+    is kept as a hidden alias of ``_engine analyze JSON``.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("_engine", "_analyze"):
+        from napari_dlcflow.core.engine.tasks import main as engine_main
+
+        return engine_main(argv[1:] if argv[0] == "_engine" else ["analyze", *argv[1:]])
     from napari_dlcflow.core.project.config import ConfigError
     from napari_dlcflow.core.video.probe import VideoError
 

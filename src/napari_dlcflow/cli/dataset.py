@@ -1,5 +1,5 @@
 """Command-line subcommands of the Dataset dock: ``import-labels``, ``validate``,
-``create-dataset`` and ``export-coco`` (and the internal ``_create-dataset`` child)."""
+``create-dataset`` and ``export-coco``."""
 
 from __future__ import annotations
 
@@ -135,13 +135,6 @@ def cmd_export_coco(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_create_dataset_child(args: argparse.Namespace) -> int:
-    from napari_dlcflow.core.engine.dataset import create_datasets_here
-
-    create_datasets_here(args.config, args.spec)
-    return 0
-
-
 def add_dataset_commands(sub: Any, run: Any) -> None:
     """Add the subcommands to the CLI's subparsers; ``run(name)`` wraps ``cmd_<name>``."""
     p = sub.add_parser("import-labels", help="import labels of another tool into a project")
@@ -211,8 +204,3 @@ def add_dataset_commands(sub: Any, run: Any) -> None:
     p.add_argument("config", help="config.yaml or project folder")
     p.add_argument("out", help="the .json file to write")
     p.set_defaults(func=run("export_coco"))
-
-    p = sub.add_parser("_create-dataset", help="(internal) child of create-dataset")
-    p.add_argument("config")
-    p.add_argument("spec")
-    p.set_defaults(func=run("create_dataset_child"))

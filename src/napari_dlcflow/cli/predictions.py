@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from napari_dlcflow.cli.training import add_model_options
+
 
 def _print(line: str) -> None:
     print(line, flush=True)
@@ -29,7 +31,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         config=str(Path(args.config)),
         videos=[str(Path(v)) for v in args.videos],
         shuffle=args.shuffle,
-        trainingsetindex=args.trainingsetindex,
+        trainset_index=args.trainset_index,
         snapshot_index=snapshot,
         device=args.device,
         batch_size=args.batch_size,
@@ -56,12 +58,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"napari-dlcflow analyze: {result.message}", file=sys.stderr)
         return 1
     return 0
-
-
-def cmd_analyze_child(args: argparse.Namespace) -> int:
-    from napari_dlcflow.core.engine.analysis import main_child
-
-    return main_child([args.spec])
 
 
 def cmd_filter(args: argparse.Namespace) -> int:
@@ -128,8 +124,7 @@ def add_prediction_commands(sub: Any, **funcs: Any) -> None:
     p = sub.add_parser("analyze", help="analyze videos with a trained model (resumable)")
     p.add_argument("config", help="the project's config.yaml")
     p.add_argument("videos", nargs="+")
-    p.add_argument("--shuffle", type=int, default=1)
-    p.add_argument("--trainingsetindex", type=int, default=0)
+    add_model_options(p, legacy=True)  # docs/overlay.md: --trainingsetindex
     p.add_argument("--snapshot", help="snapshot index (-1: last) or 'best'")
     p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: the model's setting)")
     p.add_argument("--batch-size", type=int)
@@ -138,10 +133,6 @@ def add_prediction_commands(sub: Any, **funcs: Any) -> None:
     p.add_argument("--crop", help="analyse only this region: x1,x2,y1,y2")
     p.add_argument("--verbose", action="store_true", help="print DeepLabCut's output")
     p.set_defaults(func=funcs["analyze"])
-
-    p = sub.add_parser("_analyze", help="(internal) the child process of analyze")
-    p.add_argument("spec")
-    p.set_defaults(func=funcs["analyze_child"])
 
     p = sub.add_parser("filter", help="filter analysis h5 files into DLC's _filtered.h5")
     p.add_argument("analysis", nargs="+", help="raw analysis .h5 files")

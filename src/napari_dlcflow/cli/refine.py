@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from napari_dlcflow.cli.training import add_model_options
+
 __all__ = ["add_refine_commands"]
 
 
@@ -77,6 +79,7 @@ def cmd_predict_frames(args: argparse.Namespace) -> int:
             folder,
             use_model=not args.analysis_only,
             shuffle=args.shuffle,
+            trainset_index=args.trainset_index,
             device=args.device,
         )
         print(result.format())
@@ -164,19 +167,6 @@ def cmd_iterations(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_predict_images_child(args: argparse.Namespace) -> int:
-    """``_predict-images``: the child of
-    :func:`~napari_dlcflow.core.refine.assist.predict_images`."""
-    from napari_dlcflow.core.jobs import emit
-    from napari_dlcflow.core.refine.assist import predict_images_here
-
-    try:
-        return predict_images_here(args.spec)
-    except Exception as exc:
-        emit("error", message=f"{type(exc).__name__}: {exc}")
-        return 1
-
-
 def add_refine_commands(sub: Any) -> None:
     """Add the refine-loop subcommands to the CLI's subparsers."""
     p = sub.add_parser("extract-outliers", help="extract frames where the model is likely wrong")
@@ -208,7 +198,7 @@ def add_refine_commands(sub: Any) -> None:
     p.add_argument(
         "--analysis-only", action="store_true", help="only use analysis files, never run the model"
     )
-    p.add_argument("--shuffle", type=int, default=1)
+    add_model_options(p)
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: the model's)")
     p.set_defaults(func=cmd_predict_frames)
 
@@ -246,7 +236,3 @@ def add_refine_commands(sub: Any) -> None:
     p = sub.add_parser("iterations", help="the iteration history: frames, snapshots, errors")
     p.add_argument("config", help="config.yaml or project folder")
     p.set_defaults(func=cmd_iterations)
-
-    p = sub.add_parser("_predict-images", help="(internal) child of predict-frames")
-    p.add_argument("spec")
-    p.set_defaults(func=cmd_predict_images_child)

@@ -1,5 +1,6 @@
 """Command-line subcommands for training and evaluation (``train``, ``train-status``,
-``evaluate``) and the internal child processes they start.
+``evaluate``). Their child processes run through the engine's one hidden entry point
+(:mod:`napari_dlcflow.core.engine.tasks`).
 
 Kept apart from :mod:`napari_dlcflow.cli` so that module stays short; nothing heavy is
 imported until a command runs.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from argparse import SUPPRESS
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def add_training_commands(
-    sub: Any, *, train: Handler, status: Handler, evaluate: Handler, internal: Handler
+    sub: Any, *, train: Handler, status: Handler, evaluate: Handler
 ) -> None:
     """Add the training and evaluation subcommands to the CLI's subparsers."""
     p = sub.add_parser(
@@ -26,8 +28,7 @@ def add_training_commands(
         help="train a network in a background job (survives closing the terminal with --detach)",
     )
     p.add_argument("config", help="config.yaml or project folder")
-    p.add_argument("--shuffle", type=int, default=1)
-    p.add_argument("--trainset-index", type=int, default=0)
+    add_model_options(p)
     p.add_argument("--create-dataset", action="store_true", help="create the shuffle first")
     p.add_argument("--net-type", help="DeepLabCut net type for --create-dataset")
     p.add_argument(
@@ -49,69 +50,47 @@ def add_training_commands(
 
     p = sub.add_parser("train-status", help="state and progress of a training job")
     p.add_argument("config", help="config.yaml or project folder")
-    p.add_argument("--shuffle", type=int, default=1)
-    p.add_argument("--trainset-index", type=int, default=0)
+    add_model_options(p)
     p.add_argument("--cancel", action="store_true", help="stop it after the current epoch")
     p.add_argument("--wait", action="store_true", help="follow it until it ends")
     p.set_defaults(func=status)
 
     p = sub.add_parser("evaluate", help="evaluate snapshots and explain the metrics")
     p.add_argument("config", help="config.yaml or project folder")
-    p.add_argument("--shuffle", type=int, default=1)
-    p.add_argument("--trainset-index", type=int, default=0)
+    add_model_options(p)
     p.add_argument("--snapshots", help="comma-separated epochs to evaluate (default: all)")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-run", action="store_true", help="only show results already on disk")
     p.set_defaults(func=evaluate)
 
-    p = sub.add_parser("_dataset", help="(internal) child: create a training dataset")
-    p.add_argument("config")
-    p.add_argument("--shuffle", type=int, default=1)
-    p.add_argument("--net-type")
-    p.set_defaults(func=internal, internal="dataset")
-    for name in ("_train-supervise", "_train-worker"):
-        p = sub.add_parser(name, help="(internal) child of train")
-        p.add_argument("job_file")
-        p.set_defaults(func=internal, internal=name)
-    p = sub.add_parser("_evaluate", help="(internal) child of evaluate")
-    p.add_argument("config")
-    p.add_argument("--shuffle", type=int, default=1)
-    p.add_argument("--trainset-index", type=int, default=0)
-    p.add_argument("--snapshots", default="")
-    p.add_argument("--device", default="auto")
-    p.set_defaults(func=internal, internal="evaluate")
-    p = sub.add_parser("_devices", help="(internal) child: list the devices torch sees")
-    p.set_defaults(func=internal, internal="devices")
 
 
-def cmd_internal(args: argparse.Namespace) -> int:
-    """Run one of the internal child subcommands."""
-    kind = args.internal
-    if kind == "dataset":
-        from napari_dlcflow.core.engine.child import create_dataset_here
+def add_model_options(p: argparse.ArgumentParser, *, legacy: bool = False) -> None:
+    """``--shuffle`` and ``--trainset-index``: by default those of the last dataset creation.
 
-        create_dataset_here(args.config, args.shuffle, args.net_type)
-        return 0
-    if kind == "_train-supervise":
-        from napari_dlcflow.core.engine.training import supervise
+    ``legacy`` adds DeepLabCut's spelling ``--trainingsetindex`` as a hidden alias.
+    """
+    p.add_argument(
+        "--shuffle",
+        type=int,
+        default=None,
+        help="default: the shuffle the last create-dataset made (else 1)",
+    )
+    p.add_argument(
+        "--trainset-index",
+        type=int,
+        default=None,
+        help="index in TrainingFraction (default: the last create-dataset's, else 0)",
+    )
+    if legacy:
+        p.add_argument("--trainingsetindex", dest="trainset_index", type=int, help=SUPPRESS)
 
-        return supervise(args.job_file)
-    if kind == "_train-worker":
-        from napari_dlcflow.core.engine.child import train_worker
 
-        return train_worker(args.job_file)
-    if kind == "evaluate":
-        from napari_dlcflow.core.engine.child import evaluate_here
+def _model(config: Any, args: argparse.Namespace) -> tuple[int, int]:
+    """The shuffle and trainset index the options name, or those of the last dataset."""
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
 
-        snaps = [s for s in args.snapshots.split(",") if s]
-        evaluate_here(args.config, args.shuffle, args.trainset_index, snaps, args.device)
-        return 0
-    if kind == "devices":
-        from napari_dlcflow.core.engine.devices import devices_here
-
-        devices_here()
-        return 0
-    raise ValueError(f"unknown internal command {kind}")
+    return resolve_shuffle(config, args.shuffle, args.trainset_index)
 
 
 def _print_epochs(job: Any, shown: int) -> int:
@@ -175,7 +154,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``napari-dlcflow train``."""
     from napari_dlcflow.core.engine.training import (
         TrainSpec,
-        create_dataset,
         find_job,
         resume_spec,
         shuffle_train_folder,
@@ -185,12 +163,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = find_config(args.config)
     if args.create_dataset:
-        made = create_dataset(config, args.shuffle, args.net_type)
+        from napari_dlcflow.core.engine.dataset import DatasetSpec, create_datasets
+
+        summary = create_datasets(
+            config, DatasetSpec(first_shuffle=args.shuffle or 1, net_type=args.net_type)
+        )
+        made = summary.shuffles[0]
         print(
             f"dataset: shuffle {made['shuffle']}, {made['n_train']} training and "
             f"{made['n_test']} test images"
         )
-    folder = shuffle_train_folder(config, args.shuffle, args.trainset_index)
+    shuffle, trainset_index = _model(config, args)
+    folder = shuffle_train_folder(config, shuffle, trainset_index)
+    print(f"shuffle {shuffle}, trainset index {trainset_index}: {folder.parent.name}")
     if args.resume:
         old = find_job(folder)
         if old is None:
@@ -200,8 +185,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         spec = TrainSpec(
             config=str(config),
-            shuffle=args.shuffle,
-            trainset_index=args.trainset_index,
+            shuffle=shuffle,
+            trainset_index=trainset_index,
             epochs=args.epochs or 200,
             batch_size=args.batch_size,
             learning_rate=args.lr,
@@ -226,7 +211,8 @@ def cmd_train_status(args: argparse.Namespace) -> int:
     from napari_dlcflow.core.engine.training import find_job, format_seconds, shuffle_train_folder
     from napari_dlcflow.core.project.config import find_config
 
-    folder = shuffle_train_folder(find_config(args.config), args.shuffle, args.trainset_index)
+    config = find_config(args.config)
+    folder = shuffle_train_folder(config, *_model(config, args))
     job = find_job(folder)
     if job is None:
         print(f"no training job has run in {folder}")
@@ -259,14 +245,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from napari_dlcflow.core.project.config import find_config
 
     config = find_config(args.config)
+    shuffle, trainset_index = _model(config, args)
     snaps = [int(s) for s in args.snapshots.split(",")] if args.snapshots else None
     if args.no_run:
-        results = read_results(config, args.shuffle, args.trainset_index)
+        results = read_results(config, shuffle, trainset_index)
     else:
         results = evaluate(
             config,
-            args.shuffle,
-            args.trainset_index,
+            shuffle,
+            trainset_index,
             epochs=snaps,
             device=args.device,
             on_log=lambda line: None,
@@ -279,7 +266,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     notes = explain(
         results,
         image_width=image_width(config),
-        n_test=test_count(config, args.shuffle, args.trainset_index),
+        n_test=test_count(config, shuffle, trainset_index),
     )
     for line in notes:
         print(f"- {line}")

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ChildResult", "child_env", "emit", "run_child"]
+__all__ = ["ChildResult", "child_env", "emit", "emit_error", "run_child"]
 
 EVENT_PREFIX = "@dlcflow "
 
@@ -29,6 +29,30 @@ EVENT_PREFIX = "@dlcflow "
 def emit(kind: str, **data: Any) -> None:
     """Report an event from inside a child process (one JSON line on stdout)."""
     print(EVENT_PREFIX + json.dumps({"event": kind, **data}, default=str), flush=True)
+
+
+def emit_error(exc: BaseException, **extra: Any) -> None:
+    """Report an exception as the one ``error`` event of a child.
+
+    The event holds ``type`` (the exception's class name), ``message`` (its text, which names
+    the file it is about when there is one), ``file`` (the file the exception names:
+    ``OSError.filename`` or an engine error's ``file``; None otherwise) and ``where``
+    (``path:line`` of the innermost frame of the traceback), plus ``extra``.
+    """
+    file = getattr(exc, "filename", None) or getattr(exc, "file", None)
+    tb = exc.__traceback__
+    where = None
+    while tb is not None:
+        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    emit(
+        "error",
+        type=type(exc).__name__,
+        message=str(exc) or type(exc).__name__,
+        file=str(file) if file else None,
+        where=where,
+        **extra,
+    )
 
 
 @dataclass
@@ -71,7 +95,9 @@ class ChildResult:
             return f"killed by signal {-self.returncode}"
         err = self.last("error")
         if err:
-            return str(err.get("message"))
+            kind = err.get("type")
+            message = str(err.get("message"))
+            return f"{kind}: {message}" if kind and kind != "EngineError" else message
         tail = [line for line in self.log if line.strip()][-5:]
         return f"exit status {self.returncode}" + (": " + " | ".join(tail) if tail else "")
 

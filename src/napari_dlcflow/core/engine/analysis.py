@@ -1,6 +1,7 @@
 """Video analysis with a trained DeepLabCut model, in a child process, resumable.
 
-:func:`analyze` starts ``python -m napari_dlcflow _analyze <spec.json>``; the child imports
+:func:`analyze` runs the engine task ``analyze`` (``python -m napari_dlcflow _engine analyze
+<spec.json>``, :mod:`~napari_dlcflow.core.engine.tasks`); the child imports
 deeplabcut and runs ``deeplabcut.analyze_videos`` one video at a time, so that DLC writes its own
 output (``<stem><scorer>.h5``, ``_meta.pickle``, ``_full.pickle``, ``.csv`` on request) and every
 DLC tool reads it. The viewer's process never imports deeplabcut.
@@ -19,8 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ __all__ = [
     "AnalysisSpec",
     "IncompleteAnalysisError",
     "analyze",
+    "analyze_here",
     "count_frames",
     "mark_complete",
     "marker_path",
@@ -66,8 +67,9 @@ class AnalysisSpec:
         The project's ``config.yaml``.
     videos : list of str
         Videos to analyse.
-    shuffle, trainingsetindex : int
-        Which trained model.
+    shuffle, trainset_index : int or None
+        Which trained model (None: the last dataset creation's,
+        :func:`~napari_dlcflow.core.engine.dataset.resolve_shuffle`).
     snapshot_index : int or str or None
         Which snapshot (None: the config's ``snapshotindex``; ``-1`` the last; ``"best"``).
     device : str or None
@@ -84,8 +86,8 @@ class AnalysisSpec:
 
     config: str
     videos: list[str]
-    shuffle: int = 1
-    trainingsetindex: int = 0
+    shuffle: int | None = None
+    trainset_index: int | None = None
     snapshot_index: int | str | None = None
     device: str | None = None
     batch_size: int | None = None
@@ -99,6 +101,22 @@ class AnalysisSpec:
     @classmethod
     def from_json(cls, text: str) -> AnalysisSpec:
         return cls(**json.loads(text))
+
+    def resolved(self) -> AnalysisSpec:
+        """A copy whose shuffle and trainset index are set (the last dataset's by default).
+
+        A config that cannot be read leaves them as they are: DeepLabCut then names the
+        config in its error.
+        """
+        from dataclasses import replace
+
+        from napari_dlcflow.core.engine.dataset import resolve_shuffle
+
+        try:
+            shuffle, index = resolve_shuffle(self.config, self.shuffle, self.trainset_index)
+        except (OSError, ValueError):
+            return self
+        return replace(self, shuffle=shuffle, trainset_index=index)
 
 
 @dataclass
@@ -306,8 +324,9 @@ def analyze(
     -------
     AnalysisResult
     """
-    from napari_dlcflow.core.jobs import run_child
+    from napari_dlcflow.core.engine.tasks import run_task
 
+    spec = spec.resolved()
     result = AnalysisResult(status={str(v): "not run" for v in spec.videos})
     current = {"index": 0, "n": len(spec.videos)}
 
@@ -337,8 +356,9 @@ def analyze(
         if on_log:
             on_log(line)
 
-    child = run_child(
-        ["_analyze", spec.to_json()],
+    child = run_task(
+        "analyze",
+        **asdict(spec),
         on_event=event,
         on_log=log,
         should_stop=should_stop,
@@ -370,7 +390,7 @@ def _dlc_model(spec: AnalysisSpec) -> tuple[str, str]:
     from deeplabcut.pose_estimation_pytorch.apis import utils
     from deeplabcut.pose_estimation_pytorch.data import DLCLoader
 
-    loader = DLCLoader(spec.config, trainset_index=spec.trainingsetindex, shuffle=spec.shuffle)
+    loader = DLCLoader(spec.config, trainset_index=spec.trainset_index, shuffle=spec.shuffle)
     index, _ = utils.parse_snapshot_index_for_analysis(
         loader.project_cfg, loader.model_cfg, spec.snapshot_index, None
     )
@@ -378,16 +398,22 @@ def _dlc_model(spec: AnalysisSpec) -> tuple[str, str]:
     return loader.scorer(snapshot), str(Path(snapshot.path).resolve())
 
 
+def analyze_here(**spec: Any) -> int:
+    """Engine task ``analyze``: :func:`run_in_child` of the spec given as keyword arguments."""
+    return run_in_child(AnalysisSpec(**spec))
+
+
 def run_in_child(spec: AnalysisSpec) -> int:
-    """The body of ``_analyze``: analyse each video not yet complete; emit events."""
+    """The body of the task ``analyze``: analyse each video not yet complete; emit events."""
+    from napari_dlcflow.core.engine.tasks import EngineError
     from napari_dlcflow.core.jobs import emit
 
     if spec.device and spec.device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
-            emit("error", message=f"device {spec.device!r} asked for, but no CUDA GPU is visible")
-            return 2
+            raise EngineError(f"device {spec.device!r} asked for, but no CUDA GPU is visible")
+    spec = spec.resolved()
     import deeplabcut
 
     scorer, snapshot = _dlc_model(spec)
@@ -412,7 +438,7 @@ def run_in_child(spec: AnalysisSpec) -> int:
         marker_path(video, scorer, spec.destfolder).unlink(missing_ok=True)
         kwargs: dict[str, Any] = {
             "shuffle": spec.shuffle,
-            "trainingsetindex": spec.trainingsetindex,
+            "trainingsetindex": spec.trainset_index,
             "save_as_csv": spec.save_as_csv,
             "destfolder": spec.destfolder,
             "overwrite": True,
@@ -444,16 +470,3 @@ def run_in_child(spec: AnalysisSpec) -> int:
         emit("video_done", video=video, index=i, h5=str(files["h5"]), frames=n_frames)
     emit("done", failures=failures)
     return 1 if failures else 0
-
-
-def main_child(argv: Sequence[str]) -> int:
-    """Entry for ``python -m napari_dlcflow _analyze SPEC_JSON``."""
-    spec = AnalysisSpec.from_json(argv[0])
-    try:
-        return run_in_child(spec)
-    except Exception as exc:
-        from napari_dlcflow.core.jobs import emit
-
-        emit("error", message=f"{type(exc).__name__}: {exc}")
-        print(f"_analyze: {exc}", file=sys.stderr)
-        return 1

@@ -1,8 +1,9 @@
-"""Code that runs inside child processes and imports deeplabcut.
+"""Training and evaluation code that runs inside child processes and imports deeplabcut.
 
-Nothing here is imported by the viewer: the CLI's internal subcommands (``_dataset``,
-``_train-worker``, ``_evaluate``) call these functions in a fresh ``python -m napari_dlcflow``
-process, and they report with :func:`napari_dlcflow.core.jobs.emit` JSON lines.
+Nothing here is imported by the viewer: the engine tasks ``train-worker`` and ``evaluate``
+(:mod:`napari_dlcflow.core.engine.tasks`) call these functions in a fresh
+``python -m napari_dlcflow _engine ...`` process, and they report with
+:func:`napari_dlcflow.core.jobs.emit` JSON lines.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from napari_dlcflow.core.engine.tasks import EngineError
 from napari_dlcflow.core.engine.training import (
     BACKBONES,
     CANCEL_FILE,
@@ -21,37 +23,13 @@ from napari_dlcflow.core.engine.training import (
     TrainSpec,
     snapshot_ok,
 )
-from napari_dlcflow.core.jobs import emit
+from napari_dlcflow.core.jobs import emit, emit_error
 
-__all__ = ["create_dataset_here", "evaluate_here", "train_worker"]
+__all__ = ["evaluate_here", "train_worker"]
 
 
 class _Cancelled(Exception):
     """Raised after the epoch at which a cancel was asked for."""
-
-
-def create_dataset_here(config: str, shuffle: int, net_type: str | None) -> None:
-    """Create the training dataset of one shuffle with ``deeplabcut.create_training_dataset``."""
-    import deeplabcut
-
-    result = deeplabcut.create_training_dataset(
-        config,
-        Shuffles=[int(shuffle)],
-        net_type=net_type or None,
-        userfeedback=False,
-        engine=deeplabcut.Engine.PYTORCH,
-    )
-    if not result:
-        emit("error", message=f"DeepLabCut made no training dataset from {config}")
-        raise SystemExit(1)
-    fraction, shuf, (train_idx, test_idx) = result[0]
-    emit(
-        "dataset",
-        shuffle=int(shuf),
-        train_fraction=float(fraction),
-        n_train=len(train_idx),
-        n_test=len(test_idx),
-    )
 
 
 def _set_dotted(cfg: dict[str, Any], key: str, value: Any) -> None:
@@ -112,7 +90,11 @@ def _weights_unavailable(exc: BaseException) -> bool:
 
 
 def train_worker(job_file: str) -> int:
-    """Train the job of ``job_file`` (``_train-worker``); returns the exit status."""
+    """Train the job of ``job_file`` (engine task ``train-worker``); returns the exit status.
+
+    A failure is reported as the one ``error`` event (with ``failure``: ``error`` or
+    ``weights_unavailable``, and maybe a ``hint``); exit status 3 for unavailable weights.
+    """
     job_path = Path(job_file)
     folder = job_path.parent
     spec = TrainSpec.from_dict(json.loads(job_path.read_text(encoding="utf-8"))["spec"])
@@ -121,9 +103,13 @@ def train_worker(job_file: str) -> int:
         return _train(spec, folder)
     except _Cancelled:
         return 0
+    except EngineError as exc:
+        extra = {"failure": "error", **exc.extra}
+        emit_error(exc, **extra)
+        return 3 if extra["failure"] == "weights_unavailable" else 1
     except Exception as exc:  # reported to the user with the traceback in the log
         traceback.print_exc()
-        emit("error", failure="error", message=f"{type(exc).__name__}: {exc}")
+        emit_error(exc, failure="error")
         return 1
 
 
@@ -143,20 +129,15 @@ def _train(spec: TrainSpec, folder: Path) -> int:
     first_epoch = 0
     if spec.resume_from:
         if not snapshot_ok(spec.resume_from):
-            emit(
-                "error",
-                failure="error",
-                message=f"snapshot {spec.resume_from} is incomplete "
+            raise EngineError(
+                f"snapshot {spec.resume_from} is incomplete "
                 "(cut short while it was written); resume from an earlier one",
+                file=spec.resume_from,
             )
-            return 1
         snapshot_path = spec.resume_from
         first_epoch = _snapshot_epoch(snapshot_path)
     elif spec.init_from:
-        made = _init_from_snapshot(spec.init_from, cfg, folder)
-        if made is None:
-            return 1
-        snapshot_path = made
+        snapshot_path = _init_from_snapshot(spec.init_from, cfg, folder)
         emit("log", message=f"training starts from the weights of {spec.init_from}")
     elif spec.weights == "scratch":
         model = PoseModel.build(cfg["model"], pretrained_backbone=False)
@@ -173,24 +154,17 @@ def _train(spec: TrainSpec, folder: Path) -> int:
             if not _weights_unavailable(exc):
                 raise
             name = cfg["model"]["backbone"].get("model_name", "backbone")
-            emit(
-                "error",
-                failure="weights_unavailable",
-                message=f"pretrained {name} weights are not cached here and cannot be "
+            raise EngineError(
+                f"pretrained {name} weights are not cached here and cannot be "
                 "downloaded (offline). Train from scratch instead, or connect once to the "
                 "internet to fetch them.",
+                failure="weights_unavailable",
                 hint="Choose weights: from scratch.",
-            )
-            return 3
+            ) from exc
 
     remaining = spec.epochs - first_epoch
     if remaining < 1:
-        emit(
-            "error",
-            failure="error",
-            message=f"the snapshot has {first_epoch} epochs already; ask for more epochs",
-        )
-        return 1
+        raise EngineError(f"the snapshot has {first_epoch} epochs already; ask for more epochs")
 
     cancel_file = folder / CANCEL_FILE
     original_update = TorchSnapshotManager.update
@@ -255,29 +229,32 @@ def _train(spec: TrainSpec, folder: Path) -> int:
     return 0
 
 
-def _init_from_snapshot(path: str, cfg: dict, folder: Path) -> str | None:
+def _init_from_snapshot(path: str, cfg: dict, folder: Path) -> str:
     """Write the model weights of ``path`` (no optimizer, no epoch) as the start of a new
-    training; None (after an ``error`` event) if the snapshot does not fit this model."""
+    training.
+
+    Raises
+    ------
+    EngineError
+        If the snapshot is missing, incomplete or does not fit this model.
+    """
     import torch
     from deeplabcut.pose_estimation_pytorch.models import PoseModel
 
     if not snapshot_ok(path):
-        emit("error", failure="error", message=f"snapshot {path} is missing or incomplete")
-        return None
+        raise EngineError(f"snapshot {path} is missing or incomplete", file=path)
     state = torch.load(path, map_location="cpu", weights_only=True)
     model = PoseModel.build(cfg["model"], pretrained_backbone=False)
     try:
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        emit(
-            "error",
-            failure="error",
-            message=f"snapshot {path} does not fit this model (were body parts or the net "
+        raise EngineError(
+            f"snapshot {path} does not fit this model (were body parts or the net "
             f"type changed?): {first}",
+            file=path,
             hint="Train from scratch or with pretrained weights instead.",
-        )
-        return None
+        ) from exc
     init = folder / INIT_WEIGHTS
     tmp = init.with_name(f".{init.name}.part")
     torch.save({"model": state["model"]}, tmp)
@@ -288,7 +265,7 @@ def _init_from_snapshot(path: str, cfg: dict, folder: Path) -> str | None:
 def evaluate_here(
     config: str, shuffle: int, trainset_index: int, snapshots: list[str] | None, device: str
 ) -> None:
-    """Evaluate snapshots with ``deeplabcut.evaluate_network`` (``_evaluate``).
+    """Evaluate snapshots with ``deeplabcut.evaluate_network`` (engine task ``evaluate``).
 
     Parameters
     ----------

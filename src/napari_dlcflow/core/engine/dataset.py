@@ -6,21 +6,25 @@ files), read from the installed package's files without importing deeplabcut.
 
 :func:`create_datasets` refuses to start while :func:`napari_dlcflow.core.project.validation.
 validate_project` reports a blocking problem, then runs ``deeplabcut.create_training_dataset``
-in a child process (``python -m napari_dlcflow _create-dataset``): one seeded train/test split
-per shuffle with the chosen train fraction (DeepLabCut's own split is not seeded), the net type,
+in a child process (the engine task ``create-dataset``): one seeded train/test split per
+shuffle with the chosen train fraction (DeepLabCut's own split is not seeded), the net type,
 and an augmentation preset applied to each shuffle's ``pytorch_config.yaml``. The result is a
 :class:`DatasetSummary` read back from DeepLabCut's output files: train/test frames per video,
-the shuffle folders, the net type.
+the shuffle folders, the net type. It is the one way napari-dlcflow makes a training dataset:
+the Dataset and Training docks, ``create-dataset``, ``train --create-dataset`` and
+``next-iteration`` all call it.
 
 The train fraction DeepLabCut names the shuffle by (``trainset<pct>``) is
 ``round(n_train / n, 2)``; it is added to ``TrainingFraction`` in config.yaml when it is not
-there, so that training and evaluation find the shuffle by its ``trainingsetindex``.
+there, so that training and evaluation find the shuffle by its trainset index. What was made
+(iteration, shuffles, trainset index) is recorded in the project's sidecar (``dlcflow.yaml``,
+``last_dataset``); :func:`resolve_shuffle` gives it back as the default model of train,
+evaluate, analyze and the docks.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 from collections.abc import Callable
@@ -37,7 +41,9 @@ __all__ = [
     "DatasetSummary",
     "NetType",
     "create_datasets",
+    "last_dataset",
     "net_types",
+    "resolve_shuffle",
     "split_indices",
 ]
 
@@ -300,7 +306,7 @@ def create_datasets(
     RuntimeError
         If DeepLabCut failed (its reason in the message).
     """
-    from napari_dlcflow.core.jobs import run_child
+    from napari_dlcflow.core.engine.tasks import run_task
     from napari_dlcflow.core.project.config import Project, find_config
     from napari_dlcflow.core.project.validation import validate_project
 
@@ -310,8 +316,10 @@ def create_datasets(
         report = validate_project(Project.open(cfg))
         if not report.ok:
             raise DatasetBlockedError(report)
-    result = run_child(
-        ["_create-dataset", str(cfg.resolve()), json.dumps(asdict(spec))],
+    result = run_task(
+        "create-dataset",
+        config=str(cfg.resolve()),
+        spec=asdict(spec),
         on_log=on_log,
         should_stop=should_stop,
         timeout=timeout,
@@ -319,7 +327,122 @@ def create_datasets(
     made = result.last("datasets")
     if made is None or not result.ok:
         raise RuntimeError(f"DeepLabCut could not create the training dataset: {result.reason()}")
-    return DatasetSummary(shuffles=made["shuffles"], dataset_folder=made["dataset_folder"])
+    summary = DatasetSummary(shuffles=made["shuffles"], dataset_folder=made["dataset_folder"])
+    _record(cfg, summary)
+    return summary
+
+
+def _record(config: Path, summary: DatasetSummary) -> None:
+    """Write what was made into the sidecar's ``last_dataset``."""
+    import datetime as dt
+
+    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.project.sidecar import Sidecar
+
+    if not summary.shuffles:
+        return
+    project = Project.open(config)
+    sidecar = Sidecar.load(project.root)
+    first = summary.shuffles[0]
+    sidecar.last_dataset = {
+        "iteration": int(project.iteration),
+        "shuffles": [int(s["shuffle"]) for s in summary.shuffles],
+        "trainset_index": int(first["trainset_index"]),
+        "train_fraction": float(first["train_fraction"]),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    sidecar.save(project.root)
+
+
+def last_dataset(config: str | os.PathLike) -> dict[str, Any] | None:
+    """The sidecar's record of the last dataset creation, if it is of the current iteration
+    and its ``TrainingFraction`` entry is still in config.yaml (else None)."""
+    from napari_dlcflow.core.project.config import Project, find_config
+    from napari_dlcflow.core.project.sidecar import Sidecar
+
+    project = Project.open(find_config(config))
+    record = Sidecar.load(project.root).last_dataset
+    if not record or int(record.get("iteration", -1)) != int(project.iteration):
+        return None
+    try:
+        index = int(record["trainset_index"])
+        shuffles = [int(s) for s in record["shuffles"]]
+        fraction = float(record["train_fraction"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    fractions = [round(float(f), 2) for f in project.training_fractions]
+    if not shuffles or not 0 <= index < len(fractions) or fractions[index] != round(fraction, 2):
+        return None
+    return {**record, "trainset_index": index, "shuffles": shuffles}
+
+
+def _shuffles_on_disk(project: Any, iteration: int) -> list[tuple[float, int, int]]:
+    """``(mtime, shuffle, trainset index)`` of the model folders of ``iteration``, oldest
+    first."""
+    base = project.root / "dlc-models-pytorch" / f"iteration-{int(iteration)}"
+    pcts = [int(float(f) * 100) for f in project.training_fractions]
+    out = []
+    for folder in base.glob("*-trainset*shuffle*") if base.is_dir() else []:
+        m = re.search(r"-trainset(\d+)shuffle(\d+)$", folder.name)
+        if m and int(m.group(1)) in pcts and (folder / "train").is_dir():
+            mtime = (folder / "train").stat().st_mtime
+            out.append((mtime, int(m.group(2)), pcts.index(int(m.group(1)))))
+    return sorted(out)
+
+
+def resolve_shuffle(
+    config: str | os.PathLike,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
+    *,
+    iteration: int | None = None,
+) -> tuple[int, int]:
+    """The shuffle and trainset index to use when the caller gave none (or only one).
+
+    In order: the values given; those of the last dataset creation (:func:`last_dataset`, for
+    the config's iteration only); the newest model folder of the iteration on disk (a dataset
+    DeepLabCut made without us, or one of an earlier iteration) with that shuffle; shuffle 1
+    and trainset index 0 (DeepLabCut's defaults).
+
+    Parameters
+    ----------
+    config : path-like
+        The project's ``config.yaml`` (or folder).
+    shuffle, trainset_index : int, optional
+        What the caller asked for.
+    iteration : int, optional
+        The iteration whose datasets count (default: the config's).
+
+    Returns
+    -------
+    tuple of int
+        ``(shuffle, trainset_index)``.
+    """
+    if shuffle is not None and trainset_index is not None:
+        return int(shuffle), int(trainset_index)
+    from napari_dlcflow.core.project.config import Project, find_config
+
+    project = Project.open(find_config(config))
+    if iteration is None:
+        iteration = int(project.iteration)
+    record = last_dataset(config) if iteration == int(project.iteration) else None
+    if record is not None and (shuffle is None or int(shuffle) in record["shuffles"]):
+        return (
+            int(shuffle) if shuffle is not None else record["shuffles"][0],
+            int(trainset_index) if trainset_index is not None else record["trainset_index"],
+        )
+    found = _shuffles_on_disk(project, iteration)
+    if trainset_index is not None:
+        found = [f for f in found if f[2] == int(trainset_index)]
+    if shuffle is not None:
+        found = [f for f in found if f[1] == int(shuffle)]
+    if found:
+        _, s, t = found[-1]
+        return s, t
+    return (
+        int(shuffle) if shuffle is not None else 1,
+        int(trainset_index) if trainset_index is not None else 0,
+    )
 
 
 # ------------------------------------------------------------------------- inside the child
@@ -354,29 +477,32 @@ def _ensure_fraction(cfg_path: Path, fraction: float) -> int:
     return len(fr)
 
 
-def create_datasets_here(config: str, spec_json: str) -> None:
-    """Child side of :func:`create_datasets` (imports deeplabcut; reports with ``emit``)."""
+def create_datasets_here(config: str, spec: dict[str, Any]) -> None:
+    """Engine task ``create-dataset``: the child side of :func:`create_datasets` (imports
+    deeplabcut; reports with ``emit``)."""
     import deeplabcut
     from deeplabcut.generate_training_dataset.trainingsetmanipulation import (
         merge_annotateddatasets,
     )
     from deeplabcut.utils import auxiliaryfunctions
 
+    from napari_dlcflow.core.engine.tasks import EngineError
     from napari_dlcflow.core.jobs import emit
 
-    spec = DatasetSpec(**json.loads(spec_json))
+    spec = DatasetSpec(**spec)
     cfg_path = Path(config)
     cfg = auxiliaryfunctions.read_config(str(cfg_path))
     folder = Path(cfg["project_path"]) / auxiliaryfunctions.get_training_set_folder(cfg)
     folder.mkdir(parents=True, exist_ok=True)
     data = merge_annotateddatasets(cfg, folder)
     if data is None or len(data) == 0:
-        emit("error", message="DeepLabCut found no labeled frames (check video_sets and scorer)")
-        raise SystemExit(1)
+        raise EngineError(
+            f"DeepLabCut found no labeled frames for {cfg_path} (check video_sets and scorer)",
+            file=cfg_path,
+        )
     n = len(data)
     if n < 2:
-        emit("error", message=f"{n} labeled frame: at least 2 are needed (train and test)")
-        raise SystemExit(1)
+        raise EngineError(f"{n} labeled frame: at least 2 are needed (train and test)")
     splits = [split_indices(n, spec.train_fraction, spec.seed + s) for s in spec.shuffles]
     fraction = round(len(splits[0][0]) / n, 2)
     index = _ensure_fraction(cfg_path, fraction)
@@ -401,8 +527,7 @@ def create_datasets_here(config: str, spec_json: str) -> None:
         )
         pcfg = model / "train" / "pytorch_config.yaml"
         if not pcfg.is_file():
-            emit("error", message=f"DeepLabCut wrote no {pcfg}")
-            raise SystemExit(1)
+            raise EngineError(f"DeepLabCut wrote no {pcfg}", file=pcfg)
         _apply_preset(pcfg, spec.augmentation)
         import yaml
 

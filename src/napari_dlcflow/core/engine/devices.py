@@ -1,20 +1,23 @@
 """Which devices torch can train on, asked in a child process, and what to do when one fails.
 
 Importing torch takes seconds and initialising CUDA in the viewer's process can hang or crash
-it, so :func:`list_devices` asks a child (``python -m napari_dlcflow _devices``).
+it, so :func:`list_devices` asks a child (the engine task ``devices``); :func:`gpu_summary`
+puts its answer in one line for ``napari-dlcflow info``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass
 
-from napari_dlcflow.core.jobs import emit, run_child
+from napari_dlcflow.core.jobs import emit
 
 __all__ = [
     "Device",
     "device_choices",
     "devices_here",
+    "gpu_summary",
     "is_out_of_memory",
     "list_devices",
     "no_gpu_message",
@@ -58,8 +61,11 @@ class Device:
 
 
 def devices_here() -> None:
-    """Emit one ``device`` event per device torch sees (runs inside the child)."""
+    """Engine task ``devices``: emit a ``torch`` event (versions) and one ``device`` event per
+    device torch sees (runs inside the child)."""
     import torch
+
+    emit("torch", version=torch.__version__, cuda=torch.version.cuda)
 
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
@@ -79,7 +85,9 @@ def list_devices(timeout: float = 120) -> list[Device]:
     RuntimeError
         If torch cannot be imported in the child.
     """
-    result = run_child(["_devices"], timeout=timeout)
+    from napari_dlcflow.core.engine.tasks import run_task
+
+    result = run_task("devices", timeout=timeout)
     found = [
         Device(str(e["id"]), str(e["name"]), e.get("memory_gib"))
         for e in result.events
@@ -88,6 +96,25 @@ def list_devices(timeout: float = 120) -> list[Device]:
     if not found:
         raise RuntimeError(f"could not ask torch for devices: {result.reason()}")
     return found
+
+
+def gpu_summary(timeout: float = 120) -> str:
+    """GPUs that torch sees, or why none, in one line (asks a child: a few seconds)."""
+    if importlib.util.find_spec("torch") is None:
+        return "torch not installed (training needs the [dlc] extra)"
+    from napari_dlcflow.core.engine.tasks import run_task
+
+    result = run_task("devices", timeout=timeout)
+    found = [e for e in result.events if e.get("event") == "device"]
+    if not found:
+        return f"could not ask torch: {result.reason()}"
+    cuda = [e for e in found if str(e["id"]).startswith("cuda")]
+    if cuda:
+        torch_event = result.last("torch") or {}
+        return f"CUDA {torch_event.get('cuda')}: " + ", ".join(str(e["name"]) for e in cuda)
+    if any(e["id"] == "mps" for e in found):
+        return "Apple MPS"
+    return "none: training and analysis will run on the CPU"
 
 
 def no_gpu_message(devices: list[Device]) -> str:

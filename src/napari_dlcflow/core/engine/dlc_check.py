@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from napari_dlcflow.core.jobs import emit, run_child
+from napari_dlcflow.core.jobs import emit
 
 __all__ = ["DLCVerdict", "check_config_here", "check_config_in_child"]
 
@@ -36,7 +36,7 @@ class DLCVerdict:
 def check_config_here(config: str | os.PathLike) -> None:
     """Validate ``config`` with DeepLabCut's own config model and emit the verdict.
 
-    Runs inside the child (``python -m napari_dlcflow dlc-check``): it imports deeplabcut. It
+    Runs inside the child (the engine task ``dlc-check``): it imports deeplabcut. It
     reads the file only; DeepLabCut's ``from_yaml`` reports a stale ``project_path`` without
     writing it.
     """
@@ -68,7 +68,9 @@ def check_config_in_child(config: str | os.PathLike, *, timeout: float = 300) ->
     RuntimeError
         If the child failed before answering (DeepLabCut missing or crashed).
     """
-    result = run_child(["dlc-check", str(Path(config).resolve())], timeout=timeout)
+    from napari_dlcflow.core.engine.tasks import run_task
+
+    result = run_task("dlc-check", config=str(Path(config).resolve()), timeout=timeout)
     verdict = result.last("verdict")
     if verdict is None:
         raise RuntimeError(f"DeepLabCut could not check {config}: {result.reason()}")

@@ -86,13 +86,20 @@ class EvalResult:
 
 
 def _shuffle_name(
-    config: str | os.PathLike, shuffle: int, trainset_index: int, iteration: int | None = None
+    config: str | os.PathLike,
+    shuffle: int | None,
+    trainset_index: int | None,
+    iteration: int | None = None,
 ) -> tuple:
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
     from napari_dlcflow.core.project.config import Project
 
     project = Project.open(config)
     if iteration is None:
         iteration = int(project.get("iteration", 0) or 0)
+    shuffle, trainset_index = resolve_shuffle(
+        project.config_path, shuffle, trainset_index, iteration=iteration
+    )
     fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
     pct = int(float(fractions[trainset_index]) * 100)
     name = f"{project.task}{project.date}-trainset{pct}shuffle{shuffle}"
@@ -101,13 +108,13 @@ def _shuffle_name(
 
 def evaluation_folder(
     config: str | os.PathLike,
-    shuffle: int = 1,
-    trainset_index: int = 0,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
     *,
     iteration: int | None = None,
 ) -> Path:
     """Where DeepLabCut writes the evaluation of a shuffle (of ``iteration``, default the
-    config's)."""
+    config's; shuffle and trainset index default to the last dataset creation's)."""
     project, iteration, name = _shuffle_name(config, shuffle, trainset_index, iteration)
     return project.root / "evaluation-results-pytorch" / f"iteration-{iteration}" / name
 
@@ -122,15 +129,21 @@ def _num(value: object) -> float:
 
 def read_results(
     config: str | os.PathLike,
-    shuffle: int = 1,
-    trainset_index: int = 0,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
     *,
     iteration: int | None = None,
 ) -> list[EvalResult]:
     """Parse the evaluation results of a shuffle that are on disk, by epoch.
 
-    Files that cannot be parsed are skipped (DeepLabCut may be writing them). ``iteration``
+    A results file that cannot be parsed is skipped (DeepLabCut may be writing it); a
+    per-body-part file beside a parsed one that cannot be read raises. ``iteration``
     defaults to the config's.
+
+    Raises
+    ------
+    ValueError
+        If a ``-keypoint-results.csv`` cannot be parsed (the message names it).
     """
     import pandas as pd
 
@@ -171,8 +184,10 @@ def read_results(
                     rows = [i for i in df.index if str(i).startswith(label)]
                     if rows:
                         target.update({str(k): _num(v) for k, v in df.loc[rows[0]].items()})
-            except (OSError, ValueError, pd.errors.ParserError):
-                pass
+            except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
+                raise ValueError(
+                    f"cannot read the per-body-part evaluation results {kp}: {exc}"
+                ) from exc
         h5 = path.with_name(path.name.replace("-results.csv", ".h5"))
         result.predictions = h5 if h5.is_file() else None
         out.append(result)
@@ -181,8 +196,8 @@ def read_results(
 
 def evaluate(
     config: str | os.PathLike,
-    shuffle: int = 1,
-    trainset_index: int = 0,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
     *,
     epochs: Sequence[int] | None = None,
     device: str = "auto",
@@ -196,8 +211,9 @@ def evaluate(
     ----------
     config : path-like
         The project's ``config.yaml``.
-    shuffle, trainset_index : int
-        Which training dataset.
+    shuffle, trainset_index : int, optional
+        Which training dataset (default: the last dataset creation's,
+        :func:`~napari_dlcflow.core.engine.dataset.resolve_shuffle`).
     epochs : sequence of int, optional
         Evaluate only the snapshots of these epochs; all when None.
     device : str
@@ -213,12 +229,16 @@ def evaluate(
         If DeepLabCut failed or was stopped; the message holds its reason.
     FileNotFoundError
         If none of the requested snapshots exists.
+    ValueError
+        If a per-body-part results file of DeepLabCut cannot be parsed (it is named).
     """
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+    from napari_dlcflow.core.engine.tasks import run_task
     from napari_dlcflow.core.engine.training import list_snapshots, shuffle_train_folder
-    from napari_dlcflow.core.jobs import run_child
     from napari_dlcflow.core.project.config import find_config
 
     config = find_config(config).resolve()
+    shuffle, trainset_index = resolve_shuffle(config, shuffle, trainset_index)
     names: list[str] = []
     if epochs is not None:
         wanted = {int(e) for e in epochs}
@@ -226,19 +246,13 @@ def evaluate(
         names = [s.path.stem for s in snaps if s.epoch in wanted]
         if not names:
             raise FileNotFoundError(f"no complete snapshot for epochs {sorted(wanted)}")
-    result = run_child(
-        [
-            "_evaluate",
-            str(config),
-            "--shuffle",
-            str(shuffle),
-            "--trainset-index",
-            str(trainset_index),
-            "--snapshots",
-            ",".join(names),
-            "--device",
-            device,
-        ],
+    result = run_task(
+        "evaluate",
+        config=str(config),
+        shuffle=int(shuffle),
+        trainset_index=int(trainset_index),
+        snapshots=names,
+        device=device,
         on_log=on_log,
         should_stop=should_stop,
         timeout=timeout,
@@ -436,10 +450,15 @@ class EvalFrames:
     split: list[str]
 
 
-def _test_rows(config: str | os.PathLike, shuffle: int, trainset_index: int) -> set[tuple]:
+def _test_rows(
+    config: str | os.PathLike, shuffle: int | None, trainset_index: int | None
+) -> set[tuple]:
     """Row keys of the test images, from DeepLabCut's Documentation pickle of the shuffle."""
     import pandas as pd
 
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+
+    shuffle, trainset_index = resolve_shuffle(config, shuffle, trainset_index)
     project, iteration, _ = _shuffle_name(config, shuffle, trainset_index)
     fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
     pct = int(float(fractions[trainset_index]) * 100)
@@ -455,7 +474,10 @@ def _test_rows(config: str | os.PathLike, shuffle: int, trainset_index: int) -> 
 
 
 def evaluation_frames(
-    config: str | os.PathLike, result: EvalResult, shuffle: int = 1, trainset_index: int = 0
+    config: str | os.PathLike,
+    result: EvalResult,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
 ) -> EvalFrames:
     """Pair labels and predictions of ``result`` per labeled image, worst image first.
 
@@ -505,7 +527,9 @@ def evaluation_frames(
     )
 
 
-def test_count(config: str | os.PathLike, shuffle: int = 1, trainset_index: int = 0) -> int | None:
+def test_count(
+    config: str | os.PathLike, shuffle: int | None = None, trainset_index: int | None = None
+) -> int | None:
     """Number of test images of a shuffle (None when the dataset cannot be read)."""
     try:
         rows = _test_rows(config, shuffle, trainset_index)

@@ -3,10 +3,11 @@
 How a job runs
 --------------
 :func:`start_training` writes the job's spec to ``<train folder>/dlcflow-job.json`` and starts
-``python -m napari_dlcflow _train-supervise <job.json>`` in a new session (its own process
-group), with its output going to ``<train folder>/dlcflow-job.log``. Closing napari, or napari
-crashing, does not stop it. The supervisor imports nothing heavy: it starts the worker
-(``python -m napari_dlcflow _train-worker <job.json>``, which imports deeplabcut and calls
+the engine task ``train-supervise`` (``python -m napari_dlcflow _engine train-supervise
+'{"job_file": ...}'``, :mod:`~napari_dlcflow.core.engine.tasks`) in a new session (its own
+process group), with its output going to ``<train folder>/dlcflow-job.log``. Closing napari, or
+napari crashing, does not stop it. The supervisor imports nothing heavy: it starts the worker
+(the task ``train-worker``, which imports deeplabcut and calls
 ``deeplabcut.train_network``), waits for it, and records how it ended in the job file: finished,
 cancelled, or failed with a reason (killed by a signal, out of memory, a Python error, backbone
 weights that cannot be fetched offline) and the last lines of the log.
@@ -35,7 +36,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Sequence
@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from napari_dlcflow.core.engine.tasks import task_command
 from napari_dlcflow.core.jobs import EVENT_PREFIX, child_env
 from napari_dlcflow.core.safe_io import atomic_write
 
@@ -87,8 +88,9 @@ class TrainSpec:
     ----------
     config : str
         The project's ``config.yaml``.
-    shuffle, trainset_index : int
-        Which training dataset (DeepLabCut's ``shuffle`` and ``trainingsetindex``).
+    shuffle, trainset_index : int, optional
+        Which training dataset (DeepLabCut's ``shuffle`` and ``trainingsetindex``); None: the
+        last dataset creation's (:func:`start_training` fills them in).
     epochs : int
         Total number of epochs the model should have been trained for at the end.
     batch_size : int
@@ -124,8 +126,8 @@ class TrainSpec:
     """
 
     config: str
-    shuffle: int = 1
-    trainset_index: int = 0
+    shuffle: int | None = None
+    trainset_index: int | None = None
     epochs: int = 200
     batch_size: int = 8
     learning_rate: float | None = None
@@ -228,24 +230,31 @@ def list_snapshots(train_folder: str | os.PathLike, *, check: bool = False) -> l
 
 def shuffle_train_folder(
     config: str | os.PathLike,
-    shuffle: int = 1,
-    trainset_index: int = 0,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
     *,
     iteration: int | None = None,
 ) -> Path:
     """The ``dlc-models-pytorch/.../train`` folder of a shuffle (DeepLabCut's layout), of
     ``iteration`` (default: the config's).
 
+    ``shuffle`` and ``trainset_index`` default to those of the last dataset creation
+    (:func:`~napari_dlcflow.core.engine.dataset.resolve_shuffle`).
+
     Raises
     ------
     FileNotFoundError
         If the shuffle has no training dataset yet.
     """
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
     from napari_dlcflow.core.project.config import Project
 
     project = Project.open(config)
     if iteration is None:
         iteration = int(project.get("iteration", 0) or 0)
+    shuffle, trainset_index = resolve_shuffle(
+        project.config_path, shuffle, trainset_index, iteration=iteration
+    )
     fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
     if not 0 <= trainset_index < len(fractions):
         raise ValueError(f"trainset_index {trainset_index} not in TrainingFraction {fractions}")
@@ -584,7 +593,13 @@ def start_training(
     FileNotFoundError
         If the shuffle has no training dataset.
     """
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+
     spec.config = str(Path(spec.config).resolve())
+    if train_folder is None:
+        spec.shuffle, spec.trainset_index = resolve_shuffle(
+            spec.config, spec.shuffle, spec.trainset_index
+        )
     folder = Path(
         train_folder or shuffle_train_folder(spec.config, spec.shuffle, spec.trainset_index)
     ).resolve()
@@ -593,6 +608,9 @@ def start_training(
     old = find_job(folder)
     if old is not None and not old.status().done:
         raise RuntimeError(f"a training job is already running in {folder}")
+    spec.shuffle, spec.trainset_index = resolve_shuffle(
+        spec.config, spec.shuffle, spec.trainset_index
+    )
     (folder / CANCEL_FILE).unlink(missing_ok=True)
     job_file = folder / JOB_FILE
     _write_json(
@@ -615,7 +633,7 @@ def start_training(
         if not spec.offline and os.environ.get("HF_HUB_OFFLINE") is None:
             base.pop("HF_HUB_OFFLINE", None)  # let pretrained weights download when online
         proc = subprocess.Popen(
-            [sys.executable, "-m", "napari_dlcflow", "_train-supervise", str(job_file)],
+            task_command("train-supervise", job_file=str(job_file)),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -668,13 +686,14 @@ def resume_spec(
 
 
 def supervise(job_file: str | os.PathLike) -> int:
-    """Run the worker of ``job_file`` and record how it ended (``_train-supervise``)."""
+    """Run the worker of ``job_file`` and record how it ended (engine task
+    ``train-supervise``)."""
     job_path = Path(job_file)
     folder = job_path.parent
     data = _update_job(job_path, state="running", supervisor_pid=os.getpid())
     spec = TrainSpec.from_dict(data.get("spec", {}))
     worker = subprocess.Popen(
-        [sys.executable, "-m", "napari_dlcflow", "_train-worker", str(job_path)],
+        task_command("train-worker", job_file=str(job_path)),
         stdin=subprocess.DEVNULL,
         cwd=str(folder),
     )
@@ -699,6 +718,8 @@ def supervise(job_file: str | os.PathLike) -> int:
         error = _last_event(folder / LOG_FILE, "error")
         if error is not None:
             kind, reason = str(error.get("failure", "error")), str(error["message"])
+            if error.get("type") and error["type"] != "EngineError":
+                reason = f"{error['type']}: {reason}"
             hint = str(error.get("hint", ""))
         else:
             kind, reason, hint = explain_failure(rc, tail, spec.batch_size)
@@ -763,43 +784,3 @@ def format_seconds(seconds: float | None) -> str:
     if s >= 60:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s} s"
-
-
-def create_dataset(
-    config: str | os.PathLike,
-    shuffle: int = 1,
-    net_type: str | None = None,
-    *,
-    timeout: float = 900,
-) -> dict[str, Any]:
-    """Create a shuffle's training dataset with DeepLabCut, in a child process.
-
-    Parameters
-    ----------
-    config : path-like
-        The project's ``config.yaml``.
-    shuffle : int
-        Shuffle number to create (an existing one is replaced).
-    net_type : str, optional
-        DeepLabCut net type (default: the config's ``default_net_type``).
-
-    Returns
-    -------
-    dict
-        ``shuffle``, ``train_fraction``, ``n_train``, ``n_test``.
-
-    Raises
-    ------
-    RuntimeError
-        If DeepLabCut failed; the message holds its reason.
-    """
-    from napari_dlcflow.core.jobs import run_child
-
-    args = ["_dataset", str(Path(config).resolve()), "--shuffle", str(int(shuffle))]
-    if net_type:
-        args += ["--net-type", net_type]
-    result = run_child(args, timeout=timeout)
-    made = result.last("dataset")
-    if made is None or not result.ok:
-        raise RuntimeError(f"DeepLabCut could not create the training dataset: {result.reason()}")
-    return {k: v for k, v in made.items() if k != "event"}

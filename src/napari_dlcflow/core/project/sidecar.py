@@ -32,6 +32,11 @@ class Sidecar:
         Label quality control (:mod:`napari_dlcflow.core.labels.qc`): ``dismissed`` (keys of
         findings the user dismissed) and ``pairs`` (left/right body-part pairs declared by the
         user, ``[[left, right], ...]``).
+    last_dataset : dict
+        What the last dataset creation made (written by
+        :func:`napari_dlcflow.core.engine.dataset.create_datasets`): ``iteration``,
+        ``shuffles`` (list of int), ``trainset_index``, ``train_fraction``, ``created``. Train,
+        evaluate, analyze and the docks use its first shuffle and its trainset index by default.
     extra : dict
         Settings written by later versions that this one does not know (kept as they are).
     """
@@ -39,6 +44,7 @@ class Sidecar:
     created_with: str = ""
     videos_mode: str = "link"
     label_qc: dict[str, Any] = field(default_factory=dict)
+    last_dataset: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
@@ -71,6 +77,10 @@ class Sidecar:
         kwargs = {k: data.pop(k) for k in list(data) if k in known}
         if kwargs.get("videos_mode", "link") not in ("copy", "link"):
             raise ValueError(f"{path}: videos_mode must be 'copy' or 'link'")
+        if not isinstance(kwargs.get("last_dataset", {}) or {}, dict):
+            raise ValueError(f"{path}: last_dataset must be a mapping")
+        if "last_dataset" in kwargs:
+            kwargs["last_dataset"] = dict(kwargs["last_dataset"] or {})
         return cls(**kwargs, extra=data)
 
     def save(self, project_root: str | os.PathLike) -> None:

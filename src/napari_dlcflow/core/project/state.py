@@ -27,6 +27,9 @@ class ProjectState:
         outlier extraction; the Labeling dock offers to open it.
     iteration_changed(int)
         The project moved to another refinement iteration (``config.yaml`` saved).
+    dataset_made(dict)
+        A training dataset was made (the sidecar's ``last_dataset`` record): the docks that
+        show a shuffle follow it.
     """
 
     opened = Signal(object)
@@ -34,6 +37,7 @@ class ProjectState:
     saved = Signal(object)
     frames_added = Signal(object)
     iteration_changed = Signal(int)
+    dataset_made = Signal(object)
 
     def __init__(self) -> None:
         self.project: Project | None = None

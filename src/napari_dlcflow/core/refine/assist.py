@@ -4,8 +4,9 @@ For the images of a labeled-data folder that have no labels yet, predictions com
 
 1. the video's newest analysis file (``<video>DLC*.h5``) when it has those frames (no model
    run needed; the frame index is read from DeepLabCut's image name, ``img0042.png``), else
-2. the trained model run on the images themselves (``deeplabcut``'s ``analyze_images`` in a
-   child process), which also works for images that came from no video.
+2. the trained model run on the images themselves (``deeplabcut``'s ``analyze_images`` in the
+   engine task ``predict-images``, :mod:`napari_dlcflow.core.engine.images`), which also works
+   for images that came from no video.
 
 They are written as machine labels (``machinelabels-iter<N>.h5``), which the Labeling dock
 shows as predictions to review; nothing goes to ``CollectedData`` here.
@@ -13,13 +14,10 @@ shows as predictions to review; nothing goes to ``CollectedData`` here.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from napari_dlcflow.core.labels.collected import Labels, folder_images, load_folder
 from napari_dlcflow.core.labels.machine import (
@@ -30,7 +28,6 @@ from napari_dlcflow.core.labels.machine import (
 
 __all__ = [
     "AssistResult",
-    "PredictImagesSpec",
     "predict_folder",
     "predict_from_analysis",
     "predict_images",
@@ -145,26 +142,13 @@ def predict_from_analysis(
     return labels, found[0]
 
 
-@dataclass
-class PredictImagesSpec:
-    """What the ``_predict-images`` child runs the model on."""
-
-    config: str
-    folder: str
-    images: list[str]
-    iteration: int
-    shuffle: int = 1
-    trainingsetindex: int = 0
-    snapshot_index: int | str | None = None
-    device: str | None = None
-
-
 def predict_images(
     project: Any,
     folder: str | os.PathLike,
     images: list[Path],
     *,
-    shuffle: int = 1,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
     snapshot_index: int | str | None = None,
     device: str | None = None,
     timeout: float = 1800,
@@ -176,7 +160,8 @@ def predict_images(
     RuntimeError
         If DeepLabCut failed (no trained snapshot, ...); the message holds its reason.
     """
-    from napari_dlcflow.core.jobs import run_child
+    from napari_dlcflow.core.engine.images import PredictImagesSpec
+    from napari_dlcflow.core.engine.tasks import run_task
 
     spec = PredictImagesSpec(
         config=str(project.config_path),
@@ -184,81 +169,15 @@ def predict_images(
         images=[str(p) for p in images],
         iteration=int(project.iteration),
         shuffle=shuffle,
+        trainset_index=trainset_index,
         snapshot_index=snapshot_index,
         device=device,
     )
-    result = run_child(["_predict-images", json.dumps(asdict(spec))], timeout=timeout)
+    result = run_task("predict-images", **asdict(spec), timeout=timeout)
     done = result.last("predicted")
     if done is None or not result.ok:
         raise RuntimeError(f"the model could not predict the images: {result.reason()}")
     return Path(done["machine_labels"])
-
-
-def predict_images_here(spec_json: str) -> int:
-    """The body of the ``_predict-images`` child (imports deeplabcut)."""
-    from deeplabcut.pose_estimation_pytorch.apis.analyze_images import analyze_images
-
-    from napari_dlcflow.core.engine.analysis import AnalysisSpec, _dlc_scorer
-    from napari_dlcflow.core.jobs import emit
-    from napari_dlcflow.core.labels.collected import config_keypoints
-    from napari_dlcflow.core.project.config import Project
-
-    spec = PredictImagesSpec(**json.loads(spec_json))
-    project = Project.open(spec.config)
-    scorer = _dlc_scorer(
-        AnalysisSpec(
-            config=spec.config,
-            videos=[],
-            shuffle=spec.shuffle,
-            trainingsetindex=spec.trainingsetindex,
-            snapshot_index=spec.snapshot_index,
-        )
-    )
-    kwargs: dict[str, Any] = {
-        "shuffle": spec.shuffle,
-        "trainingsetindex": spec.trainingsetindex,
-        "progress_bar": False,
-    }
-    if spec.snapshot_index is not None:
-        kwargs["snapshot_index"] = spec.snapshot_index
-    if spec.device:
-        kwargs["device"] = spec.device
-    out = analyze_images(spec.config, spec.images, **kwargs)
-    keypoints, multi = config_keypoints(project)
-    unique = [k for k in keypoints if k[0] == "single"]
-    animal = [k for k in keypoints if k[0] != "single"]
-    individuals = list(dict.fromkeys(k[0] for k in animal))
-    bodyparts = list(dict.fromkeys(k[1] for k in animal))
-    xy = np.full((len(spec.images), len(keypoints), 2), np.nan)
-    lik = np.full((len(spec.images), len(keypoints)), np.nan)
-    by_name = {Path(k).name: v for k, v in out.items()}
-    for r, image in enumerate(spec.images):
-        pred = by_name.get(Path(image).name)
-        if pred is None:
-            continue
-        poses = np.asarray(pred["bodyparts"], dtype=float)  # (n_individuals, K, 3)
-        for i, ind in enumerate(individuals):
-            if i >= len(poses):
-                break
-            for b, bp in enumerate(bodyparts):
-                k = keypoints.index((ind, bp))
-                xy[r, k], lik[r, k] = poses[i, b, :2], poses[i, b, 2]
-        if unique and pred.get("unique_bodyparts") is not None:
-            upose = np.asarray(pred["unique_bodyparts"], dtype=float).reshape(-1, len(unique), 3)
-            for u, key in enumerate(unique):
-                k = keypoints.index(key)
-                xy[r, k], lik[r, k] = upose[0, u, :2], upose[0, u, 2]
-    labels = Labels(
-        scorer=scorer,
-        keypoints=keypoints,
-        images=[("labeled-data", Path(spec.folder).name, Path(p).name) for p in spec.images],
-        xy=xy,
-        likelihood=lik,
-        multianimal=multi,
-    )
-    path = write_machine_labels(labels, spec.folder, spec.iteration)
-    emit("predicted", machine_labels=str(path), images=len(spec.images))
-    return 0
 
 
 def predict_folder(
@@ -266,7 +185,8 @@ def predict_folder(
     folder: str | os.PathLike,
     *,
     use_model: bool = True,
-    shuffle: int = 1,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
     snapshot_index: int | str | None = None,
     device: str | None = None,
 ) -> AssistResult:
@@ -280,8 +200,9 @@ def predict_folder(
         ``labeled-data/<video>``.
     use_model : bool, default True
         Run the model on images the analysis does not cover (otherwise they are left).
-    shuffle, snapshot_index, device
-        Which model, and where it runs.
+    shuffle, trainset_index, snapshot_index, device
+        Which model (shuffle and trainset index: the last dataset creation's by default), and
+        where it runs.
     """
     folder = Path(folder)
     result = AssistResult(folder=folder)
@@ -299,6 +220,7 @@ def predict_folder(
             folder,
             rest,
             shuffle=shuffle,
+            trainset_index=trainset_index,
             snapshot_index=snapshot_index,
             device=device,
         )

@@ -458,7 +458,9 @@ class NextIteration:
     merged : list of MergeResult
         Machine labels accepted on the way (``accept_pending``).
     dataset : dict or None
-        :func:`~napari_dlcflow.core.engine.training.create_dataset`'s summary.
+        The new shuffle's entry of
+        :func:`~napari_dlcflow.core.engine.dataset.create_datasets`' summary (``shuffle``,
+        ``trainset_index``, ``n_train``, ``n_test``, ...).
     init_snapshot : Path or None
         The previous iteration's best snapshot, to start the next training from.
     """
@@ -515,8 +517,12 @@ def next_iteration(
     RuntimeError
         If DeepLabCut could not create the dataset; ``config.yaml`` then still has the new
         iteration (the datasets can be created again).
+    DatasetBlockedError
+        If the project's validation finds a blocking problem (no dataset is made; the new
+        iteration stays).
     """
-    from napari_dlcflow.core.engine.training import create_dataset, shuffle_train_folder
+    from napari_dlcflow.core.engine.dataset import DatasetSpec, create_datasets
+    from napari_dlcflow.core.engine.training import shuffle_train_folder
 
     pending = pending_machine_labels(project)
     merged: list[MergeResult] = []
@@ -542,7 +548,10 @@ def next_iteration(
         previous=previous, iteration=project.iteration, merged=merged, init_snapshot=init
     )
     if create:
-        result.dataset = create_dataset(project.config_path, shuffle, net_type)
+        summary = create_datasets(
+            project.config_path, DatasetSpec(first_shuffle=shuffle, net_type=net_type)
+        )
+        result.dataset = summary.shuffles[0]
     return result
 
 
@@ -579,8 +588,10 @@ def next_train_spec(project: Any, init_from: str | os.PathLike, shuffle: int = 1
     if prev is not None and (prev / JOB_FILE).is_file():
         with contextlib.suppress(OSError, ValueError, TypeError):
             spec = TrainingJob(prev).spec
+    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+
     spec.config = str(project.config_path)
-    spec.shuffle = shuffle
+    spec.shuffle, spec.trainset_index = resolve_shuffle(project.config_path, shuffle)
     spec.resume_from = None
     spec.init_from = str(init_from)
     return spec

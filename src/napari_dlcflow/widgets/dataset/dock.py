@@ -104,6 +104,7 @@ class DatasetDock(QScrollArea):
         lay.addWidget(check_box)
 
         self.export = ExportSection()
+        self.export.follow(self.state)
         lay.addWidget(self.export)
         lay.addStretch(1)
         self.setWidget(body)

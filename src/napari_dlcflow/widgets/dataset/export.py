@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -21,6 +23,7 @@ from napari_dlcflow.core.engine.dataset import (
     DatasetSpec,
     NetType,
     net_types,
+    resolve_shuffle,
 )
 
 __all__ = ["ExportSection"]
@@ -31,6 +34,9 @@ class ExportSection(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Training dataset (DeepLabCut)", parent)
+        self.shuffle_in_use: tuple[int, int] | None = None
+        self._state: Any = None
+        self._announced: Any = None
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.train_fraction = QDoubleSpinBox()
@@ -50,6 +56,9 @@ class ExportSection(QGroupBox):
         shuf.addWidget(QLabel("from"))
         shuf.addWidget(self.first_shuffle)
         form.addRow("Shuffles", shuf)
+        self.last_note = QLabel("")
+        self.last_note.setWordWrap(True)
+        form.addRow("", self.last_note)
         form.addRow("Split seed", self.seed)
         self.net_type = QComboBox()
         self.net_type.setSizeAdjustPolicy(
@@ -103,6 +112,52 @@ class ExportSection(QGroupBox):
             self.net_note.setText("deeplabcut is not installed here: no net types to choose")
             self.create_button.setEnabled(False)
         self._notes()
+
+    def follow(self, state: Any) -> None:
+        """Show the open project's last dataset (the shuffle the Training dock uses) whenever
+        a project is opened in ``state`` (a :class:`~napari_dlcflow.core.project.state.
+        ProjectState`) or a dataset is made; a dataset made here is announced with
+        ``state.dataset_made``."""
+        self._state = state
+        state.opened.connect(self.show_last_dataset)
+        state.dataset_made.connect(lambda _record: self.show_last_dataset(state.project))
+        self.summary.textChanged.connect(self._summary_changed)
+        self.show_last_dataset(state.project)
+
+    def _summary_changed(self) -> None:
+        """The dock shows a new summary: announce the dataset if the record is new."""
+        from napari_dlcflow.core.engine.dataset import last_dataset
+
+        project = self._state.project
+        if project is None:
+            return
+        try:
+            record = last_dataset(project.config_path)
+        except (OSError, ValueError):
+            return
+        if record is not None and record.get("created") != self._announced:
+            self._announced = record.get("created")
+            self.show_last_dataset(project)
+            self._state.dataset_made.emit(record)
+
+    def show_last_dataset(self, project: Any) -> None:
+        """Set "from" to the shuffle train, evaluate and analyze use by default and say so."""
+        self.shuffle_in_use = None
+        if project is None:
+            self.last_note.setText("")
+            return
+        try:
+            shuffle, index = resolve_shuffle(project.config_path)
+        except (OSError, ValueError) as exc:
+            self.last_note.setText(f"Cannot read the last dataset: {exc}")
+            return
+        self.shuffle_in_use = (shuffle, index)
+        self.first_shuffle.setValue(shuffle)
+        fractions = list(project.training_fractions)
+        pct = f" ({round(float(fractions[index]) * 100)}%)" if index < len(fractions) else ""
+        self.last_note.setText(
+            f"Training uses shuffle {shuffle}, trainset index {index}{pct} by default."
+        )
 
     def set_net_type(self, name: str) -> None:
         """Select a net type by name (if DeepLabCut has it)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
@@ -27,7 +27,6 @@ from napari_dlcflow.core.engine.training import (
     JobStatus,
     Progress,
     TrainingJob,
-    create_dataset,
     find_job,
     format_seconds,
     resume_spec,
@@ -61,6 +60,7 @@ class TrainingDock(QScrollArea):
         self.viewer = napari_viewer
         self.state = state_for_viewer(napari_viewer)
         self.job: TrainingJob | None = None
+        self.trainset_index = 0
         # the short jobs (dataset, devices); training itself is a detached process (self.job)
         self.jobs = JobRunner()
         self.device_jobs = JobRunner()
@@ -74,7 +74,7 @@ class TrainingDock(QScrollArea):
         settings = QGroupBox("Training")
         s_layout = QVBoxLayout(settings)
         self.form = TrainingForm()
-        self.form.shuffle.valueChanged.connect(lambda _v: self.reattach())
+        self.form.shuffle.valueChanged.connect(lambda _v: self._shuffle_changed())
         s_layout.addWidget(self.form)
         tools = QHBoxLayout()
         self.dataset_button = QPushButton("Create training dataset")
@@ -119,22 +119,53 @@ class TrainingDock(QScrollArea):
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.refresh)
-        self.state.opened.connect(lambda _p: self.reattach())
-        self.state.iteration_changed.connect(lambda _i: self.reattach())
-        self.reattach()
+        self.state.opened.connect(lambda _p: self.follow_last_dataset())
+        self.state.iteration_changed.connect(lambda _i: self.follow_last_dataset())
+        self.state.dataset_made.connect(lambda _r: self.follow_last_dataset())
+        self.follow_last_dataset()
 
     # ------------------------------------------------------------------ helpers
-    def _context(self) -> tuple[Path | None, int]:
+    def _context(self) -> tuple[Path | None, int, int]:
         project = self.state.project
-        return (project.config_path if project else None), self.form.shuffle.value()
+        config = project.config_path if project else None
+        return config, self.form.shuffle.value(), self.trainset_index
+
+    def follow_last_dataset(self) -> None:
+        """Show the shuffle (and use the trainset index) the last dataset creation made."""
+        from napari_dlcflow.core.engine.dataset import resolve_shuffle
+
+        project = self.state.project
+        if project is not None:
+            try:
+                shuffle, self.trainset_index = resolve_shuffle(project.config_path)
+            except (OSError, ValueError):
+                shuffle, self.trainset_index = 1, 0
+            self.form.shuffle.blockSignals(True)
+            self.form.shuffle.setValue(shuffle)
+            self.form.shuffle.blockSignals(False)
+        self.reattach()
+
+    def _shuffle_changed(self) -> None:
+        """Another shuffle was chosen: its trainset index, then its job."""
+        from napari_dlcflow.core.engine.dataset import resolve_shuffle
+
+        project = self.state.project
+        if project is not None:
+            try:
+                _, self.trainset_index = resolve_shuffle(
+                    project.config_path, self.form.shuffle.value()
+                )
+            except (OSError, ValueError):
+                self.trainset_index = 0
+        self.reattach()
 
     def train_folder(self) -> Path | None:
         """The current shuffle's train folder, or None when there is no dataset yet."""
-        config, shuffle = self._context()
+        config, shuffle, trainset_index = self._context()
         if config is None:
             return None
         try:
-            return shuffle_train_folder(config, shuffle)
+            return shuffle_train_folder(config, shuffle, trainset_index)
         except (FileNotFoundError, ValueError):
             return None
 
@@ -160,7 +191,7 @@ class TrainingDock(QScrollArea):
         best = None
         if project is not None and project.iteration > 0:
             try:
-                prev = shuffle_train_folder(
+                prev = shuffle_train_folder(  # that iteration's trainset index, found on disk
                     project.config_path, self.form.shuffle.value(), iteration=project.iteration - 1
                 )
             except (FileNotFoundError, ValueError):
@@ -204,24 +235,41 @@ class TrainingDock(QScrollArea):
 
     # ----------------------------------------------------------------- actions
     def create_dataset(self) -> None:
-        """Create the shuffle's training dataset with DeepLabCut (child process)."""
-        config, shuffle = self._context()
+        """Create the shuffle's training dataset with DeepLabCut (child process), the same way
+        the Dataset dock does (validated, seeded split)."""
+        from napari_dlcflow.core.engine.dataset import DatasetSpec, create_datasets
+
+        config, shuffle, _ = self._context()
         if config is None:
+            return
+        try:
+            spec = DatasetSpec(first_shuffle=shuffle, net_type=self.form.net_type.currentText())
+        except ValueError as exc:
+            self.status.setText(f"Dataset failed: {exc}")
             return
         self.dataset_button.setEnabled(False)
         self.jobs.start(
-            create_dataset,
+            create_datasets,
             config,
-            shuffle,
-            self.form.net_type.currentText(),
+            spec,
             message="Creating the training dataset (DeepLabCut loads first)…",
             error_prefix="Dataset failed",
             on_result=self._dataset_made,
             on_finished=self._buttons,
         )
 
-    def _dataset_made(self, made: dict) -> None:
-        self.reattach()
+    def _dataset_made(self, summary: Any) -> None:
+        from napari_dlcflow.core.engine.dataset import last_dataset
+
+        made = summary.shuffles[0]
+        config = self._context()[0]
+        try:
+            record = last_dataset(config) if config is not None else None
+        except (OSError, ValueError):
+            record = None
+        self.follow_last_dataset()
+        if record is not None:
+            self.state.dataset_made.emit(record)
         self.status.setText(
             f"Dataset of shuffle {made['shuffle']}: {made['n_train']} training and "
             f"{made['n_test']} test images."
@@ -243,11 +291,12 @@ class TrainingDock(QScrollArea):
 
     def start(self) -> None:
         """Start a new training job with the form's settings."""
-        config, _ = self._context()
+        config, _, trainset_index = self._context()
         if config is None:
             return
         try:
             spec = self.form.spec(str(config))
+            spec.trainset_index = trainset_index
             self.job = start_training(spec)
         except (OSError, RuntimeError, ValueError) as exc:
             self.status.setText(f"Cannot start: {exc}")

@@ -62,12 +62,12 @@ class EvaluationPanel(QGroupBox):
     viewer : napari.Viewer
         Where the evaluation frames are shown.
     context : callable
-        Returns ``(config path or None, shuffle)``.
+        Returns ``(config path or None, shuffle, trainset index)``.
     """
 
     evaluated = Signal()
 
-    def __init__(self, viewer: napari.Viewer, context: Callable[[], tuple[Any, int]]) -> None:
+    def __init__(self, viewer: napari.Viewer, context: Callable[[], tuple[Any, int, int]]) -> None:
         super().__init__("Evaluation")
         self.viewer = viewer
         self._context = context
@@ -118,8 +118,8 @@ class EvaluationPanel(QGroupBox):
     # ----------------------------------------------------------------- results
     def load_existing(self) -> None:
         """Show the results already on disk for the current shuffle."""
-        config, shuffle = self._context()
-        self.set_results(read_results(config, shuffle) if config else [])
+        config, shuffle, trainset_index = self._context()
+        self.set_results(read_results(config, shuffle, trainset_index) if config else [])
 
     def set_results(self, results: list[EvalResult]) -> None:
         self.results = list(results)
@@ -139,12 +139,12 @@ class EvaluationPanel(QGroupBox):
                 self.table.setItem(i, j, QTableWidgetItem(v))
         self.plot.set_results(self.results)
         self.frames_button.setEnabled(bool(self.results))
-        config, shuffle = self._context()
+        config, shuffle, trainset_index = self._context()
         if config and self.results:
             notes = explain(
                 self.results,
                 image_width=image_width(config),
-                n_test=test_count(config, shuffle),
+                n_test=test_count(config, shuffle, trainset_index),
             )
             self.explanation.setHtml(
                 "<ul style='margin-left: -20px'>"
@@ -175,7 +175,7 @@ class EvaluationPanel(QGroupBox):
     # -------------------------------------------------------------- evaluation
     def run_evaluation(self) -> None:
         """Evaluate every snapshot of the shuffle in a child process (worker thread)."""
-        config, shuffle = self._context()
+        config, shuffle, trainset_index = self._context()
         if not config:
             self.status.setText("Open a project first.")
             return
@@ -189,6 +189,7 @@ class EvaluationPanel(QGroupBox):
             evaluate,
             config,
             shuffle,
+            trainset_index,
             epochs=epochs,
             device="auto",
             message="Evaluating in a background process (DeepLabCut loads first)…",
@@ -204,12 +205,12 @@ class EvaluationPanel(QGroupBox):
     # ------------------------------------------------------------------ frames
     def show_frames(self) -> None:
         """Open the labeled images with labels and predictions as Points layers, worst first."""
-        config, shuffle = self._context()
+        config, shuffle, trainset_index = self._context()
         r = self.selected()
         if not config or r is None:
             return
         try:
-            frames = evaluation_frames(config, r, shuffle)
+            frames = evaluation_frames(config, r, shuffle, trainset_index)
         except (OSError, ValueError, KeyError) as exc:
             self.status.setText(f"Cannot show frames of {r.snapshot}: {exc}")
             return

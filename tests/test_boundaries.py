@@ -1,0 +1,212 @@
+"""The package's import boundaries, checked on the source of every module (found by pkgutil).
+
+- Only ``core/engine`` imports deeplabcut or torch, and there only inside functions (they run
+  in child processes): importing an engine module stays cheap.
+- Nothing under ``core`` imports Qt, napari or other GUI toolkits.
+- Child processes are reached through the one hidden entry point, which ``--help`` never shows.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import pkgutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import napari_dlcflow
+from napari_dlcflow.core.engine.tasks import ENTRY, TASKS, run_task
+
+HEAVY = ("deeplabcut", "torch")
+GUI = ("qtpy", "napari", "PyQt5", "PyQt6", "PySide2", "PySide6", "vispy", "magicgui", "superqt")
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # dotted name of the importing module
+    name: str  # dotted name imported
+    line: int
+    top_level: bool  # at module level (not inside a function)
+
+
+def _modules(path: list[str], prefix: str) -> list[tuple[str, Path]]:
+    """Every module under ``path`` with its source file, without importing any of them."""
+    found = []
+    for info in pkgutil.iter_modules(path, prefix):
+        folder = Path(info.module_finder.path)  # type: ignore[union-attr]
+        short = info.name.rsplit(".", 1)[-1]
+        if info.ispkg:
+            found.append((info.name, folder / short / "__init__.py"))
+            found += _modules([str(folder / short)], info.name + ".")
+        else:
+            found.append((info.name, folder / f"{short}.py"))
+    return found
+
+
+def imports_of(module: str, source: str) -> list[Import]:
+    """Every import in ``source`` at any depth: ``import``, ``from ... import``,
+    ``importlib.import_module("...")`` and ``__import__("...")`` with a literal name."""
+    tree = ast.parse(source)
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            inside.update(id(n) for n in ast.walk(node) if n is not node)
+    out = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module]
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and (
+                (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+                or (isinstance(node.func, ast.Name) and node.func.id == "__import__")
+            )
+        ):
+            names = [node.args[0].value]
+        out += [Import(module, n, node.lineno, id(node) not in inside) for n in names]
+    return out
+
+
+def _is(name: str, roots: tuple[str, ...]) -> bool:
+    return name.split(".")[0] in roots
+
+
+def violations(found: list[Import]) -> list[str]:
+    """The rules broken by ``found`` imports, one line each."""
+    bad = []
+    for imp in found:
+        engine = imp.module.startswith("napari_dlcflow.core.engine")
+        where = f"{imp.module}:{imp.line} imports {imp.name}"
+        if _is(imp.name, HEAVY) and not engine:
+            bad.append(f"{where} (only core/engine may import deeplabcut or torch)")
+        elif _is(imp.name, HEAVY) and imp.top_level:
+            bad.append(f"{where} at module level (engine: only inside child-side functions)")
+        if imp.module.startswith("napari_dlcflow.core") and _is(imp.name, GUI):
+            bad.append(f"{where} (core must not import Qt, napari or GUI toolkits)")
+    return bad
+
+
+def _all_imports() -> tuple[list[str], list[Import]]:
+    mods = [("napari_dlcflow", Path(napari_dlcflow.__file__))]
+    mods += _modules(list(napari_dlcflow.__path__), "napari_dlcflow.")
+    found: list[Import] = []
+    for name, path in mods:
+        found += imports_of(name, path.read_text(encoding="utf-8"))
+    return [m for m, _ in mods], found
+
+
+def test_the_walk_finds_every_package_and_module() -> None:
+    names, _ = _all_imports()
+    root = Path(napari_dlcflow.__file__).parent
+    on_disk = {
+        ".".join(("napari_dlcflow", *p.relative_to(root).with_suffix("").parts)).removesuffix(
+            ".__init__"
+        )
+        for p in root.rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    assert set(names) == on_disk
+    for expected in ("napari_dlcflow.core.engine.tasks", "napari_dlcflow.widgets.training.dock"):
+        assert expected in names
+
+
+def test_only_the_engine_imports_deeplabcut_or_torch_and_core_has_no_gui() -> None:
+    _, found = _all_imports()
+    assert any(_is(i.name, HEAVY) for i in found)  # the engine does import them
+    assert violations(found) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "expected"),
+    [
+        ("napari_dlcflow.info", "def f():\n    import torch\n", "only core/engine"),
+        ("napari_dlcflow.core.refine.x", "def f():\n    from deeplabcut import a\n", "only core"),
+        ("napari_dlcflow.cli.x", "import importlib\nimportlib.import_module('torch')\n", "only"),
+        ("napari_dlcflow.core.engine.x", "import deeplabcut\n", "at module level"),
+        ("napari_dlcflow.core.video.x", "def f():\n    from qtpy.QtCore import Qt\n", "core must"),
+        ("napari_dlcflow.core.x", "import napari.layers\n", "core must not"),
+        ("napari_dlcflow.core.x", "from PySide6 import QtCore\n", "core must not"),
+    ],
+)
+def test_the_check_catches_imports_at_any_depth(module: str, source: str, expected: str) -> None:
+    bad = violations(imports_of(module, source))
+    assert len(bad) == 1 and expected in bad[0] and module in bad[0]
+
+
+def test_allowed_imports_pass_the_check() -> None:
+    ok = "def f():\n    import torch\n    import deeplabcut\n"
+    assert violations(imports_of("napari_dlcflow.core.engine.x", ok)) == []
+    assert violations(imports_of("napari_dlcflow.widgets.x", "from qtpy import QtCore\n")) == []
+
+
+def test_engine_tasks_point_at_existing_functions() -> None:
+    import importlib
+
+    for task, target in TASKS.items():
+        module, _, name = target.partition(":")
+        assert module.startswith("napari_dlcflow.core.engine."), task
+        assert callable(getattr(importlib.import_module(module), name)), task
+
+
+def test_hidden_child_commands_are_not_in_help() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "napari_dlcflow", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and "create-dataset" in out.stdout
+    for hidden in (ENTRY, "_analyze", "_train", "_dataset", "_devices", "dlc-check", "internal"):
+        assert hidden not in out.stdout, hidden
+
+
+def test_one_option_name_with_deeplabcut_spelling_as_a_hidden_alias() -> None:
+    from napari_dlcflow.cli import build_parser
+
+    parser = build_parser()
+    for command in ("train", "train-status", "evaluate", "analyze", "predict-frames"):
+        extra = ["video.mp4"] if command == "analyze" else []
+        args = parser.parse_args([command, "config.yaml", *extra])
+        assert (args.shuffle, args.trainset_index) == (None, None), command  # last dataset's
+        args = parser.parse_args([command, "c", *extra, "--shuffle", "2", "--trainset-index", "1"])
+        assert (args.shuffle, args.trainset_index) == (2, 1), command
+    old = parser.parse_args(["analyze", "c", "v.mp4", "--trainingsetindex", "3"])
+    assert old.trainset_index == 3
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert "--trainingsetindex" not in sub.choices["analyze"].format_help()  # type: ignore[union-attr]
+
+
+def test_one_error_convention_for_every_task(tmp_path: Path) -> None:
+    missing = tmp_path / "no such folder" / "dlcflow-job.json"
+    result = run_task("train-worker", job_file=str(missing), timeout=120)
+    assert result.returncode == 1
+    err = result.last("error")
+    assert err is not None
+    assert err["type"] == "FileNotFoundError" and err["file"] == str(missing)
+    assert err["where"] and ":" in err["where"]
+    assert str(missing) in result.reason()
+
+    bad = run_task("evaluate", nonsense=1, timeout=120)  # a bug: wrong arguments
+    err = bad.last("error")
+    assert bad.returncode == 1 and err is not None and err["type"] == "TypeError"
+    assert any("Traceback" in line for line in bad.log)
+
+    unknown = subprocess.run(
+        [sys.executable, "-m", "napari_dlcflow", ENTRY, "no-such-task", json.dumps({})],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert unknown.returncode == 2 and "unknown engine task 'no-such-task'" in unknown.stdout
+    with pytest.raises(ValueError, match="unknown engine task"):
+        run_task("no-such-task")
