@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from napari_dlcflow.core.layers.coords import keypoints_to_points
 from napari_dlcflow.core.layers.style import bodypart_colors
+from napari_dlcflow.core.untrusted import read_hdf_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -254,20 +255,9 @@ def _read_table(path: Path, *, nrows: int | None = None) -> pd.DataFrame:
 
     suffix = path.suffix.lower()
     if suffix in (".h5", ".hdf5", ".hdf"):
-        try:
-            with pd.HDFStore(path, mode="r") as store:
-                keys = [k.lstrip("/") for k in store.keys()]  # noqa: SIM118
-                if not keys:
-                    raise PredictionsError(f"{path} holds no pandas table")
-                key = HDF_KEY if HDF_KEY in keys else keys[0]
-                storer = store.get_storer(key)
-                if nrows is not None and getattr(storer, "is_table", False):
-                    return store.select(key, start=0, stop=nrows)
-                return store.get(key)
-        except PredictionsError:
-            raise
-        except Exception as exc:  # tables raises many types for foreign or broken files
-            raise PredictionsError(f"{path} cannot be read as a DLC h5 file: {exc}") from exc
+        return read_hdf_table(  # in a child process unless we wrote this very file
+            path, any_key=True, nrows=nrows, error=lambda m: PredictionsError(f"{path}: {m}")
+        )[0]
     if suffix == ".csv":
         try:
             with path.open(encoding="utf-8", errors="replace") as fh:
