@@ -18,6 +18,7 @@ cause (:func:`explain_child_failure`).
 
 from __future__ import annotations
 
+import _csv
 import contextlib
 import hashlib
 import json
@@ -25,10 +26,11 @@ import multiprocessing
 import os
 import re
 import signal
+import struct
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,8 +44,11 @@ __all__ = [
     "ChangedOutsideWarning",
     "UntrustedFileError",
     "changed_outside",
+    "check_csv_text",
+    "check_values",
     "content_hash",
     "explain_child_failure",
+    "named_errors",
     "read_hdf_table",
     "record_written",
     "recorded_hash",
@@ -184,12 +189,18 @@ def restore_pair(
 
 # ------------------------------------------------------------------------------ HDF5 tables
 def _context() -> Any:
-    """The fork-server context: children fork from a clean process with pandas/tables loaded
-    (never from the viewer, whose threads may hold locks)."""
+    """Where the reading child comes from.
+
+    A process with one thread (a script, the CLI, a test) is forked directly: cheap and safe. A
+    process with threads (napari) uses the fork server: children fork from a clean process with
+    pandas and tables loaded, never from the viewer, whose threads may hold locks.
+    """
     global _ctx
+    methods = multiprocessing.get_all_start_methods()
+    if threading.active_count() == 1 and "fork" in methods:
+        return multiprocessing.get_context("fork")
     with _ctx_lock:
         if _ctx is None:
-            methods = multiprocessing.get_all_start_methods()
             if "forkserver" in methods:
                 ctx = multiprocessing.get_context("forkserver")
                 ctx.set_forkserver_preload(["napari_dlcflow.core.untrusted", "pandas", "tables"])
@@ -370,6 +381,133 @@ def read_hdf_table(
     if status == "crash":
         raise make(f"is damaged: {value}")
     raise make(f"cannot be read, it may be truncated ({value})")
+
+
+# ------------------------------------------------------------------------------ parser errors
+#: What parsers raise on malformed input (never MemoryError or KeyboardInterrupt).
+PARSER_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    TypeError,
+    LookupError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+    EOFError,
+    OSError,
+    _csv.Error,
+    struct.error,
+)
+
+
+@contextlib.contextmanager
+def named_errors(
+    path: str | os.PathLike,
+    make: Callable[[str], Exception],
+    documented: tuple[type[BaseException], ...] = (),
+) -> Iterator[None]:
+    """Turn what a parser raises on malformed input into the reader's documented error.
+
+    Used at the boundary of each reader of files from elsewhere, so a malformed file gives an
+    error that names it (``make(problem)``) and never a raw ``TypeError`` or ``KeyError``.
+
+    Parameters
+    ----------
+    path : path-like
+        The file (for the message of errors that lack it).
+    make : callable
+        Builds the documented error from a problem sentence.
+    documented : tuple of exception types
+        Errors that already are the reader's own; they pass unchanged (as do
+        ``FileNotFoundError`` and ``PermissionError``, which name the file).
+    """
+    try:
+        yield
+    except (*documented, FileNotFoundError, PermissionError):
+        raise
+    except UntrustedFileError as exc:
+        raise make(exc.problem) from None
+    except PARSER_ERRORS as exc:
+        if isinstance(exc, RecursionError):
+            problem = "cannot be read: its content is nested too deeply"
+        else:
+            problem = f"cannot be read ({_short(exc)})"
+        raise make(problem) from exc
+
+
+# ------------------------------------------------------------------------------ table content
+def check_csv_text(
+    path: str | os.PathLike, data: str | bytes, make: Callable[[str], Exception]
+) -> None:
+    """Refuse a DeepLabCut CSV cut mid-file or with a row whose index (image name or frame)
+    is empty: both used to load without a word.
+
+    Parameters
+    ----------
+    path : path-like
+        The file (for the caller's message).
+    data : str or bytes
+        Its content.
+    make : callable
+        Builds the reader's documented error from a problem sentence.
+    """
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    lines = raw.split(b"\n", 8)
+    coords = next((ln for ln in lines[:8] if ln.lower().startswith(b"coords")), None)
+    if coords is None:
+        return  # not DLC's layout: the reader says so
+    cells = coords.rstrip(b"\r").split(b",")
+    n_index = 1
+    while n_index < len(cells) and not cells[n_index].strip():
+        n_index += 1
+    width = len(cells)
+    end = raw.rstrip(b"\r\n") if raw.endswith(b"\n") else None
+    if end is None:  # no final newline: is the last row complete?
+        last = raw.rsplit(b"\n", 1)[-1]
+        if last.strip() and last.count(b",") + 1 < width:
+            raise make(
+                f"the last row has {last.count(b',') + 1} of {width} cells: the file is cut "
+                "short (incomplete copy or save?)"
+            )
+    header = re.compile(rb"^(scorer|individuals|bodyparts|coords)\b", re.IGNORECASE)
+    empty = re.compile(rb"\n(?:[^,\n]+,){0,%d}\s*(?:,|\r?\n|$)" % (n_index - 1))
+    for m in empty.finditer(raw):
+        start = m.start() + 1
+        line = raw[start : raw.find(b"\n", start) if b"\n" in raw[start:] else len(raw)]
+        if not line.strip() or header.match(line) or not line.strip(b", \r"):
+            continue
+        row = raw.count(b"\n", 0, start) + 1
+        raise make(f"row {row} has no image name or frame number in its index")
+
+
+def check_values(
+    xy: Any, likelihood: Any, make: Callable[[str], Exception], what: str = "coordinates"
+) -> None:
+    """Refuse infinite coordinates and likelihoods outside 0..1 (NaN is "not labeled").
+
+    Parameters
+    ----------
+    xy : array-like
+        Coordinates (any shape).
+    likelihood : array-like or None
+        Likelihoods, when the table has them.
+    make : callable
+        Builds the reader's documented error from a problem sentence.
+    what : str
+        Name of the coordinates in the message.
+    """
+    import numpy as np
+
+    a = np.asarray(xy, dtype=float)
+    if np.isinf(a).any():
+        raise make(f"{int(np.isinf(a).sum())} infinite {what}: the file is damaged")
+    if likelihood is not None:
+        lik = np.asarray(likelihood, dtype=float)
+        bad = ~np.isnan(lik) & ((lik < 0) | (lik > 1))
+        if bad.any():
+            raise make(
+                f"{int(bad.sum())} likelihoods outside 0..1 (e.g. {lik[bad].flat[0]:g}): "
+                "the file is damaged"
+            )
 
 
 # ------------------------------------------------------------------------------ child failures

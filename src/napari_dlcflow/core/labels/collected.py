@@ -37,6 +37,9 @@ import numpy as np
 from napari_dlcflow.core.safe_io import SaveError, atomic_write
 from napari_dlcflow.core.untrusted import (
     changed_outside,
+    check_csv_text,
+    check_values,
+    named_errors,
     read_hdf_table,
     record_written,
     restore_pair,
@@ -389,6 +392,7 @@ def _read_csv(path: Path, folder_stem: str | None) -> Labels:
         raise CorruptLabelsError(path, f"not UTF-8 text ({exc.reason})") from None
     if not text.strip():
         raise CorruptLabelsError(path, "the file is empty")
+    check_csv_text(path, text, lambda problem: CorruptLabelsError(path, problem))
     table = list(csv.reader(io.StringIO(text)))
     headers: dict[str, list[str]] = {}
     i = 0
@@ -476,12 +480,14 @@ def read_labels(path: str | os.PathLike, *, folder_stem: str | None = None) -> L
         raise FileNotFoundError(f"{p}: no such label file")
     suffix = p.suffix.lower()
     stamp = file_stamp(p)
-    if suffix in (".h5", ".hdf5", ".hdf"):
-        labels = _read_h5(p, folder_stem)
-    elif suffix == ".csv":
-        labels = _read_csv(p, folder_stem)
-    else:
-        raise LabelsError(p, "not a label file (expected .h5 or .csv)")
+    with named_errors(p, lambda problem: CorruptLabelsError(p, problem), (LabelsError,)):
+        if suffix in (".h5", ".hdf5", ".hdf"):
+            labels = _read_h5(p, folder_stem)
+        elif suffix == ".csv":
+            labels = _read_csv(p, folder_stem)
+        else:
+            raise LabelsError(p, "not a label file (expected .h5 or .csv)")
+    check_values(labels.xy, labels.likelihood, lambda problem: CorruptLabelsError(p, problem))
     labels.stamp = stamp
     return labels
 

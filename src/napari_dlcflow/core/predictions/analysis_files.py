@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from napari_dlcflow.core.layers.coords import keypoints_to_points
 from napari_dlcflow.core.layers.style import bodypart_colors
-from napari_dlcflow.core.untrusted import read_hdf_table
+from napari_dlcflow.core.untrusted import check_csv_text, check_values, read_hdf_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -267,6 +267,7 @@ def _read_table(path: Path, *, nrows: int | None = None) -> pd.DataFrame:
         if len(head) < 3 or not head[0].lower().startswith("scorer"):
             raise PredictionsError(f"{path} is not a DLC csv: its first row is not 'scorer,...'")
         n_header = 4 if head[1].lower().startswith("individuals") else 3
+        check_csv_text(path, path.read_bytes(), lambda m: PredictionsError(f"{path}: {m}"))
         try:
             return pd.read_csv(
                 path,
@@ -352,6 +353,7 @@ def read_predictions(path: str | os.PathLike, *, meta: bool = True) -> Predictio
     if p.stat().st_size == 0:
         raise PredictionsError(f"{p} is empty (0 bytes)")
     pred = _from_dataframe(_read_table(p), p)
+    check_values(pred.xy, pred.likelihood, lambda m: PredictionsError(f"{p}: {m}"))
     if meta:
         stem = p.stem.removesuffix("_filtered")
         meta_file = p.with_name(f"{stem}_meta.pickle")

@@ -472,6 +472,8 @@ class VideoReader(FrameSource):
                 raise VideoError(f"{p} has no video stream")
             stream = container.streams.video[0]
             ctx = stream.codec_context
+            if ctx is None:  # FFmpeg has no decoder for it
+                raise VideoError(f"Video {p} uses a codec FFmpeg cannot decode")
             fmt_name = container.format.name or ""
             header_frames = int(stream.frames or 0)
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -513,6 +515,16 @@ class VideoReader(FrameSource):
                     f"Video {p} is truncated: its index lists {header_frames} frames, only "
                     f"{len(dts)} are in the file"
                 )
+            if "matroska" in fmt_name.split(",") and container.duration and time_base:
+                # MKV states its duration in the header; a file cut short ends well before it
+                ends = [t for t in pts if t is not None]
+                last_s = (max(ends) * time_base) if ends else 0.0
+                said_s = container.duration / 1_000_000
+                if said_s > 0 and last_s + 2.0 / max(header_fps, 1.0) < 0.95 * said_s:
+                    raise VideoError(
+                        f"Video {p} is truncated: its header says {said_s:.2f} s, the frames "
+                        f"end at {last_s:.2f} s ({len(dts)} frames readable)"
+                    )
             if fmt_name == "avi":
                 # The RIFF header states the length of the file's first chunk; a file cut short
                 # (copy interrupted, recording crashed) is shorter than that.
