@@ -42,9 +42,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-SHARED = REPO.parent / "shared" / "data"
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared/data")
+SHARED = Path(os.environ.get("DLCFLOW_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 OUTCOMES = ("load", "error", "raw", "crash", "hang")
 BUGS = ("raw", "crash", "hang")
@@ -230,7 +228,7 @@ class Reader:
     name: str
     seed: Callable[[Path], Path]
     read: Callable[[Path], None]
-    text: bool
+    text: bool  # mutate lines and tokens too
 
 
 def readers() -> list[Reader]:
@@ -248,10 +246,7 @@ def readers() -> list[Reader]:
         Reader("config", _copy(SHARED / "dlc-openfield" / "config.yaml"), _read_config, True),
         Reader("video", _seed_video, _read_video, False),
         Reader("tiff", _seed_tiff, _read_video, False),
-        Reader(
-            "sleap", _copy(SHARED / "sleap-tests" / "tracks" / "clip.slp"), _read_foreign("sleap"),
-            False,
-        ),  # fmt: skip
+        Reader("sleap", _copy(SHARED / "sleap-tests/tracks/clip.slp"), _read_foreign("sleap"), 0),
         Reader("coco", _seed_coco, _read_foreign("coco"), True),
         Reader("per-image-csv", _seed_per_image, _read_foreign("per-image-csv"), True),
         Reader("lightning-pose", _seed_lightning, _read_foreign("lightning-pose"), True),
@@ -334,7 +329,7 @@ def _case_child(conn, reader_name: str, path: str) -> None:  # type: ignore[no-u
         conn.send(("load", ""))
     except _documented() as exc:
         msg = str(exc)
-        if p.name in msg or str(p.parent.name) in msg and reader_name == "per-image-csv":
+        if p.name in msg or (str(p.parent.name) in msg and reader_name == "per-image-csv"):
             conn.send(("error", f"{type(exc).__name__}: {msg[:300]}"))
         else:
             conn.send(("raw", f"does not name the file: {type(exc).__name__}: {msg[:300]}"))
@@ -381,13 +376,13 @@ def preload() -> None:
     import tifffile  # noqa: F401
     from ruamel.yaml import YAML  # noqa: F401
 
-    import napari_dlcflow.core.formats.coco  # noqa: F401
-    import napari_dlcflow.core.formats.dlc  # noqa: F401
-    import napari_dlcflow.core.formats.per_image_csv  # noqa: F401
-    import napari_dlcflow.core.formats.sleap  # noqa: F401
-    import napari_dlcflow.core.labels.collected  # noqa: F401
-    import napari_dlcflow.core.predictions.analysis_files  # noqa: F401
-    import napari_dlcflow.core.project.config  # noqa: F401
+    import napari_dlcflow.core.formats.coco
+    import napari_dlcflow.core.formats.dlc
+    import napari_dlcflow.core.formats.per_image_csv
+    import napari_dlcflow.core.formats.sleap
+    import napari_dlcflow.core.labels.collected
+    import napari_dlcflow.core.predictions.analysis_files
+    import napari_dlcflow.core.project.config
     import napari_dlcflow.core.video.reader  # noqa: F401
 
 
@@ -495,9 +490,8 @@ def format_table(table: dict[str, dict[str, int]]) -> str:
         rows.append(f"| {name} | {n} | " + " | ".join(str(counts[o]) for o in OUTCOMES) + " |")
         for o in OUTCOMES:
             total[o] += counts[o]
-    rows.append(
-        f"| **all** | {sum(total.values())} | " + " | ".join(str(total[o]) for o in OUTCOMES) + " |"
-    )
+    cells = " | ".join(str(total[o]) for o in OUTCOMES)
+    rows.append(f"| **all** | {sum(total.values())} | {cells} |")
     return "\n".join(rows)
 
 
@@ -519,8 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         jobs=args.jobs,
     )
     print(format_table(table))
-    print(f"\n{sum(sum(c.values()) for c in table.values())} cases in {time.monotonic() - t0:.0f} s,"
-          f" seed {args.seed}; {len(bugs)} bugs")  # fmt: skip
+    n = sum(sum(c.values()) for c in table.values())
+    print(f"\n{n} cases in {time.monotonic() - t0:.0f} s, seed {args.seed}; {len(bugs)} bugs")
     return 1 if bugs else 0
 
 

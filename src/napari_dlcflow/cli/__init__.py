@@ -311,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     from napari_dlcflow.cli.refine import add_refine_commands
 
     add_refine_commands(sub)
+
+    from napari_dlcflow.cli.repair import add_repair_commands
+
+    add_repair_commands(sub)
     return parser
 
 

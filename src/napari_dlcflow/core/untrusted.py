@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HASHES_NAME",
     "ChangedOutsideWarning",
+    "IncompleteFileWarning",
     "UntrustedFileError",
     "changed_outside",
     "check_csv_text",
@@ -70,6 +71,10 @@ class UntrustedFileError(ValueError):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class IncompleteFileWarning(UserWarning):
+    """A table may be cut short (no final newline), though every row has all its cells."""
 
 
 class ChangedOutsideWarning(UserWarning):
@@ -248,6 +253,9 @@ def _short(exc: BaseException) -> str:
 
 
 def _child(conn: Any, path: str, prefer: Sequence[str], any_key: bool, nrows: int | None) -> None:
+    import faulthandler
+
+    faulthandler.disable()  # a crash here is expected and reported by the parent
     try:
         result: tuple[str, Any] = ("ok", _open_table(path, prefer, any_key, nrows))
     except UntrustedFileError as exc:
@@ -467,6 +475,14 @@ def check_csv_text(
             raise make(
                 f"the last row has {last.count(b',') + 1} of {width} cells: the file is cut "
                 "short (incomplete copy or save?)"
+            )
+        if last.strip():
+            warnings.warn(
+                IncompleteFileWarning(
+                    f"{path}: does not end with a newline as DeepLabCut's files do; it may be "
+                    "cut short (check the last row's values)"
+                ),
+                stacklevel=3,
             )
     header = re.compile(rb"^(scorer|individuals|bodyparts|coords)\b", re.IGNORECASE)
     empty = re.compile(rb"\n(?:[^,\n]+,){0,%d}\s*(?:,|\r?\n|$)" % (n_index - 1))
