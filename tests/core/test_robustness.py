@@ -413,3 +413,15 @@ def test_cli_repair(openfield_project: Path, capsys: pytest.CaptureFixture[str])
     assert any(re.search(r"m4s1$", k) for k in project.videos)
     assert main(["repair", str(openfield_project), "--project-path"]) == 0
     assert "nothing to repair" in capsys.readouterr().out
+
+
+def test_mp4_missing_its_last_byte(shared_data: Path, tmp_path: Path) -> None:
+    from napari_dlcflow.core.video.probe import VideoError
+    from napari_dlcflow.core.video.reader import VideoReader
+
+    src = shared_data / "dlc-openfield/videos/m3v1mp4.mp4"
+    assert len(VideoReader(src)) == 2330
+    cut = tmp_path / "m3v1mp4.mp4"
+    cut.write_bytes(src.read_bytes()[:-1])
+    with pytest.raises(VideoError, match=r"m3v1mp4\.mp4 is truncated.*'moov'.*1 bytes short"):
+        VideoReader(cut)

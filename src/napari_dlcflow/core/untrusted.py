@@ -1,10 +1,9 @@
 """Opening files we did not write, where a crash in a C library cannot take the process down.
 
 PyTables (HDF5) has no checksums and segfaults on some corrupted bytes; catching exceptions
-cannot help against that. :func:`read_hdf_table` therefore reads an HDF5 table in a child
-process (forked from a small fork server that has pandas and PyTables loaded, so a read costs a
-fork, not a fresh interpreter), with a time limit, and turns a crash or a hang into a clear error
-that names the file.
+cannot help against that. :func:`read_hdf_table` therefore reads an HDF5 table in a forked child
+process (a fork costs milliseconds, not a fresh interpreter), with a time limit, and turns a
+crash or a hang into a clear error that names the file.
 
 Files napari-dlcflow wrote itself are cheap to trust: :func:`record_written` keeps their content
 hash in ``.dlcflow-backups/hashes.json`` beside them, and a file whose bytes still have that hash
@@ -49,6 +48,7 @@ __all__ = [
     "check_values",
     "content_hash",
     "explain_child_failure",
+    "mp4_box_problem",
     "named_errors",
     "read_hdf_table",
     "record_written",
@@ -194,24 +194,20 @@ def restore_pair(
 
 # ------------------------------------------------------------------------------ HDF5 tables
 def _context() -> Any:
-    """Where the reading child comes from.
+    """Where the reading child comes from: a fork of this process (POSIX), else a spawn.
 
-    A process with one thread (a script, the CLI, a test) is forked directly: cheap and safe. A
-    process with threads (napari) uses the fork server: children fork from a clean process with
-    pandas and tables loaded, never from the viewer, whose threads may hold locks.
+    A fork costs milliseconds and needs no re-import. Multiprocessing's fork server was tried
+    and dropped: its children re-run the main module (``napari`` itself, or fail outright
+    from an interactive session). A fork of a process with threads could in principle inherit
+    a lock another thread held; the child only reads one file with pandas/PyTables (never Qt),
+    and a child that hangs is killed after the time limit and reported, so the viewer is safe
+    either way.
     """
     global _ctx
-    methods = multiprocessing.get_all_start_methods()
-    if threading.active_count() == 1 and "fork" in methods:
-        return multiprocessing.get_context("fork")
     with _ctx_lock:
         if _ctx is None:
-            if "forkserver" in methods:
-                ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["napari_dlcflow.core.untrusted", "pandas", "tables"])
-            else:  # Windows
-                ctx = multiprocessing.get_context("spawn")
-            _ctx = ctx
+            methods = multiprocessing.get_all_start_methods()
+            _ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         return _ctx
 
 
@@ -279,6 +275,9 @@ def _signal_name(code: int) -> str:
 def _read_in_child(
     path: Path, prefer: Sequence[str], any_key: bool, nrows: int | None, timeout: float
 ) -> tuple[str, Any]:
+    import pandas  # noqa: F401 - loaded once here, so each forked child starts ready
+    import tables  # noqa: F401
+
     ctx = _context()
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(
@@ -524,6 +523,44 @@ def check_values(
                 f"{int(bad.sum())} likelihoods outside 0..1 (e.g. {lik[bad].flat[0]:g}): "
                 "the file is damaged"
             )
+
+
+# ------------------------------------------------------------------------------ containers
+def mp4_box_problem(path: str | os.PathLike) -> str | None:
+    """Why an MP4/MOV file's top-level boxes do not add up to its size, or None if they do.
+
+    Every top-level box states its length; a file that lost even its last byte ends inside
+    one (FFmpeg opens it and fails only when it reaches the missing part).
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        with open(p, "rb") as fh:
+            pos = 0
+            while pos < size:
+                fh.seek(pos)
+                head = fh.read(16)
+                if len(head) < 8:
+                    return f"ends inside a box header at byte {pos} of {size}"
+                length = int.from_bytes(head[:4], "big")
+                kind = head[4:8].decode("latin-1")
+                if length == 1:
+                    if len(head) < 16:
+                        return f"ends inside the header of box {kind!r}"
+                    length = int.from_bytes(head[8:16], "big")
+                elif length == 0:  # the box runs to the end of the file
+                    return None
+                if length < 8:
+                    return f"box {kind!r} at byte {pos} has an invalid length {length}"
+                if pos + length > size:
+                    return (
+                        f"box {kind!r} at byte {pos} needs {length} bytes, the file ends "
+                        f"{pos + length - size} bytes short"
+                    )
+                pos += length
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None
 
 
 # ------------------------------------------------------------------------------ child failures

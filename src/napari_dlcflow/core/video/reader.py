@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_dlcflow.core.untrusted import mp4_box_problem
 from napari_dlcflow.core.video.probe import VideoError
 
 __all__ = [
@@ -509,6 +510,9 @@ class VideoReader(FrameSource):
                     f"Video {p} is truncated: its frames extend to byte {last_end} but the file "
                     f"has {size} bytes"
                 )
+            cut = mp4_box_problem(p) if "mp4" in fmt_name.split(",") else None
+            if cut:
+                raise VideoError(f"Video {p} is truncated or damaged: {cut}")
             if "mp4" in fmt_name.split(",") and header_frames > len(dts):
                 # MP4's sample table lists every frame; fewer readable ones means a cut file.
                 raise VideoError(
