@@ -425,3 +425,12 @@ def test_mp4_missing_its_last_byte(shared_data: Path, tmp_path: Path) -> None:
     cut.write_bytes(src.read_bytes()[:-1])
     with pytest.raises(VideoError, match=r"m3v1mp4\.mp4 is truncated.*'moov'.*1 bytes short"):
         VideoReader(cut)
+
+
+def test_frame_number_too_large_names_the_file(tmp_path: Path) -> None:
+    _, csv = _pred_files(tmp_path)  # found by the fuzzer: OverflowError naming no file
+    lines = csv.read_text().splitlines()
+    lines[5] = "99999999999999999999" + lines[5][lines[5].index(",") :]
+    csv.write_text("\n".join(lines) + "\n")
+    with pytest.raises(PredictionsError, match=r"snapshot_best-10\.csv: cannot be read"):
+        read_predictions(csv)

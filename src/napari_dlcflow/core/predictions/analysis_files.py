@@ -28,7 +28,12 @@ import numpy.typing as npt
 
 from napari_dlcflow.core.layers.coords import keypoints_to_points
 from napari_dlcflow.core.layers.style import bodypart_colors
-from napari_dlcflow.core.untrusted import check_csv_text, check_values, read_hdf_table
+from napari_dlcflow.core.untrusted import (
+    check_csv_text,
+    check_values,
+    named_errors,
+    read_hdf_table,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -352,7 +357,8 @@ def read_predictions(path: str | os.PathLike, *, meta: bool = True) -> Predictio
         raise FileNotFoundError(f"no such analysis file: {p}")
     if p.stat().st_size == 0:
         raise PredictionsError(f"{p} is empty (0 bytes)")
-    pred = _from_dataframe(_read_table(p), p)
+    with named_errors(p, lambda m: PredictionsError(f"{p}: {m}"), (PredictionsError,)):
+        pred = _from_dataframe(_read_table(p), p)
     check_values(pred.xy, pred.likelihood, lambda m: PredictionsError(f"{p}: {m}"))
     if meta:
         stem = p.stem.removesuffix("_filtered")
