@@ -297,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     from napari_dlcflow.cli.qc import add_qc_commands
 
     add_qc_commands(sub)
+
+    from napari_dlcflow.cli.repair import add_repair_commands
+
+    add_repair_commands(sub)
     return parser
 
 

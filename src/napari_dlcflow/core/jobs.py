@@ -93,11 +93,18 @@ class ChildResult:
             return "cancelled"
         if self.returncode < 0:
             return f"killed by signal {-self.returncode}"
+        from napari_dlcflow.core.untrusted import explain_child_failure
+
         err = self.last("error")
+        named = explain_child_failure("\n".join(self.log))  # the file and cause, if shown
         if err:
             kind = err.get("type")
-            message = str(err.get("message"))
-            return f"{kind}: {message}" if kind and kind != "EngineError" else message
+            msg = str(err.get("message"))
+            if kind and kind != "EngineError":
+                msg = f"{kind}: {msg}"
+            return f"{msg} ({named})" if named and named not in msg else msg
+        if named:
+            return f"exit status {self.returncode}: {named}"
         tail = [line for line in self.log if line.strip()][-5:]
         return f"exit status {self.returncode}" + (": " + " | ".join(tail) if tail else "")
 

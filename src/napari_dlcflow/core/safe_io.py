@@ -254,5 +254,9 @@ def restore_backup(path: str | os.PathLike, backup: str | os.PathLike) -> Path |
     Path or None
         The backup made of the file that was replaced.
     """
+    from napari_dlcflow.core.untrusted import record_written
+
     content = Path(backup).read_bytes()
-    return atomic_write(path, content)
+    made = atomic_write(path, content)
+    record_written(path)  # our own write: not a change by another program on the next read
+    return made

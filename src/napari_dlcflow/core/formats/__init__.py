@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+from napari_dlcflow.core.untrusted import named_errors
 
 __all__ = [
     "FORMATS",
@@ -141,9 +142,10 @@ def read_foreign(
         )
     if fmt not in FORMATS:
         raise FormatError(p, f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
-    try:
-        return FORMATS[fmt][1](p, **options)
-    except TypeError as exc:
-        if "unexpected keyword" in str(exc):
-            raise FormatError(p, f"option not known to the {fmt} reader: {exc}") from None
-        raise
+    with named_errors(p, lambda problem: FormatError(p, problem), (FormatError,)):
+        try:
+            return FORMATS[fmt][1](p, **options)
+        except TypeError as exc:
+            if "unexpected keyword" in str(exc):
+                raise FormatError(p, f"option not known to the {fmt} reader: {exc}") from None
+            raise

@@ -42,6 +42,15 @@ from napari_dlcflow.core.keypoints.model import (
     KeypointsFileError,
 )
 from napari_dlcflow.core.safe_io import SaveError, atomic_write
+from napari_dlcflow.core.untrusted import (
+    changed_outside,
+    check_csv_text,
+    check_values,
+    named_errors,
+    read_hdf_table,
+    record_written,
+    restore_pair,
+)
 from napari_dlcflow.core.video.reader import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
@@ -363,28 +372,12 @@ def _check_hdf(path: Path) -> None:
 
 
 def _read_h5(path: Path, folder_stem: str | None) -> Labels:
-    import pandas as pd
-
     _check_hdf(path)
-    try:
-        with pd.HDFStore(path, mode="r") as store:
-            keys = [k.lstrip("/") for k in store]
-            key = next((k for k in (HDF_KEY, *LEGACY_HDF_KEYS) if k in keys), None)
-            if key is None and len(keys) == 1:
-                key = keys[0]
-            if key is None:
-                raise CorruptLabelsError(
-                    path, f"no label table (keys: {', '.join(keys) or 'none'})"
-                )
-            df = store.get(key)
-    except LabelsError:
-        raise
-    except Exception as exc:
-        raise CorruptLabelsError(
-            path,
-            f"cannot be read, it may be truncated ({type(exc).__name__}: {exc}); "
-            "it will not be overwritten",
-        ) from None
+    df, key = read_hdf_table(  # in a child process unless we wrote this very file
+        path,
+        prefer=(HDF_KEY, *LEGACY_HDF_KEYS),
+        error=lambda problem: CorruptLabelsError(path, f"{problem}; it will not be overwritten"),
+    )
     labels = labels_from_dataframe(df, source=path, folder_stem=folder_stem)
     if key != HDF_KEY:
         labels.notes.append(f"legacy HDF key {key!r}")
@@ -398,6 +391,7 @@ def _read_csv(path: Path, folder_stem: str | None) -> Labels:
         raise CorruptLabelsError(path, f"not UTF-8 text ({exc.reason})") from None
     if not text.strip():
         raise CorruptLabelsError(path, "the file is empty")
+    check_csv_text(path, text, lambda problem: CorruptLabelsError(path, problem))
     table = list(csv.reader(io.StringIO(text)))
     headers: dict[str, list[str]] = {}
     i = 0
@@ -485,12 +479,14 @@ def read_labels(path: str | os.PathLike, *, folder_stem: str | None = None) -> L
         raise FileNotFoundError(f"{p}: no such label file")
     suffix = p.suffix.lower()
     stamp = file_stamp(p)
-    if suffix in (".h5", ".hdf5", ".hdf"):
-        labels = _read_h5(p, folder_stem)
-    elif suffix == ".csv":
-        labels = _read_csv(p, folder_stem)
-    else:
-        raise LabelsError(p, "not a label file (expected .h5 or .csv)")
+    with named_errors(p, lambda problem: CorruptLabelsError(p, problem), (LabelsError,)):
+        if suffix in (".h5", ".hdf5", ".hdf"):
+            labels = _read_h5(p, folder_stem)
+        elif suffix == ".csv":
+            labels = _read_csv(p, folder_stem)
+        else:
+            raise LabelsError(p, "not a label file (expected .h5 or .csv)")
+    check_values(labels.xy, labels.likelihood, lambda problem: CorruptLabelsError(p, problem))
     labels.stamp = stamp
     return labels
 
@@ -598,9 +594,16 @@ def write_labels(
     csv_path = h5.with_suffix(".csv")
     if h5.exists():
         current = file_stamp(h5)
-        if expected_stamp is not None and current != expected_stamp:
+        # size and content, not the modification time: a plain `touch` is not a change
+        if expected_stamp is not None and current[::2] != expected_stamp[::2]:
             raise LabelsChangedOnDiskError(
                 h5, "another program changed this file after it was read; reload or merge first"
+            )
+        if expected_stamp is not None and csv_too and changed_outside(csv_path):
+            raise LabelsChangedOnDiskError(
+                csv_path,
+                "another program changed the CSV (not the h5, which DeepLabCut reads) after it "
+                "was saved; move it away or import it to keep those edits, or save anyway",
             )
         if expected_stamp is None:  # not known to be the file we read: check it is readable
             try:
@@ -621,19 +624,13 @@ def write_labels(
         backups.append(made)
     if csv_text is not None:
         try:
-            made = atomic_write(csv_path, csv_text, keep=keep)
-        except SaveError:
-            # keep the pair consistent: put the previous h5 back (or remove the new one)
-            try:
-                if old_h5 is not None:
-                    atomic_write(h5, old_h5, backup=False)
-                else:
-                    h5.unlink()
-            except OSError:
-                pass
-            raise
-        if made:
-            backups.append(made)
+            made_csv = atomic_write(csv_path, csv_text, keep=keep)
+        except SaveError as exc:
+            raise restore_pair(h5, old_h5, made, exc) from exc
+        if made_csv:
+            backups.append(made_csv)
+        record_written(csv_path)
+    record_written(h5)
     return SavedLabels(h5, csv_path if csv_too else None, tuple(backups), file_stamp(h5))
 
 

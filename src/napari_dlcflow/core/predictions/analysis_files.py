@@ -27,6 +27,12 @@ import numpy.typing as npt
 
 from napari_dlcflow.core.keypoints.model import HDF_KEY, Keypoints
 from napari_dlcflow.core.safe_io import atomic_writer
+from napari_dlcflow.core.untrusted import (
+    check_csv_text,
+    check_values,
+    named_errors,
+    read_hdf_table,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -278,20 +284,9 @@ def _read_table(path: Path, *, nrows: int | None = None) -> pd.DataFrame:
 
     suffix = path.suffix.lower()
     if suffix in (".h5", ".hdf5", ".hdf"):
-        try:
-            with pd.HDFStore(path, mode="r") as store:
-                keys = [k.lstrip("/") for k in store.keys()]  # noqa: SIM118
-                if not keys:
-                    raise PredictionsError(f"{path} holds no pandas table")
-                key = HDF_KEY if HDF_KEY in keys else keys[0]
-                storer = store.get_storer(key)
-                if nrows is not None and getattr(storer, "is_table", False):
-                    return store.select(key, start=0, stop=nrows)
-                return store.get(key)
-        except PredictionsError:
-            raise
-        except Exception as exc:  # tables raises many types for foreign or broken files
-            raise PredictionsError(f"{path} cannot be read as a DLC h5 file: {exc}") from exc
+        return read_hdf_table(  # in a child process unless we wrote this very file
+            path, any_key=True, nrows=nrows, error=lambda m: PredictionsError(f"{path}: {m}")
+        )[0]
     if suffix == ".csv":
         try:
             with path.open(encoding="utf-8", errors="replace") as fh:
@@ -301,6 +296,7 @@ def _read_table(path: Path, *, nrows: int | None = None) -> pd.DataFrame:
         if len(head) < 3 or not head[0].lower().startswith("scorer"):
             raise PredictionsError(f"{path} is not a DLC csv: its first row is not 'scorer,...'")
         n_header = 4 if head[1].lower().startswith("individuals") else 3
+        check_csv_text(path, path.read_bytes(), lambda m: PredictionsError(f"{path}: {m}"))
         try:
             return pd.read_csv(
                 path,
@@ -385,7 +381,9 @@ def read_predictions(path: str | os.PathLike, *, meta: bool = True) -> Predictio
         raise FileNotFoundError(f"no such analysis file: {p}")
     if p.stat().st_size == 0:
         raise PredictionsError(f"{p} is empty (0 bytes)")
-    pred = _from_dataframe(_read_table(p), p)
+    with named_errors(p, lambda m: PredictionsError(f"{p}: {m}"), (PredictionsError,)):
+        pred = _from_dataframe(_read_table(p), p)
+    check_values(pred.xy, pred.likelihood, lambda m: PredictionsError(f"{p}: {m}"))
     if meta:
         stem = p.stem.removesuffix("_filtered")
         meta_file = p.with_name(f"{stem}_meta.pickle")

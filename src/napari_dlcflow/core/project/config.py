@@ -199,6 +199,135 @@ def _pair_seq(a: str, b: str) -> Any:
     return s
 
 
+#: Longest line accepted in ``config.yaml``: the YAML parser is slow on huge lines (a
+#: 2-million-character comment took 46 s) and no setting needs one.
+MAX_LINE_CHARS = 65_536
+#: Deepest bracket nesting accepted (the parser recurses per level).
+MAX_NESTING = 64
+
+_STR_KEYS = (
+    "Task", "scorer", "date", "skeleton_color", "colormap", "default_net_type",
+    "default_augmenter", "default_track_method", "project_path", "pose_config_path",
+)  # fmt: skip
+_BOOL_KEYS = (
+    "multianimalproject", "identity", "with_identity", "cropping", "move2corner",
+    "croppedtraining",
+)  # fmt: skip
+_FRACTION_KEYS = ("start", "stop", "pcutoff", "alphavalue")
+_NONNEG_INT_KEYS = ("numframes2pick", "dotsize", "iteration", "x1", "x2", "y1", "y2")
+_POS_INT_KEYS = ("batch_size", "detector_batch_size")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    import math
+
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _type_problem(key: str, value: Any) -> str | None:
+    """Why ``value`` is not a valid ``key`` for DeepLabCut 3, or None if it is (None = unset)."""
+    if value is None:
+        return None
+    if key in _STR_KEYS:
+        if isinstance(value, (dict, list)):
+            return f"{key} must be a single value, got a {type(value).__name__}"
+    elif key in _BOOL_KEYS:
+        if not isinstance(value, bool):
+            return f"{key} must be true or false, got {value!r}"
+    elif key in _FRACTION_KEYS:
+        if not _is_number(value) or not 0.0 <= value <= 1.0:
+            return f"{key} must be a number between 0 and 1, got {value!r}"
+    elif key in _NONNEG_INT_KEYS:
+        if not _is_int(value) or value < 0:
+            return f"{key} must be a whole number, 0 or more, got {value!r}"
+    elif key in _POS_INT_KEYS:
+        if not _is_int(value) or value < 1:
+            return f"{key} must be a whole number, 1 or more, got {value!r}"
+    elif key == "engine":
+        if value not in ("pytorch", "tensorflow"):
+            return f"engine must be pytorch or tensorflow, got {value!r}"
+    elif key == "snapshotindex":
+        if not (_is_int(value) or value == "all"):
+            return f"snapshotindex must be a whole number or 'all', got {value!r}"
+    elif key in ("detector_snapshotindex", "resnet"):
+        if not _is_int(value):
+            return f"{key} must be a whole number, got {value!r}"
+    elif key == "TrainingFraction":
+        if not isinstance(value, list) or not value:
+            return f"TrainingFraction must be a list of numbers between 0 and 1, got {value!r}"
+        bad = [v for v in value if not _is_number(v) or not 0.0 < v <= 1.0]
+        if bad:
+            return f"TrainingFraction values must be numbers in (0, 1], got {bad[0]!r}"
+    elif key == "skeleton":
+        if not isinstance(value, list):
+            return f"skeleton must be a list of [bodypart, bodypart] pairs, got {value!r}"
+        for e in value:
+            if not (isinstance(e, list) and len(e) == 2 and all(isinstance(n, str) for n in e)):
+                return f"skeleton edge {e!r} is not a pair of body part names"
+    elif key == "corner2move2":
+        if not (isinstance(value, list) and all(_is_int(v) and v >= 0 for v in value)):
+            return f"corner2move2 must be a list of whole numbers, got {value!r}"
+    elif key == "SuperAnimalConversionTables":
+        if not isinstance(value, dict):
+            return f"SuperAnimalConversionTables must be a mapping, got {value!r}"
+    elif key == "video_sets":
+        return _video_sets_problem(value)
+    return None
+
+
+def _video_sets_problem(value: Any) -> str | None:
+    from napari_dlcflow.core.video.extract import parse_crop
+
+    if not isinstance(value, dict):
+        return f"video_sets must be a mapping of video path to its crop, got {value!r}"
+    for video, entry in value.items():
+        if not isinstance(video, str):
+            return f"video_sets: {video!r} is not a video path"
+        if entry is None:
+            continue
+        if not isinstance(entry, dict):
+            return f"video_sets: the entry of {video} must be a mapping (crop: ...), got {entry!r}"
+        crop = entry.get("crop")
+        if crop in (None, ""):
+            continue
+        try:
+            parse_crop(crop if isinstance(crop, (str, list)) else [crop])
+        except (TypeError, ValueError, OverflowError):
+            return f"video_sets: crop of {video} must be 'x1, x2, y1, y2' in pixels, got {crop!r}"
+    return None
+
+
+def _scan_text(path: Path, text: str) -> None:
+    """Refuse, before parsing, what would make the YAML parser crawl or recurse too deep."""
+    depth = deepest = 0
+    deepest_line = 1
+    for n, line in enumerate(text.splitlines(), 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise ConfigError(
+                path,
+                f"a line of {len(line):,} characters (at most {MAX_LINE_CHARS:,}): "
+                "this is not a DeepLabCut config",
+                n,
+            )
+        if line.lstrip().startswith("#"):
+            continue
+        for c in line:
+            if c in "[{":
+                depth += 1
+                if depth > deepest:
+                    deepest, deepest_line = depth, n
+            elif c in "]}":
+                depth = max(depth - 1, 0)
+    if deepest > MAX_NESTING:
+        raise ConfigError(
+            path, f"values nested {deepest} deep (at most {MAX_NESTING})", deepest_line
+        )
+
+
 class Project:
     """An open DeepLabCut project: its ``config.yaml`` as an editable round-trip document.
 
@@ -246,8 +375,11 @@ class Project:
     def _parse(self, text: str) -> Any:
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+        _scan_text(self.config_path, text)
         try:
             doc = _yaml().load(io.StringIO(text))
+        except RecursionError:
+            raise ConfigError(self.config_path, "invalid YAML: values nested too deeply") from None
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
@@ -270,6 +402,10 @@ class Project:
                 f"({len(unknown)} unknown: {', '.join(map(str, unknown))})",
                 _line_of(doc, k),
             )
+        for key in doc:
+            problem = _type_problem(str(key), doc[key])
+            if problem:
+                raise ConfigError(self.config_path, problem, _line_of(doc, key))
         for key, kind in (
             ("bodyparts", "body part"),
             ("multianimalbodyparts", "body part"),
@@ -604,11 +740,17 @@ class Project:
         Raises
         ------
         ConfigChangedOnDiskError
-            If the file changed on disk since it was read and ``force`` is False.
+            If the file changed on disk since it was read, or was deleted, and ``force`` is
+            False (a deleted config is never silently recreated).
         napari_dlcflow.core.safe_io.SaveError
             If writing fails; the file on disk is then unchanged.
         """
-        if not force and self.config_path.exists() and self.changed_on_disk():
+        if not force and not self.config_path.exists():
+            raise ConfigChangedOnDiskError(
+                f"{self.config_path} was deleted or moved by another program after it was "
+                "opened. Save anyway to write it there again, or open the project where it is now."
+            )
+        if not force and self.changed_on_disk():
             raise ConfigChangedOnDiskError(
                 f"{self.config_path} was changed by another program after it was opened. "
                 "Reload it, or save anyway to overwrite those changes."

@@ -19,6 +19,10 @@ CollectedData of other scorers beside the project scorer's (not used by DeepLabC
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,21 +138,67 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def _size(path: Path) -> tuple[int, int]:
+#: ``(path, size, mtime_ns) -> ((height, width), sha1)`` of images decoded in this process, or
+#: ``None`` for an image that does not decode; a second validation is then instant.
+_DECODED: dict[tuple[str, int, int], tuple[tuple[int, int], str] | None] = {}
+_DECODED_LOCK = threading.Lock()
+
+
+def _decode(path: Path) -> tuple[tuple[int, int], str] | None:
+    """Decode the whole image (as DeepLabCut will) and hash it; None if it does not decode."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        w, h = im.size
-    return int(h), int(w)
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    with _DECODED_LOCK:
+        if key in _DECODED:
+            return _DECODED[key]
+    data = path.read_bytes()
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()  # a truncated or damaged file fails here, not at open
+            w, h = im.size
+        result: tuple[tuple[int, int], str] | None = (
+            (int(h), int(w)),
+            hashlib.sha1(data).hexdigest(),
+        )
+    except Exception:  # PIL raises many kinds for damaged images
+        result = None
+    with _DECODED_LOCK:
+        _DECODED[key] = result
+    return result
 
 
-def validate_project(project: Project) -> ValidationReport:
+def _decode_all(
+    images: list[Path], progress: Callable[[int, int], None] | None, done: int, total: int
+) -> list[tuple[tuple[int, int], str] | None]:
+    """Decode ``images`` in parallel (PIL releases the GIL while decoding), in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = min(8, os.cpu_count() or 1)
+    out: list[tuple[tuple[int, int], str] | None] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for i, result in enumerate(pool.map(_decode, images), 1):
+            out.append(result)
+            if progress is not None:
+                progress(done + i, total)
+    return out
+
+
+def validate_project(
+    project: Project, *, progress: Callable[[int, int], None] | None = None
+) -> ValidationReport:
     """Check every ``labeled-data`` folder of ``project`` (see the module doc for what).
+
+    Every image is decoded completely (in parallel; cached by path, size and modification time,
+    so a second run is instant): one that does not decode is a blocking problem, by name.
 
     Parameters
     ----------
     project : Project
         The open project (its config as in memory).
+    progress : callable, optional
+        ``progress(images_done, images_total)`` after each image.
 
     Returns
     -------
@@ -172,31 +222,37 @@ def validate_project(project: Project) -> ValidationReport:
                 "",
                 f"project_path in config.yaml is {project.project_path!r}, not this folder "
                 "(DeepLabCut would rewrite config.yaml and write elsewhere); repair it in "
-                "the Project dock",
+                "the Project dock or with `napari-dlcflow repair PROJECT --project-path`",
             )
         )
+    all_images = {folder: folder_images(folder) for folder in folders}
+    total = sum(len(v) for v in all_images.values())
+    done = 0
     for folder in folders:
         name = folder.name
-        images = folder_images(folder)
+        images = all_images[folder]
         sizes: dict[tuple[int, int], int] = {}
         by_name: dict[str, tuple[int, int]] = {}
         unreadable = []
-        for img in images:
-            try:
-                hw = _size(img)
-            except Exception:
+        for img, decoded in zip(images, _decode_all(images, progress, done, total), strict=True):
+            if decoded is None:
                 unreadable.append(img.name)
                 continue
+            hw, digest = decoded
             by_name[img.name] = hw
             sizes[hw] = sizes.get(hw, 0) + 1
-            hashes.setdefault(hashlib.sha1(img.read_bytes()).hexdigest(), []).append(
-                f"{name}/{img.name}"
-            )
+            hashes.setdefault(digest, []).append(f"{name}/{img.name}")
+        done += len(images)
         rep.image_sizes[name] = sizes
         if unreadable:
             add(
                 Issue(
-                    True, "unreadable-image", name, "images that cannot be read", tuple(unreadable)
+                    True,
+                    "unreadable-image",
+                    name,
+                    "images that cannot be decoded (damaged or truncated; DeepLabCut would "
+                    "stop on them)",
+                    tuple(unreadable),
                 )
             )
         if len(sizes) > 1:
@@ -259,7 +315,8 @@ def validate_project(project: Project) -> ValidationReport:
                     "no-video-entry",
                     name,
                     "no video_sets entry names this folder: DeepLabCut ignores it "
-                    "(Register folders adds one)",
+                    "(Register folders adds one, or `napari-dlcflow repair PROJECT "
+                    "--register-folders`)",
                 )
             )
         has = ~np.isnan(labels.xy).any(axis=-1)

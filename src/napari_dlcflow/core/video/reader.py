@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_dlcflow.core.untrusted import mp4_box_problem
 from napari_dlcflow.core.video.probe import VideoError
 
 __all__ = [
@@ -476,6 +477,8 @@ class VideoReader(FrameSource):
                 raise VideoError(f"{p} has no video stream")
             stream = container.streams.video[0]
             ctx = stream.codec_context
+            if ctx is None:  # FFmpeg has no decoder for it
+                raise VideoError(f"Video {p} uses a codec FFmpeg cannot decode")
             fmt_name = container.format.name or ""
             header_frames = int(stream.frames or 0)
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -511,12 +514,25 @@ class VideoReader(FrameSource):
                     f"Video {p} is truncated: its frames extend to byte {last_end} but the file "
                     f"has {size} bytes"
                 )
+            cut = mp4_box_problem(p) if "mp4" in fmt_name.split(",") else None
+            if cut:
+                raise VideoError(f"Video {p} is truncated or damaged: {cut}")
             if "mp4" in fmt_name.split(",") and header_frames > len(dts):
                 # MP4's sample table lists every frame; fewer readable ones means a cut file.
                 raise VideoError(
                     f"Video {p} is truncated: its index lists {header_frames} frames, only "
                     f"{len(dts)} are in the file"
                 )
+            if "matroska" in fmt_name.split(",") and container.duration and time_base:
+                # MKV states its duration in the header; a file cut short ends well before it
+                ends = [t for t in pts if t is not None]
+                last_s = (max(ends) * time_base) if ends else 0.0
+                said_s = container.duration / 1_000_000
+                if said_s > 0 and last_s + 2.0 / max(header_fps, 1.0) < 0.95 * said_s:
+                    raise VideoError(
+                        f"Video {p} is truncated: its header says {said_s:.2f} s, the frames "
+                        f"end at {last_s:.2f} s ({len(dts)} frames readable)"
+                    )
             if fmt_name == "avi":
                 # The RIFF header states the length of the file's first chunk; a file cut short
                 # (copy interrupted, recording crashed) is shorter than that.
