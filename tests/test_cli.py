@@ -76,3 +76,27 @@ def test_cancel_acts_while_the_child_is_silent(tmp_path: Path) -> None:
     assert result.cancelled
     assert time.monotonic() - asked < 15
     assert not list((tmp_path / "x").glob("synthetic_animal*"))  # nothing half-written
+
+
+def test_shared_options_have_one_name_everywhere() -> None:
+    """The project, the shuffle, the trainset index and the device are spelled one way in every
+    subcommand (they come from cli.options), and no subcommand registers itself another way."""
+    import argparse
+
+    from napari_dlcflow.cli import COMMAND_MODULES, build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    seen: dict[str, set[tuple[str, ...]]] = {}
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            if action.dest in ("config", "shuffle", "trainset_index", "device"):
+                if action.help == argparse.SUPPRESS:
+                    continue  # a hidden alias (DeepLabCut's --trainingsetindex)
+                seen.setdefault(action.dest, set()).add(tuple(action.option_strings))
+        assert not name.startswith("_"), f"hidden command {name} is a subparser"
+    assert seen["shuffle"] == {("--shuffle",)}
+    assert seen["trainset_index"] == {("--trainset-index",)}
+    assert seen["device"] == {("--device",)}
+    assert seen["config"] <= {(), ("--config",)}
+    assert len(sub.choices) >= 24 and len(COMMAND_MODULES) == 8

@@ -7,7 +7,9 @@ import argparse
 import json
 from typing import Any
 
-__all__ = ["add_dataset_commands"]
+from napari_dlcflow.cli.options import add_config
+
+__all__ = ["register"]
 
 
 def _parse_rename(items: list[str] | None) -> dict[str, str]:
@@ -135,8 +137,8 @@ def cmd_export_coco(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_dataset_commands(sub: Any, run: Any) -> None:
-    """Add the subcommands to the CLI's subparsers; ``run(name)`` wraps ``cmd_<name>``."""
+def register(sub: Any) -> None:
+    """Add the import, validation and dataset subcommands to the CLI's subparsers."""
     p = sub.add_parser("import-labels", help="import labels of another tool into a project")
     p.add_argument(
         "source",
@@ -182,14 +184,14 @@ def add_dataset_commands(sub: Any, run: Any) -> None:
         help="imported labels replace the project's where both exist",
     )
     p.add_argument("--dry-run", action="store_true", help="only show the preview")
-    p.set_defaults(func=run("import"))
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("validate", help="check all labels before making a training dataset")
-    p.add_argument("config", help="config.yaml or project folder")
-    p.set_defaults(func=run("validate"))
+    add_config(p)
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("create-dataset", help="validate, then create DeepLabCut training data")
-    p.add_argument("config", help="config.yaml or project folder")
+    add_config(p)
     p.add_argument("--train-fraction", type=float, default=0.95)
     p.add_argument("--shuffles", type=int, default=1, help="number of shuffles")
     p.add_argument("--first-shuffle", type=int, default=1)
@@ -198,9 +200,9 @@ def add_dataset_commands(sub: Any, run: Any) -> None:
         "--augmentation", default="default", choices=["default", "light", "strong", "none"]
     )
     p.add_argument("--seed", type=int, default=42)
-    p.set_defaults(func=run("create_dataset"))
+    p.set_defaults(func=cmd_create_dataset)
 
     p = sub.add_parser("export-coco", help="write the project's labels as COCO keypoints JSON")
-    p.add_argument("config", help="config.yaml or project folder")
+    add_config(p)
     p.add_argument("out", help="the .json file to write")
-    p.set_defaults(func=run("export_coco"))
+    p.set_defaults(func=cmd_export_coco)

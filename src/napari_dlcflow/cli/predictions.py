@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from napari_dlcflow.cli.training import add_model_options
+from napari_dlcflow.cli.options import add_config, add_device, add_model_options
 
 
 def _print(line: str) -> None:
@@ -119,20 +119,20 @@ def cmd_labeled_video(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_prediction_commands(sub: Any, **funcs: Any) -> None:
-    """Add the subcommands to ``cli.py``'s subparsers (``funcs`` maps names to callables)."""
+def register(sub: Any) -> None:
+    """Add ``analyze``, ``filter`` and ``labeled-video`` to the CLI's subparsers."""
     p = sub.add_parser("analyze", help="analyze videos with a trained model (resumable)")
-    p.add_argument("config", help="the project's config.yaml")
+    add_config(p)
     p.add_argument("videos", nargs="+")
     add_model_options(p, legacy=True)  # docs/overlay.md: --trainingsetindex
     p.add_argument("--snapshot", help="snapshot index (-1: last) or 'best'")
-    p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: the model's setting)")
+    add_device(p, default=None)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--csv", action="store_true", help="also write the .csv")
     p.add_argument("--destfolder", help="output folder (default: beside each video)")
     p.add_argument("--crop", help="analyse only this region: x1,x2,y1,y2")
     p.add_argument("--verbose", action="store_true", help="print DeepLabCut's output")
-    p.set_defaults(func=funcs["analyze"])
+    p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("filter", help="filter analysis h5 files into DLC's _filtered.h5")
     p.add_argument("analysis", nargs="+", help="raw analysis .h5 files")
@@ -144,7 +144,7 @@ def add_prediction_commands(sub: Any, **funcs: Any) -> None:
     p.add_argument("--pcutoff", type=float, default=0.6, help="interpolate: gap threshold")
     p.add_argument("--max-gap", type=int, default=5, help="interpolate: longest gap filled")
     p.add_argument("--csv", action="store_true", help="also write the .csv")
-    p.set_defaults(func=funcs["filter"])
+    p.set_defaults(func=cmd_filter)
 
     p = sub.add_parser("labeled-video", help="render a video with the predictions drawn on")
     p.add_argument("video")
@@ -158,4 +158,4 @@ def add_prediction_commands(sub: Any, **funcs: Any) -> None:
     p.add_argument("--crf", type=int, default=23, help="x264 CRF, or qscale for mpeg4/mjpeg")
     p.add_argument("--out", help="output file (default: <analysis>_p<cutoff>_labeled.mp4)")
     p.add_argument("--events", action="store_true", help="(internal) JSON progress events")
-    p.set_defaults(func=funcs["labeled_video"])
+    p.set_defaults(func=cmd_labeled_video)

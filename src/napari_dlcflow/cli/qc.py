@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_qc_commands", "cmd_check_labels"]
+from napari_dlcflow.cli.options import add_config
+
+__all__ = ["cmd_check_labels", "register"]
 
 
 def cmd_check_labels(args: argparse.Namespace) -> int:
@@ -31,7 +33,7 @@ def cmd_check_labels(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"--kinds: unknown check(s) {', '.join(unknown)} (known: {', '.join(KINDS)})"
             )
-    project = Project.open(args.project)
+    project = Project.open(args.config)
     findings = check_labels(project, kinds, include_dismissed=args.all)
     print(format_findings(findings))
     if args.csv:
@@ -41,13 +43,13 @@ def cmd_check_labels(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
-def add_qc_commands(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Add ``check-labels`` to the CLI's subparsers (``--help`` stays light: nothing heavy is
     imported here)."""
     p = sub.add_parser(
         "check-labels", help="find likely labeling mistakes (swaps, misplaced points, ...)"
     )
-    p.add_argument("project", help="config.yaml or project folder")
+    add_config(p)
     p.add_argument("--csv", help="also write the findings to this CSV file")
     p.add_argument(
         "--kinds",

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from napari_dlcflow.cli.training import add_model_options
+from napari_dlcflow.cli.options import add_config, add_device, add_model_options
 
-__all__ = ["add_refine_commands"]
+__all__ = ["register"]
 
 
 def _project(config: str) -> Any:
@@ -167,10 +167,10 @@ def cmd_iterations(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_refine_commands(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Add the refine-loop subcommands to the CLI's subparsers."""
     p = sub.add_parser("extract-outliers", help="extract frames where the model is likely wrong")
-    p.add_argument("config", help="config.yaml or project folder")
+    add_config(p)
     p.add_argument("videos", nargs="*", help="analysed videos (default: all in video_sets)")
     p.add_argument("--analysis", help="the analysis h5 (default: newest beside the video)")
     p.add_argument(
@@ -193,20 +193,20 @@ def add_refine_commands(sub: Any) -> None:
     p = sub.add_parser(
         "predict-frames", help="the model's predictions on unlabeled frames, to correct"
     )
-    p.add_argument("config", help="config.yaml or project folder")
+    add_config(p)
     p.add_argument("folders", nargs="*", help="labeled-data folders (default: all)")
     p.add_argument(
         "--analysis-only", action="store_true", help="only use analysis files, never run the model"
     )
     add_model_options(p)
-    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: the model's)")
+    add_device(p, default=None)
     p.set_defaults(func=cmd_predict_frames)
 
     p = sub.add_parser(
         "merge-machine-labels",
         help="accept machine labels of unlabeled images into CollectedData (nothing is deleted)",
     )
-    p.add_argument("config", help="config.yaml or project folder")
+    add_config(p)
     p.add_argument("folders", nargs="*", help="labeled-data folders (default: all with some)")
     p.add_argument(
         "--min-likelihood", type=float, default=None, help="default: the project's pcutoff"
@@ -217,7 +217,7 @@ def add_refine_commands(sub: Any) -> None:
     p = sub.add_parser(
         "next-iteration", help="bump the iteration, create its dataset, optionally train"
     )
-    p.add_argument("config", help="config.yaml or project folder")
+    add_config(p)
     p.add_argument(
         "--accept-pending",
         action="store_true",
@@ -234,5 +234,5 @@ def add_refine_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_next_iteration)
 
     p = sub.add_parser("iterations", help="the iteration history: frames, snapshots, errors")
-    p.add_argument("config", help="config.yaml or project folder")
+    add_config(p)
     p.set_defaults(func=cmd_iterations)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["add_repair_commands", "cmd_repair"]
+from napari_dlcflow.cli.options import add_config
+
+__all__ = ["cmd_repair", "register"]
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
@@ -23,7 +25,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     if not (args.project_path or args.register_folders):
         print("nothing to do: choose --project-path and/or --register-folders")
         return 2
-    project = Project.open(args.project)
+    project = Project.open(args.config)
     done: list[str] = []
     if args.project_path and not project.project_path_ok:
         old = project.project_path
@@ -42,10 +44,10 @@ def cmd_repair(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def add_repair_commands(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Add ``repair`` to the CLI's subparsers."""
     p = sub.add_parser("repair", help="apply the validation report's fixes to config.yaml")
-    p.add_argument("project", help="config.yaml or the project folder")
+    add_config(p)
     p.add_argument(
         "--project-path",
         action="store_true",

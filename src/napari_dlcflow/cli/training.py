@@ -11,23 +11,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from argparse import SUPPRESS
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-Handler = Callable[[argparse.Namespace], int]
+from napari_dlcflow.cli.options import add_config, add_device, add_model_options
 
 
-def add_training_commands(
-    sub: Any, *, train: Handler, status: Handler, evaluate: Handler
-) -> None:
+def register(sub: Any) -> None:
     """Add the training and evaluation subcommands to the CLI's subparsers."""
     p = sub.add_parser(
         "train",
         help="train a network in a background job (survives closing the terminal with --detach)",
     )
-    p.add_argument("config", help="config.yaml or project folder")
+    add_config(p)
     add_model_options(p)
     p.add_argument("--create-dataset", action="store_true", help="create the shuffle first")
     p.add_argument("--net-type", help="DeepLabCut net type for --create-dataset")
@@ -38,7 +34,7 @@ def add_training_commands(
     p.add_argument("--lr", type=float, help="learning rate (default: the net type's)")
     p.add_argument("--save-epochs", type=int, default=25, help="snapshot every N epochs")
     p.add_argument("--eval-interval", type=int, default=10, help="test metrics every N epochs")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:0, mps")
+    add_device(p)
     p.add_argument("--gpus", help="comma-separated GPU indices to train on together")
     p.add_argument("--weights", choices=("pretrained", "scratch"), default="pretrained")
     p.add_argument("--offline", action="store_true", help="never try to download weights")
@@ -46,44 +42,23 @@ def add_training_commands(
     p.add_argument("--crop-size", type=int, help="training crop width and height in pixels")
     p.add_argument("--resume", action="store_true", help="continue from the latest snapshot")
     p.add_argument("--detach", action="store_true", help="start the job and return at once")
-    p.set_defaults(func=train)
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("train-status", help="state and progress of a training job")
-    p.add_argument("config", help="config.yaml or project folder")
+    add_config(p)
     add_model_options(p)
     p.add_argument("--cancel", action="store_true", help="stop it after the current epoch")
     p.add_argument("--wait", action="store_true", help="follow it until it ends")
-    p.set_defaults(func=status)
+    p.set_defaults(func=cmd_train_status)
 
     p = sub.add_parser("evaluate", help="evaluate snapshots and explain the metrics")
-    p.add_argument("config", help="config.yaml or project folder")
+    add_config(p)
     add_model_options(p)
     p.add_argument("--snapshots", help="comma-separated epochs to evaluate (default: all)")
-    p.add_argument("--device", default="auto")
+    add_device(p)
     p.add_argument("--no-run", action="store_true", help="only show results already on disk")
-    p.set_defaults(func=evaluate)
+    p.set_defaults(func=cmd_evaluate)
 
-
-
-def add_model_options(p: argparse.ArgumentParser, *, legacy: bool = False) -> None:
-    """``--shuffle`` and ``--trainset-index``: by default those of the last dataset creation.
-
-    ``legacy`` adds DeepLabCut's spelling ``--trainingsetindex`` as a hidden alias.
-    """
-    p.add_argument(
-        "--shuffle",
-        type=int,
-        default=None,
-        help="default: the shuffle the last create-dataset made (else 1)",
-    )
-    p.add_argument(
-        "--trainset-index",
-        type=int,
-        default=None,
-        help="index in TrainingFraction (default: the last create-dataset's, else 0)",
-    )
-    if legacy:
-        p.add_argument("--trainingsetindex", dest="trainset_index", type=int, help=SUPPRESS)
 
 
 def _model(config: Any, args: argparse.Namespace) -> tuple[int, int]:

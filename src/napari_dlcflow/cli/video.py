@@ -1,0 +1,116 @@
+"""Command-line subcommands for videos: ``extract-frames`` and ``preprocess``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from napari_dlcflow.cli.options import add_config
+
+
+def cmd_extract_frames(args: argparse.Namespace) -> int:
+    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.video.extract import extract_for_project
+
+    project = Project.open(args.config)
+    results = extract_for_project(
+        project,
+        args.videos or None,
+        method=args.method,
+        n=args.n,
+        use_crop=args.crop,
+        seed=args.seed,
+    )
+    for r in results:
+        print(
+            f"{r.folder}: {len(r.written)} new frame(s) of {r.n_frames}"
+            + (f", {len(r.already)} already there" if r.already else "")
+            + (f", {len(r.missing)} never decoded (truncated video?)" if r.missing else "")
+        )
+    return 0
+
+
+def cmd_preprocess(args: argparse.Namespace) -> int:
+    from napari_dlcflow.core.video.preprocess import (
+        ContrastParams,
+        OutputParams,
+        PreprocessSpec,
+        Roi,
+        preprocess_batch,
+        read_sidecar,
+    )
+
+    if args.like:
+        spec, _ = read_sidecar(args.like)
+    else:
+        spec = PreprocessSpec(
+            roi=Roi.parse(args.roi) if args.roi else None,
+            contrast=ContrastParams(
+                method=args.contrast,
+                saturated=args.saturated,
+                scope=args.scope,
+                normalize=args.normalize,
+                clahe_tiles=args.clahe_tiles,
+                clahe_clip=args.clahe_clip,
+                gamma=args.gamma,
+            ),
+            output=OutputParams(
+                codec="lossless" if args.lossless else "h264", crf=args.crf, preset=args.preset
+            ),
+        )
+    spec.check()
+
+    def progress(k: int, done: int, total: int) -> None:
+        if done == total or done % 200 == 0:
+            print(f"  {args.videos[k]}: {done}/{total}", file=sys.stderr, flush=True)
+
+    failed = 0
+    for k, path in enumerate(args.videos):
+        out_dir = Path(args.out) if args.out else Path(path).parent / "preprocessed"
+        (res,) = preprocess_batch(
+            [(path, spec)], out_dir, on_progress=lambda _k, d, t, k=k: progress(k, d, t)
+        )
+        if res.ok:
+            print(res.output)
+        else:
+            failed += 1
+            print(f"napari-dlcflow preprocess: error: {res.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def register(sub: Any) -> None:
+    """Add this module's subcommands to the CLI's subparsers."""
+    p = sub.add_parser("extract-frames", help="extract frames to label (uniform or k-means)")
+    add_config(p)
+    p.add_argument("videos", nargs="*", help="videos (default: all in video_sets)")
+    p.add_argument("--method", choices=("uniform", "kmeans"), default="uniform")
+    p.add_argument(
+        "--n", type=int, default=None, help="frames per video (default: numframes2pick)"
+    )
+    p.add_argument("--crop", action="store_true", help="apply the video_sets crop")
+    p.add_argument("--seed", type=int, default=0, help="k-means seed (default: %(default)s)")
+    p.set_defaults(func=cmd_extract_frames)
+
+    p = sub.add_parser("preprocess", help="crop a ROI and enhance contrast of videos")
+    p.add_argument("videos", nargs="+", help="video files, TIFF stacks or image folders")
+    p.add_argument("--roi", help="X,Y,WIDTH,HEIGHT in pixels (default: whole frame)")
+    p.add_argument(
+        "--contrast",
+        choices=["imagej", "equalize", "clahe", "gamma", "none"],
+        default="imagej",
+        help="contrast method (default: %(default)s)",
+    )
+    p.add_argument("--saturated", type=float, default=0.35, help="imagej: %% saturated pixels")
+    p.add_argument("--scope", choices=["video", "frame"], default="video")
+    p.add_argument("--normalize", action="store_true", help="imagej: ImageJ's Normalize")
+    p.add_argument("--clahe-tiles", type=int, default=8)
+    p.add_argument("--clahe-clip", type=float, default=2.0)
+    p.add_argument("--gamma", type=float, default=1.0)
+    p.add_argument("--crf", type=int, default=18, help="H.264 quality (default: %(default)s)")
+    p.add_argument("--preset", default="medium", help="libx264 preset (default: %(default)s)")
+    p.add_argument("--lossless", action="store_true", help="FFV1 in MKV instead of H.264")
+    p.add_argument("--like", help="re-use the settings recorded in an output's sidecar")
+    p.add_argument("--out", help="output folder (default: <video folder>/preprocessed)")
+    p.set_defaults(func=cmd_preprocess)
