@@ -28,12 +28,16 @@ class Sidecar:
         ``napari-dlcflow <version>`` that made the project, or empty if it was made elsewhere.
     videos_mode : str
         ``"copy"`` or ``"link"``: how new videos are brought into ``videos/``.
+    batch_clusters : dict
+        Named cluster profiles for batch work (name to mapping; see
+        :mod:`napari_dlcflow.core.batch.profiles`).
     extra : dict
         Settings written by later versions that this one does not know (kept as they are).
     """
 
     created_with: str = ""
     videos_mode: str = "link"
+    batch_clusters: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
@@ -66,6 +70,8 @@ class Sidecar:
         kwargs = {k: data.pop(k) for k in list(data) if k in known}
         if kwargs.get("videos_mode", "link") not in ("copy", "link"):
             raise ValueError(f"{path}: videos_mode must be 'copy' or 'link'")
+        if not isinstance(kwargs.get("batch_clusters", {}), dict):
+            raise ValueError(f"{path}: batch_clusters must be a mapping of profile names")
         return cls(**kwargs, extra=data)
 
     def save(self, project_root: str | os.PathLike) -> None:
@@ -74,6 +80,8 @@ class Sidecar:
 
         data = asdict(self)
         extra = data.pop("extra")
+        if not data["batch_clusters"]:
+            del data["batch_clusters"]  # written only once a profile is set
         data.update(extra)
         buf = io.StringIO()
         buf.write("# napari-dlcflow settings for this project (DeepLabCut ignores this file)\n")
