@@ -327,6 +327,48 @@ def test_profiles_from_sidecar_and_file(tmp_path: Path) -> None:
         load_profile(tmp_path / "missing.yaml")
 
 
+def test_cli_preprocess_folder_on_a_local_cluster(videos: list[Path], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for v in videos[:3]:
+        (folder / v.name).symlink_to(v)
+    (folder / "notes.txt").write_text("not matched by the glob")
+    (folder / "broken.mp4").write_bytes(b"garbage" * 300)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "napari_dlcflow", "preprocess", str(folder), "--contrast"]
+    cmd += ["none", "--cluster", "local", "--workers", "2", "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr  # one video failed
+    assert "local cluster: 2 CPU worker(s)" in done.stdout
+    assert "3/4 videos complete" in done.stdout
+    assert f"failed: {folder / 'broken.mp4'}" in done.stderr
+    assert sorted(p.name for p in out.glob("*.mp4")) == [
+        "mouse0_pre.mp4",
+        "mouse1_pre.mp4",
+        "mouse2_pre.mp4",
+    ]
+    table = pd.read_csv(out / "batch-summary.csv")
+    assert sorted(table["state"]) == ["done", "done", "done", "failed"]
+    # the rerun skips what is complete
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    table = pd.read_csv(out / "batch-summary.csv")
+    assert sorted(table["state"]) == ["failed", "skipped", "skipped", "skipped"], again.stdout
+    # a folder without a match and a missing input are named
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    bad = subprocess.run(
+        [sys.executable, "-m", "napari_dlcflow", "analyze", "config.yaml", str(empty)]
+        + ["--cluster", "local"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and f"no file matching '*.mp4' in folder {empty}" in bad.stderr
+
+
 # ------------------------------------------------------------------ with a trained network
 
 

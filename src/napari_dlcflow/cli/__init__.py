@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from napari_dlcflow import __version__
+from napari_dlcflow.cli.batch import add_batch_options, wants_batch
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -150,6 +151,10 @@ def _cmd_preprocess(args: argparse.Namespace) -> int:
             ),
         )
     spec.check()
+    if wants_batch(args):
+        from napari_dlcflow.cli.batch import batch_preprocess
+
+        return batch_preprocess(args, spec)
 
     def progress(k: int, done: int, total: int) -> None:
         if done == total or done % 200 == 0:
@@ -283,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lossless", action="store_true", help="FFV1 in MKV instead of H.264")
     p.add_argument("--like", help="re-use the settings recorded in an output's sidecar")
     p.add_argument("--out", help="output folder (default: <video folder>/preprocessed)")
+    add_batch_options(p)
     p.set_defaults(func=_cmd_preprocess)
 
     from napari_dlcflow.cli.training import add_training_commands
