@@ -71,6 +71,19 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return _videos(tmp_path_factory.mktemp("batch videos"), 4)
 
 
+def test_importing_the_batch_layer_is_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, napari_dlcflow.core.batch.runner, napari_dlcflow.core.batch.cluster, "
+        "napari_dlcflow.cli.batch; print([m for m in ('distributed', 'torch', 'deeplabcut', "
+        "'qtpy', 'napari') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
 def test_local_cluster_has_the_workers_asked_for(cluster) -> None:
     info = cluster.client.scheduler_info()["workers"].values()
     assert sorted(w["name"] for w in info) == ["cpu0", "cpu1"]
@@ -359,9 +372,9 @@ def test_cli_preprocess_folder_on_a_local_cluster(videos: list[Path], tmp_path: 
     # a folder without a match and a missing input are named
     empty = tmp_path / "empty"
     empty.mkdir()
+    argv = ["analyze", "config.yaml", str(empty), "--cluster", "local"]
     bad = subprocess.run(
-        [sys.executable, "-m", "napari_dlcflow", "analyze", "config.yaml", str(empty)]
-        + ["--cluster", "local"],
+        [sys.executable, "-m", "napari_dlcflow", *argv],
         capture_output=True,
         text=True,
         timeout=120,
@@ -402,5 +415,10 @@ def test_analysis_batch_on_two_workers_against_truth(
         assert video_status(v, scorer, tmp_path / "out") == "done"
     table = pd.read_csv(tmp_path / "summary.csv")
     assert_array_equal(table["frames"], [40, 40, 40])
+    # DeepLabCut ran in the analysis children, never in the worker processes
+    import sys
+
+    loaded = cluster.client.run(lambda: [m for m in ("deeplabcut", "torch") if m in sys.modules])
+    assert all(v == [] for v in loaded.values()), loaded
     again = run_batch(tasks, cluster.client, timeout=900)
     assert [r["state"] for r in again.rows] == ["skipped"] * 3

@@ -173,7 +173,7 @@ class _Reporter:
         self._last_emit = 0.0
         self._last_poll = 0.0
         self._stopped = False
-        self.t0 = time.perf_counter()
+        self._first: tuple[float, int] | None = None  # (time, frames) of the first progress
         try:
             from distributed import get_worker
 
@@ -187,17 +187,21 @@ class _Reporter:
         final = state != "running" or (total and done >= total)
         if not final and now - self._last_emit < _EMIT_EVERY:
             return
+        if self._first is None and done:
+            self._first = (now, done)
         self._last_emit = now
         if self.worker is None or not self.task.batch_id:
             return
-        elapsed = now - self.t0
+        fps = 0.0
+        if self._first is not None and now > self._first[0]:  # from the first frame on:
+            fps = (done - self._first[1]) / (now - self._first[0])  # not the model's loading
         msg = {
             "video": self.task.source,
             "kind": self.task.kind,
             "state": state,
             "frames_done": int(done),
             "frames_total": int(total),
-            "fps": round(done / elapsed, 2) if done and elapsed > 0 else 0.0,
+            "fps": round(fps, 2),
             "worker_name": self.name,  # the scheduler sets "worker" to the address
             "pid": os.getpid(),
             **extra,
