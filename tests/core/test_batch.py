@@ -189,6 +189,31 @@ def test_killed_worker_task_is_retried_elsewhere(cluster, tmp_path: Path) -> Non
     assert killed[0] not in cluster.client.run(os.getpid).values()
 
 
+def test_a_task_that_keeps_losing_its_worker_fails_after_the_bound(
+    cluster, tmp_path: Path
+) -> None:
+    (video,) = _videos(tmp_path / "long", 1, frames=400, size=160)
+    ok_video = _videos(tmp_path / "ok", 1, frames=20, size=96)[0]
+    killed: list[int] = []
+
+    def kill_always(table, row) -> None:  # every attempt at the long video dies
+        if row.video == str(video) and row.frames_done >= 5 and row.pid not in killed:
+            killed.append(row.pid)
+            os.kill(row.pid, signal.SIGKILL)
+
+    out = tmp_path / "out"
+    tasks = _tasks([video], out) + _tasks([ok_video], tmp_path / "out-ok")
+    result = run_batch(tasks, cluster.client, on_progress=kill_always, timeout=600)
+    bad, good = result.rows
+    assert len(killed) == 3  # allowed_failures=2: the third loss is final
+    assert bad["state"] == "failed" and "KilledWorker" in bad["error"], bad
+    # nothing that looks complete: only the killed attempts' hidden temporary files
+    assert bad["output"] is None
+    assert all(p.name.startswith(".") and ".partial" in p.name for p in out.iterdir())
+    assert good["state"] == "done"  # the other video was not held up
+    cluster.client.wait_for_workers(2, timeout=120)
+
+
 def test_cancel_stops_running_and_queued_tasks(cluster, tmp_path: Path) -> None:
     vids = _videos(tmp_path / "many", 4, frames=300, size=128)
     out = tmp_path / "out"
