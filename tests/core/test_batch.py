@@ -414,13 +414,24 @@ def test_cli_preprocess_folder_on_a_local_cluster(videos: list[Path], tmp_path: 
 def test_analysis_batch_on_two_workers_against_truth(
     cluster, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
+    import shutil
+
     from _dlcflow_trained import trained
 
     from napari_dlcflow.core.engine.analysis import video_status
     from napari_dlcflow.core.predictions.analysis_files import read_predictions
 
     run = trained(tmp_path_factory)
-    vids = _videos(tmp_path / "videos", 3, frames=40, size=128)
+    config = Path(run.config)
+    # copies of the video the tiny model was trained on, each with its truth beside it
+    source = next((config.parent / "videos").glob("synthetic_animal.mp4"))
+    truth_csv = next(config.parent.parent.glob("example/synthetic_animal_truth.csv"))
+    (tmp_path / "videos").mkdir()
+    vids = []
+    for i in range(3):
+        vids.append(Path(shutil.copy(source, tmp_path / "videos" / f"mouse{i}.mp4")))
+        shutil.copy(truth_csv, tmp_path / "videos" / f"mouse{i}_truth.csv")
+    n = len(read_truth(truth_csv)[0])
     params = {"config": str(run.config), "device": "cpu", "batch_size": 8}
     tasks = [VideoTask("analyze", str(v), str(tmp_path / "out"), params) for v in vids]
     result = run_batch(tasks, cluster.client, summary_csv=tmp_path / "summary.csv", timeout=900)
@@ -429,7 +440,7 @@ def test_analysis_batch_on_two_workers_against_truth(
     for r, v in zip(result.rows, vids, strict=True):
         truth, _ = read_truth(v.with_name(f"{v.stem}_truth.csv"))
         pred = read_predictions(r["output"])
-        assert pred.n_frames == r["frames"] == 40
+        assert pred.n_frames == r["frames"] == n
         err = float(np.nanmedian(np.hypot(*(pred.xy - truth).transpose(2, 0, 1))))
         print(f"{v.name}: median error {err:.2f} px, {r['fps']} frames/s on {r['worker']}")
         assert err < 6.0
@@ -439,7 +450,7 @@ def test_analysis_batch_on_two_workers_against_truth(
         scorer = Path(r["output"]).stem.removeprefix(v.stem)
         assert video_status(v, scorer, tmp_path / "out") == "done"
     table = pd.read_csv(tmp_path / "summary.csv")
-    assert_array_equal(table["frames"], [40, 40, 40])
+    assert_array_equal(table["frames"], [n, n, n])
     # DeepLabCut ran in the analysis children, never in the worker processes
     import sys
 
