@@ -19,10 +19,12 @@ JOB="${1:-setup}"
 
 say() { printf '\033[1m[dlcflow setup]\033[0m %s\n' "$*"; }
 
-# Debian packages: a virtual display (Xvfb), Mesa OpenGL and the xcb libraries Qt needs.
+# Debian packages: a virtual display (Xvfb), Mesa OpenGL and the xcb libraries Qt needs;
+# Slurm and MUNGE for the single-node Slurm the batch tests start (tests/test_cluster_slurm.py).
 APT_PACKAGES=(xvfb xauth libgl1 libegl1 libglx-mesa0 libgl1-mesa-dri libdbus-1-3 libfontconfig1
   libxkbcommon-x11-0 libx11-xcb1 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
-  libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxcb-cursor0)
+  libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxcb-cursor0
+  slurm-wlm munge)
 
 install_apt() {
   command -v dpkg-query >/dev/null || { say "not Debian/Ubuntu: install Xvfb and Mesa yourself"; return; }

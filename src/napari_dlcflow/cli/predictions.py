@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from napari_dlcflow.cli.batch import add_batch_options, wants_batch
 from napari_dlcflow.cli.options import add_config, add_device, add_model_options
 
 
@@ -39,6 +40,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         destfolder=args.destfolder,
         cropping=crop,
     )
+    if wants_batch(args):
+        from napari_dlcflow.cli.batch import batch_analyze
+
+        return batch_analyze(args, spec)
 
     def event(e: dict[str, Any]) -> None:
         kind = e.get("event")
@@ -71,6 +76,10 @@ def cmd_filter(args: argparse.Namespace) -> int:
     if args.method == "interpolate":
         params["pcutoff"] = args.pcutoff
         params["max_gap"] = args.max_gap
+    if wants_batch(args):
+        from napari_dlcflow.cli.batch import batch_filter
+
+        return batch_filter(args, params)
     for h5 in args.analysis:
         out = filter_file(h5, args.method, csv=args.csv, **params)
         _print(str(out))
@@ -85,6 +94,10 @@ def cmd_labeled_video(args: argparse.Namespace) -> int:
     )
     from napari_dlcflow.core.video.labeled import render_labeled_video
 
+    if wants_batch(args):
+        from napari_dlcflow.cli.batch import batch_labeled
+
+        return batch_labeled(args)
     video = Path(args.video)
     analysis = Path(args.analysis) if args.analysis else None
     if analysis is None:
@@ -132,6 +145,7 @@ def register(sub: Any) -> None:
     p.add_argument("--destfolder", help="output folder (default: beside each video)")
     p.add_argument("--crop", help="analyse only this region: x1,x2,y1,y2")
     p.add_argument("--verbose", action="store_true", help="print DeepLabCut's output")
+    add_batch_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("filter", help="filter analysis h5 files into DLC's _filtered.h5")
@@ -144,10 +158,11 @@ def register(sub: Any) -> None:
     p.add_argument("--pcutoff", type=float, default=0.6, help="interpolate: gap threshold")
     p.add_argument("--max-gap", type=int, default=5, help="interpolate: longest gap filled")
     p.add_argument("--csv", action="store_true", help="also write the .csv")
+    add_batch_options(p, "*DLC*.h5")
     p.set_defaults(func=cmd_filter)
 
     p = sub.add_parser("labeled-video", help="render a video with the predictions drawn on")
-    p.add_argument("video")
+    p.add_argument("video", help="the video (with --cluster: a folder of videos, or one)")
     p.add_argument("--analysis", help="analysis .h5 (default: the newest beside the video)")
     p.add_argument("--filtered", action="store_true", help="use the _filtered.h5")
     p.add_argument("--config", help="config.yaml for skeleton and pcutoff")
@@ -158,4 +173,5 @@ def register(sub: Any) -> None:
     p.add_argument("--crf", type=int, default=23, help="x264 CRF, or qscale for mpeg4/mjpeg")
     p.add_argument("--out", help="output file (default: <analysis>_p<cutoff>_labeled.mp4)")
     p.add_argument("--events", action="store_true", help="(internal) JSON progress events")
+    add_batch_options(p)
     p.set_defaults(func=cmd_labeled_video)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from napari_dlcflow.cli.batch import add_batch_options, wants_batch
 from napari_dlcflow.cli.options import add_config
 
 
@@ -61,6 +62,10 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
             ),
         )
     spec.check()
+    if wants_batch(args):
+        from napari_dlcflow.cli.batch import batch_preprocess
+
+        return batch_preprocess(args, spec)
 
     def progress(k: int, done: int, total: int) -> None:
         if done == total or done % 200 == 0:
@@ -113,4 +118,5 @@ def register(sub: Any) -> None:
     p.add_argument("--lossless", action="store_true", help="FFV1 in MKV instead of H.264")
     p.add_argument("--like", help="re-use the settings recorded in an output's sidecar")
     p.add_argument("--out", help="output folder (default: <video folder>/preprocessed)")
+    add_batch_options(p)
     p.set_defaults(func=cmd_preprocess)

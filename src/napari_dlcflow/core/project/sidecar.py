@@ -37,6 +37,9 @@ class Sidecar:
         :func:`napari_dlcflow.core.engine.dataset.create_datasets`): ``iteration``,
         ``shuffles`` (list of int), ``trainset_index``, ``train_fraction``, ``created``. Train,
         evaluate, analyze and the docks use its first shuffle and its trainset index by default.
+    batch_clusters : dict
+        Named cluster profiles for batch work (name to mapping; see
+        :mod:`napari_dlcflow.core.batch.profiles`).
     extra : dict
         Settings written by later versions that this one does not know (kept as they are).
     """
@@ -45,6 +48,7 @@ class Sidecar:
     videos_mode: str = "link"
     label_qc: dict[str, Any] = field(default_factory=dict)
     last_dataset: dict[str, Any] = field(default_factory=dict)
+    batch_clusters: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
@@ -81,6 +85,8 @@ class Sidecar:
             raise ValueError(f"{path}: last_dataset must be a mapping")
         if "last_dataset" in kwargs:
             kwargs["last_dataset"] = dict(kwargs["last_dataset"] or {})
+        if not isinstance(kwargs.get("batch_clusters", {}), dict):
+            raise ValueError(f"{path}: batch_clusters must be a mapping of profile names")
         return cls(**kwargs, extra=data)
 
     def save(self, project_root: str | os.PathLike) -> None:
@@ -89,6 +95,8 @@ class Sidecar:
 
         data = asdict(self)
         extra = data.pop("extra")
+        if not data["batch_clusters"]:
+            del data["batch_clusters"]  # written only once a profile is set
         data.update(extra)
         buf = io.StringIO()
         buf.write("# napari-dlcflow settings for this project (DeepLabCut ignores this file)\n")
