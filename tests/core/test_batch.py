@@ -209,7 +209,7 @@ def test_a_task_that_keeps_losing_its_worker_fails_after_the_bound(
     assert bad["state"] == "failed" and "KilledWorker" in bad["error"], bad
     # nothing that looks complete: only the killed attempts' hidden temporary files
     assert bad["output"] is None
-    assert all(p.name.startswith(".") and ".partial" in p.name for p in out.iterdir())
+    assert all(p.name.startswith(".") and p.name.endswith(".tmp") for p in out.iterdir())
     assert good["state"] == "done"  # the other video was not held up
     cluster.client.wait_for_workers(2, timeout=120)
 

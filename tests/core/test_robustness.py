@@ -97,6 +97,34 @@ def test_every_h5_reader_survives_a_segfaulting_file(shared_data: Path, tmp_path
     assert bad.read_bytes() == before
 
 
+def _read_in_daemon(path: str, out: object) -> None:
+    try:
+        read_labels(path)
+        out.put("loaded")  # type: ignore[attr-defined]
+    except CorruptLabelsError as exc:
+        out.put(f"refused: {exc}")  # type: ignore[attr-defined]
+    except BaseException as exc:
+        out.put(f"raw {type(exc).__name__}: {exc}")  # type: ignore[attr-defined]
+
+
+def test_untrusted_h5_is_read_inside_a_daemonic_process(shared_data: Path, tmp_path: Path) -> None:
+    """Dask workers are daemonic processes, where multiprocessing refuses to start children;
+    the protected read must still work there (a batch filtered nothing before this)."""
+    import multiprocessing as mp
+
+    bad = _segfaulting_copy(shared_data, tmp_path / "CollectedData_Pranav.h5")
+    good = shared_data / M4 / "CollectedData_Pranav.h5"
+    ctx = mp.get_context("fork")
+    for path, want in ((good, "loaded"), (bad, "refused")):
+        out = ctx.Queue()
+        proc = ctx.Process(target=_read_in_daemon, args=(str(path), out), daemon=True)
+        proc.start()
+        got = out.get(timeout=120)
+        proc.join(30)
+        assert got.startswith(want), got
+        assert proc.exitcode == 0
+
+
 def test_own_files_are_trusted_and_a_silent_change_is_noticed(tmp_path: Path) -> None:
     folder = tmp_path / "vid"
     folder.mkdir()

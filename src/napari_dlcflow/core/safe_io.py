@@ -12,6 +12,7 @@ behind.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -198,6 +199,18 @@ def atomic_writer(
     """
     with _replacing(Path(path), backup, keep) as pending:
         yield pending.tmp
+
+
+def leftover_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Temporary files that :func:`atomic_writer` made for ``path`` and a killed process left.
+
+    Only the owner of ``path`` (the one task that writes it) should remove them, before it
+    writes ``path`` again: another writer's file of the same pattern may be in use.
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        return []
+    return sorted(target.parent.glob(f".{glob.escape(target.name)}.*.tmp"))
 
 
 def atomic_write(

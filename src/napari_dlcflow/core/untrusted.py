@@ -272,12 +272,83 @@ def _signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
+class _PipeConn:
+    """``send``/``close`` over a pipe's write end, for the forked child."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def send(self, obj: Any) -> None:
+        import pickle
+
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
 def _read_in_child(
     path: Path, prefer: Sequence[str], any_key: bool, nrows: int | None, timeout: float
 ) -> tuple[str, Any]:
     import pandas  # noqa: F401 - loaded once here, so each forked child starts ready
     import tables  # noqa: F401
 
+    if not hasattr(os, "fork"):
+        return _read_in_spawned_child(path, prefer, any_key, nrows, timeout)
+    # a plain fork, not multiprocessing: it also works inside daemonic processes (a Dask
+    # worker), where multiprocessing refuses to start children
+    recv, send = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read, send the outcome, and leave without any clean-up
+        try:
+            os.close(recv)
+            _child(_PipeConn(send), str(path), tuple(prefer), any_key, nrows)
+        finally:
+            os._exit(0)
+    os.close(send)
+    import pickle
+    import select
+
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return (
+                    "crash",
+                    f"the HDF5 reader did not finish within {timeout:g} s (hangs on it)",
+                )
+            ready, _, _ = select.select([recv], [], [], min(left, 0.5))
+            if ready:
+                chunk = os.read(recv, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    finally:
+        os.close(recv)
+    _, status = os.waitpid(pid, 0)
+    if chunks:
+        try:
+            return pickle.loads(b"".join(chunks))
+        except Exception:  # a child killed while sending
+            pass
+    if os.WIFSIGNALED(status):
+        how = _signal_name(-os.WTERMSIG(status))
+    else:
+        how = f"exit code {os.WEXITSTATUS(status)}"
+    return ("crash", f"the HDF5 reader crashed on it ({how})")
+
+
+def _read_in_spawned_child(
+    path: Path, prefer: Sequence[str], any_key: bool, nrows: int | None, timeout: float
+) -> tuple[str, Any]:
+    """Where there is no fork (Windows): a spawned multiprocessing child."""
     ctx = _context()
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(

@@ -292,6 +292,7 @@ def _pcutoff(task: VideoTask, near: Path) -> float | None:
 
 
 def _preprocess(task: VideoTask, rep: _Reporter, res: dict[str, Any]) -> None:
+    from napari_dlcflow.core.safe_io import leftover_temporaries
     from napari_dlcflow.core.video.preprocess import (
         PreprocessCancelled,
         PreprocessSpec,
@@ -308,8 +309,8 @@ def _preprocess(task: VideoTask, rep: _Reporter, res: dict[str, Any]) -> None:
         res["state"] = "skipped"
         res["frames"] = int(read_sidecar(out)[1].get("frames") or 0)
         return
-    # a killed task leaves its hidden temporary file (".<stem>.<random>.partial<ext>"): remove
-    for stale in out.parent.glob(f".{out.stem}.*.partial{out.suffix}"):
+    # a killed task leaves its hidden temporary file: this task owns the output, remove it
+    for stale in leftover_temporaries(out):
         with contextlib.suppress(OSError):
             stale.unlink()
     frames = {"n": 0}
