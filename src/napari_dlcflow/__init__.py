@@ -15,6 +15,23 @@ __version__ = "0.1.0"
 
 #: Public name -> module that defines it (imported on first access).
 _LAZY = {
+    **dict.fromkeys(
+        (
+            "create_new_project",
+            "extract_frames",
+            "import_labels",
+            "check_labels",
+            "create_training_dataset",
+            "train_network",
+            "evaluate_network",
+            "analyze_videos",
+            "filterpredictions",
+            "create_labeled_video",
+            "extract_outlier_frames",
+            "next_iteration",
+        ),
+        "napari_dlcflow.api",
+    ),
     "open_in_viewer": "napari_dlcflow.viewer",
 }
 
