@@ -16,7 +16,10 @@ from napari_dlcflow.cli import build_parser
 
 #: API function -> (CLI subcommand, {API parameter: CLI dest} where the names differ).
 API_CLI = {
-    "create_new_project": ("create-project", {"copy_videos": "copy", "multianimal": "multi_animal"}),
+    "create_new_project": (
+        "create-project",
+        {"copy_videos": "copy", "multianimal": "multi_animal"},
+    ),
     "extract_frames": ("extract-frames", {}),
     "import_labels": ("import-labels", {}),
     "check_labels": ("check-labels", {}),
@@ -26,7 +29,7 @@ API_CLI = {
     ),
     "train_network": ("train", {}),
     "evaluate_network": ("evaluate", {}),
-    "analyze_videos": ("analyze", {"save_as_csv": "csv", "cropping": "crop", "snapshot": "snapshot"}),
+    "analyze_videos": ("analyze", {"save_as_csv": "csv", "cropping": "crop"}),
     "filterpredictions": ("filter", {"save_as_csv": "csv"}),
     "create_labeled_video": ("labeled-video", {}),
     "extract_outlier_frames": ("extract-outliers", {}),
