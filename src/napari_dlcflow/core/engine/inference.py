@@ -618,7 +618,8 @@ def analyze_video(
                     out, _ = post([pred], ctx)
                     predictions.append(out)
                 now = time.perf_counter()
-                if on_progress and (now - last > 0.5 or len(predictions) >= total):
+                first_batch = len(predictions) == n
+                if on_progress and (now - last > 0.5 or first_batch or len(predictions) >= total):
                     on_progress(len(predictions), total, len(predictions) / (now - t0))
                     last = now
                 if should_stop and should_stop():
