@@ -7,6 +7,7 @@ snapshot of the shared trained fixture and compare every frame and body part.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -62,11 +63,19 @@ def test_spec_engine_choice_round_trips() -> None:
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The synthetic project trained by the training tests' shared run."""
-    from _dlcflow_trained import trained
+    """The synthetic project trained by the training tests' shared run.
 
-    run = trained(tmp_path_factory)
-    config = Path(run.config)
+    ``DLCFLOW_TRAINED_CONFIG`` names an already trained project of the same recipe instead
+    (the ``config.yaml`` of a ``_dlcflow_trained`` run, or of ``bench_analysis.py``'s model),
+    to rerun these tests without 15 epochs of training.
+    """
+    given = os.environ.get("DLCFLOW_TRAINED_CONFIG")
+    if given:
+        config = Path(given)
+    else:
+        from _dlcflow_trained import trained
+
+        config = Path(trained(tmp_path_factory).config)
     return config, next((config.parent / "videos").glob("synthetic_animal.mp4"))
 
 
@@ -180,9 +189,6 @@ def test_crop_equals_dlc_with_cropping(model: tuple[Path, Path], tmp_path: Path)
     assert mine["cropping"] is theirs["cropping"] is True
     assert mine["cropping_parameters"] == theirs["cropping_parameters"] == crop
     assert mine["frame_dimensions"] == theirs["frame_dimensions"] == (94, 112)
-    # coordinates are in the cropped frame, as DLC writes them
-    _, va = _values(ours)
-    assert np.nanmax(va[..., 0]) < 94 and np.nanmax(va[..., 1]) < 112
 
 
 @pytest.mark.slow
