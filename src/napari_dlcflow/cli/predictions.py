@@ -39,6 +39,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         save_as_csv=args.csv,
         destfolder=args.destfolder,
         cropping=crop,
+        engine=args.engine,
+        fast=args.fast,
     )
     if wants_batch(args):
         from napari_dlcflow.cli.batch import batch_analyze
@@ -55,6 +57,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             _print(f"[{e['index'] + 1}/{len(spec.videos)}] {e['video']}: already complete")
         elif kind == "video_done":
             _print(f"  done: {e['h5']}")
+        elif kind in ("engine_fallback", "fast_report"):
+            _print(f"  {e['message']}")
         elif kind in ("video_incomplete", "video_failed", "error"):
             _print(f"  {kind.replace('_', ' ')}: {e.get('message')}")
 
@@ -144,6 +148,19 @@ def register(sub: Any) -> None:
     p.add_argument("--csv", action="store_true", help="also write the .csv")
     p.add_argument("--destfolder", help="output folder (default: beside each video)")
     p.add_argument("--crop", help="analyse only this region: x1,x2,y1,y2")
+    p.add_argument(
+        "--engine",
+        choices=("dlcflow", "dlc"),
+        default="dlcflow",
+        help="dlcflow: our faster loop over DLC's model, same predictions (default); "
+        "dlc: DeepLabCut's analyze_videos",
+    )
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="dlcflow engine: half precision (bf16 CPU, fp16 GPU); reports how far it moves "
+        "predictions on the labeled frames first",
+    )
     p.add_argument("--verbose", action="store_true", help="print DeepLabCut's output")
     add_batch_options(p)
     p.set_defaults(func=cmd_analyze)
