@@ -377,9 +377,15 @@ def analyze_videos(
     save_as_csv: bool = False,
     destfolder: PathLike | None = None,
     cropping: Sequence[int] | None = None,
+    engine: str = "dlcflow",
+    fast: bool = False,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> Any:
     """Analyze videos with a trained model (CLI: ``analyze``), resumable.
+
+    ``engine="dlcflow"`` (default) runs our pipeline over DeepLabCut's model (the same
+    predictions, see ``docs/analysis-engine.md``); ``"dlc"`` runs DeepLabCut's own loop.
+    ``fast`` opts into half precision and reports how far it moves the predictions.
 
     Complete outputs are skipped, partial ones redone; DeepLabCut's analysis h5 is written
     beside each video (or in ``destfolder``).
@@ -409,6 +415,8 @@ def analyze_videos(
         save_as_csv=save_as_csv,
         destfolder=None if destfolder is None else str(destfolder),
         cropping=None if cropping is None else [int(c) for c in cropping],
+        engine=engine,
+        fast=fast,
     )
     result = analyze(spec, on_event=on_event)
     if not result.ok:
