@@ -24,6 +24,7 @@ from napari_dlcflow.core.engine.training import (
     snapshot_ok,
 )
 from napari_dlcflow.core.jobs import emit, emit_error
+from napari_dlcflow.core.safe_io import atomic_writer
 
 __all__ = ["evaluate_here", "train_worker"]
 
@@ -58,12 +59,8 @@ def _edit_pytorch_config(path: Path, spec: TrainSpec) -> dict[str, Any]:
                 conf = head.get(part)
                 if conf and conf.get("channels"):
                     conf["channels"][0] = channels
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
+    with atomic_writer(path, backup=False) as tmp:
         write_config(tmp, cfg, overwrite=True)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return cfg
 
 
@@ -142,9 +139,8 @@ def _train(spec: TrainSpec, folder: Path) -> int:
     elif spec.weights == "scratch":
         model = PoseModel.build(cfg["model"], pretrained_backbone=False)
         init = folder / INIT_WEIGHTS
-        tmp = init.with_name(f".{init.name}.part")
-        torch.save({"model": model.state_dict()}, tmp)
-        os.replace(tmp, init)
+        with atomic_writer(init, backup=False) as tmp:
+            torch.save({"model": model.state_dict()}, tmp)
         snapshot_path = str(init)
         emit("log", message="training from scratch (random initial weights)")
     else:
@@ -185,10 +181,9 @@ def _train(spec: TrainSpec, folder: Path) -> int:
         stop = cancel_file.exists() and not last
         if stop and not any(s.endswith(f"-{epoch:03}.pt") for s in new):
             path = self.snapshot_path(epoch=epoch)
-            tmp = path.with_name(f".{path.name}.part")
             keep = {k: v for k, v in state_dict.items() if k in ("model", "metadata")}
-            torch.save(keep, tmp)
-            os.replace(tmp, path)
+            with atomic_writer(path, backup=False) as tmp:
+                torch.save(keep, tmp)
             new.append(path.name)
         emit(
             "epoch",
@@ -256,9 +251,8 @@ def _init_from_snapshot(path: str, cfg: dict, folder: Path) -> str:
             hint="Train from scratch or with pretrained weights instead.",
         ) from exc
     init = folder / INIT_WEIGHTS
-    tmp = init.with_name(f".{init.name}.part")
-    torch.save({"model": state["model"]}, tmp)
-    os.replace(tmp, init)
+    with atomic_writer(init, backup=False) as tmp:
+        torch.save({"model": state["model"]}, tmp)
     return str(init)
 
 

@@ -503,13 +503,10 @@ def _temp(path: Path) -> Path:
 
 
 def _pickle_atomic(obj: Any, path: Path) -> None:
-    tmp = _temp(path)
-    try:
-        with tmp.open("wb") as f:
-            pickle.dump(obj, f, pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from napari_dlcflow.core.safe_io import atomic_writer
+
+    with atomic_writer(path, backup=False) as tmp, tmp.open("wb") as f:
+        pickle.dump(obj, f, pickle.HIGHEST_PROTOCOL)
 
 
 class _VideoFacts:
@@ -703,6 +700,8 @@ def _write_outputs(
     )
     _pickle_atomic(dlc_videos._generate_output_data(pose_cfg, predictions), files["full"])
     h5 = files["h5"]
+    # DeepLabCut's writer names its files itself (<prefix>.h5/.csv), so they are written under
+    # a hidden prefix and renamed, rather than through safe_io.atomic_writer's temporary path
     tmp = _temp(h5).with_suffix(".h5")
     tmp_csv = tmp.with_suffix(".csv")
     try:
