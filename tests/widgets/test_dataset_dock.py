@@ -132,6 +132,8 @@ def test_validation_report_register_and_coco(
     assert any("no video_sets entry" in ln for ln in lines)
     assert any("images in the labels but not on disk: img0010.png" in ln for ln in lines)
     assert "m4s1: 640×480: 115" in lines
+    # the label check's count stands beside the report (issue 16): openfield has 3 findings
+    assert "Label check: 3 likely mistake(s) (Labeling dock)" in lines
     # export refused with the list
     _click(qtbot, dock.export.create_button)
     assert "Not exported: 3 blocking problems" in dock.status.text()

@@ -329,7 +329,7 @@ class DatasetDock(QScrollArea):
         except OSError as exc:
             self._error(f"{project.root}: cannot be checked ({exc})")
             return None
-        self.report_view.show_report(report)
+        self.report_view.show_report(report, project)
         return report
 
     def register_folders(self) -> None:
