@@ -144,6 +144,29 @@ def test_lightning_pose_paths_relative_to_csv(tmp_path: Path) -> None:
     assert_allclose(lab.xy[0], [[1.5, 2.5], [10, 11]])
 
 
+def test_lightning_pose_flat_labeled_data_is_named_after_the_dataset(tmp_path: Path) -> None:
+    """Lightning Pose keeps images directly in ``labeled-data/``: they must not land in a
+    folder called ``labeled-data/labeled-data`` but in one named after the dataset."""
+    from napari_dlcflow.core.labels.importing import new_project_for, preview_import
+
+    data = tmp_path / "mirror-mouse"
+    (data / "labeled-data").mkdir(parents=True)
+    for i in range(2):
+        write_png(data / f"labeled-data/img{i:03d}.png")
+    (data / "CollectedData.csv").write_text(
+        "scorer,lp,lp,lp,lp\nbodyparts,nose,nose,tail,tail\ncoords,x,y,x,y\n"
+        "labeled-data/img000.png,1.5,2.5,10,11\n"
+        "labeled-data/img001.png,3,4,,\n"
+    )
+    lab = read_foreign(data / "CollectedData.csv")
+    assert {f.group for f in lab.frames} == {"mirror-mouse"}
+    (tmp_path / "projects").mkdir()
+    project = new_project_for(lab, "mouse", "me", tmp_path / "projects")
+    preview = preview_import(data / "CollectedData.csv", project)
+    assert "labeled-data/mirror-mouse (2)" in preview.summary()
+    assert "labeled-data/labeled-data" not in preview.summary()
+
+
 def _coco_doc(n_images: int, names: list[str], xy: np.ndarray, vis: np.ndarray) -> dict:
     images = [
         {"id": 10 + i, "file_name": f"frames/pic_{i:02d}.png", "width": 60, "height": 40}

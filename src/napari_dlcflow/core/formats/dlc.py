@@ -200,7 +200,7 @@ def read_lightning_pose(path: str | os.PathLike, *, group: str | None = None) ->
     for name in raw:
         rel = PureWindowsPath(name) if "\\" in name else PurePosixPath(name)
         img = p.parent.joinpath(*rel.parts)
-        grp = group or (rel.parent.name or p.parent.name)
+        grp = group or _lp_group(rel, p)
         frames.append(FrameRef(name=name, group=grp, image=img))
     notes = list(labels.notes)
     _note_likelihood(labels, notes)
@@ -214,6 +214,20 @@ def read_lightning_pose(path: str | os.PathLike, *, group: str | None = None) ->
         scorer=labels.scorer,
         notes=notes,
     )
+
+
+#: Folder names that say only "images here": an image directly inside one of them is named
+#: after the dataset (the CSV's folder) instead, e.g. Lightning Pose's ``labeled-data/img1.png``.
+_GENERIC_FOLDERS = {"", ".", "labeled-data", "labeled_data", "images", "frames", "imgs"}
+
+
+def _lp_group(rel: PurePosixPath | PureWindowsPath, csv_path: Path) -> str:
+    """The ``labeled-data`` folder an image of a Lightning Pose CSV goes to: its own folder,
+    unless that is a generic one, then the dataset's folder (the CSV's)."""
+    parent = rel.parent.name
+    if parent.lower() not in _GENERIC_FOLDERS:
+        return parent
+    return csv_path.resolve().parent.name or csv_path.stem
 
 
 def write_lightning_pose(data: Keypoints, path: str | os.PathLike) -> Path:
