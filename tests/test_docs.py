@@ -1,10 +1,13 @@
-"""The Python example in the quick start runs as written (paths swapped for temporary ones)."""
+"""The Python examples in docs/ run as written (paths swapped for temporary ones)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from napari_dlcflow.core.project.config import Project
 
@@ -24,3 +27,45 @@ def test_quickstart_python_example_runs(small_video: Path, tmp_path: Path) -> No
     project = Project.open(tmp_path / folder)
     assert project.bodyparts == ["paw", "nose", "tailbase"]
     assert project.pcutoff == 0.5
+
+
+@pytest.mark.gui
+def test_scripting_examples_run(
+    make_napari_viewer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every Python block of docs/scripting.md runs, in order, in one namespace."""
+    blocks = re.findall(r"```python\n(.*?)```", (DOCS / "scripting.md").read_text(), flags=re.S)
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)
+    viewer = make_napari_viewer()
+    namespace: dict[str, Any] = {}
+    for i, code in enumerate(blocks):
+        code = code.replace("napari.Viewer()", "_viewer")
+        namespace["_viewer"] = viewer
+        exec(compile(code, f"scripting.md[{i}]", "exec"), namespace)
+    project = Project.open(namespace["config"])
+    assert project.bodyparts == ["nose", "tailbase"]
+    assert len(namespace["extracted"].written) == 8
+    assert namespace["viewer"] is viewer and len(viewer.layers) >= 1
+
+
+def test_every_python_example_compiles_and_its_imports_exist() -> None:
+    """The examples that need a user's own data (and so cannot run here) still name modules and
+    functions that exist: a refactor that moves one fails this test, not the reader."""
+    import ast
+    import importlib
+
+    checked = 0
+    for page in sorted(DOCS.glob("*.md")):
+        for i, code in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(), re.S)):
+            tree = ast.parse(code, f"{page.name}[{i}]")
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "napari_dlcflow"
+                ):
+                    module = importlib.import_module(node.module)
+                    for alias in node.names:
+                        where = f"{page.name}: {node.module}.{alias.name}"
+                        assert hasattr(module, alias.name), where
+                        checked += 1
+    assert checked >= 25
