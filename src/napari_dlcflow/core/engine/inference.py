@@ -134,7 +134,7 @@ def load_model(
     config: str | os.PathLike,
     *,
     shuffle: int = 1,
-    trainingsetindex: int = 0,
+    trainset_index: int = 0,
     snapshot_index: int | str | None = None,
     device: str | None = None,
     batch_size: int | None = None,
@@ -147,7 +147,7 @@ def load_model(
     ----------
     config : path-like
         The project's ``config.yaml``.
-    shuffle, trainingsetindex : int
+    shuffle, trainset_index : int
         Which trained model.
     snapshot_index : int or str or None
         As DLC's ``snapshot_index`` (None: the config's ``snapshotindex``).
@@ -175,7 +175,7 @@ def load_model(
     from deeplabcut.pose_estimation_pytorch.data import DLCLoader
     from deeplabcut.pose_estimation_pytorch.task import Task
 
-    loader = DLCLoader(str(config), trainset_index=trainingsetindex, shuffle=shuffle)
+    loader = DLCLoader(str(config), trainset_index=trainset_index, shuffle=shuffle)
     if loader.project_cfg.get("multianimalproject"):
         raise UnsupportedModelError(
             f"{config}: multi-animal projects are not supported by the dlcflow engine yet "
@@ -246,7 +246,7 @@ def engine_for(spec: AnalysisSpec) -> EngineModel | None:
         model = load_model(
             spec.config,
             shuffle=spec.shuffle,
-            trainingsetindex=spec.trainset_index,
+            trainset_index=spec.trainset_index,
             snapshot_index=spec.snapshot_index,
             device=spec.device,
             batch_size=spec.batch_size,
