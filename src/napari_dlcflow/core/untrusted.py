@@ -290,6 +290,65 @@ class _PipeConn:
         os.close(self.fd)
 
 
+def _fork_is_safe() -> bool:
+    """Whether a fork of this process can read a file: only with one thread and no Qt.
+
+    A fork copies only the calling thread; a lock another thread held at that moment (a thread
+    pool's, the allocator's) stays locked in the child forever. In napari, or beside a Dask
+    client's threads, the child then hangs until the time limit and a good file is refused.
+    """
+    import sys
+
+    return threading.active_count() == 1 and not any(
+        m in sys.modules for m in ("qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6")
+    )
+
+
+def _read_in_fresh_interpreter(
+    path: Path, prefer: Sequence[str], any_key: bool, nrows: int | None, timeout: float
+) -> tuple[str, Any]:
+    """Read in a new Python process (about a second to start: pandas and PyTables load)."""
+    import pickle
+    import subprocess
+    import sys
+
+    args = json.dumps([str(path), list(prefer), any_key, nrows])
+    code = "from napari_dlcflow.core.untrusted import _fresh_main; _fresh_main()"
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", code, args], capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return ("crash", f"the HDF5 reader did not finish within {timeout:g} s (hangs on it)")
+    if run.stdout:
+        try:
+            return pickle.loads(run.stdout)
+        except Exception:  # a child killed while writing
+            pass
+    code_ = run.returncode
+    how = _signal_name(code_) if code_ < 0 else f"exit code {code_}"
+    return ("crash", f"the HDF5 reader crashed on it ({how})")
+
+
+def _fresh_main() -> None:
+    """The fresh interpreter's side of :func:`_read_in_fresh_interpreter`."""
+    import sys
+
+    path, prefer, any_key, nrows = json.loads(sys.argv[1])
+
+    class _Stdout:
+        def send(self, obj: Any) -> None:
+            import pickle
+
+            sys.stdout.buffer.write(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+            sys.stdout.buffer.flush()
+
+        def close(self) -> None:
+            pass
+
+    _child(_Stdout(), path, tuple(prefer), bool(any_key), nrows)
+
+
 def _read_in_child(
     path: Path, prefer: Sequence[str], any_key: bool, nrows: int | None, timeout: float
 ) -> tuple[str, Any]:
@@ -298,6 +357,8 @@ def _read_in_child(
 
     if not hasattr(os, "fork"):
         return _read_in_spawned_child(path, prefer, any_key, nrows, timeout)
+    if not _fork_is_safe():
+        return _read_in_fresh_interpreter(path, prefer, any_key, nrows, timeout)
     # a plain fork, not multiprocessing: it also works inside daemonic processes (a Dask
     # worker), where multiprocessing refuses to start children
     recv, send = os.pipe()
