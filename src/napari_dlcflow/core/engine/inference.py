@@ -246,7 +246,7 @@ def engine_for(spec: AnalysisSpec) -> EngineModel | None:
         model = load_model(
             spec.config,
             shuffle=spec.shuffle,
-            trainingsetindex=spec.trainingsetindex,
+            trainingsetindex=spec.trainset_index,
             snapshot_index=spec.snapshot_index,
             device=spec.device,
             batch_size=spec.batch_size,
