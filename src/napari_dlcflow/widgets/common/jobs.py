@@ -141,11 +141,14 @@ class _CloseGuard(QObject):
         if event.type() != QEvent.Type.Close or not isinstance(obj, QMainWindow):
             return False
         try:
-            running = [r.describe() for r in list(_RUNNERS) if r.busy]
+            busy = [r for r in list(_RUNNERS) if r.busy]
+            running = [r.describe() for r in busy if r.activity is not None]  # the user's jobs
             detached = [d for d in (o.detached_running() for o in list(_DETACHED)) if d]
         except RuntimeError:  # an owner's widget is already deleted
             return False
         if not running and not detached:
+            if busy:  # previews and the like: stop them without asking
+                stop_all_jobs()
             return False
         choice = ask_close_with_jobs(obj, running, detached)
         if choice == "cancel":
@@ -272,6 +275,7 @@ class JobRunner:
         if row is not None and row.cancel_button is not None:
             row.cancel_button.clicked.connect(self.cancel)
         self._message: str | None = None
+        self.activity: Any = None  # napari.utils.progress of the running job (activity panel)
         _RUNNERS.add(self)
         _install_close_guard()
 
@@ -327,6 +331,12 @@ class JobRunner:
         if on_result is not None:
             worker.returned.connect(on_result)
         worker.errored.connect(on_error or (lambda exc: self.fail(f"{error_prefix}: {exc}")))
+        if message is not None:  # a job the user started: napari's activity panel and notices
+            from napari.utils import progress
+
+            self.activity = progress(total=0, desc=self.describe())
+            worker.returned.connect(self._notify_done)
+            worker.errored.connect(lambda exc: self._notify_error(f"{error_prefix}: {exc}"))
         worker.finished.connect(self._finished)
         if on_finished is not None:
             worker.finished.connect(on_finished)
@@ -369,13 +379,43 @@ class JobRunner:
             self.status.setText(text)
 
     def _show_progress(self, value: Any) -> None:
-        if self.progress is None or not isinstance(value, tuple) or len(value) != 2:
+        if not isinstance(value, tuple) or len(value) != 2:
             return
         done, total = value
+        self.report_progress(int(done), int(total))
+        if self.progress is None:
+            return
         self.progress.setRange(0, max(int(total), 1))
         self.progress.setValue(int(done))
 
+    def report_progress(self, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` in napari's activity panel (docks with their own events
+        call this from their ``on_yield``)."""
+        bar = self.activity
+        if bar is None:
+            return
+        if bar.total != total:
+            bar.total = max(int(total), 0)
+        bar.n = int(done)
+        bar.refresh()
+
+    def _notify_done(self, _result: Any = None) -> None:
+        from napari.utils.notifications import show_info
+
+        if self.stop.is_set():
+            show_info(f"{self.describe()}: cancelled.")
+        else:
+            show_info(f"{self.describe()}: finished.")
+
+    def _notify_error(self, text: str) -> None:
+        from napari.utils.notifications import show_error
+
+        show_error(text)
+
     def _finished(self) -> None:
+        if self.activity is not None:
+            self.activity.close()
+            self.activity = None
         self.worker = None
         if self.row is not None:
             self.row.set_running(False)

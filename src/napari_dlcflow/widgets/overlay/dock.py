@@ -550,6 +550,7 @@ class OverlayDock(QScrollArea):
         if kind == "progress":
             self.progress.setMaximum(max(int(event.get("total", 0)), 1))
             self.progress.setValue(int(event.get("done", 0)))
+            self.export_jobs.report_progress(int(event.get("done", 0)), int(event.get("total", 0)))
         elif kind == "done":
             self.status.info(f"Wrote {event.get('path')}")
         elif kind == "exit" and not event.get("ok"):

@@ -470,6 +470,7 @@ class PreprocessDock(QScrollArea):
         self.video_progress.setValue(done)
         self.overall_progress.setMaximum(1000)
         self.overall_progress.setValue(int(1000 * (k + done / max(1, total)) / max(1, n)))
+        self.jobs.report_progress(self.overall_progress.value(), 1000)
 
     def _job_done(self) -> None:
         self._poll.stop()
