@@ -152,11 +152,11 @@ class LabelingDock(QScrollArea):
         self.save_button = QPushButton("Save (Ctrl+S)")
         self.save_button.clicked.connect(self.save)
         row.addWidget(self.save_button)
+        layout.addLayout(row)
         self.shortcuts_button = QPushButton("Shortcuts")
         self.shortcuts_button.setToolTip("Every keyboard shortcut of DLCflow, in one table")
         self.shortcuts_button.clicked.connect(lambda: _shortcuts.show_shortcuts(self))
-        row.addWidget(self.shortcuts_button)
-        layout.addLayout(row)
+        layout.addWidget(self.shortcuts_button)  # its own row: the dock stays as narrow
 
         box = QGroupBox("Progress")
         blay = QVBoxLayout(box)
