@@ -71,3 +71,12 @@ def save_screenshot() -> Callable[..., Path]:
         return path
 
     return save
+
+
+@pytest.fixture(autouse=True)
+def _close_with_jobs_stops_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing a test's viewer while a job runs answers "stop all" instead of a modal box
+    (tests/widgets/test_close_with_jobs.py drives the question itself)."""
+    from napari_dlcflow.widgets.common import jobs
+
+    monkeypatch.setattr(jobs, "ask_close_with_jobs", lambda parent, running, detached: "stop")

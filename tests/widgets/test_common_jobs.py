@@ -92,3 +92,52 @@ def test_cancel_quits_an_in_process_generator(qtbot: Any) -> None:
         jobs.cancel()
         gate.set()
     assert len(got) < 1000 and 1000 not in got
+
+
+def _failing(gate: threading.Event) -> Iterator[tuple[int, int]]:
+    yield 1, 2
+    gate.wait(5)
+    raise ValueError("bad.h5: no table")
+
+
+def test_jobs_report_in_napari_activity_panel_and_notifications(
+    make_napari_viewer: Any, qtbot: Any
+) -> None:
+    from napari.utils import progress
+    from napari.utils.notifications import notification_manager
+
+    make_napari_viewer()
+    status, bar = StatusLine(), QProgressBar()
+    jobs = JobRunner(status=status, progress=bar)
+    gate = threading.Event()
+    seen: list[tuple[int, int]] = []
+    n_records = len(notification_manager.records)
+    worker = jobs.start(_counting, 3, gate, message="Counting frames…")
+    activity = jobs.activity
+    assert activity is not None and activity in progress._all_instances
+    assert activity.desc == "Counting frames"
+    worker.yielded.connect(lambda v: seen.append((activity.n, activity.total)))
+    with qtbot.waitSignal(worker.finished, timeout=10_000):
+        gate.set()
+    assert seen[-1] == (3, 3)  # the activity panel followed the yields
+    assert jobs.activity is None and activity not in progress._all_instances  # closed
+    messages = [str(r.message) for r in notification_manager.records[n_records:]]
+    assert messages == ["Counting frames: finished."]
+
+    # an error is a napari notification too (and still the status line's red text)
+    gate.clear()
+    worker = jobs.start(_failing, gate, message="Reading…", error_prefix="Cannot read")
+    with qtbot.waitSignal(worker.finished, timeout=10_000):
+        gate.set()
+    last = notification_manager.records[-1]
+    assert str(last.message) == "Cannot read: bad.h5: no table"
+    assert last.severity == "error" and status.styleSheet() == ERROR_STYLE
+
+    # jobs started without a message (previews) stay out of both
+    n_records = len(notification_manager.records)
+    gate.clear()
+    worker = jobs.start(_counting, 2, gate)
+    assert jobs.activity is None
+    with qtbot.waitSignal(worker.finished, timeout=10_000):
+        gate.set()
+    assert len(notification_manager.records) == n_records

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +290,57 @@ def test_labels_and_predictions_share_colours_on_screen(
     viewer.layers[f"{h5.stem} trails"].visible = False
     path = save_screenshot(viewer, "colours-everywhere", camera=((y, x), 3.5))
     assert path.stat().st_size > 10_000
+
+
+def test_overlay_says_why_it_is_empty_below_the_pcutoff(
+    make_napari_viewer: Any, analysed: tuple[Path, Path, Predictions], tmp_path: Path
+) -> None:
+    video, _, pred = analysed
+    data = pred.data.copy()
+    data[:, :, 2] = np.minimum(data[:, :, 2], 0.3)  # an early model: every point is weak
+    weak = dataclasses.replace(pred, data=data, path=None)
+    h5 = tmp_path / f"{video.stem}{SCORER}.h5"
+    write_predictions(weak, h5)
+    viewer = _viewer_with_video(make_napari_viewer, video)
+    dock = _dock(viewer)
+    assert dock.load(h5, skeleton=list(SKELETON))
+    raw = dock.sets["raw"]
+    assert not raw.points.shown.any()  # nothing is drawn ...
+    n = int(np.isfinite(raw.points.features["likelihood"]).sum())
+    note = dock.hidden_note.text()  # ... and the dock says why
+    assert not dock.hidden_note.isHidden()
+    assert f"All {n:,} points are below p-cutoff 0.6" in note and "lower it" in note
+    assert "0.30" in note  # the highest likelihood, so the user knows how far to go
+    dock.pcutoff.setValue(25)
+    assert raw.points.shown.any() and dock.hidden_note.isHidden()
+
+
+def test_overlay_adopts_predictions_opened_by_drag_and_drop(
+    make_napari_viewer: Any, analysed: tuple[Path, Path, Predictions], qtbot: Any
+) -> None:
+    video, h5, _ = analysed
+    viewer = _viewer_with_video(make_napari_viewer, video)
+    # opened before the dock exists (as a drop on napari would)
+    dropped = viewer.open(str(h5), plugin="napari-dlcflow")
+    n_layers = len(viewer.layers)
+    dock = _dock(viewer)
+    assert len(viewer.layers) == n_layers  # adopted, not drawn twice
+    assert dock.analysis_path == h5
+    assert "No analysis file open" not in dock.file_label.text()
+    assert "scorer " + SCORER in dock.file_label.text().replace("\u200b", "")
+    raw = dock.sets["raw"]
+    points = next(lay for lay in dropped if lay._type_string == "points")
+    assert raw.points is points and raw.tracks is not None
+    assert dock.video_layer.currentText() == video.stem
+    # the dock now drives the dropped layers
+    dock.pcutoff.setValue(95)
+    assert_array_equal(points.shown, points.features["likelihood"].to_numpy() >= 0.95)
+    # the filtered file dropped after the dock opened joins as the filtered set
+    filtered = viewer.open(str(h5.with_name(f"{h5.stem}_filtered.h5")), plugin="napari-dlcflow")
+    fpoints = next(lay for lay in filtered if lay._type_string == "points")
+    assert dock.sets["filtered"].points is fpoints and dock.sets["raw"] is raw
+    assert_array_equal(fpoints.shown, fpoints.features["likelihood"].to_numpy() >= 0.95)
+    # deleting the points layer: the dock forgets the file
+    viewer.layers.remove(points)
+    assert dock.analysis_path is None and dock.sets == {}
+    assert "No analysis file open" in dock.file_label.text()

@@ -151,7 +151,7 @@ def test_cancel_stops_before_any_frame_is_written(
     assert panel.progress.isHidden() and not panel.cancel_button.isEnabled()
 
 
-def test_marks_with_the_m_key_extract_exactly_those_frames(
+def test_marks_with_the_mark_key_extract_exactly_those_frames(
     make_napari_viewer: Any,
     analysed: tuple[Any, Path, Path],
     qtbot: Any,
@@ -166,10 +166,10 @@ def test_marks_with_the_m_key_extract_exactly_those_frames(
     viewer.layers.selection.active = viewer.layers[video.stem]
 
     def press_m() -> None:
-        qtbot.keyClick(canvas, Qt.Key.Key_M)
+        qtbot.keyClick(canvas, getattr(Qt.Key, f"Key_{MARK_KEY}"))
 
     viewer.dims.set_current_step(0, 7)
-    assert panel.mark_button.text() == "Mark frame 7 (M)"
+    assert panel.mark_button.text() == "Mark frame 7 (K)"
     press_m()
     assert panel.marks == {7}
     viewer.dims.set_current_step(0, 30)
@@ -177,7 +177,7 @@ def test_marks_with_the_m_key_extract_exactly_those_frames(
     viewer.dims.set_current_step(0, 52)
     press_m()
     assert panel.marks == {7, 30, 52}
-    assert panel.mark_button.text() == "Unmark frame 52 (M)"
+    assert panel.mark_button.text() == "Unmark frame 52 (K)"
     press_m()  # again on a marked frame: unmarked
     assert panel.marks == {7, 30}
     qtbot.mouseClick(panel.mark_button, Qt.MouseButton.LeftButton)  # the button does the same

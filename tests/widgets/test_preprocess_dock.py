@@ -165,3 +165,26 @@ def test_record_roi_as_dlc_crop(
     assert VideoReader(video).meta.n_frames == 2330
     assert not (video.parent / "preprocessed").exists()
     assert dock.status.styleSheet() == ""
+
+
+def test_opening_the_dock_adds_no_layer_until_asked(
+    make_napari_viewer: Any, shared_data: Path, qtbot: Any
+) -> None:
+    viewer = make_napari_viewer()
+    video = shared_data / "sleap-tests" / "videos" / "small_robot.mp4"
+    layers = viewer.open(str(video), plugin="napari-dlcflow")
+    dock = _dock(viewer)
+    qtbot.wait(400)  # longer than the preview timer: nothing may appear on its own
+    assert [ly.name for ly in viewer.layers] == [layers[0].name]
+    assert viewer.layers.selection.active is layers[0]
+    m = dock.current_source().meta
+    assert dock.roi_form.roi() == Roi(0, 0, m.width, m.height)  # the form shows the whole frame
+    # the user asks for a fixed crop: now the ROI layer appears with that rectangle
+    dock.roi_form.size400_button.click()
+    roi_layer = viewer.layers["ROI"]
+    assert len(roi_layer.data) == 1
+    assert dock.roi_form.roi().width == min(400, m.width)
+    n = dock.preview_count
+    dock.update_preview()
+    _wait_preview(qtbot, dock, n)
+    assert PREVIEW_LAYER in viewer.layers

@@ -13,10 +13,27 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from qtpy.QtCore import QThreadPool
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from qtpy.QtCore import QElapsedTimer, QEvent, QObject, QThreadPool
+from qtpy.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QWidget,
+)
 
-__all__ = ["ERROR_STYLE", "JobRunner", "RunCancelRow", "StatusLine"]
+__all__ = [
+    "ERROR_STYLE",
+    "JobRunner",
+    "RunCancelRow",
+    "StatusLine",
+    "ask_close_with_jobs",
+    "register_detached",
+    "stop_all_jobs",
+]
 
 ERROR_STYLE = "color: #ff6b6b;"
 """Style sheet of a status line showing an error."""
@@ -38,6 +55,118 @@ def _wait_at_exit() -> None:
 
 
 atexit.register(_wait_at_exit)
+
+CLOSE_WAIT_MS = 15_000
+"""How long closing the window waits for the stopped jobs' threads to end."""
+
+#: Owners of detached jobs (a training process) that outlive the window unless stopped: each
+#: has ``detached_running() -> str | None`` (what runs, or None) and ``stop_detached()``.
+_DETACHED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def register_detached(owner: Any) -> None:
+    """Let closing the window ask about ``owner``'s detached job (see :data:`_DETACHED`)."""
+    _DETACHED.add(owner)
+    _install_close_guard()
+
+
+def ask_close_with_jobs(parent: Any, running: list[str], detached: list[str]) -> str:
+    """Ask what to do with running jobs when the window closes (tests replace this function).
+
+    Returns
+    -------
+    str
+        ``"cancel"`` (keep the window open), ``"keep"`` (stop the threads, leave detached jobs
+        running) or ``"stop"`` (stop everything).
+    """
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Jobs are running")
+    lines = [f"• {name}" for name in running + detached]
+    box.setText("Close napari while these jobs run?\n" + "\n".join(lines))
+    keep = None
+    if detached:
+        box.setInformativeText(
+            "Background jobs in this window stop (their work so far is kept). Training runs in "
+            "its own process and can keep running: reopen the project to follow it."
+        )
+        keep = box.addButton("Close, keep training", QMessageBox.ButtonRole.AcceptRole)
+    stop = box.addButton("Stop all and close", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec_()
+    clicked = box.clickedButton()
+    if keep is not None and clicked is keep:
+        return "keep"
+    return "stop" if clicked is stop else "cancel"
+
+
+def stop_all_jobs(*, detached: bool = False, wait_ms: int = CLOSE_WAIT_MS) -> bool:
+    """Ask every job to stop and wait (delivering their last signals) until their threads end.
+
+    Parameters
+    ----------
+    detached : bool
+        Also stop detached jobs (training processes).
+    wait_ms : int
+        The longest wait.
+
+    Returns
+    -------
+    bool
+        Whether every thread ended in time.
+    """
+    runners = [r for r in list(_RUNNERS) if r.busy]
+    for runner in runners:
+        runner.cancel()
+        if runner.worker is not None and hasattr(runner.worker, "quit"):
+            runner.worker.quit()
+    if detached:
+        for owner in list(_DETACHED):
+            if owner.detached_running():
+                owner.stop_detached()
+    clock = QElapsedTimer()
+    clock.start()
+    pool = QThreadPool.globalInstance()
+    while any(r.busy for r in runners) and clock.elapsed() < wait_ms:
+        pool.waitForDone(50)
+        QApplication.processEvents()  # the workers' finished signals clear ``busy``
+    return not any(r.busy for r in runners)
+
+
+class _CloseGuard(QObject):
+    """Watches napari's main windows: closing one while jobs run asks, then stops them cleanly
+    before Qt deletes the widgets the workers report to (which aborted Python)."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.Close or not isinstance(obj, QMainWindow):
+            return False
+        try:
+            busy = [r for r in list(_RUNNERS) if r.busy]
+            running = [r.describe() for r in busy if r.activity is not None]  # the user's jobs
+            detached = [d for d in (o.detached_running() for o in list(_DETACHED)) if d]
+        except RuntimeError:  # an owner's widget is already deleted
+            return False
+        if not running and not detached:
+            if busy:  # previews and the like: stop them without asking
+                stop_all_jobs()
+            return False
+        choice = ask_close_with_jobs(obj, running, detached)
+        if choice == "cancel":
+            event.ignore()
+            return True
+        stop_all_jobs(detached=choice == "stop")
+        return False
+
+
+_GUARD: list[_CloseGuard] = []
+
+
+def _install_close_guard() -> None:
+    app = QApplication.instance()
+    if _GUARD or app is None:
+        return
+    _GUARD.append(_CloseGuard(app))
+    app.installEventFilter(_GUARD[0])
 
 
 class StatusLine(QLabel):
@@ -145,7 +274,10 @@ class JobRunner:
         self._on_cancel: Callable[[], None] | None = None
         if row is not None and row.cancel_button is not None:
             row.cancel_button.clicked.connect(self.cancel)
+        self._message: str | None = None
+        self.activity: Any = None  # napari.utils.progress of the running job (activity panel)
         _RUNNERS.add(self)
+        _install_close_guard()
 
     @property
     def busy(self) -> bool:
@@ -189,6 +321,7 @@ class JobRunner:
         from napari.qt.threading import create_worker
 
         self.stop.clear()
+        self._message = message or getattr(func, "__name__", "a job")
         self._quit_on_cancel = quit_on_cancel
         self._on_cancel = on_cancel
         # errors go to the status line only (napari would re-raise them in the GUI thread)
@@ -198,6 +331,12 @@ class JobRunner:
         if on_result is not None:
             worker.returned.connect(on_result)
         worker.errored.connect(on_error or (lambda exc: self.fail(f"{error_prefix}: {exc}")))
+        if message is not None:  # a job the user started: napari's activity panel and notices
+            from napari.utils import progress
+
+            self.activity = progress(total=0, desc=self.describe())
+            worker.returned.connect(self._notify_done)
+            worker.errored.connect(lambda exc: self._notify_error(f"{error_prefix}: {exc}"))
         worker.finished.connect(self._finished)
         if on_finished is not None:
             worker.finished.connect(on_finished)
@@ -221,6 +360,10 @@ class JobRunner:
         if self._on_cancel is not None:
             self._on_cancel()
 
+    def describe(self) -> str:
+        """What the running job is (its start message), for the close question."""
+        return (self._message or "a job").rstrip("…. ")
+
     def info(self, text: str) -> None:
         """Show ``text`` on the status line."""
         if hasattr(self.status, "info"):
@@ -236,13 +379,43 @@ class JobRunner:
             self.status.setText(text)
 
     def _show_progress(self, value: Any) -> None:
-        if self.progress is None or not isinstance(value, tuple) or len(value) != 2:
+        if not isinstance(value, tuple) or len(value) != 2:
             return
         done, total = value
+        self.report_progress(int(done), int(total))
+        if self.progress is None:
+            return
         self.progress.setRange(0, max(int(total), 1))
         self.progress.setValue(int(done))
 
+    def report_progress(self, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` in napari's activity panel (docks with their own events
+        call this from their ``on_yield``)."""
+        bar = self.activity
+        if bar is None:
+            return
+        if bar.total != total:
+            bar.total = max(int(total), 0)
+        bar.n = int(done)
+        bar.refresh()
+
+    def _notify_done(self, _result: Any = None) -> None:
+        from napari.utils.notifications import show_info
+
+        if self.stop.is_set():
+            show_info(f"{self.describe()}: cancelled.")
+        else:
+            show_info(f"{self.describe()}: finished.")
+
+    def _notify_error(self, text: str) -> None:
+        from napari.utils.notifications import show_error
+
+        show_error(text)
+
     def _finished(self) -> None:
+        if self.activity is not None:
+            self.activity.close()
+            self.activity = None
         self.worker = None
         if self.row is not None:
             self.row.set_running(False)

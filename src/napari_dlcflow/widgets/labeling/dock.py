@@ -46,6 +46,7 @@ from napari_dlcflow.core.layers.data import editing_colors, editing_points, edit
 from napari_dlcflow.core.project.config import ConfigError, Project
 from napari_dlcflow.core.safe_io import SaveError
 from napari_dlcflow.widgets.common import dialogs as _dialogs
+from napari_dlcflow.widgets.common import shortcuts as _shortcuts
 from napari_dlcflow.widgets.common.dock import scroll_body
 from napari_dlcflow.widgets.common.jobs import StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
@@ -152,6 +153,10 @@ class LabelingDock(QScrollArea):
         self.save_button.clicked.connect(self.save)
         row.addWidget(self.save_button)
         layout.addLayout(row)
+        self.shortcuts_button = QPushButton("Shortcuts")
+        self.shortcuts_button.setToolTip("Every keyboard shortcut of DLCflow, in one table")
+        self.shortcuts_button.clicked.connect(lambda: _shortcuts.show_shortcuts(self))
+        layout.addWidget(self.shortcuts_button)  # its own row: the dock stays as narrow
 
         box = QGroupBox("Progress")
         blay = QVBoxLayout(box)

@@ -174,6 +174,7 @@ class AnalyzePanel(QGroupBox):
             if frames:
                 self.frames.setRange(0, max(frames[1], 1))
                 self.frames.setValue(frames[0])
+                self.jobs.report_progress(frames[0], frames[1])
         elif kind == "video_start":
             self.frames.setRange(0, max(int(e.get("frames", 0)), 1))
             self.frames.setValue(0)

@@ -68,6 +68,7 @@ class OverlayDock(QScrollArea):
         self.analysis_path: Path | None = None
         self.skeleton: list[tuple[str, str]] = []
         self.colormap = DEFAULT_COLORMAP
+        self._adding = False
         layout = scroll_body(self, 340)
 
         self.open_button = QPushButton("Open analysis file…")
@@ -97,6 +98,10 @@ class OverlayDock(QScrollArea):
         cut.addWidget(self.pcutoff)
         cut.addWidget(self.pcutoff_label)
         form.addRow("p-cutoff", cut)
+        self.hidden_note = QLabel("")
+        self.hidden_note.setWordWrap(True)
+        self.hidden_note.setVisible(False)
+        form.addRow(self.hidden_note)
         self.show_skeleton = QCheckBox("Skeleton")
         self.show_skeleton.setChecked(True)
         self.show_trails = QCheckBox("Trails")
@@ -181,7 +186,11 @@ class OverlayDock(QScrollArea):
         self._rebuild_timer.timeout.connect(self._rebuild)
         self.viewer.layers.events.inserted.connect(self._refresh_layers)
         self.viewer.layers.events.removed.connect(self._refresh_layers)
+        self.viewer.layers.events.inserted.connect(self._layer_inserted)
+        self.viewer.layers.events.removed.connect(self._layer_removed)
         self._refresh_layers()
+        for lay in list(self.viewer.layers):  # predictions opened before the dock was
+            self._layer_inserted(value=lay)
 
     # ------------------------------------------------------------------------------ loading
 
@@ -197,6 +206,104 @@ class OverlayDock(QScrollArea):
             current if current in names else (names[0] if names else NO_LAYER)
         )
         self.video_layer.blockSignals(False)
+
+    def _layer_inserted(self, event: Any = None, *, value: Any = None) -> None:
+        """Adopt a predictions Points layer that the plugin's reader added (drag and drop)."""
+        layer = value if value is not None else event.value
+        meta = getattr(layer, "metadata", {})
+        if self._adding:
+            return
+        if layer._type_string != "points" or meta.get("dlcflow_kind") != "predictions":
+            return
+        if any(layer is s.points for s in self.sets.values()) or not meta.get(
+            "dlcflow_predictions"
+        ):
+            return
+        path = Path(meta["dlcflow_predictions"])
+        raw = self.sets.get("raw")
+        is_filtered = raw is not None and raw.pred.path is not None
+        is_filtered = is_filtered and filtered_path(raw.pred.path) == path  # type: ignore[union-attr]
+        self._adopt(layer, path, "filtered" if is_filtered else "raw")
+
+    def _adopt(self, layer: Any, path: Path, kind: str) -> None:
+        try:
+            pred = read_predictions(path)
+        except (PredictionsError, FileNotFoundError, OSError) as exc:
+            self.status.error(f"Cannot adopt {layer.name}: {exc}")
+            return
+        base = layer.metadata
+        siblings = {
+            lay._type_string: lay
+            for lay in self.viewer.layers
+            if lay is not layer
+            and lay.metadata.get("dlcflow_predictions") == base["dlcflow_predictions"]
+            and lay.metadata.get("dlcflow_kind") in ("skeleton", "trails")
+        }
+        if kind == "raw":
+            self._forget_sets()
+            self.analysis_path = pred.path
+            self.outliers_panel.set_analysis(pred.path)
+            self.skeleton = [tuple(e) for e in base.get("skeleton", [])]
+            self.colormap = str(base.get("colormap") or DEFAULT_COLORMAP)
+            self._set_slider(float(base.get("pcutoff", 0.6)))
+            self._pick_video_layer(path)
+            self._describe(pred, path)
+        elif "filtered" in self.sets:
+            self.sets.pop("filtered").remove()
+        self.sets[kind] = OverlaySet.adopt(
+            self.viewer,
+            pred,
+            layer,
+            vectors=siblings.get("vectors"),
+            tracks=siblings.get("tracks"),
+            kind=kind,
+        )
+        self.sets[kind].set_pcutoff(self.pcutoff.value() / 100, rebuild=True)
+        self._update_hidden_note()
+
+    def _layer_removed(self, event: Any) -> None:
+        """Forget the file when its points layer is deleted from the layer list."""
+        raw = self.sets.get("raw")
+        if raw is not None and event.value is raw.points:
+            for s in self.sets.values():  # the user's other layers stay where they are
+                s.release()
+            self.sets.clear()
+            self.analysis_path = None
+            self.outliers_panel.set_analysis(None)
+            self.file_label.setText("No analysis file open.")
+            self.file_label.setToolTip("")
+            self._update_hidden_note()
+
+    def _forget_sets(self) -> None:
+        sets = list(self.sets.values())
+        self.sets.clear()
+        for s in sets:
+            s.remove()
+
+    def _set_slider(self, pcut: float) -> None:
+        self.pcutoff.blockSignals(True)
+        self.pcutoff.setValue(round(pcut * 100))
+        self.pcutoff_label.setText(f"{pcut:.2f}")
+        self.pcutoff.blockSignals(False)
+
+    def _update_hidden_note(self) -> None:
+        """Say why the overlay is empty when every point is below the p-cutoff."""
+        raw = self.sets.get("raw")
+        note = raw.hidden_note() if raw is not None else ""
+        self.hidden_note.setText(note)
+        self.hidden_note.setVisible(bool(note))
+
+    def _describe(self, pred: Any, p: Path) -> None:
+        n_cols = pred.data.shape[1]
+        who = f"{len(pred.unique_individuals)} individuals, " if pred.multi_animal else ""
+        name = pred.path.name if pred.path else p.name
+        text = (
+            f"{name}\n{pred.n_frames} frames, {who}{len(pred.unique_bodyparts)} body parts "
+            f"({n_cols} tracks), scorer {pred.scorer}"
+        )
+        # let long DLC names wrap after their underscores
+        self.file_label.setText(text.replace("_", "_\u200b"))
+        self.file_label.setToolTip(str(pred.path or p))
 
     def _analysis_output(self, path: Path) -> None:
         """Show what an analysis just wrote (or found complete)."""
@@ -255,9 +362,7 @@ class OverlayDock(QScrollArea):
         except (PredictionsError, FileNotFoundError, OSError) as exc:
             self.status.error(f"Cannot open: {exc}")
             return False
-        for s in list(self.sets.values()):
-            s.remove()
-        self.sets.clear()
+        self._forget_sets()
         self.analysis_path = pred.path
         self.outliers_panel.set_analysis(pred.path)
         settings = self._settings_for(p, pred.bodyparts)
@@ -265,28 +370,24 @@ class OverlayDock(QScrollArea):
         if skeleton is None:
             skeleton, pcut = settings.skeleton, settings.pcutoff
             if pcut is not None:
-                self.pcutoff.blockSignals(True)
-                self.pcutoff.setValue(round(pcut * 100))
-                self.pcutoff_label.setText(f"{pcut:.2f}")
-                self.pcutoff.blockSignals(False)
+                self._set_slider(pcut)
         self.skeleton = list(skeleton)
         self._pick_video_layer(p)
         self.sets["raw"] = self._add_set(pred, "raw")
         self._toggle_filtered(self.show_filtered.isChecked())
-        n_cols = pred.data.shape[1]
-        who = f"{len(pred.unique_individuals)} individuals, " if pred.multi_animal else ""
-        name = pred.path.name if pred.path else p.name
-        text = (
-            f"{name}\n{pred.n_frames} frames, {who}{len(pred.unique_bodyparts)} body parts "
-            f"({n_cols} tracks), scorer {pred.scorer}"
-        )
-        # let long DLC names wrap after their underscores
-        self.file_label.setText(text.replace("_", "_\u200b"))
-        self.file_label.setToolTip(str(pred.path or p))
+        self._describe(pred, p)
+        self._update_hidden_note()
         self.status.info("")
         return True
 
     def _add_set(self, pred: Any, kind: str) -> OverlaySet:
+        self._adding = True  # the new layers are ours: not to be adopted
+        try:
+            return self._new_set(pred, kind)
+        finally:
+            self._adding = False
+
+    def _new_set(self, pred: Any, kind: str) -> OverlaySet:
         s = OverlaySet(
             self.viewer,
             pred,
@@ -326,6 +427,7 @@ class OverlayDock(QScrollArea):
         self.pcutoff_label.setText(f"{cutoff:.2f}")
         for s in self.sets.values():
             s.set_pcutoff(cutoff, rebuild=False)
+        self._update_hidden_note()
         self._rebuild_timer.start()
 
     def _rebuild(self) -> None:
@@ -448,6 +550,7 @@ class OverlayDock(QScrollArea):
         if kind == "progress":
             self.progress.setMaximum(max(int(event.get("total", 0)), 1))
             self.progress.setValue(int(event.get("done", 0)))
+            self.export_jobs.report_progress(int(event.get("done", 0)), int(event.get("total", 0)))
         elif kind == "done":
             self.status.info(f"Wrote {event.get('path')}")
         elif kind == "exit" and not event.get("ok"):

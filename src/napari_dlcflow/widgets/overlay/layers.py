@@ -111,6 +111,49 @@ class OverlaySet:
         if self.windowed:
             viewer.dims.events.current_step.connect(self._frame_changed)
 
+    @classmethod
+    def adopt(
+        cls,
+        viewer: napari.Viewer,
+        pred: Predictions,
+        points: Any,
+        *,
+        vectors: Any = None,
+        tracks: Any = None,
+        kind: str = "raw",
+    ) -> OverlaySet:
+        """Take over layers that were made elsewhere (the plugin's reader, e.g. a dropped file).
+
+        The layers stay as they are; from now on the set drives them like its own (p-cutoff,
+        visibility, trail length, removal). Their skeleton and p-cutoff are read from the points
+        layer's metadata, as ``core.layers.data.predictions_layers`` writes them.
+        """
+        self = cls.__new__(cls)
+        self.viewer = viewer
+        self.pred = pred
+        self.skeleton = [tuple(e) for e in points.metadata.get("skeleton", [])]
+        self.kind = kind
+        self.pcutoff = float(points.metadata.get("pcutoff", 0.6))
+        self.tail_length = int(tracks.tail_length) if tracks is not None else 30
+        self.windowed = False  # the reader builds skeleton and trails for every frame
+        self.window = None
+        self.points, self.vectors, self.tracks = points, vectors, tracks
+        self._likelihood = np.asarray(points.features["likelihood"], dtype=float)
+        return self
+
+    def hidden_note(self) -> str:
+        """Why nothing is drawn when every point is below the p-cutoff, else ``""``."""
+        n = int(np.isfinite(self._likelihood).sum())
+        if n == 0:
+            return "The file has no predicted points."
+        if shown_mask(self._likelihood, self.pcutoff).any():
+            return ""
+        best = float(np.nanmax(self._likelihood))
+        return (
+            f"All {n:,} points are below p-cutoff {self.pcutoff:g} (the highest likelihood is "
+            f"{best:.2f}); lower it to see them."
+        )
+
     # ------------------------------------------------------------------ windows (long videos)
 
     def _frame(self) -> int:
@@ -184,9 +227,14 @@ class OverlaySet:
             if layer is not None and layer in self.viewer.layers:
                 layer.visible = on
 
-    def remove(self) -> None:
-        """Take this set's layers out of the viewer."""
+    def release(self) -> None:
+        """Stop following the viewer's frame; the layers stay."""
         if self.windowed:
             self.viewer.dims.events.current_step.disconnect(self._frame_changed)
+            self.windowed = False
+
+    def remove(self) -> None:
+        """Take this set's layers out of the viewer."""
+        self.release()
         for layer in self.layers:
             self.viewer.layers.remove(layer)

@@ -34,6 +34,7 @@ from qtpy.QtWidgets import (
 
 from napari_dlcflow.core.refine.outliers import OutlierSpec
 from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
+from napari_dlcflow.widgets.common.shortcuts import MARK_FRAME_KEY
 from napari_dlcflow.widgets.common.state import state_for_viewer
 
 if TYPE_CHECKING:
@@ -41,8 +42,9 @@ if TYPE_CHECKING:
 
     from napari_dlcflow.core.project.config import Project
 
-#: The key that marks (or unmarks) the current frame while the dock exists.
-MARK_KEY = "M"
+#: The key that marks (or unmarks) the current frame while the dock exists (see
+#: widgets/common/shortcuts.py: ``M`` is the Labeling dock's).
+MARK_KEY = MARK_FRAME_KEY
 #: Zero-width space: a line-break opportunity in long file names.
 ZWSP = "\u200b"
 #: How many marked frame numbers the label lists before "…".
@@ -166,7 +168,7 @@ class OutliersPanel(QGroupBox):
         crit = QHBoxLayout()
         self.criteria: dict[str, QCheckBox] = {}
         for name in ("jump", "uncertain", "fitting", "manual"):
-            box = QCheckBox("marked (M)" if name == "manual" else name)
+            box = QCheckBox(f"marked ({MARK_KEY})" if name == "manual" else name)
             box.setToolTip(_TIPS[name])
             crit.addWidget(box)
             self.criteria[name] = box
@@ -218,7 +220,7 @@ class OutliersPanel(QGroupBox):
         form.addRow(self.use_crop)
 
         marks = QHBoxLayout()
-        self.mark_button = QPushButton("Mark frame (M)")
+        self.mark_button = QPushButton(f"Mark frame ({MARK_KEY})")
         self.mark_button.setToolTip(
             "Mark the current frame as an outlier (press M while watching); again: unmark it"
         )
@@ -404,10 +406,10 @@ class OutliersPanel(QGroupBox):
     def _frame_changed(self, *_: Any) -> None:
         frame = self.current_frame()
         if frame is None:
-            self.mark_button.setText("Mark frame (M)")
+            self.mark_button.setText(f"Mark frame ({MARK_KEY})")
         else:
             verb = "Unmark" if frame in self.marks else "Mark"
-            self.mark_button.setText(f"{verb} frame {frame} (M)")
+            self.mark_button.setText(f"{verb} frame {frame} ({MARK_KEY})")
 
     # ------------------------------------------------------------------ candidates
 

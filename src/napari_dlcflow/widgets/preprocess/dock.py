@@ -130,6 +130,7 @@ class PreprocessDock(QScrollArea):
 
         # state
         self._preview_pending = False
+        self._touched = False  # the contrast or preview form was changed by the user
         self._preview_cache: dict[Any, Any] = {}
         self.preview_count = 0  # previews applied (tests wait on it)
         self._progress: tuple[int, int, int, int] = (0, 0, 0, 1)  # video, done, total, n videos
@@ -149,8 +150,8 @@ class PreprocessDock(QScrollArea):
         self.roi_form.full_button.clicked.connect(self._whole_frame)
         self.roi_form.size400_button.clicked.connect(self._size_400)
         self.roi_form.changed.connect(self.schedule_preview)
-        self.contrast_form.changed.connect(self.schedule_preview)
-        self.preview_mode.currentIndexChanged.connect(self.schedule_preview)
+        self.contrast_form.changed.connect(self._touch)
+        self.preview_mode.currentIndexChanged.connect(self._touch)
         self.output_form.browse_requested.connect(self._browse_folder)
         self.add_files_button.clicked.connect(self._add_files)
         self.add_folder_button.clicked.connect(self._add_folder)
@@ -234,8 +235,8 @@ class PreprocessDock(QScrollArea):
         self.roi_form.y.setMaximum(m.height - 2)
         self.roi_form.w.setMaximum(m.width)
         self.roi_form.h.setMaximum(m.height)
-        if self.roi_sync.layer(create=False) is None:
-            self._whole_frame()
+        if self.roi_sync.layer(create=False) is None:  # a default, not a request: no layer
+            self.roi_sync.set_roi(Roi(0, 0, m.width, m.height), show=False)
         if not any(self._item_path(i) == m.path for i in range(self.video_list.count())):
             self._add_to_list(m.path)
         self.schedule_preview()
@@ -320,11 +321,19 @@ class PreprocessDock(QScrollArea):
     def _current_frame_index(self) -> int:
         return int(self.viewer.dims.current_step[0]) if self.viewer.dims.ndim >= 3 else 0
 
+    def _asked(self) -> bool:
+        """Whether the user asked for a crop or a contrast (before that no layer is added)."""
+        return self._touched or LAYER_NAME in self.viewer.layers
+
+    def _touch(self, *_: object) -> None:
+        self._touched = True
+        self.schedule_preview()
+
     def update_preview(self) -> Any:
         """Compute the preview of the current frame in a worker thread."""
         mode = self.preview_mode.currentData()
         src = self.current_source()
-        if mode == "off" or src is None:
+        if mode == "off" or src is None or not self._asked():
             if PREVIEW_LAYER in self.viewer.layers:
                 self.viewer.layers[PREVIEW_LAYER].visible = False
             return None
@@ -461,6 +470,7 @@ class PreprocessDock(QScrollArea):
         self.video_progress.setValue(done)
         self.overall_progress.setMaximum(1000)
         self.overall_progress.setValue(int(1000 * (k + done / max(1, total)) / max(1, n)))
+        self.jobs.report_progress(self.overall_progress.value(), 1000)
 
     def _job_done(self) -> None:
         self._poll.stop()

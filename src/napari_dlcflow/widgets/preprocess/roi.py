@@ -48,6 +48,7 @@ class RoiSync:
         self.form = form
         self.frame_size: tuple[int, int] | None = None  # (height, width)
         self._busy = False
+        self._show = True  # False while a default ROI fills the form without adding a layer
         form.changed.connect(self._form_changed)
 
     def layer(self, create: bool = True) -> Any:
@@ -62,7 +63,7 @@ class RoiSync:
         return layer
 
     def start_drawing(self) -> None:
-        """Select the layer in rectangle mode so the user can drag a new ROI."""
+        """Select the layer (made now, on the user's request) in rectangle mode to drag a ROI."""
         layer = self.layer()
         self.viewer.layers.selection.active = layer
         layer.mode = "add_rectangle"
@@ -78,9 +79,18 @@ class RoiSync:
         y = min(max(0, roi.y), h - height)
         return Roi(x, y, width, height)
 
-    def set_roi(self, roi: Roi) -> None:
-        """Show ``roi`` in the form and as the only rectangle."""
-        self.form.set_roi(self.clamp(roi))
+    def set_roi(self, roi: Roi, show: bool = True) -> None:
+        """Show ``roi`` in the form and, if ``show``, as the only rectangle.
+
+        With ``show=False`` (a default the user did not ask for, such as the whole frame of a
+        newly chosen video) only the form changes; an existing ROI layer still follows, but none
+        is added to the layer list.
+        """
+        self._show = show
+        try:
+            self.form.set_roi(self.clamp(roi))
+        finally:
+            self._show = True
 
     def _form_changed(self) -> None:
         if self._busy:
@@ -88,9 +98,10 @@ class RoiSync:
         roi = self.form.roi()
         self._busy = True
         try:
-            layer = self.layer()
-            layer.data = [roi_to_rect(roi)]
-            layer.shape_type = ["rectangle"]
+            layer = self.layer(create=self._show)
+            if layer is not None:
+                layer.data = [roi_to_rect(roi)]
+                layer.shape_type = ["rectangle"]
         finally:
             self._busy = False
         self._update_summary(roi)

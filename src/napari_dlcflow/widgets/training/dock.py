@@ -34,7 +34,7 @@ from napari_dlcflow.core.engine.training import (
     start_training,
 )
 from napari_dlcflow.widgets.common.dock import scroll_body
-from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
+from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine, register_detached
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.training.evaluation import EvaluationPanel
 from napari_dlcflow.widgets.training.form import TrainingForm
@@ -65,6 +65,7 @@ class TrainingDock(QScrollArea):
         self.jobs = JobRunner()
         self.device_jobs = JobRunner()
         self._last_status: JobStatus | None = None
+        register_detached(self)  # closing napari asks whether training keeps running
         layout = scroll_body(self, 420)
 
         self.project_label = QLabel("")
@@ -324,6 +325,16 @@ class TrainingDock(QScrollArea):
         self.log_view.setVisible(False)
         self.timer.start()
         self._buttons()
+
+    def detached_running(self) -> str | None:
+        """The training job that runs in its own process, for the close question (or None)."""
+        if self.job is None or (self._last_status is not None and self._last_status.done):
+            return None
+        return f"Training ({self.job.train_folder.name})"
+
+    def stop_detached(self) -> None:
+        """Closing napari with "stop all": the job stops after its current epoch."""
+        self.cancel()
 
     def cancel(self) -> None:
         """Ask the job to stop after the current epoch (its snapshot is kept)."""
