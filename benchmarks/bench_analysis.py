@@ -114,7 +114,8 @@ def diff(h5: str, ref: str) -> tuple[float, float]:
 
 def make_model(root: Path) -> Path:
     """A small trained model: the test fixture's recipe, fewer epochs (speed does not care)."""
-    from napari_dlcflow.core.engine.training import TrainSpec, create_dataset, start_training
+    from napari_dlcflow.core.engine.dataset import DatasetSpec, create_datasets
+    from napari_dlcflow.core.engine.training import TrainSpec, start_training
     from napari_dlcflow.core.example.synthetic import SyntheticSpec
     from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
 
@@ -122,7 +123,7 @@ def make_model(root: Path) -> Path:
         root, SyntheticSpec(n_frames=80, height=128, width=128, seed=5), n_labeled=40
     )
     config = project.config_path
-    create_dataset(config, 1, "resnet_50")
+    create_datasets(config, DatasetSpec(net_type="resnet_50"))
     spec = TrainSpec(
         config=str(config),
         epochs=3,
