@@ -215,7 +215,20 @@ def test_a_task_that_keeps_losing_its_worker_fails_after_the_bound(
 
 
 def test_cancel_stops_running_and_queued_tasks(cluster, tmp_path: Path) -> None:
-    vids = _videos(tmp_path / "many", 4, frames=300, size=128)
+    # The two tasks that start first are long (2000 frames, several seconds each even on a fast
+    # machine) so the cancel, which reaches a running task within about a second, always finds
+    # them running: with 300-frame videos both could finish first on a quick CI runner. The long
+    # video is synthesised once and copied; the two queued ones are short.
+    import shutil
+
+    (long_video,) = _videos(tmp_path / "long", 1, frames=2000, size=128)
+    second = tmp_path / "long2" / "mouse1.mp4"
+    second.parent.mkdir()
+    shutil.copyfile(long_video, second)
+    short = []
+    for i, v in enumerate(_videos(tmp_path / "short", 2, frames=20, size=96), start=2):
+        short.append(v.rename(v.with_name(f"mouse{i}.mp4")))
+    vids = [long_video, second, *short]
     out = tmp_path / "out"
     stop = {"now": False}
 
@@ -228,7 +241,9 @@ def test_cancel_stops_running_and_queued_tasks(cluster, tmp_path: Path) -> None:
     )
     assert result.cancelled
     states = [r["state"] for r in result.rows]
-    assert "cancelled" in states and states.count("done") < 2, states
+    # the two running tasks were stopped in the middle, not left to finish
+    assert states[:2] == ["cancelled", "cancelled"], states
+    assert [r["attempts"] for r in result.rows[:2]] == [1, 1], result.rows
     # at least one queued task never started
     assert any(r["state"] == "cancelled" and r["attempts"] == 0 for r in result.rows), states
     # only complete outputs exist; no temporary files
