@@ -75,9 +75,9 @@ def layer_data_for(path: PathLike, **reader_kwargs: Any) -> tuple[Any, dict[str,
     """
     import numpy as np
 
-    from napari_dlcflow.core.video.reader import open_frames
+    from napari_dlcflow.core.video.reader import PLAYBACK_PREFETCH, open_frames
 
-    reader_kwargs.setdefault("prefetch", 8)
+    reader_kwargs.setdefault("prefetch", PLAYBACK_PREFETCH)
     p = Path(path)
     kw = reader_kwargs if p.suffix.lower() in VIDEO_SUFFIXES else {}
     src = open_frames(p, **kw)

@@ -36,6 +36,7 @@ from napari_dlcflow.core.video.probe import VideoError
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "PLAYBACK_PREFETCH",
     "TIFF_SUFFIXES",
     "VIDEO_SUFFIXES",
     "FrameSource",
@@ -94,6 +95,11 @@ def _is_idr(data: bytes, codec: str) -> bool:
 _REORDERING_CODECS = ("h264", "hevc", "mpeg2video", "mpeg4", "vc1", "mpeg1video", "av1", "vp9")
 # Containers whose presentation timestamps we trust for ordering packets.
 _PTS_FORMATS = ("mov", "mp4", "matroska", "webm")
+
+
+PLAYBACK_PREFETCH = 8
+"""Frames a video layer decodes ahead while the user plays or steps forward (the napari reader's
+``VideoReader(prefetch=...)``; ``benchmarks/bench_video.py`` measures this setting)."""
 
 
 class VariableFrameRateWarning(UserWarning):
