@@ -169,7 +169,6 @@ class AnalyzePanel(QGroupBox):
         self.address = QLineEdit()
         self.address.setPlaceholderText("tcp://host:8786")
         self.profile = QComboBox()
-        self.profile.setToolTip("The profiles under batch_clusters in the project's dlcflow.yaml")
         for combo in (self.run_on, self.profile):  # never wider than a narrow dock
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -226,8 +225,11 @@ class AnalyzePanel(QGroupBox):
         self.profile.clear()
         names = _profile_names(project)
         self.profile.addItems(names)
-        if not names:
-            self.profile.setPlaceholderText("no profile in the project's dlcflow.yaml")
+        self.profile.setToolTip(
+            "The profiles under batch_clusters in the project's dlcflow.yaml"
+            if names
+            else "No profile under batch_clusters in the project's dlcflow.yaml (docs/scale.md)"
+        )
         if project is None:
             self.project_label.setText("Open a project (Project dock) to analyze its videos.")
             return
