@@ -218,13 +218,17 @@ def test_analyze_panel_builds_the_spec_and_reports_a_refusal(
 
     if torch.cuda.is_available():
         return
-    # asking for CUDA without a GPU is refused by the child before DeepLabCut is imported
+    pytest.importorskip("distributed", reason="the batch extra (distributed) is not installed")
+    # asking for CUDA without a GPU is refused by the child before DeepLabCut is imported; the
+    # batch reports it as the video's failure (one local worker)
     panel.device.setCurrentText("cuda")
+    panel.workers.setValue(1)
     worker = panel.start()
     assert not panel.run_button.isEnabled()
-    with qtbot.waitSignal(worker.finished, timeout=60000):
+    with qtbot.waitSignal(worker.finished, timeout=180_000):
         pass
     assert "no CUDA GPU" in panel.status.text()
+    assert panel.cell(0, "State") == "failed" and "no CUDA GPU" in panel.cell(0, "Error")
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 

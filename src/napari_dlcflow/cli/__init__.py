@@ -47,14 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
     ``_engine TASK JSON`` (the engine's child processes, :mod:`napari_dlcflow.core.engine.tasks`)
-    is dispatched before the parser is built, so it never shows in ``--help``; ``_analyze JSON``
-    is kept as a hidden alias of ``_engine analyze JSON``.
+    is dispatched before the parser is built, so it never shows in ``--help``.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("_engine", "_analyze"):
+    if argv and argv[0] == "_engine":
         from napari_dlcflow.core.engine.tasks import main as engine_main
 
-        return engine_main(argv[1:] if argv[0] == "_engine" else ["analyze", *argv[1:]])
+        return engine_main(argv[1:])
     from napari_dlcflow.core.project.config import ConfigError
     from napari_dlcflow.core.video.probe import VideoError
 

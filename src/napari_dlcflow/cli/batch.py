@@ -136,8 +136,9 @@ class _Printer:
             )
 
 
-def run_cli_batch(args: argparse.Namespace, tasks: list[Any], default_out: Path) -> int:
-    """Run ``tasks`` on ``--cluster`` with live progress; print and save the summary.
+def run_cli_batch(args: argparse.Namespace, tasks: list[Any]) -> int:
+    """Run ``tasks`` on ``--cluster`` with live progress; print and save the summary
+    (``--summary``, else :func:`~napari_dlcflow.core.batch.runner.default_summary_csv`).
 
     Returns
     -------
@@ -145,7 +146,11 @@ def run_cli_batch(args: argparse.Namespace, tasks: list[Any], default_out: Path)
         0 when every video is done or skipped, 1 otherwise.
     """
     from napari_dlcflow.core.batch.cluster import open_cluster
-    from napari_dlcflow.core.batch.runner import run_batch, write_summary_csv
+    from napari_dlcflow.core.batch.runner import (
+        default_summary_csv,
+        run_batch,
+        write_summary_csv,
+    )
 
     if not tasks:
         raise ValueError("no input to work on")
@@ -181,7 +186,7 @@ def run_cli_batch(args: argparse.Namespace, tasks: list[Any], default_out: Path)
             )
     finally:
         signal.signal(signal.SIGINT, previous)
-    summary = Path(args.summary) if args.summary else default_out / "batch-summary.csv"
+    summary = Path(args.summary) if args.summary else default_summary_csv(tasks)
     write_summary_csv(result, summary)
     table = result.table()
     table["video"] = [Path(v).name for v in table["video"]]
@@ -206,22 +211,17 @@ def batch_preprocess(args: argparse.Namespace, spec: Any) -> int:
     for path in inputs:
         out_dir = Path(args.out) if args.out else Path(path).parent / "preprocessed"
         tasks.append(VideoTask("preprocess", path, str(out_dir), spec.to_dict()))
-    return run_cli_batch(args, tasks, Path(tasks[0].out_dir or "."))
+    return run_cli_batch(args, tasks)
 
 
 def batch_analyze(args: argparse.Namespace, spec: Any) -> int:
     """``analyze ... --cluster``: one analysis child per video, on the worker that runs it."""
-    from dataclasses import asdict
+    from dataclasses import replace
 
-    from napari_dlcflow.core.batch.tasks import VideoTask
+    from napari_dlcflow.core.batch.tasks import analysis_tasks
 
-    params = {k: v for k, v in asdict(spec).items() if k not in ("videos", "destfolder")}
-    tasks = [
-        VideoTask("analyze", v, spec.destfolder, params)
-        for v in expand_inputs(spec.videos, args.glob)
-    ]
-    out = Path(spec.destfolder) if spec.destfolder else Path(tasks[0].source).parent
-    return run_cli_batch(args, tasks, out)
+    spec = replace(spec, videos=expand_inputs(spec.videos, args.glob))
+    return run_cli_batch(args, analysis_tasks(spec))
 
 
 def batch_filter(args: argparse.Namespace, params: dict[str, Any]) -> int:
@@ -231,7 +231,7 @@ def batch_filter(args: argparse.Namespace, params: dict[str, Any]) -> int:
     files = expand_inputs(args.analysis, args.glob, exclude_suffix="_filtered")
     p = {"method": args.method, "csv": args.csv, **params}
     tasks = [VideoTask("filter", f, None, dict(p)) for f in files]
-    return run_cli_batch(args, tasks, Path(files[0]).parent)
+    return run_cli_batch(args, tasks)
 
 
 def batch_labeled(args: argparse.Namespace) -> int:
@@ -252,4 +252,4 @@ def batch_labeled(args: argparse.Namespace) -> int:
         params["skeleton"] = []
     videos = expand_inputs([args.video], args.glob)
     tasks = [VideoTask("labeled", v, args.out, params) for v in videos]
-    return run_cli_batch(args, tasks, Path(args.out) if args.out else Path(videos[0]).parent)
+    return run_cli_batch(args, tasks)

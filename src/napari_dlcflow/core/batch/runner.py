@@ -31,6 +31,7 @@ __all__ = [
     "BatchProgress",
     "BatchResult",
     "VideoProgress",
+    "default_summary_csv",
     "run_batch",
     "run_plain",
     "write_summary_csv",
@@ -74,6 +75,10 @@ class VideoProgress:
     error : str or None
     attempts : int
         How many times a worker started it.
+    pid : int or None
+        The worker process's id (last seen).
+    output : str or None
+        The complete output, once the task is done or skipped.
     """
 
     video: str
@@ -86,6 +91,7 @@ class VideoProgress:
     error: str | None = None
     attempts: int = 0
     pid: int | None = None
+    output: str | None = None
 
 
 @dataclass
@@ -167,6 +173,15 @@ def write_summary_csv(result: BatchResult, path: str | os.PathLike) -> Path:
     return out
 
 
+def default_summary_csv(tasks: Sequence[VideoTask]) -> Path:
+    """Where a batch's summary goes unless told: ``batch-summary.csv`` in the first task's
+    output folder, or beside its input when it writes beside its inputs."""
+    if not tasks:
+        raise ValueError("no task: nowhere to put the summary")
+    first = tasks[0]
+    return Path(first.out_dir or Path(first.source).parent) / "batch-summary.csv"
+
+
 def _row(res: dict[str, Any], attempts: int) -> dict[str, Any]:
     row = {k: res.get(k) for k in SUMMARY_COLUMNS}
     row["attempts"] = attempts
@@ -194,7 +209,7 @@ def run_plain(
         vp.state, vp.attempts = "running", 1
         res = run_task(replace(task, batch_id=""))
         vp.state, vp.frames_done, vp.frames_total = res["state"], res["frames"], res["frames"]
-        vp.error, vp.worker = res["error"], res["worker"]
+        vp.error, vp.worker, vp.output = res["error"], res["worker"], res["output"]
         rows.append(_row(res, 1))
         if on_progress:
             on_progress(progress, vp)
@@ -328,7 +343,8 @@ def run_batch(
                 if f.status == "finished":
                     res = f.result()
                     rows[i] = _row(res, attempts)
-                    vp.state, vp.error = res["state"], res["error"]
+                    vp.state, vp.error, vp.output = res["state"], res["error"], res["output"]
+                    vp.worker = str(res.get("worker") or vp.worker)
                     vp.frames_done = vp.frames_total = int(res["frames"] or 0)
                 elif f.status == "cancelled":
                     rows[i] = _failed_row(tasks[i], "cancelled", vp.attempts, "cancelled")

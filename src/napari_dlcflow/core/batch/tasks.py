@@ -34,6 +34,7 @@ from typing import Any
 
 __all__ = [
     "VideoTask",
+    "analysis_tasks",
     "cancel_name",
     "output_for",
     "preprocess_status",
@@ -97,6 +98,29 @@ class VideoTask:
             raise ValueError(f"{self.source}: preprocessing needs an output folder")
         if self.kind == "analyze" and not self.params.get("config"):
             raise ValueError(f"{self.source}: analysis needs the project's config.yaml")
+
+
+def analysis_tasks(spec: Any) -> list[VideoTask]:
+    """One analysis task per video of ``spec``: how the CLI's ``analyze --cluster`` and the
+    Overlay dock build a batch.
+
+    Parameters
+    ----------
+    spec : AnalysisSpec
+        Its videos (each one task, in order) and its ``destfolder`` (each task's output
+        folder; None beside each video); every other field goes to the task's params.
+
+    Returns
+    -------
+    list of VideoTask
+    """
+    from dataclasses import asdict
+
+    params = {k: v for k, v in asdict(spec).items() if k not in ("videos", "destfolder")}
+    return [
+        VideoTask("analyze", str(v), spec.destfolder, dict(params))
+        for v in dict.fromkeys(str(v) for v in spec.videos)
+    ]
 
 
 # ------------------------------------------------------------------------------- completion

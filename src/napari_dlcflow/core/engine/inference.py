@@ -21,7 +21,7 @@ fp32 (the default) gives DLC's predictions (the tests hold it to 0.01 px and 1e-
 The opt-in fast mode (bf16 autocast on a CPU, fp16 on a GPU) is not the same predictions;
 :func:`fast_mode_report` measures how far it moves them on the project's labeled frames.
 
-Everything here runs in the analysis child process (``_analyze``); torch and deeplabcut are
+Everything here runs in the analysis child process (``_engine analyze``); torch and deeplabcut are
 imported inside functions only.
 """
 

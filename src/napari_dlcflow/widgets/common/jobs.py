@@ -8,10 +8,11 @@ delivered in the GUI thread, where the dock's callbacks update its widgets.
 from __future__ import annotations
 
 import atexit
+import queue
 import threading
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
 
 from qtpy.QtCore import QElapsedTimer, QEvent, QObject, QThreadPool
 from qtpy.QtWidgets import (
@@ -33,7 +34,10 @@ __all__ = [
     "ask_close_with_jobs",
     "register_detached",
     "stop_all_jobs",
+    "stream",
 ]
+
+T = TypeVar("T")
 
 ERROR_STYLE = "color: #ff6b6b;"
 """Style sheet of a status line showing an error."""
@@ -118,7 +122,9 @@ def stop_all_jobs(*, detached: bool = False, wait_ms: int = CLOSE_WAIT_MS) -> bo
     runners = [r for r in list(_RUNNERS) if r.busy]
     for runner in runners:
         runner.cancel()
-        if runner.worker is not None and hasattr(runner.worker, "quit"):
+        # a job that ends on ``stop`` (a batch) is left to end: quitting it would abandon its
+        # generator half-way, its clean-up (closing the cluster) not run
+        if not runner._ends_on_stop and hasattr(runner.worker, "quit"):
             runner.worker.quit()
     if detached:
         for owner in list(_DETACHED):
@@ -131,6 +137,44 @@ def stop_all_jobs(*, detached: bool = False, wait_ms: int = CLOSE_WAIT_MS) -> bo
         pool.waitForDone(50)
         QApplication.processEvents()  # the workers' finished signals clear ``busy``
     return not any(r.busy for r in runners)
+
+
+def stream(func: Callable[[Callable[[Any], None]], T]) -> Generator[Any, None, T]:
+    """Turn a blocking call that reports through a callback into a generator a thread worker
+    can run: ``func(emit)`` runs in a helper thread, each value it emits is yielded here (so
+    napari delivers it in the GUI thread), and its return value is returned (its exception
+    raised) once it ends.
+
+    Parameters
+    ----------
+    func : callable(emit) -> T
+        Calls ``emit(value)`` from any thread, any number of times.
+
+    Returns
+    -------
+    T
+        What ``func`` returned (``result = yield from stream(func)``).
+    """
+    values: queue.Queue[Any] = queue.Queue()
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = func(values.put)
+        except BaseException as exc:  # raised in the generator below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="dlcflow-stream", daemon=True)
+    thread.start()
+    while thread.is_alive() or not values.empty():
+        try:
+            yield values.get(timeout=0.1)
+        except queue.Empty:
+            continue
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]  # type: ignore[no-any-return]
 
 
 class _CloseGuard(QObject):
@@ -271,6 +315,7 @@ class JobRunner:
         self.stop = threading.Event()
         self.worker: Any = None
         self._quit_on_cancel = False
+        self._ends_on_stop = False
         self._on_cancel: Callable[[], None] | None = None
         if row is not None and row.cancel_button is not None:
             row.cancel_button.clicked.connect(self.cancel)
@@ -296,6 +341,7 @@ class JobRunner:
         on_finished: Callable[[], None] | None = None,
         on_cancel: Callable[[], None] | None = None,
         quit_on_cancel: bool = False,
+        ends_on_stop: bool = False,
         **kwargs: Any,
     ) -> Any:
         """Start ``func(*args, **kwargs)`` in a thread worker; returns the started worker.
@@ -317,12 +363,17 @@ class JobRunner:
         quit_on_cancel : bool
             Cancel also quits a generator job at its next ``yield`` (in-process jobs); jobs that
             watch :attr:`stop` (child processes) leave it False to get their last events.
+        ends_on_stop : bool
+            The job watches :attr:`stop` and ends by itself after its clean-up (a batch closes
+            its cluster): closing the window then waits for it (:func:`stop_all_jobs`) instead
+            of quitting its generator at the next ``yield``.
         """
         from napari.qt.threading import create_worker
 
         self.stop.clear()
         self._message = message or getattr(func, "__name__", "a job")
         self._quit_on_cancel = quit_on_cancel
+        self._ends_on_stop = ends_on_stop
         self._on_cancel = on_cancel
         # errors go to the status line only (napari would re-raise them in the GUI thread)
         worker = create_worker(func, *args, _start_thread=False, _ignore_errors=True, **kwargs)
