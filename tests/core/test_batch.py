@@ -92,6 +92,12 @@ def test_local_cluster_has_the_workers_asked_for(cluster) -> None:
     # a real worker process each, not threads of this one
     pids = cluster.client.run(os.getpid)
     assert len(set(pids.values())) == 2 and os.getpid() not in pids.values()
+    # the dashboard (bokeh) answers at the link the CLI and the dock show
+    import urllib.request
+
+    assert cluster.dashboard and cluster.dashboard.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(cluster.dashboard, timeout=30) as page:
+        assert page.status == 200 and b"Dask" in page.read()
 
 
 def test_preprocess_batch_matches_plain_loop_and_a_bad_video_fails_alone(

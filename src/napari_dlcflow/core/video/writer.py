@@ -114,13 +114,15 @@ class VideoWriter:
         options: dict[str, str] = {}
         if codec == "libx264":
             options = {"crf": str(crf), "preset": preset}
+            # cpu-independent: x264's AVX-512 code (mbtree) gives a different stream on every
+            # run on some CPUs (AMD Zen 4 measured); this keeps outputs byte-identical between
+            # runs and machines, at no measured cost, so reruns and batches can be compared.
+            x264 = ["cpu-independent=1"]
             if keyframe_interval:
                 k = int(keyframe_interval)
-                options |= {
-                    "bf": "0",
-                    "g": str(k),
-                    "x264-params": f"keyint={k}:min-keyint={k}:scenecut=0:open-gop=0",
-                }
+                options |= {"bf": "0", "g": str(k)}
+                x264.append(f"keyint={k}:min-keyint={k}:scenecut=0:open-gop=0")
+            options["x264-params"] = ":".join(x264)
         elif codec in ("mpeg4", "mjpeg"):
             options = {"qscale": str(max(2, min(int(crf), 31)))}
         if codec == "ffv1":
