@@ -17,7 +17,7 @@ from qtpy.QtCore import Qt
 from napari_dlcflow.core.engine import dataset, training
 from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
-from napari_dlcflow.core.labels.collected import labels_to_dataframe, load_folder, read_labels
+from napari_dlcflow.core.labels.collected import load_folder
 from napari_dlcflow.core.labels.machine import predictions_to_labels, write_machine_labels
 from napari_dlcflow.core.predictions.analysis_files import simulate_predictions
 from napari_dlcflow.core.project.config import Project
@@ -51,24 +51,9 @@ def _bold(dock: ProjectDock, row: int) -> bool:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
+def project(tmp_path: Path, iteration_history: Any) -> Project:
     """A labeled synthetic project with an iteration-0 history as DeepLabCut leaves it."""
-    project = make_labeled_synthetic_project(tmp_path, SPEC, n_labeled=8)
-    root, name = project.root, f"{project.task}{project.date}"
-    ds = root / "training-datasets" / "iteration-0" / f"UnaugmentedDataSet_{name}"
-    ds.mkdir(parents=True)
-    labels = read_labels(next(root.glob("labeled-data/*/CollectedData_*.h5")))
-    labels_to_dataframe(labels).to_hdf(ds / f"CollectedData_{project.scorer}.h5", key="df")
-    train = root / "dlc-models-pytorch" / "iteration-0" / f"{name}-trainset95shuffle1" / "train"
-    train.mkdir(parents=True)
-    for snap in ("snapshot-005.pt", "snapshot-best-010.pt"):
-        (train / snap).write_bytes(b"weights")
-    ev = root / "evaluation-results-pytorch" / "iteration-0" / f"{name}-trainset95shuffle1"
-    ev.mkdir(parents=True)
-    pd.DataFrame({"train rmse": [1.5], "test rmse": [4.25]}).to_csv(
-        ev / f"DLC_Resnet50_{name}shuffle1_snapshot_best-010-results.csv"
-    )
-    return project
+    return iteration_history(make_labeled_synthetic_project(tmp_path, SPEC, n_labeled=8))
 
 
 def _machine_labels(project: Project) -> Path:
