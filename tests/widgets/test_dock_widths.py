@@ -129,8 +129,21 @@ def _scroll_problems(area: QScrollArea) -> list[str]:
     return problems + _clipped(body, viewport)
 
 
+def _widest(root: QWidget, n: int = 6) -> list[str]:
+    """The widgets that need the most room: their left edge plus their minimum width."""
+    need = []
+    for w in root.findChildren(QWidget):
+        if w.isWindow() or not w.isVisible():
+            continue
+        left = w.mapTo(root, QPoint(0, 0)).x()
+        need.append((left + max(w.minimumWidth(), w.minimumSizeHint().width()), _describe(w)))
+    return [f"needs {x} px: {d}" for x, d in sorted(need, reverse=True)[:n]]
+
+
 def _check(widget: QWidget) -> None:
-    problems = [] if _min_width(widget) <= WIDTH else [f"minimum width {_min_width(widget)}"]
+    problems = []
+    if _min_width(widget) > WIDTH:
+        problems = [f"minimum width {_min_width(widget)}", *_widest(widget)]
     if widget.width() > WIDTH:
         problems.append(f"{widget.width()} px wide")
     if isinstance(widget, QScrollArea):

@@ -88,6 +88,15 @@ def test_table_shows_the_history_and_what_waits(
     )
     assert _cells(dock) == [["0 (current)", "8", "2", "snapshot-best-010.pt", "4.25", "1.50", "0"]]
     assert _bold(dock, 0)
+    # a 360-px dock shows frames and errors; the rest is in the row's tooltip and below
+    shown = [HISTORY_COLUMNS[c] for c in range(7) if not t.isColumnHidden(c)]
+    assert shown == ["Iteration", "Labeled frames", "Test error (px)", "Train error (px)"]
+    details = (
+        "Iteration 0 (current): 2 snapshot(s), best snapshot-best-010.pt; "
+        "0 machine-labeled frame(s)."
+    )
+    assert section.details_label.text() == details
+    assert t.item(0, 0).toolTip() == details
     assert t.editTriggers() == t.EditTrigger.NoEditTriggers
     assert section.pending_label.text() == "Nothing waits for review."
 
@@ -99,6 +108,7 @@ def test_table_shows_the_history_and_what_waits(
         "open it in the Labeling dock."
     )
     assert _cells(dock)[0][-1] == "2"
+    assert section.details_label.text().endswith("; 2 machine-labeled frame(s).")
     # the Refresh button reads the disk again
     (folder / "machinelabels-iter0.h5").unlink()
     qtbot.mouseClick(section.refresh_button, Qt.MouseButton.LeftButton)
