@@ -17,7 +17,7 @@ from qtpy.QtCore import Qt
 from napari_dlcflow.core.engine import dataset, training
 from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
-from napari_dlcflow.core.labels.collected import labels_to_dataframe, load_folder, read_labels
+from napari_dlcflow.core.labels.collected import load_folder
 from napari_dlcflow.core.labels.machine import predictions_to_labels, write_machine_labels
 from napari_dlcflow.core.predictions.analysis_files import simulate_predictions
 from napari_dlcflow.core.project.config import Project
@@ -51,24 +51,9 @@ def _bold(dock: ProjectDock, row: int) -> bool:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
+def project(tmp_path: Path, iteration_history: Any) -> Project:
     """A labeled synthetic project with an iteration-0 history as DeepLabCut leaves it."""
-    project = make_labeled_synthetic_project(tmp_path, SPEC, n_labeled=8)
-    root, name = project.root, f"{project.task}{project.date}"
-    ds = root / "training-datasets" / "iteration-0" / f"UnaugmentedDataSet_{name}"
-    ds.mkdir(parents=True)
-    labels = read_labels(next(root.glob("labeled-data/*/CollectedData_*.h5")))
-    labels_to_dataframe(labels).to_hdf(ds / f"CollectedData_{project.scorer}.h5", key="df")
-    train = root / "dlc-models-pytorch" / "iteration-0" / f"{name}-trainset95shuffle1" / "train"
-    train.mkdir(parents=True)
-    for snap in ("snapshot-005.pt", "snapshot-best-010.pt"):
-        (train / snap).write_bytes(b"weights")
-    ev = root / "evaluation-results-pytorch" / "iteration-0" / f"{name}-trainset95shuffle1"
-    ev.mkdir(parents=True)
-    pd.DataFrame({"train rmse": [1.5], "test rmse": [4.25]}).to_csv(
-        ev / f"DLC_Resnet50_{name}shuffle1_snapshot_best-010-results.csv"
-    )
-    return project
+    return iteration_history(make_labeled_synthetic_project(tmp_path, SPEC, n_labeled=8))
 
 
 def _machine_labels(project: Project) -> Path:
@@ -103,6 +88,15 @@ def test_table_shows_the_history_and_what_waits(
     )
     assert _cells(dock) == [["0 (current)", "8", "2", "snapshot-best-010.pt", "4.25", "1.50", "0"]]
     assert _bold(dock, 0)
+    # a 360-px dock shows frames and errors; the rest is in the row's tooltip and below
+    shown = [HISTORY_COLUMNS[c] for c in range(7) if not t.isColumnHidden(c)]
+    assert shown == ["Iteration", "Labeled frames", "Test error (px)", "Train error (px)"]
+    details = (
+        "Iteration 0 (current): 2 snapshot(s), best snapshot-best-010.pt; "
+        "0 machine-labeled frame(s)."
+    )
+    assert section.details_label.text() == details
+    assert t.item(0, 0).toolTip() == details
     assert t.editTriggers() == t.EditTrigger.NoEditTriggers
     assert section.pending_label.text() == "Nothing waits for review."
 
@@ -114,6 +108,7 @@ def test_table_shows_the_history_and_what_waits(
         "open it in the Labeling dock."
     )
     assert _cells(dock)[0][-1] == "2"
+    assert section.details_label.text().endswith("; 2 machine-labeled frame(s).")
     # the Refresh button reads the disk again
     (folder / "machinelabels-iter0.h5").unlink()
     qtbot.mouseClick(section.refresh_button, Qt.MouseButton.LeftButton)

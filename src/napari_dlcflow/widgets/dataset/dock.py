@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -20,9 +20,9 @@ from qtpy.QtWidgets import (
     QPushButton,
     QScrollArea,
     QVBoxLayout,
-    QWidget,
 )
 
+from napari_dlcflow.widgets.common.dock import scroll_body
 from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.dataset import dialogs
@@ -75,8 +75,7 @@ class DatasetDock(QScrollArea):
         self._timer.setInterval(250)
         self._timer.timeout.connect(self._show_progress)
 
-        body = QWidget()
-        lay = QVBoxLayout(body)
+        lay = scroll_body(self)
         self.project_label = QLabel("")
         self.project_label.setWordWrap(True)
         lay.addWidget(self.project_label)
@@ -107,10 +106,6 @@ class DatasetDock(QScrollArea):
         self.export.follow(self.state)
         lay.addWidget(self.export)
         lay.addStretch(1)
-        self.setWidget(body)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(460)
 
         self.importer.browse_file.clicked.connect(self._browse_file)
         self.importer.browse_folder.clicked.connect(self._browse_folder)

@@ -25,6 +25,7 @@ from napari_dlcflow.core.engine.dataset import (
     net_types,
     resolve_shuffle,
 )
+from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
 
 __all__ = ["ExportSection"]
 
@@ -38,7 +39,7 @@ class ExportSection(QGroupBox):
         self._state: Any = None
         self._announced: Any = None
         lay = QVBoxLayout(self)
-        form = QFormLayout()
+        form = wrap_rows(QFormLayout())
         self.train_fraction = QDoubleSpinBox()
         self.train_fraction.setRange(0.05, 0.99)
         self.train_fraction.setSingleStep(0.05)
@@ -60,11 +61,7 @@ class ExportSection(QGroupBox):
         self.last_note.setWordWrap(True)
         form.addRow("", self.last_note)
         form.addRow("Split seed", self.seed)
-        self.net_type = QComboBox()
-        self.net_type.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.net_type.setMinimumContentsLength(14)
+        self.net_type = narrow_combo(QComboBox())
         self.types: list[NetType] = net_types()
         for t in self.types:
             tags = []
@@ -77,11 +74,7 @@ class ExportSection(QGroupBox):
         self.net_note = QLabel("")
         self.net_note.setWordWrap(True)
         form.addRow("", self.net_note)
-        self.augmentation = QComboBox()
-        self.augmentation.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.augmentation.setMinimumContentsLength(14)
+        self.augmentation = narrow_combo(QComboBox())
         for name, (desc, _) in AUGMENTATION_PRESETS.items():
             self.augmentation.addItem(name, name)
             self.augmentation.setItemData(self.augmentation.count() - 1, desc, 3)  # tooltip

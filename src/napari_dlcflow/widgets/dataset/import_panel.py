@@ -26,6 +26,7 @@ from qtpy.QtWidgets import (
 
 from napari_dlcflow.core.formats import FORMATS
 from napari_dlcflow.core.labels.importing import ImportOptions, ImportPreview
+from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
 
 __all__ = ["ImportSection", "parse_frames"]
 
@@ -76,12 +77,8 @@ class ImportSection(QGroupBox):
         row.addWidget(self.browse_folder)
         lay.addLayout(row)
 
-        form = QFormLayout()
-        self.format = QComboBox()
-        self.format.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.format.setMinimumContentsLength(14)
+        form = wrap_rows(QFormLayout())
+        self.format = narrow_combo(QComboBox())
         self.format.addItem("detect from the file", None)
         for name, (desc, _) in FORMATS.items():
             self.format.addItem(f"{name}: {desc}", name)
@@ -133,7 +130,7 @@ class ImportSection(QGroupBox):
                 self.open_after,
             )
         ):
-            opts.addWidget(box, i // 2, i % 2)
+            opts.addWidget(box, i, 0)  # one a row: two side by side are too wide
         lay.addLayout(opts)
 
         buttons = QHBoxLayout()

@@ -47,7 +47,7 @@ from napari_dlcflow.core.project.config import ConfigError, Project
 from napari_dlcflow.core.safe_io import SaveError
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common import shortcuts as _shortcuts
-from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.dock import narrow_combo, scroll_body
 from napari_dlcflow.widgets.common.jobs import StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.labeling import dialogs as _labeling_dialogs
@@ -96,14 +96,14 @@ class LabelingDock(QScrollArea):
         self._pending_remove: list[tuple[int, int]] = []
         self._sizes: tuple[int, int] = (0, 0)
 
-        layout = scroll_body(self, 340)
+        layout = scroll_body(self)
 
         self.status = StatusLine("Open a project in the Project dock, or a labeled-data folder.")
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout.addWidget(self.status)
 
         row = QHBoxLayout()
-        self.folder_combo = QComboBox()
+        self.folder_combo = narrow_combo(QComboBox())
         self.folder_combo.setToolTip("labeled-data folders of the open project")
         row.addWidget(self.folder_combo, 1)
         self.open_button = QPushButton("Open")
@@ -116,7 +116,7 @@ class LabelingDock(QScrollArea):
 
         row = QHBoxLayout()
         row.addWidget(QLabel("Mode"))
-        self.mode_combo = QComboBox()
+        self.mode_combo = narrow_combo(QComboBox())
         self.mode_combo.addItems(MODES)
         self.mode_combo.currentTextChanged.connect(self.set_mode)
         row.addWidget(self.mode_combo, 1)

@@ -22,6 +22,7 @@ from napari_dlcflow.core.video.extract import (
     project_video_crop,
     save_frame,
 )
+from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow
 
 if TYPE_CHECKING:
@@ -34,10 +35,10 @@ class ExtractSection(QGroupBox):
     def __init__(self, dock: LabelingHost) -> None:
         super().__init__("Extract frames")
         self.dock = dock
-        form = QFormLayout(self)
-        self.video_combo = QComboBox()
+        form = wrap_rows(QFormLayout(self))
+        self.video_combo = narrow_combo(QComboBox())
         form.addRow("Video", self.video_combo)
-        self.method_combo = QComboBox()
+        self.method_combo = narrow_combo(QComboBox())
         self.method_combo.addItems(["uniform", "kmeans"])
         self.method_combo.setToolTip(
             "uniform: evenly spread over time; kmeans: one frame per cluster of look-alike "

@@ -16,7 +16,6 @@ from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -26,6 +25,7 @@ from qtpy.QtWidgets import (
 
 from napari_dlcflow.core.labels.collected import LabelsError
 from napari_dlcflow.core.labels.qc import KINDS, Finding, check_labels, dismiss
+from napari_dlcflow.widgets.common.dock import button_grid, narrow_combo
 
 if TYPE_CHECKING:
     from napari_dlcflow.widgets.labeling.dock import LabelingDock
@@ -53,21 +53,18 @@ class LabelQCPanel(QGroupBox):
         self.dock = dock
         self.findings: list[Finding] = []
         lay = QVBoxLayout(self)
-        row = QHBoxLayout()
         self.check_button = QPushButton("Check labels")
         self.check_button.clicked.connect(self.run_check)
-        row.addWidget(self.check_button)
-        self.kind_combo = QComboBox()
+        self.kind_combo = narrow_combo(QComboBox())
         self.kind_combo.addItems(["all kinds", *KINDS])
         self.kind_combo.currentTextChanged.connect(self._apply_filter)
-        row.addWidget(self.kind_combo)
         self.fix_button = QPushButton("Fix swap")
         self.fix_button.clicked.connect(self.fix_swap)
-        row.addWidget(self.fix_button)
         self.dismiss_button = QPushButton("Dismiss")
         self.dismiss_button.clicked.connect(self.dismiss_selected)
-        row.addWidget(self.dismiss_button)
-        lay.addLayout(row)
+        lay.addLayout(
+            button_grid([self.check_button, self.kind_combo, self.fix_button, self.dismiss_button])
+        )
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setHorizontalHeaderLabels(list(_COLUMNS))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from qtpy.QtWidgets import QGroupBox, QLabel, QPushButton, QVBoxLayout
 
 from napari_dlcflow.core.labels.collected import LabelsError
 from napari_dlcflow.core.labels.machine import machine_labels_files, read_machine_labels
+from napari_dlcflow.widgets.common.dock import button_grid
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow
 
 if TYPE_CHECKING:
@@ -41,18 +42,16 @@ class RefineSection(QGroupBox):
         legend.setWordWrap(True)
         legend.setStyleSheet("color: #a0a0a0;")
         lay.addWidget(legend)
-        row = QHBoxLayout()
         self.accept_frame_button = QPushButton("Accept frame (A)")
         self.accept_frame_button.clicked.connect(dock.accept_frame)
-        row.addWidget(self.accept_frame_button)
         self.accept_all_button = QPushButton("Accept all")
         self.accept_all_button.setToolTip("Accept every prediction shown as a label")
         self.accept_all_button.clicked.connect(dock.accept_all)
-        row.addWidget(self.accept_all_button)
         self.next_button = QPushButton("Next to review (P)")
         self.next_button.clicked.connect(dock.next_prediction)
-        row.addWidget(self.next_button)
-        lay.addLayout(row)
+        lay.addLayout(
+            button_grid([self.accept_frame_button, self.next_button, self.accept_all_button])
+        )
         row = RunCancelRow("Predict unlabeled frames", cancel=False)
         self.predict_button = row.run_button
         self.predict_button.setToolTip(

@@ -36,7 +36,7 @@ from napari_dlcflow.core.predictions.analysis_files import (
     filtered_path,
     read_predictions,
 )
-from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.dock import narrow_combo, scroll_body, wrap_rows
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.overlay import files as _overlay_io
@@ -69,7 +69,7 @@ class OverlayDock(QScrollArea):
         self.skeleton: list[tuple[str, str]] = []
         self.colormap = DEFAULT_COLORMAP
         self._adding = False
-        layout = scroll_body(self, 340)
+        layout = scroll_body(self)
 
         self.open_button = QPushButton("Open analysis file…")
         self.open_button.clicked.connect(self._open_dialog)
@@ -78,8 +78,8 @@ class OverlayDock(QScrollArea):
         self.file_label.setWordWrap(True)
         layout.addWidget(self.file_label)
 
-        form = QFormLayout()
-        self.video_layer = QComboBox()
+        form = wrap_rows(QFormLayout())
+        self.video_layer = narrow_combo(QComboBox())
         self.video_layer.setToolTip("The video layer the predictions belong to")
         form.addRow("Video layer", self.video_layer)
         self.show_filtered = QCheckBox("Also show the filtered predictions")
@@ -124,8 +124,8 @@ class OverlayDock(QScrollArea):
         layout.addLayout(form)
 
         self.filter_box = QGroupBox("Filter (writes DLC's _filtered.h5)")
-        ff = QFormLayout(self.filter_box)
-        self.filter_method = QComboBox()
+        ff = wrap_rows(QFormLayout(self.filter_box))
+        self.filter_method = narrow_combo(QComboBox())
         self.filter_method.addItems(["median", "savgol", "interpolate", "arima"])
         self.filter_method.setToolTip(
             "median / Savitzky-Golay smoothing, linear filling of short low-likelihood gaps, "
@@ -150,8 +150,8 @@ class OverlayDock(QScrollArea):
         layout.addWidget(self.outliers_panel)
 
         self.export_box = QGroupBox("Labeled video")
-        ef = QFormLayout(self.export_box)
-        self.codec = QComboBox()
+        ef = wrap_rows(QFormLayout(self.export_box))
+        self.codec = narrow_combo(QComboBox())
         self.codec.addItems(["libx264", "mpeg4", "mjpeg"])
         ef.addRow("Codec", self.codec)
         self.quality = QSpinBox()

@@ -33,6 +33,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_dlcflow.core.refine.outliers import OutlierSpec
+from napari_dlcflow.widgets.common.dock import button_grid, narrow_combo, wrap_rows
 from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
 from napari_dlcflow.widgets.common.shortcuts import MARK_FRAME_KEY
 from napari_dlcflow.widgets.common.state import state_for_viewer
@@ -164,14 +165,13 @@ class OutliersPanel(QGroupBox):
         self.candidate_index = -1
         self.result: Any = None
 
-        form = QFormLayout(self)
-        crit = QHBoxLayout()
+        form = wrap_rows(QFormLayout(self))
         self.criteria: dict[str, QCheckBox] = {}
         for name in ("jump", "uncertain", "fitting", "manual"):
             box = QCheckBox(f"marked ({MARK_KEY})" if name == "manual" else name)
             box.setToolTip(_TIPS[name])
-            crit.addWidget(box)
             self.criteria[name] = box
+        crit = button_grid(list(self.criteria.values()))
         self.criteria["jump"].setChecked(True)
         self.criteria["manual"].setChecked(True)
         form.addRow("Criteria", crit)
@@ -191,7 +191,7 @@ class OutliersPanel(QGroupBox):
         self.p_bound.setToolTip(_TIPS["p_bound"])
         form.addRow("p_bound", self.p_bound)
         fit_row = QHBoxLayout()
-        self.fit = QComboBox()
+        self.fit = narrow_combo(QComboBox())
         self.fit.addItems(["median", "arima"])
         self.fit.setToolTip(_TIPS["fit"])
         self.fit.currentTextChanged.connect(self._criteria_changed)
@@ -209,7 +209,7 @@ class OutliersPanel(QGroupBox):
         self.n_frames.setRange(1, 100000)
         self.n_frames.setValue(20)
         self.n_frames.setToolTip(_TIPS["n"])
-        self.selection = QComboBox()
+        self.selection = narrow_combo(QComboBox())
         self.selection.addItems(["kmeans", "uniform"])
         self.selection.setToolTip(_TIPS["selection"])
         pick.addWidget(self.n_frames)

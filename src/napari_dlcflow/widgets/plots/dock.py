@@ -33,6 +33,7 @@ from napari_dlcflow.core.predictions.analysis_files import (
     read_predictions,
     skeleton_table,
 )
+from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
 from napari_dlcflow.widgets.overlay import files as _overlay_io
 from napari_dlcflow.widgets.plots.canvas import PlotCanvas
 
@@ -60,13 +61,12 @@ class PlotsDock(QWidget):
         self.skeleton: list[tuple[str, str]] = []
         self.colormap = DEFAULT_COLORMAP
         self._cache: dict[tuple[str, int], Predictions] = {}
-        self.setMinimumWidth(380)
         layout = QVBoxLayout(self)
-        form = QFormLayout()
-        self.layer_combo = QComboBox()
+        form = wrap_rows(QFormLayout())
+        self.layer_combo = narrow_combo(QComboBox())
         self.layer_combo.currentTextChanged.connect(self._layer_chosen)
         form.addRow("Layer", self.layer_combo)
-        self.view_combo = QComboBox()
+        self.view_combo = narrow_combo(QComboBox())
         self.view_combo.addItems(VIEWS)
         self.view_combo.currentTextChanged.connect(lambda _: self.refresh())
         form.addRow("Plot", self.view_combo)

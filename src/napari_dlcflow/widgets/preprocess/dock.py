@@ -33,7 +33,7 @@ from napari_dlcflow.core.video.preprocess import (
 )
 from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES, FrameSource, VideoError
 from napari_dlcflow.widgets.common import dialogs as _dialogs
-from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.dock import narrow_combo, scroll_body
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.preprocess.form import ContrastForm, OutputForm, RoiForm
@@ -58,10 +58,10 @@ class PreprocessDock(QScrollArea):
         super().__init__()
         self.viewer = napari_viewer
         self.state = state_for_viewer(napari_viewer)
-        layout = scroll_body(self, 400)
+        layout = scroll_body(self)
 
         row = QHBoxLayout()
-        self.video_combo = QComboBox()
+        self.video_combo = narrow_combo(QComboBox())
         self.open_button = QPushButton("Open video…")
         row.addWidget(QLabel("Video"))
         row.addWidget(self.video_combo, 1)
@@ -79,7 +79,7 @@ class PreprocessDock(QScrollArea):
 
         prev = QHBoxLayout()
         prev.addWidget(QLabel("Preview"))
-        self.preview_mode = QComboBox()
+        self.preview_mode = narrow_combo(QComboBox())
         for key, label in PREVIEW_MODES.items():
             self.preview_mode.addItem(label, key)
         self.preview_mode.setCurrentIndex(1)
@@ -106,9 +106,10 @@ class PreprocessDock(QScrollArea):
         self.per_video_roi = QRadioButton("ROI per video")
         self.same_roi.setChecked(True)
         self.assign_roi_button = QPushButton("Assign ROI to selected")
-        for w in (self.same_roi, self.per_video_roi, self.assign_roi_button):
+        for w in (self.same_roi, self.per_video_roi):
             rrow.addWidget(w)
         bl.addLayout(rrow)
+        bl.addWidget(self.assign_roi_button)  # its own row: the dock stays narrow
         layout.addWidget(batch)
 
         run = RunCancelRow("Apply to this video")

@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_dlcflow.core.video.preprocess import ContrastParams, OutputParams, Roi
+from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
 
 METHOD_LABELS = {
     "imagej": "ImageJ Enhance Contrast (saturated stretch)",
@@ -38,7 +39,7 @@ class RoiForm(QGroupBox):
 
     def __init__(self) -> None:
         super().__init__("Region of interest (pixels)")
-        form = QFormLayout(self)
+        form = wrap_rows(QFormLayout(self))
         self.x, self.y, self.w, self.h = (QSpinBox() for _ in range(4))
         for box in (self.x, self.y, self.w, self.h):
             box.setRange(0, 100000)
@@ -51,11 +52,12 @@ class RoiForm(QGroupBox):
             row.addWidget(box)
         form.addRow(row)
         row = QHBoxLayout()
-        for label, box in (("width", self.w), ("height", self.h)):
+        for label, box in (("w", self.w), ("h", self.h)):  # short: the row fits 360 px
             row.addWidget(QLabel(label))
             row.addWidget(box)
         form.addRow(row)
-        self.fixed = QCheckBox("Fixed size (drag the rectangle to move it)")
+        self.fixed = QCheckBox("Fixed size (drag to move)")
+        self.fixed.setToolTip("Keep the width and height; drag the rectangle to move it")
         form.addRow(self.fixed)
         buttons = QHBoxLayout()
         self.draw_button = QPushButton("Draw ROI")
@@ -89,8 +91,8 @@ class ContrastForm(QGroupBox):
 
     def __init__(self) -> None:
         super().__init__("Contrast")
-        form = QFormLayout(self)
-        self.method = QComboBox()
+        form = wrap_rows(QFormLayout(self))
+        self.method = narrow_combo(QComboBox())
         for key, label in METHOD_LABELS.items():
             self.method.addItem(label, key)
         form.addRow("Method", self.method)
@@ -100,7 +102,7 @@ class ContrastForm(QGroupBox):
         self.saturated.setSingleStep(0.05)
         self.saturated.setValue(0.35)
         self.saturated.setSuffix(" %")
-        self.scope = QComboBox()
+        self.scope = narrow_combo(QComboBox())
         self.scope.addItem("one stretch for the whole video", "video")
         self.scope.addItem("per frame", "frame")
         self.normalize = QCheckBox("Normalize (ImageJ)")
@@ -165,8 +167,8 @@ class OutputForm(QGroupBox):
 
     def __init__(self) -> None:
         super().__init__("Output")
-        form = QFormLayout(self)
-        self.codec = QComboBox()
+        form = wrap_rows(QFormLayout(self))
+        self.codec = narrow_combo(QComboBox())
         self.codec.addItem("H.264 (MP4)", "h264")
         self.codec.addItem("Lossless (FFV1, MKV; keeps 16-bit)", "lossless")
         form.addRow("Codec", self.codec)
@@ -185,7 +187,7 @@ class OutputForm(QGroupBox):
         row.addWidget(self.folder)
         row.addWidget(self.browse_button)
         form.addRow("Folder", folder)
-        self.after = QComboBox()
+        self.after = narrow_combo(QComboBox())
         self.after.addItem("Open the output as a layer", "open")
         self.after.addItem("… and add it to the open project", "project")
         self.after.addItem("Record the ROI as the video's crop in config.yaml (no output)", "crop")

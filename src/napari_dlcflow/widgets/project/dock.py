@@ -21,7 +21,13 @@ from qtpy.QtWidgets import (
 from napari_dlcflow.core.layers.colors import COLORMAPS
 from napari_dlcflow.core.project.config import ConfigChangedOnDiskError, ConfigError, Project
 from napari_dlcflow.widgets.common import dialogs as _dialogs
-from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.dock import (
+    ElidedLabel,
+    button_grid,
+    narrow_combo,
+    scroll_body,
+    wrap_rows,
+)
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.common.name_list import NameList
 from napari_dlcflow.widgets.common.state import state_for_viewer
@@ -47,7 +53,7 @@ class ProjectDock(QScrollArea):
         super().__init__()
         self.viewer = napari_viewer
         self.state = state_for_viewer(napari_viewer)
-        layout = scroll_body(self, 380)
+        layout = scroll_body(self)
 
         top = QHBoxLayout()
         self.new_button = QPushButton("New project…")
@@ -57,10 +63,9 @@ class ProjectDock(QScrollArea):
         top.addWidget(self.new_button)
         top.addWidget(self.open_button)
         layout.addLayout(top)
-        self.path_label = QLabel("No project open. Open a config.yaml or drop a project folder.")
-        self.path_label.setWordWrap(True)
+        self.path_label = ElidedLabel("No project open.")  # the path, shortened to fit
         layout.addWidget(self.path_label)
-        self.status = StatusLine("")
+        self.status = StatusLine("Open a config.yaml, or drop a project folder on napari.")
         layout.addWidget(self.status)
 
         self.repair_box = QGroupBox("project_path does not match")
@@ -120,28 +125,27 @@ class ProjectDock(QScrollArea):
         skel_box = QGroupBox("Skeleton")
         skel = QVBoxLayout(skel_box)
         pick = QHBoxLayout()
-        self.edge_a = QComboBox()
-        self.edge_b = QComboBox()
+        self.edge_a = narrow_combo(QComboBox(), 5)
+        self.edge_b = narrow_combo(QComboBox(), 5)
         self.add_edge_button = QPushButton("Add edge")
         self.add_edge_button.clicked.connect(self._add_edge)
         pick.addWidget(self.edge_a, 1)
         pick.addWidget(QLabel("–"))
         pick.addWidget(self.edge_b, 1)
-        pick.addWidget(self.add_edge_button)
         skel.addLayout(pick)
+        self.remove_edge_button = QPushButton("Remove edge")
+        self.remove_edge_button.clicked.connect(self._remove_edge)
+        skel.addLayout(button_grid([self.add_edge_button, self.remove_edge_button]))
         self.edges = QListWidget()
         self.edges.setMaximumHeight(100)
         skel.addWidget(self.edges)
-        self.remove_edge_button = QPushButton("Remove edge")
-        self.remove_edge_button.clicked.connect(self._remove_edge)
-        skel.addWidget(self.remove_edge_button)
         self.skeleton_view = SkeletonView()
         skel.addWidget(self.skeleton_view)
         layout.addWidget(skel_box)
 
         display = QGroupBox("Display")
-        form = QFormLayout(display)
-        self.colormap = QComboBox()
+        form = wrap_rows(QFormLayout(display))
+        self.colormap = narrow_combo(QComboBox())
         self.colormap.setEditable(True)
         self.colormap.addItems(COLORMAPS)
         self.colormap.activated.connect(
@@ -186,9 +190,9 @@ class ProjectDock(QScrollArea):
         self.check_button.clicked.connect(self.check_with_dlc)
         actions.addWidget(self.save_button)
         actions.addWidget(self.reload_button)
-        actions.addWidget(check_row)
         self.jobs = JobRunner(status=self.status, row=check_row)
         layout.addLayout(actions)
+        layout.addWidget(check_row)  # its own row: the dock stays narrow
 
     # ------------------------------------------------------------------ messages
     def _error(self, message: str) -> None:

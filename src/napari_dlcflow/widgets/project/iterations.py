@@ -52,6 +52,7 @@ __all__ = [
     "ask_accept_pending",
     "ask_train_from",
     "pending_text",
+    "row_details",
     "run_next_iteration",
 ]
 
@@ -106,6 +107,21 @@ def pending_text(pending: dict[Path, int]) -> str:
     return (
         f"{where} {n_frames} machine-labeled {frames} not reviewed: "
         f"open {them} in the Labeling dock."
+    )
+
+
+SHOWN_COLUMNS = ("Iteration", "Labeled frames", "Test error (px)", "Train error (px)")
+"""The columns the table shows (compared down the iterations); the others of
+:data:`HISTORY_COLUMNS` are in the row's tooltip and, for the current iteration, the line below
+the table, so that the table fits a 360-px dock."""
+
+
+def row_details(cells: list[str]) -> str:
+    """The cells of one history row that the table does not show, as one sentence."""
+    named = dict(zip(HISTORY_COLUMNS, cells, strict=True))
+    return (
+        f"Iteration {named['Iteration']}: {named['Snapshots']} snapshot(s), best "
+        f"{named['Best snapshot']}; {named['Machine-labeled frames']} machine-labeled frame(s)."
     )
 
 
@@ -185,6 +201,7 @@ class IterationsSection(QGroupBox):
         self.table.setHorizontalHeaderLabels([_header(c) for c in HISTORY_COLUMNS])
         for i, name in enumerate(HISTORY_COLUMNS):
             self.table.horizontalHeaderItem(i).setToolTip(name)
+            self.table.setColumnHidden(i, name not in SHOWN_COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.verticalHeader().setVisible(False)
@@ -193,9 +210,13 @@ class IterationsSection(QGroupBox):
         self.table.setToolTip(
             "One row per refinement round: the images of its training dataset, its snapshots, "
             "the best one and DeepLabCut's evaluation of it, and the outlier frames extracted "
-            "for refinement (machine labels). Bold: the current iteration."
+            "for refinement (machine labels). Bold: the current iteration. Hover over a row "
+            "for its snapshots and machine labels."
         )
         lay.addWidget(self.table)
+        self.details_label = QLabel("")
+        self.details_label.setWordWrap(True)
+        lay.addWidget(self.details_label)
         self.pending_label = QLabel("")
         self.pending_label.setWordWrap(True)
         lay.addWidget(self.pending_label)
@@ -233,6 +254,7 @@ class IterationsSection(QGroupBox):
         if project is None:
             self.table.setRowCount(0)
             self.pending_label.setText("")
+            self.details_label.setText("")
             return
         try:
             history = iteration_history(project)
@@ -241,9 +263,15 @@ class IterationsSection(QGroupBox):
             self.pending_label.setText(f"Cannot read the iterations: {exc}")
             return
         self.table.setRowCount(len(history))
+        self.details_label.setText("")
         for r, it in enumerate(history):
-            for c, text in enumerate(it.row()):
+            cells = it.row()
+            details = row_details(cells)
+            if it.current:
+                self.details_label.setText(details)
+            for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(details)
                 if it.current:
                     font = item.font()
                     font.setBold(True)

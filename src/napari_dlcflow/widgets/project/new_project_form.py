@@ -17,6 +17,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_dlcflow.widgets.common import dialogs as _dialogs
+from napari_dlcflow.widgets.common.dock import wrap_rows
 
 
 class NewProjectForm(QGroupBox):
@@ -46,7 +47,8 @@ class NewProjectForm(QGroupBox):
         video_row = QHBoxLayout()
         video_row.addWidget(add)
         video_row.addWidget(remove)
-        self.copy_videos = QCheckBox("Copy videos into the project (else link them)")
+        self.copy_videos = QCheckBox("Copy videos (else link them)")
+        self.copy_videos.setToolTip("Copy the videos into the project's videos/ folder")
         self.multianimal = QCheckBox("Multi-animal project")
         self.create_button = QPushButton("Create project")
         self.create_button.clicked.connect(self._create)
@@ -55,7 +57,7 @@ class NewProjectForm(QGroupBox):
         buttons = QHBoxLayout()
         buttons.addWidget(self.create_button)
         buttons.addWidget(cancel)
-        form = QFormLayout(self)
+        form = wrap_rows(QFormLayout(self))
         form.addRow("Task", self.task)
         form.addRow("Scorer", self.scorer)
         form.addRow("In folder", folder_row)

@@ -66,7 +66,7 @@ class TrainingDock(QScrollArea):
         self.device_jobs = JobRunner()
         self._last_status: JobStatus | None = None
         register_detached(self)  # closing napari asks whether training keeps running
-        layout = scroll_body(self, 420)
+        layout = scroll_body(self)
 
         self.project_label = QLabel("")
         self.project_label.setWordWrap(True)
@@ -104,6 +104,7 @@ class TrainingDock(QScrollArea):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)
         self.progress_label = QLabel("")
+        self.progress_label.setWordWrap(True)
         layout.addWidget(self.progress_label)
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)

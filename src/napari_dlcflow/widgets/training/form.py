@@ -16,6 +16,7 @@ from qtpy.QtWidgets import (
 
 from napari_dlcflow.core.engine.devices import Device, device_choices, no_gpu_message
 from napari_dlcflow.core.engine.training import TrainSpec
+from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
 
 NET_TYPES = ("resnet_50", "resnet_101", "hrnet_w18", "hrnet_w32", "hrnet_w48", "cspnext_s")
 BACKBONE_CHOICES = (
@@ -40,13 +41,13 @@ class TrainingForm(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        form = QFormLayout(self)
+        form = wrap_rows(QFormLayout(self))
         form.setContentsMargins(0, 0, 0, 0)
         self.shuffle = _spin(1, 999, 1)
-        self.net_type = QComboBox()
+        self.net_type = narrow_combo(QComboBox())
         self.net_type.addItems(NET_TYPES)
         self.net_type.setToolTip("Used when the training dataset is created")
-        self.backbone = QComboBox()
+        self.backbone = narrow_combo(QComboBox())
         for label, value in BACKBONE_CHOICES:
             self.backbone.addItem(label, value)
         self.epochs = _spin(1, 10000, 200)
@@ -61,15 +62,16 @@ class TrainingForm(QWidget):
         self.eval_interval = _spin(1, 10000, 10)
         self.crop = _spin(0, 4096, 0, " px")
         self.crop.setSpecialValueText("net type's default")
-        self.device = QComboBox()
+        self.device = narrow_combo(QComboBox())
         self.set_devices([Device("cpu", "CPU")], probed=False)
         self.device_note = QLabel("")
         self.device_note.setWordWrap(True)
-        self.weights = QComboBox()
+        self.weights = narrow_combo(QComboBox())
         self.weights.addItem("pretrained (ImageNet; downloaded once)", "pretrained")
         self.weights.addItem("from scratch (works offline; needs more epochs)", "scratch")
         self.previous: str | None = None
-        self.offline = QCheckBox("offline: never try to download (HF_HUB_OFFLINE)")
+        self.offline = QCheckBox("offline (HF_HUB_OFFLINE)")
+        self.offline.setToolTip("Never try to download pretrained weights")
         form.addRow("Shuffle", self.shuffle)
         form.addRow("Net type", self.net_type)
         form.addRow("Backbone", self.backbone)
@@ -82,7 +84,7 @@ class TrainingForm(QWidget):
         form.addRow("Device", self.device)
         form.addRow("", self.device_note)
         form.addRow("Weights", self.weights)
-        form.addRow("", self.offline)
+        form.addRow(self.offline)
 
     def set_devices(self, devices: list[Device], *, probed: bool = True) -> None:
         """Fill the device menu; say plainly when there is no GPU."""

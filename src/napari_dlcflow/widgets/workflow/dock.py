@@ -135,7 +135,6 @@ class WorkflowDock(QWidget):
         self.pages: dict[str, QWidget] = {}
         self.current: str | None = None
         self._again = False
-        self.setMinimumWidth(360)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -154,7 +153,8 @@ class WorkflowDock(QWidget):
             b.setCheckable(True)
             b.setFlat(True)
             b.setStyleSheet("text-align: left; padding: 2px 6px;")
-            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            # a long header must not widen the dock: the whole header is in the tooltip
+            b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             b.clicked.connect(lambda _=False, k=key: self.show_step(k))
             self.buttons[key] = b
             lay.addWidget(b)
@@ -229,7 +229,7 @@ class WorkflowDock(QWidget):
             font = b.font()
             font.setBold(step.key == status.next_step)
             b.setFont(font)
-            b.setToolTip(f"{step.title}: {step.state}")
+            b.setToolTip(f"{step.header} ({step.state})")
         title = dict(STEPS)[status.next_step]
         self.next_label.setText(f"<b>Next: {title}.</b> {status.reason}")
         running = any(s.state == "running" for s in status.steps)
