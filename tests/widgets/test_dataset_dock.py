@@ -70,6 +70,7 @@ def test_import_preview_rename_import_and_label(
     state_for_viewer(viewer).open(project.config_path)
     dock = _dock(viewer)
     assert "dogs" in dock.project_label.text()
+    assert dock.project_path.text() == str(project.config_path)  # elided on screen, whole here
     dock.importer.source.setText(str(tmp_path / "dog-session"))
     dock.importer.visibility_column.setValue(3)
     _click(qtbot, dock.importer.preview_button)

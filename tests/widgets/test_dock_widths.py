@@ -39,7 +39,8 @@ DOCKS = ("Project", "Preprocess", "Labeling", "Dataset", "Training", "Overlay", 
 def project(tmp_path: Path, iteration_history: Any) -> Project:
     """A labeled synthetic project (long paths, as in a real home folder) with an iteration
     history, so that the Project dock shows its iteration table."""
-    folder = tmp_path / "a rather long folder name for the experiments of this lab"
+    # one long word, as paths often are: it cannot wrap, so only eliding keeps the dock narrow
+    folder = tmp_path / "a_rather_long_folder_name_for_the_experiments_of_this_lab_2026"
     return iteration_history(make_labeled_synthetic_project(folder, SPEC, n_labeled=8))
 
 

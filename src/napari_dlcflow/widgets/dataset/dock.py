@@ -22,7 +22,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
-from napari_dlcflow.widgets.common.dock import scroll_body
+from napari_dlcflow.widgets.common.dock import ElidedLabel, scroll_body
 from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.dataset import dialogs
@@ -79,6 +79,8 @@ class DatasetDock(QScrollArea):
         self.project_label = QLabel("")
         self.project_label.setWordWrap(True)
         lay.addWidget(self.project_label)
+        self.project_path = ElidedLabel("")  # a path is one long word: elided, never wrapped
+        lay.addWidget(self.project_path)
         self.status = StatusLine("")
         lay.addWidget(self.status)
         # one job at a time; the buttons of both panels are set by _busy/_idle
@@ -135,11 +137,13 @@ class DatasetDock(QScrollArea):
                 "No project open: open one in the Project dock, or make "
                 "one from a label file (New project from file…)."
             )
+            self.project_path.setText("")
+            self.project_path.hide()
         else:
             kind = "multi-animal" if p.multianimal else "single-animal"
-            self.project_label.setText(
-                f"Project {p.task} ({kind}, scorer {p.scorer}): {p.config_path}"
-            )
+            self.project_label.setText(f"Project {p.task} ({kind}, scorer {p.scorer}):")
+            self.project_path.setText(str(p.config_path))
+            self.project_path.show()
 
     def _on_project(self, project: Project | None) -> None:
         self._show_project()

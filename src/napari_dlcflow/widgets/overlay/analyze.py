@@ -40,6 +40,7 @@ from napari_dlcflow.core.batch.runner import FINAL
 from napari_dlcflow.core.engine.analysis import AnalysisSpec
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.batch import RUN_ON, batch_events
+from napari_dlcflow.widgets.common.dock import ElidedLabel, narrow_combo, wrap_rows
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.common.state import state_for_viewer
 
@@ -114,9 +115,8 @@ class AnalyzePanel(QGroupBox):
         self.scheduler_address = ""
         self._videos_run: list[str] = []
         self._rows: list[dict[str, Any]] = []  # the last progress of each video
-        form = QFormLayout(self)
-        self.project_label = QLabel("")
-        self.project_label.setWordWrap(True)
+        form = wrap_rows(QFormLayout(self))
+        self.project_label = ElidedLabel("")  # a long path must not widen the dock
         form.addRow(self.project_label)
         self.videos = QListWidget()
         self.videos.setMaximumHeight(80)
@@ -135,7 +135,7 @@ class AnalyzePanel(QGroupBox):
         self.snapshot = QLineEdit()
         self.snapshot.setPlaceholderText("config's snapshotindex (-1 last, 'best')")
         form.addRow("Snapshot", self.snapshot)
-        self.device = QComboBox()
+        self.device = narrow_combo(QComboBox())
         self.device.addItems(["auto", "cpu", "cuda"])
         self.device.setToolTip(
             "auto: the model's setting (DeepLabCut uses a GPU when it sees one)"
@@ -231,7 +231,7 @@ class AnalyzePanel(QGroupBox):
             else "No profile under batch_clusters in the project's dlcflow.yaml (docs/scale.md)"
         )
         if project is None:
-            self.project_label.setText("Open a project (Project dock) to analyze its videos.")
+            self.project_label.setText("No project open (Project dock).")
             return
         self.project_label.setText(f"Project: {project.config_path}")
         for video in project.videos:
