@@ -372,3 +372,20 @@ def test_docs_examples_run(tmp_path: Path, shared_data: Path) -> None:
     )
     exec(compile(code, "preprocess.md", "exec"), {})
     assert read_sidecar(pre / "mouse2_pre.mp4")[0] == read_sidecar(first)[0]
+
+
+def test_one_decoder_thread_gives_the_same_output(tmp_path: Path) -> None:
+    """A batch task on a one-core worker decodes in one thread (``decode_threads=False``):
+    the output is the same file, byte for byte, as with the decoder's threads."""
+    from napari_dlcflow.core.video.preprocess import (
+        ContrastParams,
+        PreprocessSpec,
+        preprocess_video,
+    )
+
+    src = _video(tmp_path / "v.mp4", n=30)
+    spec = PreprocessSpec(roi=Roi(10, 6, 50, 40), contrast=ContrastParams(method="imagej"))
+    one = preprocess_video(src, tmp_path / "one", spec, threads=1, decode_threads=False)
+    many = preprocess_video(src, tmp_path / "many", spec, threads=1, decode_threads=True)
+    assert one.read_bytes() == many.read_bytes()
+    assert len(VideoReader(one)) == 30

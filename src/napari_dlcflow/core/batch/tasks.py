@@ -351,6 +351,7 @@ def _preprocess(task: VideoTask, rep: _Reporter, res: dict[str, Any]) -> None:
             on_progress=progress,
             should_stop=rep.should_stop,
             threads=task.threads,
+            decode_threads=task.threads != 1,  # a one-core task decodes in one thread too
         )
     except PreprocessCancelled:
         res["state"] = "cancelled"

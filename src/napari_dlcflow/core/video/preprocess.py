@@ -559,6 +559,7 @@ def preprocess_video(
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
     threads: int = 0,
+    decode_threads: bool = True,
 ) -> Path:
     """Crop and enhance one video (or TIFF stack, or image folder) into ``out_dir``.
 
@@ -580,6 +581,9 @@ def preprocess_video(
         Polled before each frame; True cancels (raises :class:`PreprocessCancelled`).
     threads : int
         Encoder threads (0: the encoder's choice).
+    decode_threads : bool
+        Let the decoder use several threads; False decodes in one (a batch task on a worker
+        with one core, where more threads only compete with the other workers).
 
     Returns
     -------
@@ -602,7 +606,7 @@ def preprocess_video(
     out = output_path_for(src_path, out_folder, spec)
     if out.resolve() == src_path.resolve():
         raise PreprocessError(f"{src_path}: the output would overwrite the source")
-    src = open_frames(src_path)
+    src = open_frames(src_path, threads=decode_threads)
     try:
         m = src.meta
         lossless = spec.output.codec == "lossless"
