@@ -80,3 +80,25 @@ def _close_with_jobs_stops_them(monkeypatch: pytest.MonkeyPatch) -> None:
     from napari_dlcflow.widgets.common import jobs
 
     monkeypatch.setattr(jobs, "ask_close_with_jobs", lambda parent, running, detached: "stop")
+
+
+@pytest.fixture
+def imported_names_exist() -> Callable[[str, str], int]:
+    """``check(source, label)``: every ``from napari_dlcflow... import name`` in ``source``
+    names something that exists (asserted, ``label`` in the message); returns how many."""
+    import ast
+    import importlib
+
+    def check(source: str, label: str) -> int:
+        checked = 0
+        for node in ast.walk(ast.parse(source, label)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "napari_dlcflow"
+            ):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name), f"{label}: {node.module}.{alias.name}"
+                    checked += 1
+        return checked
+
+    return check
