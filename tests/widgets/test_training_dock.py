@@ -67,6 +67,7 @@ def test_failed_job_shows_reason_hint_and_log(make_napari_viewer: Any, tmp_path:
 @pytest.mark.slow
 def test_train_watch_cancel_reattach_and_evaluate(
     make_napari_viewer: Any,
+    tiny_training: Any,
     qtbot: Any,
     tmp_path: Path,
     save_screenshot: Any,
@@ -89,15 +90,7 @@ def test_train_watch_cancel_reattach_and_evaluate(
     assert dock.train_folder().parent.name.endswith("trainset96shuffle1")
 
     f = dock.form
-    f.epochs.setValue(40)
-    f.batch_size.setValue(8)
-    f.save_epochs.setValue(2)
-    f.eval_interval.setValue(1)
-    f.backbone.setCurrentIndex(f.backbone.findData("resnet18"))
-    f.crop.setValue(128)
-    f.weights.setCurrentIndex(f.weights.findData("scratch"))
-    f.offline.setChecked(True)
-    f.device.setCurrentIndex(f.device.findData("cpu"))
+    tiny_training(f, epochs=40, save_epochs=2)
     dock.start_button.click()
     job = dock.job
     assert job is not None and dock.cancel_button.isEnabled()

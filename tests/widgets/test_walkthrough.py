@@ -42,6 +42,7 @@ def _header(qtbot: Any, dock: WorkflowDock, key: str, text: str, timeout: int = 
 
 def test_the_whole_loop_through_the_workflow_dock(
     make_napari_viewer: Any,
+    tiny_training: Any,
     tmp_path: Path,
     qtbot: Any,
     save_screenshot: Any,
@@ -98,15 +99,7 @@ def test_the_whole_loop_through_the_workflow_dock(
     dock.go_next()
     tr = dock.pages["training"]
     f = tr.form
-    f.epochs.setValue(2)
-    f.batch_size.setValue(8)
-    f.save_epochs.setValue(1)
-    f.eval_interval.setValue(1)
-    f.backbone.setCurrentIndex(f.backbone.findData("resnet18"))
-    f.crop.setValue(128)
-    f.weights.setCurrentIndex(f.weights.findData("scratch"))
-    f.offline.setChecked(True)
-    f.device.setCurrentIndex(f.device.findData("cpu"))
+    tiny_training(f, epochs=2, save_epochs=1)
     qtbot.waitUntil(lambda: tr.start_button.isEnabled(), timeout=30_000)
     tr.start_button.click()
     job = tr.job
