@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,3 +103,43 @@ def imported_names_exist() -> Callable[[str, str], int]:
         return checked
 
     return check
+
+
+def _write_iteration_history(
+    project: Any, snapshots: tuple[str, ...] = ("snapshot-005.pt", "snapshot-best-010.pt")
+) -> Any:
+    """Lay out an iteration-0 history on disk the way DeepLabCut leaves it: the training
+    dataset (the project's labels), ``snapshots`` and the evaluation of snapshot-best-010."""
+    import pandas as pd
+
+    from napari_dlcflow.core.labels.collected import labels_to_dataframe, read_labels
+
+    root, name = project.root, f"{project.task}{project.date}"
+    ds = root / "training-datasets" / "iteration-0" / f"UnaugmentedDataSet_{name}"
+    ds.mkdir(parents=True)
+    labels = read_labels(next(root.glob("labeled-data/*/CollectedData_*.h5")))
+    labels_to_dataframe(labels).to_hdf(ds / f"CollectedData_{project.scorer}.h5", key="df")
+    train = root / "dlc-models-pytorch" / "iteration-0" / f"{name}-trainset95shuffle1" / "train"
+    train.mkdir(parents=True)
+    for snap in snapshots:
+        (train / snap).write_bytes(b"weights")
+    ev = root / "evaluation-results-pytorch" / "iteration-0" / f"{name}-trainset95shuffle1"
+    ev.mkdir(parents=True)
+    pd.DataFrame({"train rmse": [1.5], "test rmse": [4.25]}).to_csv(
+        ev / f"DLC_Resnet50_{name}shuffle1_snapshot_best-010-results.csv"
+    )
+    return project
+
+
+@pytest.fixture
+def dlc_iteration_layout() -> Callable[..., Any]:
+    """``layout(project, snapshots=...)``: give a labeled project an iteration-0 history on
+    disk (dataset, snapshots, evaluation); DeepLabCut itself does not run. Returns the
+    project."""
+    return _write_iteration_history
+
+
+@pytest.fixture
+def iteration_history(dlc_iteration_layout: Callable[..., Any]) -> Callable[..., Any]:
+    """The same layout, under the name the widget tests use."""
+    return dlc_iteration_layout

@@ -6,6 +6,7 @@ The regression tests name the ways labels were lost here in other tools.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -167,25 +168,15 @@ def test_next_iteration_refuses_pending_then_merges_and_bumps(project: Project) 
     assert {"img03.png", "img07.png"} <= {r[-1] for r in labels.images}
 
 
-def test_iteration_history_reads_datasets_models_and_errors(project: Project) -> None:
-    root = project.root
+def test_iteration_history_reads_datasets_models_and_errors(
+    project: Project, dlc_iteration_layout: Any
+) -> None:
+    snapshots = ("snapshot-005.pt", "snapshot-best-010.pt", "snapshot-015.pt")
+    dlc_iteration_layout(project, snapshots=snapshots)
     name = f"{project.task}{project.date}"
-    ds = root / "training-datasets" / "iteration-0" / f"UnaugmentedDataSet_{name}"
-    ds.mkdir(parents=True)
-    labels = read_labels(next(root.glob("labeled-data/*/CollectedData_*.h5")))
-    from napari_dlcflow.core.labels.collected import labels_to_dataframe
-
-    labels_to_dataframe(labels).to_hdf(ds / f"CollectedData_{project.scorer}.h5", key="x")
-    train = root / "dlc-models-pytorch" / "iteration-0" / f"{name}-trainset95shuffle1" / "train"
-    train.mkdir(parents=True)
-    for s in ("snapshot-005.pt", "snapshot-best-010.pt", "snapshot-015.pt"):
-        (train / s).write_bytes(b"x")
+    train = project.root / "dlc-models-pytorch" / "iteration-0" / f"{name}-trainset95shuffle1"
+    train = train / "train"
     assert best_snapshot(train) == train / "snapshot-best-010.pt"
-    ev = root / "evaluation-results-pytorch" / "iteration-0" / f"{name}-trainset95shuffle1"
-    ev.mkdir(parents=True)
-    pd.DataFrame({"train rmse": [1.5], "test rmse": [4.25]}).to_csv(
-        ev / f"DLC_Resnet50_{name}shuffle1_snapshot_best-010-results.csv"
-    )
     _machine_for(project, [3, 7, 9])
     (hist,) = iteration_history(project)
     assert hist.current and hist.labeled_frames == 8 and hist.snapshots == 3
