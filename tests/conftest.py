@@ -138,8 +138,3 @@ def dlc_iteration_layout() -> Callable[..., Any]:
     project."""
     return _write_iteration_history
 
-
-@pytest.fixture
-def iteration_history(dlc_iteration_layout: Callable[..., Any]) -> Callable[..., Any]:
-    """The same layout, under the name the widget tests use."""
-    return dlc_iteration_layout

@@ -36,12 +36,12 @@ DOCKS = ("Project", "Preprocess", "Labeling", "Dataset", "Training", "Overlay", 
 
 
 @pytest.fixture
-def project(tmp_path: Path, iteration_history: Any) -> Project:
+def project(tmp_path: Path, dlc_iteration_layout: Any) -> Project:
     """A labeled synthetic project (long paths, as in a real home folder) with an iteration
     history, so that the Project dock shows its iteration table."""
     # one long word, as paths often are: it cannot wrap, so only eliding keeps the dock narrow
     folder = tmp_path / "a_rather_long_folder_name_for_the_experiments_of_this_lab_2026"
-    return iteration_history(make_labeled_synthetic_project(folder, SPEC, n_labeled=8))
+    return dlc_iteration_layout(make_labeled_synthetic_project(folder, SPEC, n_labeled=8))
 
 
 def _viewer(make_napari_viewer: Any, project: Project) -> tuple[Any, Path]:

@@ -51,9 +51,9 @@ def _bold(dock: ProjectDock, row: int) -> bool:
 
 
 @pytest.fixture
-def project(tmp_path: Path, iteration_history: Any) -> Project:
+def project(tmp_path: Path, dlc_iteration_layout: Any) -> Project:
     """A labeled synthetic project with an iteration-0 history as DeepLabCut leaves it."""
-    return iteration_history(make_labeled_synthetic_project(tmp_path, SPEC, n_labeled=8))
+    return dlc_iteration_layout(make_labeled_synthetic_project(tmp_path, SPEC, n_labeled=8))
 
 
 def _machine_labels(project: Project) -> Path:
