@@ -137,4 +137,3 @@ def dlc_iteration_layout() -> Callable[..., Any]:
     disk (dataset, snapshots, evaluation); DeepLabCut itself does not run. Returns the
     project."""
     return _write_iteration_history
-
