@@ -5,7 +5,8 @@ deeplabcut`` is done before the clock starts and not counted; loading the model 
 both), the variants take turns, and each figure is the median of ``--turns`` runs:
 
 - **DLC**: ``deeplabcut.analyze_videos`` as a user runs it (glibc's default allocator);
-- **DLC + MALLOC_MMAP_MAX_=0**: the same with the allocator setting of ANALYSIS-FACTS.md;
+- **DLC + heap settings**: the same with the allocator settings ``analyze`` gives its child
+  (``HEAP_ENV``: ANALYSIS-FACTS.md's ``MALLOC_MMAP_MAX_=0`` plus a trim threshold);
 - **ours fp32**: :func:`load_model` + :func:`analyze_video` (what ``analyze`` runs by default,
   in the environment ``analyze`` gives its child);
 - **ours fast**: the same in bf16 autocast (forced on, even on a CPU without native bf16,
@@ -61,8 +62,9 @@ print("@bench " + json.dumps({"seconds": seconds, "h5": os.path.join(dest, h5)})
 """
 
 
-# The model's forward alone, both ways, in one process (turns interleaved): the ceiling of what
-# any loop around the same weights can gain in fp32 on this CPU.
+# The model's forward alone, both ways, in one process (turns interleaved); forward_ceiling keeps
+# DLC's way from a process in DLC's environment and ours from one in the child's: the ceiling of
+# what any loop around the same weights can gain in fp32 on this CPU.
 _CEILING = r"""
 import json, statistics, sys, time
 import numpy as np, torch
@@ -92,11 +94,12 @@ print("@bench " + json.dumps({k: statistics.median(v) for k, v in ms.items()}))
 
 
 def _env(kind: str) -> dict[str, str]:
-    env = dict(os.environ)
+    from napari_dlcflow.core.engine.analysis import HEAP_ENV
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     env.setdefault("HF_HUB_OFFLINE", "1")
-    env.pop("MALLOC_MMAP_MAX_", None)
     if kind != "dlc":
-        env["MALLOC_MMAP_MAX_"] = "0"
+        env.update(HEAP_ENV)
     return env
 
 
@@ -127,6 +130,25 @@ def run_one(kind: str, config: Path, video: Path, dest: Path, crop: list[int] | 
     res = json.loads(line[len("@bench ") :])
     res["load"] = (load0 + os.getloadavg()[0]) / 2
     return res
+
+
+def forward_ceiling(config: Path, video: Path, turns: int = 3) -> tuple[dict | None, str]:
+    """The forward alone, DLC's way in DLC's environment and ours in the child's, processes
+    taking turns: ``({"dlc": ms, "ours": ms}, "")`` per frame, or ``(None, why)``."""
+    ms: dict[str, list[float]] = {"dlc": [], "ours": []}
+    for _ in range(turns):
+        for kind, env in (("dlc", "dlc"), ("ours", "fp32")):
+            out = subprocess.run(
+                [sys.executable, "-c", _CEILING, str(config), str(video), str(BATCH), "5"],
+                capture_output=True,
+                text=True,
+                env=_env(env),
+            )
+            line = next((x for x in out.stdout.splitlines() if x.startswith("@bench ")), None)
+            if line is None:
+                return None, out.stderr[-500:]
+            ms[kind].append(json.loads(line[len("@bench ") :])[kind])
+    return {k: statistics.median(v) for k, v in ms.items()}, ""
 
 
 def _xy(h5: str) -> np.ndarray:
@@ -204,7 +226,7 @@ def measure(
     rows = []
     names = {
         "dlc": "DLC",
-        "dlc-malloc": "DLC + MALLOC_MMAP_MAX_=0",
+        "dlc-malloc": "DLC + heap settings",
         "fp32": "ours fp32",
         "fast": "ours fast (bf16)",
     }
@@ -302,14 +324,7 @@ def main() -> int:
             args.turns,
             args.big_frames,
         )
-    out = subprocess.run(
-        [sys.executable, "-c", _CEILING, str(config), str(video), str(BATCH), "5"],
-        capture_output=True,
-        text=True,
-        env=_env("fp32"),
-    )
-    line = next((x for x in out.stdout.splitlines() if x.startswith("@bench ")), None)
-    ceiling = None if line is None else json.loads(line[len("@bench ") :])
+    ceiling, failed = forward_ceiling(config, video)
     import torch
 
     print()
@@ -321,12 +336,13 @@ def main() -> int:
     )
     print(table(rows))
     if ceiling is None:
-        print(f"\nforward-only ceiling not measured: {out.stderr[-500:]}")
+        print(f"\nforward-only ceiling not measured: {failed}")
     else:
         print(
-            f"\nThe model's forward alone at 396x406, batch {BATCH}, median of 5 interleaved "
-            f"turns: as DLC runs it (NCHW, batch norm) {ceiling['dlc']:.1f} ms/frame, ours "
-            f"(channels_last, batch norm folded) {ceiling['ours']:.1f} ms/frame: "
+            f"\nThe model's forward alone at 396x406, batch {BATCH}, medians of 3 processes "
+            f"each way taking turns, 5 forwards each: as DLC runs it (NCHW, batch norm, "
+            f"glibc's default heap) {ceiling['dlc']:.1f} ms/frame; ours (channels_last, batch "
+            f"norm folded, heap settings) {ceiling['ours']:.1f} ms/frame: "
             f"{ceiling['dlc'] / ceiling['ours']:.2f}x, the most an fp32 loop can gain here."
         )
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from napari_dlcflow.core.engine.analysis import (
+    HEAP_ENV,
     AnalysisSpec,
     IncompleteAnalysisError,
     analyze,
@@ -108,6 +111,39 @@ def test_cuda_asked_without_gpu_is_refused_before_the_job(small_video: Path) -> 
     assert not result.ok
     assert "no CUDA GPU" in result.message
     assert result.status == {str(small_video): "not run"}
+
+
+_BATCHES = """
+import resource, numpy as np
+a = np.ones(25_000_000, dtype=np.float32); del a  # the first batch: the heap grows once
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):  # then a model's activation buffers, batch after batch
+    a = np.empty(25_000_000, dtype=np.float32); a.fill(1.0); del a
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def _page_faults(extra: dict[str, str]) -> int:
+    from napari_dlcflow.core.jobs import child_env
+
+    env = {k: v for k, v in child_env(extra).items() if not k.startswith("MALLOC_")}
+    env.update(extra)
+    out = subprocess.run(
+        [sys.executable, "-c", _BATCHES], env=env, capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.split()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator settings")
+def test_analysis_child_heap_does_not_page_fault_batch_after_batch() -> None:
+    """The analysis child's allocator settings keep freed 100 MB buffers for the next batch:
+    no page faults after the first, where glibc's defaults (and ``MALLOC_MMAP_MAX_=0`` alone,
+    which still trims the heap back to the kernel) fault on every batch."""
+    default = _page_faults({})
+    mmap_only = _page_faults({"MALLOC_MMAP_MAX_": "0"})
+    ours = _page_faults(HEAP_ENV)
+    assert default > 1000 and mmap_only > 1000, (default, mmap_only)
+    assert ours < 100, ours
 
 
 # ------------------------------------------------------------------ with a trained network

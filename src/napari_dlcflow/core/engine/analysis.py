@@ -29,6 +29,7 @@ from napari_dlcflow.core.video.reader import count_frames
 
 __all__ = [
     "ENGINES",
+    "HEAP_ENV",
     "MARKER_SUFFIX",
     "AnalysisResult",
     "AnalysisSpec",
@@ -47,6 +48,15 @@ __all__ = [
 MARKER_SUFFIX = ".dlcflow.json"
 ENGINES = ("dlcflow", "dlc")
 _TQDM = re.compile(r"(\d+)/(\d+) \[")
+
+#: glibc allocator settings of the analysis child (both engines; same results). The model's
+#: per-batch activation buffers (tens to hundreds of MB) would otherwise be fresh mappings that
+#: page-fault on every batch: ``MALLOC_MMAP_MAX_=0`` takes them from the heap, and the trim
+#: threshold keeps the freed heap instead of handing it back to the kernel after each batch
+#: (with the first alone this machine still took 320,000 page faults per 48 frames). The child
+#: is short-lived, so a heap that never shrinks costs nothing. ANALYSIS-FACTS.md, and
+#: docs/analysis-engine.md for the measurements.
+HEAP_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
 
 
 def parse_progress(line: str) -> tuple[int, int] | None:
@@ -389,9 +399,7 @@ def analyze(
         on_log=log,
         should_stop=should_stop,
         timeout=timeout,
-        # large per-batch buffers from the heap, not fresh page-faulting mappings (1.3x on a
-        # CPU, same results; ANALYSIS-FACTS.md)
-        env={"MALLOC_MMAP_MAX_": "0"},
+        env=HEAP_ENV,
     )
     result.ok = child.ok and all(s in ("done", "skipped") for s in result.status.values())
     if not result.ok:

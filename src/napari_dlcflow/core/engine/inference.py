@@ -12,9 +12,9 @@ ours is the loop around them (``../shared/ANALYSIS-FACTS.md`` measured where DLC
 - the model runs in ``channels_last`` with batch norm folded into the convolutions;
 - normalisation happens on the batch in place (on the device when there is a GPU: uint8 is
   uploaded, 4x fewer bytes than DLC's float32), and results come back once per batch;
-- the child runs with ``MALLOC_MMAP_MAX_=0`` (set by :func:`~napari_dlcflow.core.engine.
-  analysis.analyze`): large activation buffers then come from the heap instead of fresh
-  mappings that page-fault on every batch;
+- the child runs with :data:`~napari_dlcflow.core.engine.analysis.HEAP_ENV` (set by
+  :func:`~napari_dlcflow.core.engine.analysis.analyze`): large activation buffers then come
+  from a heap that is kept, instead of fresh mappings that page-fault on every batch;
 - the output has one row per frame the decoder delivered, whatever the header claims.
 
 fp32 (the default) gives DLC's predictions (the tests hold it to 0.01 px and 1e-4 likelihood).
