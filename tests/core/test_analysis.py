@@ -142,8 +142,9 @@ def test_analysis_child_heap_does_not_page_fault_batch_after_batch() -> None:
     default = _page_faults({})
     mmap_only = _page_faults({"MALLOC_MMAP_MAX_": "0"})
     ours = _page_faults(HEAP_ENV)
-    assert default > 1000 and mmap_only > 1000, (default, mmap_only)
-    assert ours < 100, ours
+    # 4 KB pages fault ~900 times a batch here; with transparent huge pages always on, ~50
+    assert default >= 100 and mmap_only >= 100, (default, mmap_only)
+    assert ours * 20 < min(default, mmap_only), (ours, default, mmap_only)
 
 
 # ------------------------------------------------------------------ with a trained network
