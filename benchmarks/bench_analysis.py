@@ -22,6 +22,7 @@ Run from the repository root (not part of the test suite)::
     .venv/bin/python benchmarks/bench_analysis.py                     # trains a small model first
     .venv/bin/python benchmarks/bench_analysis.py --config PROJECT/config.yaml --frames 300
     .venv/bin/python benchmarks/bench_analysis.py --wait-load 3       # start when load < 3
+    .venv/bin/python benchmarks/bench_analysis.py --device cuda       # on a GPU (fast = fp16)
 """
 
 from __future__ import annotations
@@ -44,16 +45,16 @@ BATCH = 8
 _ONE = r"""
 import json, os, sys, time
 import deeplabcut  # not timed
-kind, config, video, dest, crop, batch = sys.argv[1:7]
+kind, config, video, dest, crop, batch, device = sys.argv[1:8]
 crop = json.loads(crop)
 t0 = time.perf_counter()
 if kind.startswith("dlc"):
-    deeplabcut.analyze_videos(config, [video], destfolder=dest, device="cpu",
+    deeplabcut.analyze_videos(config, [video], destfolder=dest, device=device,
                               batch_size=int(batch), auto_track=False, cropping=crop,
                               overwrite=True)
 else:
     from napari_dlcflow.core.engine.inference import analyze_video, load_model
-    model = load_model(config, device="cpu", batch_size=int(batch))
+    model = load_model(config, device=device, batch_size=int(batch))
     model.fast = kind == "fast"
     run = analyze_video(model, video, destfolder=dest, cropping=crop)
 seconds = time.perf_counter() - t0
@@ -70,14 +71,17 @@ import json, statistics, sys, time
 import numpy as np, torch
 from napari_dlcflow.core.engine.inference import _Batcher, load_model
 from napari_dlcflow.core.video.reader import VideoReader
-config, video, batch, turns = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-ours = load_model(config, device="cpu", batch_size=batch)
-dlc = load_model(config, device="cpu", batch_size=batch, fold_batch_norm=False)
+config, video, device = sys.argv[1], sys.argv[2], sys.argv[5]
+batch, turns = int(sys.argv[3]), int(sys.argv[4])
+sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+ours = load_model(config, device=device, batch_size=batch)
+dlc = load_model(config, device=device, batch_size=batch, fold_batch_norm=False)
 dlc.net.to(memory_format=torch.contiguous_format)  # as DLC runs it: NCHW, batch norm kept
 r = VideoReader(video)
 frames = np.stack([r.frame(i) for i in range(batch)])
 x, _ = _Batcher(ours, frames.shape[1], frames.shape[2], frames[0]).fill(
     torch.from_numpy(frames), batch)
+x = x.to(device)
 inputs = {"dlc": (dlc.net, x.contiguous()),
           "ours": (ours.net, x.contiguous(memory_format=torch.channels_last))}
 ms = {k: [] for k in inputs}
@@ -86,8 +90,10 @@ with torch.inference_mode():
         net(inp)
     for _ in range(turns):
         for k, (net, inp) in inputs.items():
+            sync()
             t = time.perf_counter()
             net(inp)
+            sync()
             ms[k].append((time.perf_counter() - t) * 1000 / batch)
 print("@bench " + json.dumps({k: statistics.median(v) for k, v in ms.items()}))
 """
@@ -103,7 +109,9 @@ def _env(kind: str) -> dict[str, str]:
     return env
 
 
-def run_one(kind: str, config: Path, video: Path, dest: Path, crop: list[int] | None) -> dict:
+def run_one(
+    kind: str, config: Path, video: Path, dest: Path, crop: list[int] | None, device: str
+) -> dict:
     dest.mkdir(parents=True, exist_ok=True)
     for p in dest.iterdir():
         p.unlink()
@@ -119,6 +127,7 @@ def run_one(kind: str, config: Path, video: Path, dest: Path, crop: list[int] | 
             str(dest),
             json.dumps(crop),
             str(BATCH),
+            device,
         ],
         capture_output=True,
         text=True,
@@ -132,14 +141,16 @@ def run_one(kind: str, config: Path, video: Path, dest: Path, crop: list[int] | 
     return res
 
 
-def forward_ceiling(config: Path, video: Path, turns: int = 3) -> tuple[dict | None, str]:
+def forward_ceiling(
+    config: Path, video: Path, turns: int = 3, device: str = "cpu"
+) -> tuple[dict | None, str]:
     """The forward alone, DLC's way in DLC's environment and ours in the child's, processes
     taking turns: ``({"dlc": ms, "ours": ms}, "")`` per frame, or ``(None, why)``."""
     ms: dict[str, list[float]] = {"dlc": [], "ours": []}
     for _ in range(turns):
         for kind, env in (("dlc", "dlc"), ("ours", "fp32")):
             out = subprocess.run(
-                [sys.executable, "-c", _CEILING, str(config), str(video), str(BATCH), "5"],
+                [sys.executable, "-c", _CEILING, str(config), str(video), str(BATCH), "5", device],
                 capture_output=True,
                 text=True,
                 env=_env(env),
@@ -164,7 +175,7 @@ def diff(h5: str, ref: str) -> tuple[float, float]:
     return float(d.max()), float(np.median(d))
 
 
-def make_model(root: Path) -> Path:
+def make_model(root: Path, device: str = "cpu") -> Path:
     """A small trained model: the test fixture's recipe, fewer epochs (speed does not care)."""
     from napari_dlcflow.core.engine.dataset import DatasetSpec, create_datasets
     from napari_dlcflow.core.engine.training import TrainSpec, start_training
@@ -182,7 +193,7 @@ def make_model(root: Path) -> Path:
         batch_size=8,
         save_epochs=3,
         eval_interval=3,
-        device="cpu",
+        device=device,
         weights="scratch",
         offline=True,
         backbone="resnet18",
@@ -211,11 +222,12 @@ def measure(
     crop: list[int] | None,
     turns: int,
     frames: int,
+    device: str = "cpu",
 ) -> list[list[str]]:
     runs: dict[str, list[dict]] = {k: [] for k in kinds}
     for turn in range(turns):
         for kind in kinds:
-            res = run_one(kind, config, video, work / f"{kind}-{turn}", crop)
+            res = run_one(kind, config, video, work / f"{kind}-{turn}", crop, device)
             runs[kind].append(res)
             print(
                 f"  {label} turn {turn + 1} {kind}: {res['seconds']:.1f} s, "
@@ -228,7 +240,7 @@ def measure(
         "dlc": "DLC",
         "dlc-malloc": "DLC + heap settings",
         "fp32": "ours fp32",
-        "fast": "ours fast (bf16)",
+        "fast": "ours fast (fp16)" if device.startswith("cuda") else "ours fast (bf16)",
     }
     for kind in kinds:
         secs = [r["seconds"] for r in runs[kind]]
@@ -278,11 +290,14 @@ def main() -> int:
     ap.add_argument("--no-big", action="store_true", help="skip the 1500x1080 rows")
     ap.add_argument("--wait-load", type=float, help="wait (up to 20 min) for a 1-min load below")
     ap.add_argument("--keep", type=Path, help="work folder to keep (videos reused)")
+    ap.add_argument(
+        "--device", default="cpu", help="cpu or cuda[:N] for both engines (the model trains on it)"
+    )
     args = ap.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-analysis-"))
     work.mkdir(parents=True, exist_ok=True)
-    config = args.config or make_model(work / "project")
+    config = args.config or make_model(work / "project", args.device)
     video = make_video(work / "v396", args.frames, 406, 396, 7)
     big = None if args.no_big else make_video(work / "v1500", args.big_frames, 1080, 1500, 8)
     if args.wait_load is not None:
@@ -301,6 +316,7 @@ def main() -> int:
         None,
         args.turns,
         args.frames,
+        args.device,
     )
     if big is not None:
         crop = [550, 950, 340, 740]
@@ -313,6 +329,7 @@ def main() -> int:
             crop,
             args.turns,
             args.big_frames,
+            args.device,
         )
         rows += measure(
             f"1500x1080 full, {args.big_frames} fr",
@@ -323,13 +340,15 @@ def main() -> int:
             None,
             args.turns,
             args.big_frames,
+            args.device,
         )
-    ceiling, failed = forward_ceiling(config, video)
+    ceiling, failed = forward_ceiling(config, video, device=args.device)
     import torch
 
+    gpu = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "no GPU"
     print()
     print(
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t0))}, {os.cpu_count()} CPUs, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t0))}, {os.cpu_count()} CPUs, {gpu}, "
         f"torch {torch.__version__}, batch {BATCH}, medians of {args.turns} turns; "
         f"load average at start {started[0]:.1f} / {started[1]:.1f} / {started[2]:.1f}, "
         f"column 'load' = mean 1-min load during that variant's runs"

@@ -185,6 +185,8 @@ def test_analyze_synthetic_video_against_truth(
     assert result.status == {str(video): "done"}
     scorer = result.scorer
     assert scorer and scorer.startswith("DLC_Resnet") and "shuffle1_snapshot_" in scorer
+    # the child ran with the allocator settings that keep its heap (no page faults per batch)
+    assert next(e for e in events if e["event"] == "scorer")["heap"] == HEAP_ENV
     files = output_files(video, scorer, tmp_path)
     h5 = files["h5"]
     assert result.outputs[str(video)] == str(h5)

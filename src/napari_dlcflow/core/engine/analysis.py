@@ -339,7 +339,8 @@ def analyze(
     spec : AnalysisSpec
         What to analyse.
     on_event : callable, optional
-        Called with each JSON event of the child (``scorer``, ``video_start``, ``video_done``,
+        Called with each JSON event of the child (``scorer``, with the ``heap`` settings it
+        runs with, ``video_start``, ``video_done``,
         ``video_skipped``, ``video_incomplete``, ``video_failed``, ``done``, ``error``; with
         our engine also ``frames`` (``done``, ``total``, ``fps``), ``engine_fallback``,
         ``fast_report`` and ``fast_unavailable``).
@@ -459,7 +460,13 @@ def run_in_child(spec: AnalysisSpec) -> int:
 
         engine = inference.engine_for(spec)
     scorer, snapshot = (engine.scorer, engine.snapshot) if engine else _dlc_model(spec)
-    emit("scorer", scorer=scorer, snapshot=snapshot, engine="dlcflow" if engine else "dlc")
+    emit(
+        "scorer",
+        scorer=scorer,
+        snapshot=snapshot,
+        engine="dlcflow" if engine else "dlc",
+        heap={k: os.environ.get(k) for k in HEAP_ENV},  # the allocator settings it runs with
+    )
     if engine is not None and engine.fast:
         report = inference.fast_mode_report(engine)
         emit("fast_report", message=report.summary(), **report.as_dict())
