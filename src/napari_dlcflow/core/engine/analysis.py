@@ -339,8 +339,8 @@ def analyze(
     spec : AnalysisSpec
         What to analyse.
     on_event : callable, optional
-        Called with each JSON event of the child (``scorer``, with the ``heap`` settings it
-        runs with, ``video_start``, ``video_done``,
+        Called with each JSON event of the child (``scorer``, which also gives the ``heap``
+        allocator settings the child runs with; ``video_start``, ``video_done``,
         ``video_skipped``, ``video_incomplete``, ``video_failed``, ``done``, ``error``; with
         our engine also ``frames`` (``done``, ``total``, ``fps``), ``engine_fallback``,
         ``fast_report`` and ``fast_unavailable``).
