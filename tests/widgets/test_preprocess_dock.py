@@ -23,9 +23,8 @@ def _dock(viewer: Any) -> PreprocessDock:
 
 
 def _wait_preview(qtbot: Any, dock: PreprocessDock, before: int) -> None:
-    qtbot.waitUntil(
-        lambda: dock.preview_count > before and not dock.preview_jobs.busy, timeout=20000
-    )
+    # settled: a change made while an earlier preview was computing shows that stale one first
+    qtbot.waitUntil(lambda: dock.preview_count > before and dock.preview_settled, timeout=20000)
 
 
 def test_draw_roi_preview_apply_on_a_real_video(
@@ -71,6 +70,17 @@ def test_draw_roi_preview_apply_on_a_real_video(
     assert tuple(viewer.layers[PREVIEW_LAYER].translate) == (250, 640 + 20)
     save_screenshot(viewer, "preprocess-after", size=(1600, 900))
 
+    # stepping to another frame re-uses the fitted stretch (it sampled the video once)
+    fitted = list(dock._preview_cache.values())
+    assert len(fitted) == 1
+    n = dock.preview_count
+    viewer.dims.set_current_step(0, 1201)
+    _wait_preview(qtbot, dock, n)
+    assert list(dock._preview_cache.values()) == fitted  # the same function object
+    np.testing.assert_array_equal(
+        viewer.layers[PREVIEW_LAYER].data, fitted[0](layers[0].data[1201])
+    )
+
     # typing a ROI moves the rectangle, and the preview follows
     n = dock.preview_count
     dock.roi_form.x.setValue(100)
@@ -110,6 +120,7 @@ def test_batch_cancel_and_errors_in_the_dock(
     make_napari_viewer: Any, shared_data: Path, tmp_path: Path, qtbot: Any, monkeypatch: Any
 ) -> None:
     from napari_dlcflow.widgets.common import dialogs as _dialogs
+
     viewer = make_napari_viewer()
     dock = _dock(viewer)
     folder = tmp_path / "videos"

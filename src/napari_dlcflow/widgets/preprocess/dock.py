@@ -46,6 +46,15 @@ PREVIEW_LAYER = "preview"
 PREVIEW_MODES = {"off": "Off", "overlay": "Processed over the ROI", "side": "Side by side"}
 
 
+def _source_key(src: FrameSource) -> tuple[str, tuple[int, ...]]:
+    """A video's identity that holds across accesses.
+
+    A plugin's viewer is napari's ``PublicOnlyProxy``: each ``layer.data`` is a new proxy
+    object, so ``id()`` of it changes from one call to the next.
+    """
+    return str(src.meta.path), tuple(int(n) for n in src.shape)
+
+
 class PreprocessDock(QScrollArea):
     """Crop a ROI and enhance contrast; preview on the current frame; apply to many videos.
 
@@ -134,6 +143,7 @@ class PreprocessDock(QScrollArea):
         self._touched = False  # the contrast or preview form was changed by the user
         self._preview_cache: dict[Any, Any] = {}
         self.preview_count = 0  # previews applied (tests wait on it)
+        self._preview_shown: Any = None  # what the shown preview was computed from
         self._progress: tuple[int, int, int, int] = (0, 0, 0, 1)  # video, done, total, n videos
         self.last_results: list[BatchResult] = []
         self._preview_timer = QTimer(self)
@@ -343,16 +353,17 @@ class PreprocessDock(QScrollArea):
             return None
         spec = self.spec()
         index = min(self._current_frame_index(), len(src) - 1)
-        key = (id(src), spec.roi, spec.contrast)
+        key = (_source_key(src), spec.roi, spec.contrast)
         cache = self._preview_cache
+        shown = self._preview_key()
 
-        def compute() -> tuple[np.ndarray, Roi, str]:
+        def compute() -> tuple[np.ndarray, Roi, str, Any]:
             fn = cache.get(key)
             if fn is None:
                 cache.clear()
                 fn = fit_transform(src, spec)
                 cache[key] = fn
-            return fn(src.frame(index)), spec.roi, mode
+            return fn(src.frame(index)), spec.roi, mode, shown
 
         return self.preview_jobs.start(
             compute,
@@ -361,16 +372,42 @@ class PreprocessDock(QScrollArea):
             on_finished=self._preview_done,
         )
 
+    def _preview_key(self) -> Any:
+        src = self.current_source()
+        spec = self.spec()
+        return (
+            None if src is None else _source_key(src),
+            spec.roi,
+            spec.contrast,
+            self._current_frame_index(),
+            self.preview_mode.currentData(),
+        )
+
+    @property
+    def preview_settled(self) -> bool:
+        """Whether the shown preview is of the form's current values, with none to come.
+
+        A change made while a preview is computing leaves that (stale) result on screen for a
+        moment and schedules another; this is False until the last one is shown.
+        """
+        return (
+            not self.preview_jobs.busy
+            and not self._preview_pending
+            and not self._preview_timer.isActive()
+            and self._preview_shown == self._preview_key()
+        )
+
     def _preview_done(self) -> None:
         if self._preview_pending:
             self._preview_pending = False
             self.schedule_preview()
 
-    def _show_preview(self, result: tuple[np.ndarray, Roi, str]) -> None:
-        image, roi, mode = result
+    def _show_preview(self, result: tuple[np.ndarray, Roi, str, Any]) -> None:
+        image, roi, mode, shown = result
         src = self.current_source()
         if src is None:
             return
+        self._preview_shown = shown
         translate = (roi.y, src.meta.width + 20) if mode == "side" else (roi.y, roi.x)
         if PREVIEW_LAYER in self.viewer.layers:
             layer = self.viewer.layers[PREVIEW_LAYER]
