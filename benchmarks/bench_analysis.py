@@ -8,7 +8,8 @@ both), the variants take turns, and each figure is the median of ``--turns`` run
 - **DLC + heap settings**: the same with the allocator settings ``analyze`` gives its child
   (``HEAP_ENV``: ANALYSIS-FACTS.md's ``MALLOC_MMAP_MAX_=0`` plus a trim threshold);
 - **ours fp32**: :func:`load_model` + :func:`analyze_video` (what ``analyze`` runs by default,
-  in the environment ``analyze`` gives its child);
+  in the environment ``analyze`` gives its child: on a CPU, Winograd for the wide 3x3 layers);
+- **ours fp32, direct convolutions**: the same with ``winograd=False`` (what Winograd adds);
 - **ours fast**: the same in bf16 autocast (forced on, even on a CPU without native bf16,
   where ``analyze --fast`` refuses it and runs fp32);
 
@@ -54,7 +55,8 @@ if kind.startswith("dlc"):
                               overwrite=True)
 else:
     from napari_dlcflow.core.engine.inference import analyze_video, load_model
-    model = load_model(config, device=device, batch_size=int(batch))
+    model = load_model(config, device=device, batch_size=int(batch),
+                       winograd=False if kind == "direct" else None)
     model.fast = kind == "fast"
     run = analyze_video(model, video, destfolder=dest, cropping=crop)
 seconds = time.perf_counter() - t0
@@ -75,7 +77,8 @@ config, video, device = sys.argv[1], sys.argv[2], sys.argv[5]
 batch, turns = int(sys.argv[3]), int(sys.argv[4])
 sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 ours = load_model(config, device=device, batch_size=batch)
-dlc = load_model(config, device=device, batch_size=batch, fold_batch_norm=False)
+direct = load_model(config, device=device, batch_size=batch, winograd=False)
+dlc = load_model(config, device=device, batch_size=batch, fold_batch_norm=False, winograd=False)
 dlc.net.to(memory_format=torch.contiguous_format)  # as DLC runs it: NCHW, batch norm kept
 r = VideoReader(video)
 frames = np.stack([r.frame(i) for i in range(batch)])
@@ -83,7 +86,8 @@ x, _ = _Batcher(ours, frames.shape[1], frames.shape[2], frames[0]).fill(
     torch.from_numpy(frames), batch)
 x = x.to(device)
 inputs = {"dlc": (dlc.net, x.contiguous()),
-          "ours": (ours.net, x.contiguous(memory_format=torch.channels_last))}
+          "ours": (ours.net, x.contiguous(memory_format=torch.channels_last)),
+          "direct": (direct.net, x.contiguous(memory_format=torch.channels_last))}
 ms = {k: [] for k in inputs}
 with torch.inference_mode():
     for net, inp in inputs.values():
@@ -144,9 +148,10 @@ def run_one(
 def forward_ceiling(
     config: Path, video: Path, turns: int = 3, device: str = "cpu"
 ) -> tuple[dict | None, str]:
-    """The forward alone, DLC's way in DLC's environment and ours in the child's, processes
-    taking turns: ``({"dlc": ms, "ours": ms}, "")`` per frame, or ``(None, why)``."""
-    ms: dict[str, list[float]] = {"dlc": [], "ours": []}
+    """The forward alone, DLC's way in DLC's environment and ours (and ours with direct
+    convolutions) in the child's, processes taking turns: ``({"dlc": ms, "ours": ms, "direct":
+    ms}, "")`` per frame, or ``(None, why)``."""
+    ms: dict[str, list[float]] = {"dlc": [], "ours": [], "direct": []}
     for _ in range(turns):
         for kind, env in (("dlc", "dlc"), ("ours", "fp32")):
             out = subprocess.run(
@@ -158,7 +163,9 @@ def forward_ceiling(
             line = next((x for x in out.stdout.splitlines() if x.startswith("@bench ")), None)
             if line is None:
                 return None, out.stderr[-500:]
-            ms[kind].append(json.loads(line[len("@bench ") :])[kind])
+            got = json.loads(line[len("@bench ") :])
+            for k in ("dlc",) if kind == "dlc" else ("ours", "direct"):
+                ms[k].append(got[k])
     return {k: statistics.median(v) for k, v in ms.items()}, ""
 
 
@@ -240,6 +247,7 @@ def measure(
         "dlc": "DLC",
         "dlc-malloc": "DLC + heap settings",
         "fp32": "ours fp32",
+        "direct": "ours fp32, direct convolutions",
         "fast": "ours fast (fp16)" if device.startswith("cuda") else "ours fast (bf16)",
     }
     for kind in kinds:
@@ -306,7 +314,7 @@ def main() -> int:
             time.sleep(10)
     started = os.getloadavg()
     t0 = time.time()
-    kinds = ["dlc", "dlc-malloc", "fp32"] + ([] if args.no_fast else ["fast"])
+    kinds = ["dlc", "dlc-malloc", "fp32", "direct"] + ([] if args.no_fast else ["fast"])
     rows = measure(
         f"396x406, {args.frames} fr",
         kinds,
@@ -361,8 +369,10 @@ def main() -> int:
             f"\nThe model's forward alone at 396x406, batch {BATCH}, medians of 3 processes "
             f"each way taking turns, 5 forwards each: as DLC runs it (NCHW, batch norm, "
             f"glibc's default heap) {ceiling['dlc']:.1f} ms/frame; ours (channels_last, batch "
-            f"norm folded, heap settings) {ceiling['ours']:.1f} ms/frame: "
-            f"{ceiling['dlc'] / ceiling['ours']:.2f}x, the most an fp32 loop can gain here."
+            f"norm folded, heap settings) {ceiling['ours']:.1f} ms/frame "
+            f"({ceiling['dlc'] / ceiling['ours']:.2f}x); with direct convolutions only "
+            f"{ceiling['direct']:.1f} ms/frame ({ceiling['dlc'] / ceiling['direct']:.2f}x): the "
+            f"most a loop around each of these forwards can gain in fp32 here."
         )
     return 0
 

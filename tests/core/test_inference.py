@@ -167,6 +167,9 @@ def test_fp32_equals_dlc_analyze_videos(
         "ours",
     )
     assert record["rows"] == record["decoded_frames"] == 80
+    # what was held to DLC's predictions includes Winograd: the 3x3 layers of 256 and 512
+    # channels of the resnet18 backbone (core/engine/winograd.py)
+    assert record["winograd_layers"] == 7
     # a rerun skips it, as with DLC's loop
     again = analyze(
         AnalysisSpec(config=str(config), videos=[str(video)], destfolder=str(tmp_path))

@@ -10,6 +10,9 @@ ours is the loop around them (``../shared/ANALYSIS-FACTS.md`` measured where DLC
   VideoReader`) in a background thread that decodes into a few batch buffers allocated once
   and reused (a bounded queue), so decoding runs while the model computes;
 - the model runs in ``channels_last`` with batch norm folded into the convolutions;
+- on a CPU, the wide dilated 3x3 convolutions of the backbone's last stage (half the
+  multiply-adds) run as Winograd F(4x4, 3x3) (:mod:`~napari_dlcflow.core.engine.winograd`):
+  fewer multiplications, the same sums in another order;
 - normalisation happens on the batch in place (on the device when there is a GPU: uint8 is
   uploaded, 4x fewer bytes than DLC's float32), and results come back once per batch;
 - the child runs with :data:`~napari_dlcflow.core.engine.analysis.HEAP_ENV` (set by
@@ -92,6 +95,8 @@ class EngineModel:
     fast_unavailable : str
         Why the fast mode asked for is off (a CPU without native bf16, where bf16 is several
         times slower than fp32); empty otherwise.
+    winograd : list of str
+        The convolutions computed by Winograd's algorithm (empty: all direct).
     """
 
     config: str
@@ -105,6 +110,7 @@ class EngineModel:
     folded: bool = False
     default_cropping: list[int] | None = None
     fast_unavailable: str = ""
+    winograd: list[str] = field(default_factory=list)
 
     @property
     def net(self) -> Any:
@@ -140,6 +146,7 @@ def load_model(
     batch_size: int | None = None,
     fast: bool = False,
     fold_batch_norm: bool = True,
+    winograd: bool | None = None,
 ) -> EngineModel:
     """Load a trained model through DeepLabCut's API and prepare it for our loop.
 
@@ -159,6 +166,10 @@ def load_model(
         Half-precision autocast.
     fold_batch_norm : bool
         Fold batch norm into the convolutions (the benchmark can turn it off).
+    winograd : bool or None
+        Compute the wide 3x3 convolutions (at least
+        :data:`~napari_dlcflow.core.engine.winograd.MIN_CHANNELS` channels) by Winograd's
+        algorithm. None: on a CPU only (a GPU's cuDNN chooses its own algorithm).
 
     Returns
     -------
@@ -213,6 +224,11 @@ def load_model(
             folded = False
     net.to(memory_format=torch.channels_last)
     net.eval()
+    replaced: list[str] = []
+    if winograd if winograd is not None else runner.device == "cpu":
+        from napari_dlcflow.core.engine.winograd import use_winograd
+
+        replaced = use_winograd(net)
     unavailable = ""
     if fast and runner.device == "cpu" and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
         unavailable = (
@@ -234,6 +250,7 @@ def load_model(
         folded=folded,
         default_cropping=default_crop,
         fast_unavailable=unavailable,
+        winograd=replaced,
     )
 
 
@@ -288,6 +305,7 @@ def analyze_for(
     extra = {
         "engine": "dlcflow",
         "precision": model.precision,
+        "winograd_layers": len(model.winograd),
         "decoded_frames": run.rows,
         "header_frames": run.header_frames,
         "seconds": round(run.seconds, 3),
