@@ -10,9 +10,10 @@ ours is the loop around them (``../shared/ANALYSIS-FACTS.md`` measured where DLC
   VideoReader`) in a background thread that decodes into a few batch buffers allocated once
   and reused (a bounded queue), so decoding runs while the model computes;
 - the model runs in ``channels_last`` with batch norm folded into the convolutions;
-- on a CPU, the wide dilated 3x3 convolutions of the backbone's last stage (half the
-  multiply-adds) run as Winograd F(4x4, 3x3) (:mod:`~napari_dlcflow.core.engine.winograd`):
-  fewer multiplications, the same sums in another order;
+- on a CPU in fp32, the 3x3 convolutions of 256 channels and more (a ResNet's last two
+  stages, more than half the multiply-adds) run as Winograd F(4x4, 3x3)
+  (:mod:`~napari_dlcflow.core.engine.winograd`): fewer multiplications, the same sums in
+  another order;
 - normalisation happens on the batch in place (on the device when there is a GPU: uint8 is
   uploaded, 4x fewer bytes than DLC's float32), and results come back once per batch;
 - the child runs with :data:`~napari_dlcflow.core.engine.analysis.HEAP_ENV` (set by
