@@ -99,6 +99,11 @@ def test_import_preview_rename_import_and_label(
     qtbot.waitUntil(lambda: dock.last_import is not None, timeout=30000)
     _wait_idle(qtbot, dock)
     assert "Imported 5 new images and 18 points" in dock.status.text()
+    # a progress tick late after the result (its timer ran until the worker's `finished`, and
+    # once wrote "Importing: 5 of 5" over it on CI) leaves the result on screen
+    dock._progress = (5, 5)
+    dock._show_progress()
+    assert "Imported 5 new images and 18 points" in dock.status.text()
     folder = project.root / "labeled-data" / "dog-session"
     labels = load_folder(folder, "ana")
     assert labels.image_names == [f"img{i:02d}.png" for i in range(7, 12)]

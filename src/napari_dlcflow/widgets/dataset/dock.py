@@ -243,6 +243,9 @@ class DatasetDock(QScrollArea):
         options = self.preview.options
 
         def done(result: Any) -> None:
+            # the progress line stops before the result is shown: its timer runs until the
+            # worker's `finished`, which comes after this, and would write over the result
+            self._stop_progress()
             self.last_import = result
             self.preview = None
             self.importer.import_button.setEnabled(False)
@@ -271,12 +274,17 @@ class DatasetDock(QScrollArea):
             busy="Importing…",
         )
         self._timer.start()
-        worker.finished.connect(self._timer.stop)
+        worker.finished.connect(self._stop_progress)
         return worker
+
+    def _stop_progress(self, *_: object) -> None:
+        self._timer.stop()
+        self._progress = (0, 0)
 
     def _show_progress(self) -> None:
         done_, total = self._progress
-        if total:
+        # only over the busy line or an earlier count, never over the result or an error
+        if total and self.status.text().startswith("Importing"):
             self._info(f"Importing: {done_} of {total} images written…")
 
     def _open_in_labeling(self, folder: Path) -> None:
