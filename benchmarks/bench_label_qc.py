@@ -83,7 +83,7 @@ def openfield_project(work: Path) -> Path:
 def flies_project(work: Path, step: int = 10) -> Path:
     """SLEAP's clip.slp, every ``step``-th labeled frame, imported as a DLC project (cached)."""
     from napari_dlcflow.core.formats import ForeignLabels, read_foreign
-    from napari_dlcflow.core.labels.importing import import_labels, new_project_for
+    from napari_dlcflow.core.formats.importing import import_labels, new_project_for
 
     done = work / "flies.done"
     if done.is_file():

@@ -38,7 +38,7 @@ def main() -> None:
         read_labels,
         write_labels,
     )
-    from napari_dlcflow.widgets.labeling.layers import lazy_stack
+    from napari_dlcflow.core.video.reader import ImageFolderReader
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
@@ -114,8 +114,9 @@ def main() -> None:
             p.write_bytes(data)
 
         def first_frame() -> None:
-            stack, _ = lazy_stack(paths)
-            np.asarray(stack[0])  # type: ignore[index]
+            stack = ImageFolderReader(imgs, files=paths)
+            stack.check_sizes()
+            np.asarray(stack[0])
 
         def eager() -> None:
             np.stack([np.asarray(Image.open(p)) for p in paths])

@@ -63,7 +63,7 @@ def route_ours(path: Path) -> dict[str, float]:
 
     from napari_dlcflow.core.layers.data import predictions_layers
     from napari_dlcflow.core.predictions.analysis_files import read_predictions
-    from napari_dlcflow.plugin.predictions_reader import finish_layer_data
+    from napari_dlcflow.napari_common import finish_layer_data
     from napari_dlcflow.widgets.overlay.layers import WINDOW_FRAMES, WINDOWED_ABOVE
 
     viewer = ViewerModel()

@@ -4,6 +4,9 @@
   in child processes): importing an engine module stays cheap.
 - Nothing under ``core`` imports Qt, napari or other GUI toolkits.
 - Child processes are reached through the one hidden entry point, which ``--help`` never shows.
+- Imports only point down: :data:`LAYERS` is the order of the packages, written once; a module
+  imports only from its own package or from a lower one, and no two modules import each other,
+  directly or through others (at module level, in functions, or for type checking).
 """
 
 from __future__ import annotations
@@ -25,12 +28,51 @@ HEAVY = ("deeplabcut", "torch")
 GUI = ("qtpy", "napari", "PyQt5", "PyQt6", "PySide2", "PySide6", "vispy", "magicgui", "superqt")
 
 
+#: The packages from the bottom up. A package imports only from itself and from lower rows;
+#: packages in one row do not import each other. Names are relative to ``napari_dlcflow``; a
+#: module's package is the longest name here that it starts with.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("core",),  # the package's docstring and the version
+    ("core.keypoints",),  # the one keypoint model: a leaf
+    ("core.safe_io",),  # atomic writes, backups, the record of what we wrote
+    ("core.untrusted",),  # reading files we did not write without risking the process
+    ("core.jobs",),  # the child-process runner
+    ("core.video",),  # probe, frame-exact readers, the writer, extraction, preprocessing
+    ("core.project",),  # config.yaml, sidecar, creation, the open-project model
+    ("core.predictions",),  # DeepLabCut's analysis files, filtering
+    ("core.labels",),  # CollectedData, machine labels, editing sessions, change summaries, QC
+    ("core.formats",),  # foreign label formats, the import pipeline, the file IO facade
+    ("core.layers",),  # how keypoints are drawn: colours, skeleton, layer data, labeled videos
+    ("core.engine",),  # the only package that imports deeplabcut or torch
+    ("core.refine",),  # outliers, model-assisted labels, the next iteration
+    ("core.example",),  # the synthetic animal
+    ("core.batch", "core.workflow"),  # many videos on dask; where a project stands
+    ("info", "demo_refine"),
+    ("api",),
+    ("napari_common",),  # napari-only, Qt-free: what the npe2 plugin and the docks share
+    ("plugin", "widgets.common"),
+    ("widgets.project", "widgets.preprocess", "widgets.training", "widgets.dataset"),
+    ("widgets.labeling", "widgets.analysis"),
+    ("widgets.overlay", "widgets.refine"),
+    ("widgets.plots",),
+    ("widgets.workflow",),
+    ("widgets", "viewer"),
+    ("demo",),
+    ("cli",),
+    ("__main__", ""),  # "" is the package's own __init__ (the lazy public API)
+)
+
+#: Pairs of package families that never import each other in either direction.
+APART = (("plugin", "widgets"),)
+
+
 @dataclass(frozen=True)
 class Import:
     module: str  # dotted name of the importing module
     name: str  # dotted name imported
     line: int
     top_level: bool  # at module level (not inside a function)
+    names: tuple[str, ...] = ()  # for ``from name import a, b``: a, b
 
 
 def _modules(path: list[str], prefix: str) -> list[tuple[str, Path]]:
@@ -58,10 +100,12 @@ def imports_of(module: str, source: str) -> list[Import]:
     out = []
     for node in ast.walk(tree):
         names: list[str] = []
+        attrs: tuple[str, ...] = ()
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names = [node.module]
+            attrs = tuple(a.name for a in node.names)
         elif (
             isinstance(node, ast.Call)
             and node.args
@@ -73,7 +117,7 @@ def imports_of(module: str, source: str) -> list[Import]:
             )
         ):
             names = [node.args[0].value]
-        out += [Import(module, n, node.lineno, id(node) not in inside) for n in names]
+        out += [Import(module, n, node.lineno, id(node) not in inside, attrs) for n in names]
     return out
 
 
@@ -103,6 +147,146 @@ def _all_imports() -> tuple[list[str], list[Import]]:
     for name, path in mods:
         found += imports_of(name, path.read_text(encoding="utf-8"))
     return [m for m, _ in mods], found
+
+
+def package_of(module: str) -> str | None:
+    """The :data:`LAYERS` name that ``module`` belongs to, or None when it has none.
+
+    A name with other names under it (``core``, ``widgets``, the root) holds only its own
+    ``__init__``, so a new module must be placed in :data:`LAYERS` by its own package.
+    """
+    rel = module.removeprefix("napari_dlcflow").removeprefix(".")
+    names = [n for row in LAYERS for n in row]
+    found = None
+    for name in names:
+        holds_others = any(m != name and (name == "" or m.startswith(name + ".")) for m in names)
+        inside = rel == name or (not holds_others and rel.startswith(name + "."))
+        if inside and (found is None or len(name) > len(found)):
+            found = name
+    return found
+
+
+def _rank(package: str) -> int:
+    return next(i for i, row in enumerate(LAYERS) if package in row)
+
+
+def _target(imp: Import, modules: set[str]) -> str | None:
+    """The module of ours that ``imp`` reaches (``from a import b`` reaches ``a.b`` when that is a
+    module), or None for another library."""
+    if imp.name.split(".")[0] != "napari_dlcflow":
+        return None
+    candidates = [f"{imp.name}.{a}" for a in imp.names if f"{imp.name}.{a}" in modules]
+    name = candidates[0] if candidates else imp.name
+    while name not in modules and "." in name:
+        name = name.rsplit(".", 1)[0]
+    return name
+
+
+def layer_violations(modules: list[str], found: list[Import]) -> list[str]:
+    """Upward or sideways imports between packages, modules outside :data:`LAYERS`, and
+    circles of modules, one line each."""
+    known = set(modules)
+    bad = [f"{m} is in no package of LAYERS" for m in modules if package_of(m) is None]
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for imp in found:
+        target = _target(imp, known)
+        if target is None or target == imp.module:
+            continue
+        graph.setdefault(imp.module, set()).add(target)
+        src, dst = package_of(imp.module), package_of(target)
+        if src is None or dst is None or src == dst:
+            continue
+        where = f"{imp.module}:{imp.line} imports {target}"
+        if any(
+            (src == a or src.startswith(a + ".")) and (dst == b or dst.startswith(b + "."))
+            for pair in APART
+            for a, b in (pair, pair[::-1])
+        ):
+            bad.append(f"{where} ({src} and {dst} never import each other)")
+        elif _rank(dst) >= _rank(src):
+            side = "a package of its own row" if _rank(dst) == _rank(src) else "a higher package"
+            bad.append(f"{where} ({dst} is {side} than {src}: imports only point down)")
+    bad += [f"circle: {' -> '.join(c)}" for c in _circles(graph)]
+    return bad
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_imports_only_point_down_and_make_no_circle() -> None:
+    names, found = _all_imports()
+    assert layer_violations(names, found) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "expected"),
+    [
+        ("napari_dlcflow.core.keypoints.x", "from napari_dlcflow.core.labels import x", "high"),
+        (
+            "napari_dlcflow.core.labels.qc",
+            "def f():\n    from napari_dlcflow.core.engine.evaluation import r\n",
+            "higher",
+        ),
+        ("napari_dlcflow.core.batch.x", "from napari_dlcflow.core.workflow import s\n", "own row"),
+        ("napari_dlcflow.plugin.x", "from napari_dlcflow.widgets.common import state\n", "never"),
+        ("napari_dlcflow.widgets.overlay.x", "from napari_dlcflow.plugin import r\n", "never"),
+        ("napari_dlcflow.core.newthing", "import numpy\n", "in no package"),
+        ("napari_dlcflow.core", "from napari_dlcflow import api\n", "higher"),
+    ],
+)
+def test_the_layer_check_catches_upward_imports(module: str, source: str, expected: str) -> None:
+    modules = [
+        module,
+        "napari_dlcflow",
+        "napari_dlcflow.api",
+        "napari_dlcflow.core.labels",
+        "napari_dlcflow.core.engine.evaluation",
+        "napari_dlcflow.core.workflow",
+        "napari_dlcflow.widgets.common",
+        "napari_dlcflow.plugin",
+    ]
+    bad = layer_violations(modules, imports_of(module, source))
+    assert len(bad) == 1 and expected in bad[0] and module in bad[0], bad
+
+
+def test_the_layer_check_catches_a_circle_inside_a_package() -> None:
+    a, b = "napari_dlcflow.core.engine.analysis", "napari_dlcflow.core.engine.inference"
+    found = imports_of(a, "def f():\n    from napari_dlcflow.core.engine import inference\n")
+    found += imports_of(b, "from napari_dlcflow.core.engine.analysis import Spec\n")
+    assert layer_violations([a, b], found) == [f"circle: {a} -> {b}"]
+    assert layer_violations([a, b], found[:1]) == []
 
 
 def test_the_walk_finds_every_package_and_module() -> None:

@@ -9,7 +9,8 @@ import pytest
 import tifffile
 
 from napari_dlcflow.core.video.reader import FrameSource, VideoError
-from napari_dlcflow.plugin.video_reader import get_video_reader, layer_data_for
+from napari_dlcflow.napari_common import layer_data_for
+from napari_dlcflow.plugin.video_reader import get_video_reader
 
 
 def test_reader_returns_a_lazy_layer_for_a_real_video(shared_data: Path) -> None:

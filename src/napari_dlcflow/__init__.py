@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from napari_dlcflow.core import __version__
 
 #: Public name -> module that defines it (imported on first access).
 _LAZY = {

@@ -166,12 +166,12 @@ def import_labels(
         nothing is written then; the message is the preview's summary.
     """
     from napari_dlcflow.core.formats import read_foreign
-    from napari_dlcflow.core.labels.importing import (
+    from napari_dlcflow.core.formats.importing import (
         ImportOptions,
         new_project_for,
         preview_import,
     )
-    from napari_dlcflow.core.labels.importing import import_labels as run_import
+    from napari_dlcflow.core.formats.importing import import_labels as run_import
     from napari_dlcflow.core.project.config import Project
 
     opts = ImportOptions(
@@ -209,10 +209,16 @@ def check_labels(config: PathLike, kinds: Sequence[str] | None = None) -> list[A
     list of Finding
         Kind, folder, image, body parts, score and a one-line reason, most likely first.
     """
+    from napari_dlcflow.core.engine.evaluation import latest_frames
     from napari_dlcflow.core.labels.qc import check_labels as run_check
     from napari_dlcflow.core.project.config import Project
 
-    return run_check(Project.open(_config(config)), kinds=list(kinds) if kinds else None)
+    project = Project.open(_config(config))
+    return run_check(
+        project,
+        kinds=list(kinds) if kinds else None,
+        evaluation=latest_frames(project.config_path),
+    )
 
 
 def create_training_dataset(
@@ -483,11 +489,9 @@ def create_labeled_video(
     Path
         The labeled video.
     """
-    from napari_dlcflow.core.predictions.analysis_files import (
-        find_analysis_files,
-        project_display_settings,
-    )
-    from napari_dlcflow.core.video.labeled import render_labeled_video
+    from napari_dlcflow.core.layers.labeled_video import render_labeled_video
+    from napari_dlcflow.core.layers.style import display_settings
+    from napari_dlcflow.core.predictions.analysis_files import find_analysis_files
 
     v = Path(video).expanduser()
     file = Path(analysis) if analysis is not None else None
@@ -497,7 +501,8 @@ def create_labeled_video(
             kind = "filtered analysis" if filtered else "analysis"
             raise FileNotFoundError(f"no {kind} file for {v} beside it; give analysis=")
         file = found[0]
-    edges, cutoff = project_display_settings(config or file)
+    shown = display_settings(config or file)
+    edges, cutoff = shown.skeleton, shown.pcutoff
     return Path(
         render_labeled_video(
             v,

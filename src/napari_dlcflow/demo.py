@@ -290,8 +290,8 @@ def _show(
 
     from napari_dlcflow.core.layers.data import keypoint_layers, predictions_layers
     from napari_dlcflow.core.video.probe import read_frames
+    from napari_dlcflow.napari_common import state_for_viewer
     from napari_dlcflow.widgets.common.screenshot import prepare, save_screenshot
-    from napari_dlcflow.widgets.common.state import state_for_viewer
 
     # On our own virtual display a shown window draws exactly what a user sees; a hidden one
     # renders its canvas at the wrong size.

@@ -37,6 +37,7 @@ def refine_once(
         shuffle_train_folder,
         start_training,
     )
+    from napari_dlcflow.core.labels.changes import summarize_changes
     from napari_dlcflow.core.labels.collected import load_folder, write_labels
     from napari_dlcflow.core.labels.machine import frame_index_of, read_machine_labels
     from napari_dlcflow.core.predictions.analysis_files import read_predictions
@@ -45,7 +46,6 @@ def refine_once(
         accept_machine_labels,
         next_iteration,
         next_train_spec,
-        summarize_changes,
     )
     from napari_dlcflow.core.refine.outliers import OutlierSpec, extract_outliers
 

@@ -11,7 +11,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-import napari_dlcflow
+from napari_dlcflow.core import __version__
 from napari_dlcflow.core.engine.devices import gpu_summary
 
 __all__ = ["PACKAGES", "collect_info", "gpu_summary"]
@@ -42,9 +42,9 @@ def _version(dist: str) -> str:
 
 def collect_info(*, gpus: bool = True) -> dict[str, str]:
     """Versions, GPUs and paths as ``{label: value}``."""
-    pkg = Path(napari_dlcflow.__file__).parent
+    pkg = Path(__file__).parent
     info = {
-        "napari-dlcflow": napari_dlcflow.__version__,
+        "napari-dlcflow": __version__,
         "python": f"{sys.version.split()[0]} ({sys.executable})",
     }
     info.update({name: _version(name) for name in PACKAGES})

@@ -76,7 +76,7 @@ def open_in_viewer(
         import napari
 
         viewer = napari.Viewer()
-    from napari_dlcflow.widgets.common.state import state_for_viewer
+    from napari_dlcflow.napari_common import state_for_viewer
 
     for name in docks:
         viewer.window.add_plugin_dock_widget("napari-dlcflow", DOCKS[name])

@@ -22,12 +22,12 @@ from napari_dlcflow.core.engine.analysis import (
     count_frames,
     mark_complete,
     marker_path,
-    output_files,
     video_status,
 )
 from napari_dlcflow.core.example.synthetic import BODYPARTS, read_truth
 from napari_dlcflow.core.layers.data import predictions_layers
 from napari_dlcflow.core.predictions.analysis_files import (
+    output_files,
     read_predictions,
     simulate_predictions,
     write_predictions,

@@ -147,7 +147,7 @@ def test_lightning_pose_paths_relative_to_csv(tmp_path: Path) -> None:
 def test_lightning_pose_flat_labeled_data_is_named_after_the_dataset(tmp_path: Path) -> None:
     """Lightning Pose keeps images directly in ``labeled-data/``: they must not land in a
     folder called ``labeled-data/labeled-data`` but in one named after the dataset."""
-    from napari_dlcflow.core.labels.importing import new_project_for, preview_import
+    from napari_dlcflow.core.formats.importing import new_project_for, preview_import
 
     data = tmp_path / "mirror-mouse"
     (data / "labeled-data").mkdir(parents=True)

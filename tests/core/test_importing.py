@@ -12,18 +12,18 @@ import pytest
 from numpy.testing import assert_allclose
 from test_formats import _coco_doc, make_per_image_set, write_png
 
-from napari_dlcflow.core.labels import importing
-from napari_dlcflow.core.labels.collected import load_folder, read_labels, write_labels
-from napari_dlcflow.core.labels.importing import (
+from napari_dlcflow.core.formats.importing import (
     ImportBlockedError,
     ImportOptions,
     import_labels,
     new_project_for,
     preview_import,
 )
+from napari_dlcflow.core.formats import importing
+from napari_dlcflow.core.labels.collected import load_folder, read_labels, write_labels
+from napari_dlcflow.core.labels.validation import validate_project
 from napari_dlcflow.core.project.config import Project
 from napari_dlcflow.core.project.create import create_project
-from napari_dlcflow.core.project.validation import validate_project
 from napari_dlcflow.core.safe_io import SaveError
 
 RENAME = {"eye-left-open": "eye-left"}
@@ -138,7 +138,7 @@ def test_sleap_into_new_project_extracts_frames(shared_data: Path, tmp_path: Pat
     assert img.shape[:2] == (1024, 1024)
     assert np.array_equal(img.reshape(frame.shape), frame)
     # COCO export of the multi-animal project reads back to the same labels
-    from napari_dlcflow.core.labels.importing import export_coco
+    from napari_dlcflow.core.formats.importing import export_coco
 
     out = export_coco(project, tmp_path / "flies.json")
     back = read_foreign(out, image_root=project.root)

@@ -23,10 +23,10 @@ from napari_dlcflow.core.engine.analysis import (
     AnalysisSpec,
     analyze,
     marker_path,
-    output_files,
     video_status,
 )
 from napari_dlcflow.core.engine.inference import crop_box
+from napari_dlcflow.core.predictions.analysis_files import output_files
 
 TOL_PX = 0.01
 TOL_LIKELIHOOD = 1e-4

@@ -10,7 +10,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from napari_dlcflow.core.formats import ForeignLabels, FormatError
-from napari_dlcflow.core.keypoints import HDF_KEY, Keypoints, detect_kind, load_file, save_file
+from napari_dlcflow.core.formats.io import detect_kind, load_file, save_file
+from napari_dlcflow.core.keypoints import HDF_KEY, Keypoints
 from napari_dlcflow.core.labels.collected import Labels, read_labels
 from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,

@@ -206,7 +206,7 @@ def test_model_disagreement_from_evaluation_predictions(synthetic: Path, tmp_pat
     results CSV; a label far from a confident prediction is a finding, an unsure one is not."""
     import shutil
 
-    from napari_dlcflow.core.engine.evaluation import evaluation_folder
+    from napari_dlcflow.core.engine.evaluation import evaluation_folder, latest_frames
     from napari_dlcflow.core.labels.collected import labels_to_dataframe
 
     root = tmp_path / "p"
@@ -227,11 +227,13 @@ def test_model_disagreement_from_evaluation_predictions(synthetic: Path, tmp_pat
     labels_to_dataframe(pred, with_likelihood=True).to_hdf(
         out / f"{scorer}.h5", key="df_with_missing"
     )
-    assert check_labels(project, kinds=["model"]) == []
+    assert check_labels(project, kinds=["model"], evaluation=latest_frames(root)) == []
     labels.xy[4, k("body")] += (15.0, 0.0)  # the model says otherwise, confidently
     labels.xy[6, k("nose")] += (15.0, 0.0)  # the model is unsure there
     write_labels(labels, folder)
-    (found,) = check_labels(project, kinds=["model"])
+    assert check_labels(project, kinds=["model"]) == []  # QC alone never reads the engine's files
+    (found,) = check_labels(project, kinds=["model"], evaluation=latest_frames(root))
     assert (found.kind, found.image) == ("model", labels.image_names[4])
     assert found.bodyparts == ("body",)
     assert "15 px away with likelihood 0.99" in found.reason
+    assert "snapshot_best-010" not in found.reason and "snapshot-best-010" in found.reason

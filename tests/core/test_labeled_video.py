@@ -16,13 +16,13 @@ from napari_dlcflow.core.example.synthetic import (
     read_truth,
     write_synthetic_example,
 )
+from napari_dlcflow.core.layers.labeled_video import default_output, render_labeled_video
 from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
     scorer_name,
     simulate_predictions,
     write_predictions,
 )
-from napari_dlcflow.core.video.labeled import default_output, render_labeled_video
 from napari_dlcflow.core.video.probe import read_frames
 
 SCORER = scorer_name("resnet_50", "synthetic", "Nov24", 1, "best-3")

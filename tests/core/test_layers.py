@@ -25,6 +25,7 @@ from napari_dlcflow.core.layers.data import (
     editing_skeleton,
     labels_points,
 )
+from napari_dlcflow.core.layers.labeled_video import draw_frame, video_colors
 from napari_dlcflow.core.layers.skeleton import skeleton_edges, skeleton_segments
 from napari_dlcflow.core.layers.style import (
     PointsStyle,
@@ -40,7 +41,6 @@ from napari_dlcflow.core.predictions.analysis_files import (
     write_predictions,
 )
 from napari_dlcflow.core.project.config import Project
-from napari_dlcflow.core.video.labeled import draw_frame, video_colors
 
 
 def _labels_file(project: Path) -> Path:

@@ -14,6 +14,7 @@ import pytest
 
 from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, render_synthetic
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
+from napari_dlcflow.core.labels.changes import summarize_changes
 from napari_dlcflow.core.labels.collected import (
     CorruptLabelsError,
     Labels,
@@ -35,7 +36,6 @@ from napari_dlcflow.core.refine.iteration import (
     merge_folder,
     next_iteration,
     pending_machine_labels,
-    summarize_changes,
 )
 from napari_dlcflow.core.safe_io import list_backups
 from napari_dlcflow.core.video.extract import labeled_data_folder

@@ -18,6 +18,7 @@ import pytest
 from napari_dlcflow.core.engine.analysis import AnalysisSpec, analyze
 from napari_dlcflow.core.engine.training import LOG_FILE, shuffle_train_folder, start_training
 from napari_dlcflow.core.example.synthetic import read_truth
+from napari_dlcflow.core.labels.changes import summarize_changes
 from napari_dlcflow.core.labels.collected import load_folder, write_labels
 from napari_dlcflow.core.labels.machine import frame_index_of, read_machine_labels
 from napari_dlcflow.core.predictions.analysis_files import read_predictions
@@ -28,7 +29,6 @@ from napari_dlcflow.core.refine.iteration import (
     iteration_history,
     next_iteration,
     next_train_spec,
-    summarize_changes,
 )
 from napari_dlcflow.core.refine.outliers import OutlierSpec, extract_outliers
 

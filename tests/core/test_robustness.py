@@ -31,14 +31,12 @@ from napari_dlcflow.core.predictions.analysis_files import (
     write_predictions,
 )
 from napari_dlcflow.core.project.config import ConfigChangedOnDiskError, ConfigError, Project
-from napari_dlcflow.core.safe_io import SaveError
+from napari_dlcflow.core.safe_io import SaveError, changed_outside, recorded_hash
 from napari_dlcflow.core.untrusted import (
     ChangedOutsideWarning,
     IncompleteFileWarning,
-    changed_outside,
     explain_child_failure,
     read_hdf_table,
-    recorded_hash,
 )
 
 M4 = "dlc-openfield/labeled-data/m4s1"
@@ -392,8 +390,8 @@ def test_deleted_config_is_not_silently_recreated(openfield_project: Path) -> No
 def test_truncated_png_blocks_validation_by_name(
     openfield_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from napari_dlcflow.core.labels.importing import register_folders
-    from napari_dlcflow.core.project.validation import validate_project
+    from napari_dlcflow.core.formats.importing import register_folders
+    from napari_dlcflow.core.labels.validation import validate_project
 
     project = Project.open(openfield_project)
     project.repair_project_path()

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from napari_dlcflow.core.formats.importing import register_folders
 from napari_dlcflow.core.labels.collected import read_labels, write_labels
-from napari_dlcflow.core.labels.importing import register_folders
+from napari_dlcflow.core.labels.validation import validate_project
 from napari_dlcflow.core.project.config import Project
-from napari_dlcflow.core.project.validation import validate_project
 
 
 def _ready(root: Path) -> Project:

@@ -19,7 +19,7 @@ from test_formats import make_per_image_set
 from napari_dlcflow.core.labels.collected import load_folder
 from napari_dlcflow.core.project.config import Project
 from napari_dlcflow.core.project.create import create_project
-from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.dataset import dialogs as _dataset_dialogs
 from napari_dlcflow.widgets.dataset.dock import DatasetDock
 

@@ -23,7 +23,7 @@ from napari_dlcflow.core.predictions.analysis_files import (
     write_predictions,
 )
 from napari_dlcflow.core.project.config import Project
-from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.workflow.dock import PAGES
 
 pytestmark = pytest.mark.gui

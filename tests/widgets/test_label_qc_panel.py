@@ -16,7 +16,7 @@ pytestmark = pytest.mark.gui
 
 
 def _open(make_napari_viewer, project: Path):  # type: ignore[no-untyped-def]
-    from napari_dlcflow.widgets.common.state import state_for_viewer
+    from napari_dlcflow.napari_common import state_for_viewer
 
     viewer = make_napari_viewer()
     _, dock = viewer.window.add_plugin_dock_widget("napari-dlcflow", "Labeling")
@@ -94,8 +94,8 @@ def test_findings_list_jump_fix_and_dismiss(
 
 
 def test_dataset_report_shows_the_findings_count(qtbot, openfield_project: Path) -> None:
+    from napari_dlcflow.core.labels.validation import validate_project
     from napari_dlcflow.core.project.config import Project
-    from napari_dlcflow.core.project.validation import validate_project
     from napari_dlcflow.widgets.dataset.report import ReportView
 
     project = Project.open(openfield_project)

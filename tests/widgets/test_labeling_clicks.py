@@ -18,7 +18,7 @@ import pytest
 from napari_dlcflow.core.example.synthetic import SyntheticSpec, write_synthetic_example
 from napari_dlcflow.core.project.create import create_project
 from napari_dlcflow.core.video.extract import extract_for_project
-from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.napari_common import state_for_viewer
 
 pytestmark = pytest.mark.gui
 

@@ -59,7 +59,7 @@ def project(openfield_project: Path) -> Path:
 
 
 def _open(make_napari_viewer, project: Path):  # type: ignore[no-untyped-def]
-    from napari_dlcflow.widgets.common.state import state_for_viewer
+    from napari_dlcflow.napari_common import state_for_viewer
 
     viewer = make_napari_viewer()
     _, dock = viewer.window.add_plugin_dock_widget("napari-dlcflow", "Labeling")
@@ -243,7 +243,7 @@ def test_autosave_recovery_offered_and_unsaved_close(
 
 
 def test_reload_config_keeps_labels(make_napari_viewer, project: Path) -> None:
-    from napari_dlcflow.widgets.common.state import state_for_viewer
+    from napari_dlcflow.napari_common import state_for_viewer
 
     viewer, dock = _open(make_napari_viewer, project)
     dock.model.set_point(0, 0, 1.5, 2.5)
@@ -317,7 +317,7 @@ def test_extract_section_then_label(
 ) -> None:
     from napari_dlcflow.core.project.create import create_project
     from napari_dlcflow.core.video.probe import read_frames
-    from napari_dlcflow.widgets.common.state import state_for_viewer
+    from napari_dlcflow.napari_common import state_for_viewer
 
     project = create_project(
         "t", "me", [small_video], tmp_path, copy_videos=True, bodyparts=["head", "tail"]
@@ -418,7 +418,7 @@ def _shot(viewer, name: str, center: tuple[float, float], zoom: float) -> Path: 
 def test_docs_screenshots_and_shortcut_table(make_napari_viewer, project: Path) -> None:
     from PIL import Image
 
-    from napari_dlcflow.widgets.labeling.keys import SHORTCUTS
+    from napari_dlcflow.widgets.common.shortcuts import LABELING_SHORTCUTS as SHORTCUTS
 
     viewer, dock = _open(make_napari_viewer, project)
     centre = np.linalg.norm(np.nanmean(dock.model.xy, axis=1) - [320, 240], axis=-1)
@@ -470,7 +470,7 @@ def test_500_image_folder_opens_lazily(
 
     from PIL import Image
 
-    from napari_dlcflow.widgets.labeling.layers import LazyImageStack
+    from napari_dlcflow.core.video.reader import ImageFolderReader
 
     folder = tmp_path / "labeled-data" / "vid"
     folder.mkdir(parents=True)
@@ -486,7 +486,7 @@ def test_500_image_folder_opens_lazily(
     shutil.copy(shared_data / "dlc-openfield/config.yaml", tmp_path / "config.yaml")
     assert dock.open_folder(folder), dock.status.text()
     stack = dock.image_layer.data
-    assert isinstance(stack, LazyImageStack) and stack.shape == (500, 48, 64)
+    assert isinstance(stack, ImageFolderReader) and stack.shape == (500, 48, 64)
     assert len(stack.cached_frames) <= 3  # only the shown frame was decoded
     dock.go_to_frame(250)
     np.testing.assert_array_equal(

@@ -24,7 +24,7 @@ from napari_dlcflow.core.layers.data import LOW_BORDER, PREDICTED_BORDER
 from napari_dlcflow.core.predictions.analysis_files import simulate_predictions, write_predictions
 from napari_dlcflow.core.refine.outliers import OutlierSpec, extract_outliers
 from napari_dlcflow.core.video.extract import labeled_data_folder
-from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.napari_common import state_for_viewer
 
 pytestmark = pytest.mark.gui
 

@@ -11,7 +11,7 @@ import pytest
 import napari_dlcflow as dlcflow
 from napari_dlcflow.core.example.synthetic import SyntheticSpec, read_truth
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
-from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.napari_common import state_for_viewer
 
 pytestmark = pytest.mark.gui
 

@@ -28,7 +28,7 @@ from napari_dlcflow.core.example.synthetic import (
 )
 from napari_dlcflow.core.predictions.analysis_files import read_predictions
 from napari_dlcflow.core.video.probe import read_frames
-from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.overlay.dock import OverlayDock
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]

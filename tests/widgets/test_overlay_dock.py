@@ -28,8 +28,8 @@ from napari_dlcflow.core.predictions.analysis_files import (
 )
 from napari_dlcflow.core.predictions.filtering import filter_file
 from napari_dlcflow.core.video.probe import read_frames
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.plugin.predictions_reader import get_predictions_reader
-from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.overlay import files as _overlay_io
 from napari_dlcflow.widgets.overlay.dock import OverlayDock
 

@@ -16,7 +16,7 @@ from napari_dlcflow.core.labels.machine import machine_labels_path, read_machine
 from napari_dlcflow.core.predictions.analysis_files import simulate_predictions, write_predictions
 from napari_dlcflow.core.video.extract import labeled_data_folder
 from napari_dlcflow.core.video.probe import read_frames
-from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.overlay.dock import OverlayDock
 from napari_dlcflow.widgets.overlay.outliers import MARK_KEY
 

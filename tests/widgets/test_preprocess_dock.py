@@ -160,7 +160,7 @@ def test_batch_cancel_and_errors_in_the_dock(
 def test_record_roi_as_dlc_crop(
     make_napari_viewer: Any, openfield_project: Path, shared_data: Path
 ) -> None:
-    from napari_dlcflow.widgets.common.state import state_for_viewer
+    from napari_dlcflow.napari_common import state_for_viewer
 
     viewer = make_napari_viewer()
     state = state_for_viewer(viewer)

@@ -12,8 +12,8 @@ import pytest
 from qtpy.QtCore import Qt
 
 from napari_dlcflow.core.project.config import Project
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common import dialogs as _dialogs
-from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.project.dock import ProjectDock
 
 pytestmark = pytest.mark.gui

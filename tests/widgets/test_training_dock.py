@@ -12,7 +12,7 @@ from napari_dlcflow.core.engine.training import JOB_FILE, LOG_FILE, find_job, li
 from napari_dlcflow.core.example.synthetic import SyntheticSpec, render_synthetic
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
 from napari_dlcflow.core.project.config import Project
-from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.dataset.dock import DatasetDock
 from napari_dlcflow.widgets.training.dock import TrainingDock
 

@@ -24,7 +24,7 @@ from napari_dlcflow.core.example.synthetic import (
 from napari_dlcflow.core.example.truth_labels import label_from_truth
 from napari_dlcflow.core.labels.collected import read_labels
 from napari_dlcflow.core.project.create import create_project
-from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.workflow.dock import WorkflowDock
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]

@@ -9,7 +9,7 @@ import pytest
 
 from napari_dlcflow.core.example.synthetic import SyntheticSpec
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
-from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.workflow.dock import WorkflowDock
 
 pytestmark = pytest.mark.gui

@@ -15,7 +15,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from napari_dlcflow import __version__
+from napari_dlcflow.core import __version__
 
 #: Modules whose ``register(sub)`` adds subcommands, in ``--help`` order.
 COMMAND_MODULES = (

@@ -24,7 +24,7 @@ def _parse_rename(items: list[str] | None) -> dict[str, str]:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from napari_dlcflow.core.formats import read_foreign
-    from napari_dlcflow.core.labels.importing import (
+    from napari_dlcflow.core.formats.importing import (
         ImportOptions,
         import_labels,
         new_project_for,
@@ -91,8 +91,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from napari_dlcflow.core.labels.validation import validate_project
     from napari_dlcflow.core.project.config import Project
-    from napari_dlcflow.core.project.validation import validate_project
 
     report = validate_project(Project.open(args.config))
     print(report.format())
@@ -128,7 +128,7 @@ def cmd_create_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_export_coco(args: argparse.Namespace) -> int:
-    from napari_dlcflow.core.labels.importing import export_coco
+    from napari_dlcflow.core.formats.importing import export_coco
     from napari_dlcflow.core.project.config import Project
 
     out = export_coco(Project.open(args.config), args.out)

@@ -92,11 +92,9 @@ def cmd_filter(args: argparse.Namespace) -> int:
 
 def cmd_labeled_video(args: argparse.Namespace) -> int:
     from napari_dlcflow.core.jobs import emit
-    from napari_dlcflow.core.predictions.analysis_files import (
-        find_analysis_files,
-        project_display_settings,
-    )
-    from napari_dlcflow.core.video.labeled import render_labeled_video
+    from napari_dlcflow.core.layers.labeled_video import render_labeled_video
+    from napari_dlcflow.core.layers.style import display_settings
+    from napari_dlcflow.core.predictions.analysis_files import find_analysis_files
 
     if wants_batch(args):
         from napari_dlcflow.cli.batch import batch_labeled
@@ -110,7 +108,8 @@ def cmd_labeled_video(args: argparse.Namespace) -> int:
             kind = "filtered analysis" if args.filtered else "analysis"
             raise FileNotFoundError(f"no {kind} file for {video} beside it; give --analysis")
         analysis = found[0]
-    skeleton, pcutoff = project_display_settings(args.config or analysis)
+    shown = display_settings(args.config or analysis)
+    skeleton, pcutoff = shown.skeleton, shown.pcutoff
     if args.no_skeleton:
         skeleton = []
     cutoff = args.pcutoff if args.pcutoff is not None else (pcutoff or 0.6)

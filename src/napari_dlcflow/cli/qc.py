@@ -16,6 +16,7 @@ def cmd_check_labels(args: argparse.Namespace) -> int:
 
     Exits 0 when nothing was found, 1 when there are findings (so scripts can stop a run).
     """
+    from napari_dlcflow.core.engine.evaluation import latest_frames
     from napari_dlcflow.core.labels.qc import (
         KINDS,
         check_labels,
@@ -34,7 +35,12 @@ def cmd_check_labels(args: argparse.Namespace) -> int:
                 f"--kinds: unknown check(s) {', '.join(unknown)} (known: {', '.join(KINDS)})"
             )
     project = Project.open(args.config)
-    findings = check_labels(project, kinds, include_dismissed=args.all)
+    findings = check_labels(
+        project,
+        kinds,
+        include_dismissed=args.all,
+        evaluation=latest_frames(project.config_path),
+    )
     print(format_findings(findings))
     if args.csv:
         out = Path(args.csv)

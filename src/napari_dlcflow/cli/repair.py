@@ -18,9 +18,9 @@ __all__ = ["cmd_repair", "register"]
 
 def cmd_repair(args: argparse.Namespace) -> int:
     """Apply the chosen fixes, save config.yaml, print what changed and the new report."""
-    from napari_dlcflow.core.labels.importing import register_folders
+    from napari_dlcflow.core.formats.importing import register_folders
+    from napari_dlcflow.core.labels.validation import validate_project
     from napari_dlcflow.core.project.config import Project
-    from napari_dlcflow.core.project.validation import validate_project
 
     if not (args.project_path or args.register_folders):
         print("nothing to do: choose --project-path and/or --register-folders")

@@ -7,12 +7,19 @@ flushed to disk, the previous file is copied into a backup folder, and only then
 replaces the target. A failure at any step (disk full,
 read-only folder, a killed process) leaves the old file byte-identical and no temporary file
 behind.
+
+What we wrote is recorded too: :func:`record_written` keeps the content hash of a file beside it
+(``.dlcflow-backups/hashes.json``), so :func:`changed_outside` notices a file another program
+changed since, and the untrusted-file reader (:mod:`napari_dlcflow.core.untrusted`) reads our
+own unchanged files in process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -20,18 +27,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "BACKUP_DIRNAME",
+    "HASHES_NAME",
     "SaveError",
     "atomic_write",
     "atomic_writer",
     "backup_folder",
+    "changed_outside",
+    "content_hash",
     "list_backups",
+    "record_written",
+    "recorded_hash",
     "restore_backup",
 ]
 
 BACKUP_DIRNAME = ".dlcflow-backups"
+HASHES_NAME = "hashes.json"
 DEFAULT_KEEP = 5
 
 
@@ -267,9 +281,69 @@ def restore_backup(path: str | os.PathLike, backup: str | os.PathLike) -> Path |
     Path or None
         The backup made of the file that was replaced.
     """
-    from napari_dlcflow.core.untrusted import record_written
-
     content = Path(backup).read_bytes()
     made = atomic_write(path, content)
     record_written(path)  # our own write: not a change by another program on the next read
     return made
+
+
+# ------------------------------------------------------------------------------ content hashes
+def content_hash(path: str | os.PathLike) -> str:
+    """SHA-256 of the bytes of ``path`` (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _hashes_file(path: Path) -> Path:
+    return path.parent / BACKUP_DIRNAME / HASHES_NAME
+
+
+def _load_hashes(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(_hashes_file(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def record_written(path: str | os.PathLike, digest: str | None = None) -> None:
+    """Remember the content hash of a file we just wrote, so a later change is noticed.
+
+    Never raises: if the record cannot be written, the file is simply treated as untrusted
+    (read in a child) the next time.
+    """
+    p = Path(path)
+    with contextlib.suppress(OSError, ValueError):
+        digest = digest or content_hash(p)
+        data = _load_hashes(p)
+        data[p.name] = {"sha256": digest, "size": p.stat().st_size}
+        (p.parent / BACKUP_DIRNAME).mkdir(exist_ok=True)
+        atomic_write(_hashes_file(p), json.dumps(data, indent=1, sort_keys=True), backup=False)
+
+
+def recorded_hash(path: str | os.PathLike) -> str | None:
+    """The content hash recorded when we last wrote ``path``, or None."""
+    p = Path(path)
+    entry = _load_hashes(p).get(p.name)
+    if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
+        return entry["sha256"]
+    return None
+
+
+def changed_outside(path: str | os.PathLike, digest: str | None = None) -> bool:
+    """Whether ``path`` has other bytes than when napari-dlcflow last wrote it.
+
+    False when we never wrote it (nothing to compare with) or it is gone; a plain ``touch``
+    (new modification time, same bytes) is not a change.
+    """
+    p = Path(path)
+    known = recorded_hash(p)
+    if known is None or not p.is_file():
+        return False
+    try:
+        return (digest or content_hash(p)) != known
+    except OSError:
+        return True

@@ -5,8 +5,9 @@ cannot help against that. :func:`read_hdf_table` therefore reads an HDF5 table i
 process (a fork costs milliseconds, not a fresh interpreter), with a time limit, and turns a
 crash or a hang into a clear error that names the file.
 
-Files napari-dlcflow wrote itself are cheap to trust: :func:`record_written` keeps their content
-hash in ``.dlcflow-backups/hashes.json`` beside them, and a file whose bytes still have that hash
+Files napari-dlcflow wrote itself are cheap to trust:
+:func:`~napari_dlcflow.core.safe_io.record_written` keeps their content hash in
+``.dlcflow-backups/hashes.json`` beside them, and a file whose bytes still have that hash
 is read in process. A file whose hash differs from the one recorded was changed by another
 program (or silently damaged on disk): it is read in the child and a
 :class:`ChangedOutsideWarning` says so.
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import _csv
 import contextlib
-import hashlib
 import json
 import multiprocessing
 import os
@@ -33,30 +33,29 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from napari_dlcflow.core.safe_io import BACKUP_DIRNAME, SaveError, atomic_write
+from napari_dlcflow.core.safe_io import (
+    SaveError,
+    atomic_write,
+    content_hash,
+    recorded_hash,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "HASHES_NAME",
     "ChangedOutsideWarning",
     "IncompleteFileWarning",
     "UntrustedFileError",
-    "changed_outside",
     "check_csv_text",
     "check_values",
-    "content_hash",
     "explain_child_failure",
     "mp4_box_problem",
     "named_errors",
     "read_hdf_table",
-    "record_written",
-    "recorded_hash",
     "restore_pair",
 ]
 
-HASHES_NAME = "hashes.json"
 #: Seconds a child may take to read one HDF5 table before it is killed as hanging.
 DEFAULT_TIMEOUT = 120.0
 
@@ -79,68 +78,6 @@ class IncompleteFileWarning(UserWarning):
 
 class ChangedOutsideWarning(UserWarning):
     """A file napari-dlcflow wrote has other content now (another program, or damage on disk)."""
-
-
-# ------------------------------------------------------------------------------ content hashes
-def content_hash(path: str | os.PathLike) -> str:
-    """SHA-256 of the bytes of ``path`` (hex)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _hashes_file(path: Path) -> Path:
-    return path.parent / BACKUP_DIRNAME / HASHES_NAME
-
-
-def _load_hashes(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(_hashes_file(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def record_written(path: str | os.PathLike, digest: str | None = None) -> None:
-    """Remember the content hash of a file we just wrote, so a later change is noticed.
-
-    Never raises: if the record cannot be written, the file is simply treated as untrusted
-    (read in a child) the next time.
-    """
-    p = Path(path)
-    with contextlib.suppress(OSError, ValueError):
-        digest = digest or content_hash(p)
-        data = _load_hashes(p)
-        data[p.name] = {"sha256": digest, "size": p.stat().st_size}
-        (p.parent / BACKUP_DIRNAME).mkdir(exist_ok=True)
-        atomic_write(_hashes_file(p), json.dumps(data, indent=1, sort_keys=True), backup=False)
-
-
-def recorded_hash(path: str | os.PathLike) -> str | None:
-    """The content hash recorded when we last wrote ``path``, or None."""
-    p = Path(path)
-    entry = _load_hashes(p).get(p.name)
-    if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
-        return entry["sha256"]
-    return None
-
-
-def changed_outside(path: str | os.PathLike, digest: str | None = None) -> bool:
-    """Whether ``path`` has other bytes than when napari-dlcflow last wrote it.
-
-    False when we never wrote it (nothing to compare with) or it is gone; a plain ``touch``
-    (new modification time, same bytes) is not a change.
-    """
-    p = Path(path)
-    known = recorded_hash(p)
-    if known is None or not p.is_file():
-        return False
-    try:
-        return (digest or content_hash(p)) != known
-    except OSError:
-        return True
 
 
 def restore_pair(

@@ -109,10 +109,11 @@ def read_folder(folder: Path) -> list[tuple]:
     names = [p.name for p in images]
     out: list[tuple] = []
     if images:
-        from napari_dlcflow.widgets.labeling.layers import lazy_stack
+        from napari_dlcflow.core.video.reader import ImageFolderReader
 
-        stack, _shape = lazy_stack(images)
-        out.append((stack, {"name": f"{folder.name} images"}, "image"))
+        stack = ImageFolderReader(folder, files=images)
+        stack.check_sizes()
+        out.append((stack, {"name": f"{folder.name} images", "rgb": stack.rgb}, "image"))
     for f in _label_files(folder):
         out.append(labels_layer_data(f, names or None))
     return out

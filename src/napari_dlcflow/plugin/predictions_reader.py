@@ -15,27 +15,7 @@ from typing import Any
 
 PathLike = str | os.PathLike
 
-__all__ = ["finish_layer_data", "get_predictions_reader", "read_predictions_layers"]
-
-
-def finish_layer_data(layers: list[tuple[Any, dict[str, Any], str]]) -> list[tuple]:
-    """Give trails layers the exact per-group colours of the points (needs napari)."""
-    import numpy as np
-    from napari.utils.colormaps import Colormap
-
-    out = []
-    for data, kwargs, kind in layers:
-        colors = kwargs.get("metadata", {}).get("group_colors")
-        if kind == "tracks" and colors:
-            rgba = np.asarray(colors, dtype=float)
-            if len(rgba) == 1:
-                rgba = np.vstack([rgba, rgba])
-            cmap = Colormap(
-                colors=rgba, controls=np.linspace(0.0, 1.0, len(rgba)), name="dlcflow-groups"
-            )
-            kwargs = {**kwargs, "colormaps_dict": {"group": cmap}}
-        out.append((data, kwargs, kind))
-    return out
+__all__ = ["get_predictions_reader", "read_predictions_layers"]
 
 
 def read_predictions_layers(path: PathLike) -> list[tuple]:
@@ -43,6 +23,7 @@ def read_predictions_layers(path: PathLike) -> list[tuple]:
     from napari_dlcflow.core.layers.data import predictions_layers
     from napari_dlcflow.core.layers.style import display_settings
     from napari_dlcflow.core.predictions.analysis_files import read_predictions
+    from napari_dlcflow.napari_common import finish_layer_data
 
     pred = read_predictions(path)
     settings = display_settings(path)

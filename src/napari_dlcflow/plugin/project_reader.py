@@ -11,16 +11,16 @@ PathLike = str | os.PathLike
 
 
 def _config_of(path: PathLike) -> Path | None:
+    """The project config of a dropped project folder or config file (never raises).
+
+    The one ownership rule (:func:`~napari_dlcflow.core.project.config.project_of`), taken
+    only when the drop *is* the project: a folder inside a project opens with its own reader.
+    """
+    from napari_dlcflow.core.project.config import project_of
+
     p = Path(path)
-    cfg = p / "config.yaml" if p.is_dir() else p
-    if cfg.name.lower() not in ("config.yaml", "config.yml") or not cfg.is_file():
-        return None
-    try:
-        head = cfg.read_text(encoding="utf-8", errors="replace")[:20000]
-    except OSError:
-        return None
-    # A DeepLabCut project config names its task and body parts; sniff, never raise.
-    if "Task:" not in head or "bodyparts" not in head:
+    cfg = project_of(p)
+    if cfg is None or p.resolve() not in (cfg, cfg.parent):
         return None
     return cfg
 
@@ -41,7 +41,7 @@ def open_project_in_viewer(cfg: Path) -> list[tuple]:
     """Open the project in the current viewer's Project dock; adds no layer by itself."""
     import napari
 
-    from napari_dlcflow.widgets.common.state import state_for_viewer
+    from napari_dlcflow.napari_common import state_for_viewer
 
     viewer = napari.current_viewer()
     if viewer is None:

@@ -16,7 +16,7 @@ from napari_dlcflow.core.video.reader import TIFF_SUFFIXES, VIDEO_SUFFIXES
 
 PathLike = str | os.PathLike
 
-__all__ = ["get_video_reader", "layer_data_for", "read_video"]
+__all__ = ["get_video_reader", "read_video"]
 
 
 def _handles(path: PathLike) -> bool:
@@ -55,46 +55,8 @@ def read_video(path: PathLike | list[PathLike]) -> list[tuple]:
         If a file cannot be read; the message names it.
     """
     paths = path if isinstance(path, list) else [path]
+    from napari_dlcflow.napari_common import layer_data_for
+
     return [layer_data_for(p) for p in paths]
 
 
-def layer_data_for(path: PathLike, **reader_kwargs: Any) -> tuple[Any, dict[str, Any], str]:
-    """Return ``(data, kwargs, "image")`` for one video, TIFF stack or image folder.
-
-    Parameters
-    ----------
-    path : path-like
-        The file or folder.
-    **reader_kwargs
-        Passed to :class:`~napari_dlcflow.core.video.reader.VideoReader` (``prefetch``, ...).
-
-    Returns
-    -------
-    tuple
-        A napari layer data tuple; ``metadata["dlcflow_video"]`` holds the video's facts.
-    """
-    import numpy as np
-
-    from napari_dlcflow.core.video.reader import PLAYBACK_PREFETCH, open_frames
-
-    reader_kwargs.setdefault("prefetch", PLAYBACK_PREFETCH)
-    p = Path(path)
-    kw = reader_kwargs if p.suffix.lower() in VIDEO_SUFFIXES else {}
-    src = open_frames(p, **kw)
-    m = src.meta
-    if src.dtype == np.uint8:
-        limits = [0, 255]
-    else:
-        sample = np.stack([src.frame(i) for i in sorted({0, len(src) // 2, len(src) - 1})])
-        lo, hi = (int(v) for v in np.percentile(sample, [0.1, 99.9]))
-        limits = [lo, max(hi, lo + 1)]
-    return (
-        src,
-        {
-            "name": p.stem if p.is_file() else p.name,
-            "rgb": src.rgb,
-            "contrast_limits": limits,
-            "metadata": {"dlcflow_video": m.as_dict(), "path": str(p)},
-        },
-        "image",
-    )

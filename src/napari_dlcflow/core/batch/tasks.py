@@ -300,7 +300,7 @@ def _likelihood_stats(h5: Path, pcutoff: float | None) -> tuple[float | None, fl
 def _pcutoff(task: VideoTask, near: Path) -> float | None:
     if task.params.get("pcutoff") is not None:
         return float(task.params["pcutoff"])
-    from napari_dlcflow.core.predictions.analysis_files import project_display_settings
+    from napari_dlcflow.core.layers.style import display_settings
 
     config = task.params.get("config")
     if config:
@@ -309,7 +309,7 @@ def _pcutoff(task: VideoTask, near: Path) -> float | None:
         with contextlib.suppress(Exception):
             value = Project.open(config).get("pcutoff")
             return float(value) if value is not None else None
-    return project_display_settings(near)[1]
+    return display_settings(near).pcutoff
 
 
 # ------------------------------------------------------------------------------- the kinds
@@ -420,11 +420,9 @@ def _filter(task: VideoTask, rep: _Reporter, res: dict[str, Any]) -> None:
 
 
 def _labeled(task: VideoTask, rep: _Reporter, res: dict[str, Any]) -> None:
-    from napari_dlcflow.core.predictions.analysis_files import (
-        find_analysis_files,
-        project_display_settings,
-    )
-    from napari_dlcflow.core.video.labeled import default_output, render_labeled_video
+    from napari_dlcflow.core.layers.labeled_video import default_output, render_labeled_video
+    from napari_dlcflow.core.layers.style import display_settings
+    from napari_dlcflow.core.predictions.analysis_files import find_analysis_files
 
     p = task.params
     if p.get("analysis"):
@@ -435,7 +433,8 @@ def _labeled(task: VideoTask, rep: _Reporter, res: dict[str, Any]) -> None:
             kind = "filtered analysis" if p.get("filtered") else "analysis"
             raise FileNotFoundError(f"no {kind} file for {task.source} beside it")
         analysis = found[0]
-    skeleton, cut = project_display_settings(p.get("config") or analysis)
+    shown = display_settings(p.get("config") or analysis)
+    skeleton, cut = shown.skeleton, shown.pcutoff
     if p.get("skeleton") is not None:
         skeleton = [tuple(e) for e in p["skeleton"]]
     pcutoff = float(p["pcutoff"]) if p.get("pcutoff") is not None else (cut or 0.6)

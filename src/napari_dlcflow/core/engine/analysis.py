@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from napari_dlcflow.core.engine import inference
+from napari_dlcflow.core.predictions.analysis_files import output_files
 from napari_dlcflow.core.video.reader import count_frames
 
 __all__ = [
@@ -39,7 +41,6 @@ __all__ = [
     "count_frames",
     "mark_complete",
     "marker_path",
-    "output_files",
     "parse_progress",
     "run_in_child",
     "video_status",
@@ -177,29 +178,12 @@ class AnalysisResult:
 # ------------------------------------------------------------------------- output bookkeeping
 
 
-def _folder(video: str | os.PathLike, destfolder: str | os.PathLike | None) -> Path:
-    return Path(destfolder) if destfolder is not None else Path(video).parent
-
-
-def output_files(
-    video: str | os.PathLike, scorer: str, destfolder: str | os.PathLike | None = None
-) -> dict[str, Path]:
-    """DeepLabCut's output files of one video and scorer (they may not exist)."""
-    prefix = Path(video).stem + scorer
-    folder = _folder(video, destfolder)
-    return {
-        "h5": folder / f"{prefix}.h5",
-        "csv": folder / f"{prefix}.csv",
-        "meta": folder / f"{prefix}_meta.pickle",
-        "full": folder / f"{prefix}_full.pickle",
-    }
-
-
 def marker_path(
     video: str | os.PathLike, scorer: str, destfolder: str | os.PathLike | None = None
 ) -> Path:
     """Our completion marker ``<stem><scorer>.dlcflow.json`` beside DLC's output."""
-    return _folder(video, destfolder) / f"{Path(video).stem}{scorer}{MARKER_SUFFIX}"
+    folder = Path(destfolder) if destfolder is not None else Path(video).parent
+    return folder / f"{Path(video).stem}{scorer}{MARKER_SUFFIX}"
 
 
 def _h5_rows(path: Path) -> int:
@@ -456,9 +440,7 @@ def run_in_child(spec: AnalysisSpec) -> int:
 
     engine = None
     if spec.engine == "dlcflow":  # our pipeline; None when the model needs DLC's loop
-        from napari_dlcflow.core.engine import inference
-
-        engine = inference.engine_for(spec)
+        engine = engine_for(spec)
     scorer, snapshot = (engine.scorer, engine.snapshot) if engine else _dlc_model(spec)
     emit(
         "scorer",
@@ -507,7 +489,7 @@ def run_in_child(spec: AnalysisSpec) -> int:
         extra: dict[str, Any] = {"engine": "dlc"}
         try:
             if engine is not None:
-                n_frames, extra = inference.analyze_for(engine, spec, video, i)
+                n_frames, extra = analyze_for(engine, spec, video, i)
                 used = scorer
             else:
                 used = deeplabcut.analyze_videos(spec.config, [video], **kwargs)
@@ -529,3 +511,64 @@ def run_in_child(spec: AnalysisSpec) -> int:
         emit("video_done", video=video, index=i, h5=str(files["h5"]), frames=n_frames)
     emit("done", failures=failures)
     return 1 if failures else 0
+
+
+# ---------------------------------------------------------------- our engine for a spec
+def engine_for(spec: AnalysisSpec) -> inference.EngineModel | None:
+    """The model of an analysis spec for our engine, or None (after an ``engine_fallback``
+    event) when it is a kind of model that needs DeepLabCut's loop."""
+    from napari_dlcflow.core.jobs import emit
+
+    try:
+        model = inference.load_model(
+            spec.config,
+            shuffle=spec.shuffle,
+            trainset_index=spec.trainset_index,
+            snapshot_index=spec.snapshot_index,
+            device=spec.device,
+            batch_size=spec.batch_size,
+            fast=spec.fast,
+        )
+    except inference.UnsupportedModelError as exc:
+        emit("engine_fallback", engine="dlc", message=f"{exc}; using DeepLabCut's loop")
+        return None
+    if model.fast_unavailable:
+        emit("fast_unavailable", message=model.fast_unavailable)
+    return model
+
+
+def analyze_for(
+    model: inference.EngineModel, spec: AnalysisSpec, video: str, index: int
+) -> tuple[int, dict[str, Any]]:
+    """Analyse one video of ``spec``, reporting ``frames`` events.
+
+    Returns
+    -------
+    rows : int
+        Frames decoded and analysed (what the marker checks the h5 against).
+    extra : dict
+        Facts for the completion marker: engine, precision, decoded and header frame counts.
+    """
+    from napari_dlcflow.core.jobs import emit
+
+    def progress(done: int, total: int, fps: float) -> None:
+        emit("frames", video=video, index=index, done=done, total=total, fps=round(fps, 2))
+
+    run = inference.analyze_video(
+        model,
+        video,
+        destfolder=spec.destfolder,
+        cropping=spec.cropping,
+        save_as_csv=spec.save_as_csv,
+        on_progress=progress,
+    )
+    extra = {
+        "engine": "dlcflow",
+        "precision": model.precision,
+        "winograd_layers": len(model.winograd),
+        "decoded_frames": run.rows,
+        "header_frames": run.header_frames,
+        "seconds": round(run.seconds, 3),
+        "preprocess": run.preprocess,
+    }
+    return run.rows, extra

@@ -4,7 +4,7 @@
 ``available_models()`` does (backbones, ``top_down_<backbone>`` and the architectures' config
 files), read from the installed package's files without importing deeplabcut.
 
-:func:`create_datasets` refuses to start while :func:`napari_dlcflow.core.project.validation.
+:func:`create_datasets` refuses to start while :func:`napari_dlcflow.core.labels.validation.
 validate_project` reports a blocking problem, then runs ``deeplabcut.create_training_dataset``
 in a child process (the engine task ``create-dataset``): one seeded train/test split per
 shuffle with the chosen train fraction (DeepLabCut's own split is not seeded), the net type,
@@ -295,7 +295,7 @@ def create_datasets(
     timeout : float
         Seconds before the child is stopped.
     check : bool, default True
-        Refuse when :func:`~napari_dlcflow.core.project.validation.validate_project` finds a
+        Refuse when :func:`~napari_dlcflow.core.labels.validation.validate_project` finds a
         blocking
         problem.
 
@@ -307,8 +307,8 @@ def create_datasets(
         If DeepLabCut failed (its reason in the message).
     """
     from napari_dlcflow.core.engine.tasks import run_task
+    from napari_dlcflow.core.labels.validation import validate_project
     from napari_dlcflow.core.project.config import Project, find_config
-    from napari_dlcflow.core.project.validation import validate_project
 
     spec = spec or DatasetSpec()
     cfg = find_config(config)

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_dlcflow.core.predictions.evaluated import EvalFrames
+
 __all__ = [
-    "EvalFrames",
     "EvalResult",
     "evaluate",
     "evaluation_folder",
@@ -35,6 +36,7 @@ __all__ = [
     "explain",
     "format_table",
     "image_width",
+    "latest_frames",
     "per_epoch",
     "read_results",
     "test_count",
@@ -423,33 +425,6 @@ def explain(
     return out
 
 
-@dataclass
-class EvalFrames:
-    """Labels and predictions of one snapshot on every labeled image, worst image first.
-
-    Attributes
-    ----------
-    images : list of Path
-        Image files, in display order.
-    bodyparts : list of str
-    truth, predicted : ndarray of shape (N, K, 2)
-        ``x, y`` per image and body part (NaN where not labeled / not predicted).
-    likelihood : ndarray of shape (N, K)
-    errors : ndarray of shape (N,)
-        Mean distance per image in pixels (NaN if nothing to compare).
-    split : list of str
-        ``"train"`` or ``"test"`` per image.
-    """
-
-    images: list[Path]
-    bodyparts: list[str]
-    truth: np.ndarray
-    predicted: np.ndarray
-    likelihood: np.ndarray
-    errors: np.ndarray
-    split: list[str]
-
-
 def _test_rows(
     config: str | os.PathLike, shuffle: int | None, trainset_index: int | None
 ) -> set[tuple]:
@@ -536,3 +511,20 @@ def test_count(
     except (OSError, ValueError, KeyError, IndexError, pickle.UnpicklingError):
         return None
     return len(rows) or None
+
+
+def latest_frames(config: str | os.PathLike) -> EvalFrames | None:
+    """The newest evaluated snapshot's predictions beside the labels, or None.
+
+    What label QC compares the labels with (``check_labels(..., evaluation=...)``). None when
+    no snapshot was evaluated or its files cannot be read: QC then runs without the model.
+    """
+    try:
+        results = [r for r in read_results(config) if r.predictions is not None]
+        if not results:
+            return None
+        frames = evaluation_frames(config, results[-1])
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    frames.snapshot = results[-1].snapshot
+    return frames

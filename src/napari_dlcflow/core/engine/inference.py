@@ -40,21 +40,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from napari_dlcflow.core.engine.analysis import AnalysisSpec
 
 __all__ = [
     "EngineModel",
     "FastReport",
     "UnsupportedModelError",
-    "analyze_for",
     "analyze_video",
     "crop_box",
-    "engine_for",
     "fast_mode_report",
     "load_model",
 ]
@@ -253,66 +248,6 @@ def load_model(
         fast_unavailable=unavailable,
         winograd=replaced,
     )
-
-
-def engine_for(spec: AnalysisSpec) -> EngineModel | None:
-    """The model of an analysis spec for our engine, or None (after an ``engine_fallback``
-    event) when it is a kind of model that needs DeepLabCut's loop."""
-    from napari_dlcflow.core.jobs import emit
-
-    try:
-        model = load_model(
-            spec.config,
-            shuffle=spec.shuffle,
-            trainset_index=spec.trainset_index,
-            snapshot_index=spec.snapshot_index,
-            device=spec.device,
-            batch_size=spec.batch_size,
-            fast=spec.fast,
-        )
-    except UnsupportedModelError as exc:
-        emit("engine_fallback", engine="dlc", message=f"{exc}; using DeepLabCut's loop")
-        return None
-    if model.fast_unavailable:
-        emit("fast_unavailable", message=model.fast_unavailable)
-    return model
-
-
-def analyze_for(
-    model: EngineModel, spec: AnalysisSpec, video: str, index: int
-) -> tuple[int, dict[str, Any]]:
-    """Analyse one video of ``spec``, reporting ``frames`` events.
-
-    Returns
-    -------
-    rows : int
-        Frames decoded and analysed (what the marker checks the h5 against).
-    extra : dict
-        Facts for the completion marker: engine, precision, decoded and header frame counts.
-    """
-    from napari_dlcflow.core.jobs import emit
-
-    def progress(done: int, total: int, fps: float) -> None:
-        emit("frames", video=video, index=index, done=done, total=total, fps=round(fps, 2))
-
-    run = analyze_video(
-        model,
-        video,
-        destfolder=spec.destfolder,
-        cropping=spec.cropping,
-        save_as_csv=spec.save_as_csv,
-        on_progress=progress,
-    )
-    extra = {
-        "engine": "dlcflow",
-        "precision": model.precision,
-        "winograd_layers": len(model.winograd),
-        "decoded_frames": run.rows,
-        "header_frames": run.header_frames,
-        "seconds": round(run.seconds, 3),
-        "preprocess": run.preprocess,
-    }
-    return run.rows, extra
 
 
 # ----------------------------------------------------------------------------- frames in
@@ -583,7 +518,7 @@ def analyze_video(
     """
     import torch
 
-    from napari_dlcflow.core.engine.analysis import output_files
+    from napari_dlcflow.core.predictions.analysis_files import output_files
     from napari_dlcflow.core.video.reader import VideoReader
 
     video = Path(video)

@@ -3,9 +3,11 @@
 :func:`detect_format` looks at a path's suffix and content (sniffers never raise on foreign
 files); :func:`read_foreign` reads it into :class:`ForeignLabels` (a
 :class:`~napari_dlcflow.core.keypoints.Keypoints`), which
-:mod:`napari_dlcflow.core.labels.importing` turns into a project's CollectedData. The package's
-one IO facade, :func:`napari_dlcflow.core.keypoints.load_file` / ``save_file``, routes foreign
-formats here and DeepLabCut's own files to ``core/labels`` and ``core/predictions``.
+:mod:`napari_dlcflow.core.formats.importing` turns into a project's CollectedData. The package's
+one IO facade, :func:`napari_dlcflow.core.formats.io.load_file` / ``save_file``, routes foreign
+formats here and DeepLabCut's own files to ``core/labels`` and ``core/predictions``: it sits
+here, above every format it routes to. The package imports only what lies below it (keypoints,
+safe_io, untrusted, video, project, predictions, labels); nothing below imports it.
 
 ========================  ====================================================================
 ``per-image-csv``         one CSV per image (header block, then ``bodypart, x, y`` rows)

@@ -3,7 +3,7 @@
 A reader turns its file into :class:`ForeignLabels` (a
 :class:`~napari_dlcflow.core.keypoints.Keypoints`): the keypoints of each frame, and where each
 frame's pixels come from (an image file, or a frame of a video).
-:mod:`napari_dlcflow.core.labels.importing`
+:mod:`napari_dlcflow.core.formats.importing`
 then copies the pixels into ``labeled-data/<name>/img*.png`` and merges the labels into
 CollectedData; no reader writes anything.
 """

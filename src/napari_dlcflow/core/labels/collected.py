@@ -41,17 +41,15 @@ from napari_dlcflow.core.keypoints.model import (
     Keypoints,
     KeypointsFileError,
 )
-from napari_dlcflow.core.safe_io import SaveError, atomic_write
+from napari_dlcflow.core.safe_io import SaveError, atomic_write, changed_outside, record_written
 from napari_dlcflow.core.untrusted import (
-    changed_outside,
     check_csv_text,
     check_values,
     named_errors,
     read_hdf_table,
-    record_written,
     restore_pair,
 )
-from napari_dlcflow.core.video.reader import IMAGE_SUFFIXES
+from napari_dlcflow.core.video.reader import image_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -636,12 +634,9 @@ def write_labels(
 
 # ---------------------------------------------------------------------------------- folders
 def folder_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files of a labeled-data folder, sorted by name (DLC's zero padding sorts them)."""
-    f = Path(folder)
-    return sorted(
-        (p for p in f.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
-        key=lambda p: p.name,
-    )
+    """Image files of a labeled-data folder in natural order (the frames of its image layer:
+    :func:`napari_dlcflow.core.video.reader.image_files`)."""
+    return image_files(folder)
 
 
 def find_label_files(folder: str | os.PathLike) -> dict[str, list[Path]]:

@@ -51,6 +51,7 @@ import numpy as np
 from napari_dlcflow.core.labels.collected import UNIQUE_INDIVIDUAL, Labels, load_folder
 
 if TYPE_CHECKING:
+    from napari_dlcflow.core.predictions.evaluated import EvalFrames
     from napari_dlcflow.core.project.config import Project
 
 __all__ = [
@@ -803,17 +804,8 @@ def _shape_checks(
             )
 
 
-def _model_findings(project: Project, s: QCSettings, out: list[Finding]) -> None:
-    """Labels the newest evaluated snapshot (shuffle 1) confidently disagrees with."""
-    from napari_dlcflow.core.engine.evaluation import evaluation_frames, read_results
-
-    try:
-        results = [r for r in read_results(project.config_path) if r.predictions is not None]
-        if not results:
-            return
-        frames = evaluation_frames(project.config_path, results[-1])
-    except (OSError, ValueError, KeyError, IndexError):
-        return
+def _model_findings(frames: EvalFrames, s: QCSettings, out: list[Finding]) -> None:
+    """Labels the evaluated snapshot of ``frames`` confidently disagrees with."""
     for n, img in enumerate(frames.images):
         t, p, lk = frames.truth[n], frames.predicted[n], frames.likelihood[n]
         tc = t[:, 0] + 1j * t[:, 1]
@@ -832,7 +824,8 @@ def _model_findings(project: Project, s: QCSettings, out: list[Finding]) -> None
                         "",
                         (bp,),
                         round(d / max(size, 1e-6), 3),
-                        f"{bp}: the model ({results[-1].snapshot}) puts it {d:.0f} px away "
+                        f"{bp}: the model ({frames.snapshot or 'evaluated snapshot'}) puts it "
+                        f"{d:.0f} px away "
                         f"with likelihood {lk[k]:.2f} ({frames.split[n]} image)",
                     )
                 )
@@ -846,6 +839,7 @@ def check_labels(
     settings: QCSettings | None = None,
     pairs: Iterable[Sequence[str]] | None = None,
     include_dismissed: bool = False,
+    evaluation: EvalFrames | None = None,
 ) -> list[Finding]:
     """Look for likely labeling mistakes in every ``labeled-data`` folder of ``project``.
 
@@ -861,6 +855,9 @@ def check_labels(
         Left/right pairs to use in addition to the sidecar's and those found from the names.
     include_dismissed : bool, default False
         Also return findings the user dismissed.
+    evaluation : EvalFrames, optional
+        A trained model's predictions on the labeled images (the engine's
+        ``latest_frames(config)``); the ``model`` check runs only when it is given.
 
     Returns
     -------
@@ -933,8 +930,8 @@ def check_labels(
             found,
         )
         out.extend(f for f in found if f.kind in shape_kinds)
-    if "model" in want:
-        _model_findings(project, s, out)
+    if "model" in want and evaluation is not None:
+        _model_findings(evaluation, s, out)
     if not include_dismissed:
         gone = dismissed_keys(project.root)
         out = [f for f in out if f.key not in gone]

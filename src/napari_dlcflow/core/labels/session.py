@@ -22,8 +22,8 @@ import numpy as np
 from napari_dlcflow.core.labels.collected import Labels, SavedLabels
 
 if TYPE_CHECKING:
+    from napari_dlcflow.core.labels.changes import ChangeSummary
     from napari_dlcflow.core.project.config import Project
-    from napari_dlcflow.core.refine.iteration import ChangeSummary
 
 UNDO_LIMIT = 500
 LABEL_MODES = ("sequential", "quick", "loop")
@@ -204,6 +204,7 @@ class LabelModel:
         LabelsError, OSError
             If the file on disk cannot be read.
         """
+        from napari_dlcflow.core.labels.changes import summarize_changes
         from napari_dlcflow.core.labels.collected import (
             FolderMismatchError,
             compare_with_config,
@@ -213,7 +214,6 @@ class LabelModel:
             read_labels,
             remap_folder,
         )
-        from napari_dlcflow.core.refine.iteration import summarize_changes
 
         try:
             before = load_folder(self.folder, self.file_scorer)

@@ -11,6 +11,7 @@ labeled-video renderer, and the one place that converts napari's (t, y, x) to De
 - ``style``: layer style dataclasses (``as_kwargs``) and a project's display settings.
 - ``data``: napari LayerData tuples of predictions, ground truth, label files and the labels
   being edited.
+- ``labeled_video``: keypoints drawn onto a video (DeepLabCut's ``create_labeled_video``).
 
 Must not import Qt, napari, deeplabcut or torch (plain numpy, so it is testable headless).
 """

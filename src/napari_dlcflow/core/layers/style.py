@@ -137,30 +137,20 @@ class DisplaySettings:
 
 
 def display_settings(path: str | os.PathLike) -> DisplaySettings:
-    """Display settings of the project a file belongs to.
+    """Display settings of the project a file belongs to
+    (:func:`~napari_dlcflow.core.project.config.project_of`).
 
-    ``config.yaml`` is looked for beside the file and one folder up (analysis output in the
-    project's ``videos/``), and two folders up for files in ``labeled-data/<video>/``. A
-    ``config.yaml`` path is read directly. Without a readable config the defaults are returned
-    (no skeleton, ``rainbow``): a drawing never fails for want of a project.
+    Without a readable project the defaults are returned (no skeleton, ``rainbow``): a drawing
+    never fails for want of a project.
     """
-    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.project.config import Project, project_of
 
-    p = Path(path).resolve()
-    if p.name == "config.yaml":
-        candidates = [p]
-    else:
-        here = p if p.is_dir() else p.parent
-        folders = [here, here.parent]
-        if here.parent.name == "labeled-data":
-            folders.append(here.parent.parent)
-        candidates = [f / "config.yaml" for f in folders]
-    for cfg in candidates:
-        if cfg.is_file():
-            try:
-                settings = DisplaySettings.from_project(Project.open(cfg))
-            except Exception:
-                return DisplaySettings()
-            settings.config = cfg
-            return settings
-    return DisplaySettings()
+    cfg = project_of(path)
+    if cfg is None:
+        return DisplaySettings()
+    try:
+        settings = DisplaySettings.from_project(Project.open(cfg))
+    except Exception:
+        return DisplaySettings()
+    settings.config = cfg
+    return settings

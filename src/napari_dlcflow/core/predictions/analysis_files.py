@@ -46,7 +46,7 @@ __all__ = [
     "filtered_path",
     "find_analysis_files",
     "is_analysis_file",
-    "project_display_settings",
+    "output_files",
     "read_meta",
     "read_predictions",
     "scorer_name",
@@ -244,6 +244,24 @@ def filtered_path(path: str | os.PathLike) -> Path:
     if p.stem.endswith("_filtered"):
         return p
     return p.with_name(f"{p.stem}_filtered{p.suffix}")
+
+
+def _output_folder(video: str | os.PathLike, destfolder: str | os.PathLike | None) -> Path:
+    return Path(destfolder) if destfolder is not None else Path(video).parent
+
+
+def output_files(
+    video: str | os.PathLike, scorer: str, destfolder: str | os.PathLike | None = None
+) -> dict[str, Path]:
+    """DeepLabCut's output files of one video and scorer (they may not exist)."""
+    prefix = Path(video).stem + scorer
+    folder = _output_folder(video, destfolder)
+    return {
+        "h5": folder / f"{prefix}.h5",
+        "csv": folder / f"{prefix}.csv",
+        "meta": folder / f"{prefix}_meta.pickle",
+        "full": folder / f"{prefix}_full.pickle",
+    }
 
 
 def find_analysis_files(
@@ -507,20 +525,6 @@ def write_meta(path: str | os.PathLike, data: dict[str, Any]) -> Path:
     with atomic_writer(final, backup=False) as tmp, open(tmp, "wb") as fh:
         pickle.dump({"data": dict(data)}, fh, pickle.HIGHEST_PROTOCOL)
     return final
-
-
-def project_display_settings(
-    path: str | os.PathLike,
-) -> tuple[list[tuple[str, str]], float | None]:
-    """Skeleton and p-cutoff of the project an analysis file belongs to.
-
-    The ``(skeleton, pcutoff)`` part of :func:`napari_dlcflow.core.layers.style.display_settings`
-    (which also gives the colormap); ``([], None)`` without a readable project.
-    """
-    from napari_dlcflow.core.layers.style import display_settings
-
-    settings = display_settings(path)
-    return settings.skeleton, settings.pcutoff
 
 
 def crop_offset(pred: Predictions) -> tuple[float, float]:

@@ -133,6 +133,40 @@ def find_config(path: str | os.PathLike) -> Path:
     return p
 
 
+def _is_project_config(cfg: Path) -> bool:
+    """Whether ``cfg`` is a file that reads like a DeepLabCut project config (never raises)."""
+    if cfg.name.lower() not in ("config.yaml", "config.yml") or not cfg.is_file():
+        return False
+    try:
+        with open(cfg, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(20000)
+    except OSError:
+        return False
+    return "Task:" in head and "bodyparts" in head  # sniffed, not parsed
+
+
+def project_of(path: str | os.PathLike) -> Path | None:
+    """The ``config.yaml`` of the DeepLabCut project that ``path`` belongs to, or None.
+
+    The one rule for "which project owns this file": a project config is itself; otherwise
+    ``config.yaml`` is looked for in the folder of ``path`` (``path`` itself when it is a
+    folder) and one folder up (a project folder's ``videos/``, an analysis file beside its
+    video), and two folders up inside ``labeled-data/<video>/``. Only a file that reads like
+    a DeepLabCut config counts (it names a ``Task`` and ``bodyparts``). Never raises.
+    """
+    p = Path(path).resolve()
+    if p.name.lower() in ("config.yaml", "config.yml"):
+        return p if _is_project_config(p) else None
+    here = p if p.is_dir() else p.parent
+    folders = [here, here.parent]
+    if here.parent.name == "labeled-data":
+        folders.append(here.parent.parent)
+    for folder in folders:
+        if _is_project_config(folder / "config.yaml"):
+            return folder / "config.yaml"
+    return None
+
+
 def check_names(kind: str, names: Sequence[Any]) -> list[str]:
     """Check a list of body parts or individuals and return it as ``list[str]``.
 

@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from napari_dlcflow import __version__
+from napari_dlcflow.core import __version__
 from napari_dlcflow.core.project.config import Project, check_names
 from napari_dlcflow.core.project.sidecar import Sidecar
 from napari_dlcflow.core.safe_io import atomic_write, atomic_writer

@@ -511,7 +511,7 @@ def _sidecar_path(output: Path) -> Path:
 def _versions() -> dict[str, str]:
     import av
 
-    from napari_dlcflow import __version__
+    from napari_dlcflow.core import __version__
 
     out = {
         "napari-dlcflow": __version__,

@@ -24,7 +24,7 @@ import re
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ __all__ = [
     "VideoMeta",
     "VideoReader",
     "count_frames",
+    "image_files",
     "open_frames",
 ]
 
@@ -275,6 +276,9 @@ class _LRU:
 
     def __contains__(self, i: int) -> bool:
         return i in self._d
+
+    def keys(self) -> list[int]:
+        return list(self._d)
 
     def put(self, i: int, a: np.ndarray) -> None:
         if i in self._d:
@@ -1007,30 +1011,46 @@ def _natural_key(name: str) -> list[Any]:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
 
+def image_files(folder: str | os.PathLike) -> list[Path]:
+    """The image files of a folder (:data:`IMAGE_SUFFIXES`) in natural order
+    (``img2.png`` before ``img10.png``): the one order of frames of an image folder, for the
+    reader, the Labeling dock and the labels alike. Empty when the folder does not exist."""
+    p = Path(folder)
+    if not p.is_dir():
+        return []
+    files = [f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
+    return sorted(files, key=lambda f: _natural_key(f.name))
+
+
 class ImageFolderReader(FrameSource):
     """A folder of images (``img0000.png`` ...), one frame per file in natural order.
 
-    All images must have the first image's size and type; a different one raises on read.
+    All images must have the first image's size and type; a different one raises on read
+    (:meth:`check_sizes` looks at every file's header at once). A damaged or truncated image
+    raises :class:`VideoError` naming the file.
 
     Parameters
     ----------
     path : path-like
         The folder.
+    files : sequence of path-like, optional
+        The images to show, in this order (default: :func:`image_files` of the folder).
 
     Raises
     ------
     VideoError
-        If the folder holds no image.
+        If the folder holds no image, or the first image cannot be read.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(
+        self, path: str | os.PathLike, files: Sequence[str | os.PathLike] | None = None
+    ) -> None:
         self.path = p = Path(path)
         if not p.is_dir():
             raise VideoError(f"Image folder {p} does not exist")
-        files = [f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
-        if not files:
+        self.files = image_files(p) if files is None else [Path(f) for f in files]
+        if not self.files:
             raise VideoError(f"Folder {p} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        self.files = sorted(files, key=lambda f: _natural_key(f.name))
         self._cache = _LRU(32, 256 * 2**20)
         first = self._read(self.files[0])
         self.meta = VideoMeta(
@@ -1069,6 +1089,41 @@ class ImageFolderReader(FrameSource):
         arr = np.ascontiguousarray(arr)
         arr.setflags(write=False)
         return arr
+
+    @property
+    def cached_frames(self) -> list[int]:
+        """Frames decoded and held in memory now."""
+        return sorted(self._cache.keys())
+
+    def check_sizes(self) -> None:
+        """Read every image's header (not its pixels) and refuse a folder of mixed sizes.
+
+        Raises
+        ------
+        VideoError
+            Naming the first image whose size differs from the first image's, or that cannot
+            be read.
+        """
+        want = self.shape[1:3]
+        for f in self.files[1:]:
+            try:
+                if f.suffix.lower() in TIFF_SUFFIXES:
+                    import tifffile
+
+                    with tifffile.TiffFile(str(f)) as tf:
+                        size = tuple(tf.pages[0].shape[:2])
+                else:
+                    from PIL import Image
+
+                    with Image.open(f) as im:  # the header only
+                        size = (im.size[1], im.size[0])
+            except Exception as exc:
+                raise VideoError(f"Image {f} cannot be read: {exc}") from exc
+            if size != want:
+                raise VideoError(
+                    f"Image {f.name} is {size[1]}x{size[0]}, not {want[1]}x{want[0]} like "
+                    f"{self.files[0].name} (images of one folder must share a size)"
+                )
 
     def frame(self, index: int) -> np.ndarray:
         """Return frame ``index`` (the ``index``-th file) as a read-only array."""

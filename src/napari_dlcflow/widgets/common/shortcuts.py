@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 __all__ = [
+    "LABELING_SHORTCUTS",
     "MARK_FRAME_KEY",
     "VIEWER_SHORTCUTS",
     "all_shortcuts",
@@ -21,6 +22,26 @@ __all__ = [
     "shortcuts_html",
     "show_shortcuts",
 ]
+
+#: The Labeling dock's keys on the labels layer, bound by ``widgets/labeling/keys.py``:
+#: (key, action, what it does) -- the table in docs/labeling.md is checked against this.
+LABELING_SHORTCUTS: list[tuple[str, str, str]] = [
+    ("Down", "next_keypoint", "next body part"),
+    ("Up", "previous_keypoint", "previous body part"),
+    ("Right", "next_frame", "next frame"),
+    ("Left", "previous_frame", "previous frame"),
+    ("N", "next_unlabeled", "next frame with a missing label"),
+    ("M", "cycle_mode", "label mode: sequential -> quick -> loop"),
+    ("C", "copy_previous", "copy the labels of the previous labeled frame (missing ones only)"),
+    ("V", "mark_not_visible", "mark the selected body part not visible here (removes its point)"),
+    ("T", "toggle_names", "show or hide body-part names"),
+    ("A", "accept_frame", "accept the model's predictions in this frame as labels"),
+    ("P", "next_prediction", "next frame with predictions to review"),
+    ("Control-Z", "undo", "undo"),
+    ("Control-Shift-Z", "redo", "redo"),
+    ("Control-Y", "redo", "redo"),
+]
+
 
 MARK_FRAME_KEY = "K"
 """The viewer key of the Overlay dock's outlier panel: mark (or unmark) the current frame.
@@ -34,9 +55,9 @@ VIEWER_SHORTCUTS: list[tuple[str, str, str]] = [
 
 def all_shortcuts() -> list[tuple[str, str, str]]:
     """Every shortcut as (key, where, what): the Labeling dock's, then the viewer's."""
-    from napari_dlcflow.widgets.labeling.keys import SHORTCUTS
-
-    labeling = [(key, "Labeling (labels layer)", what) for key, _action, what in SHORTCUTS]
+    labeling = [
+        (key, "Labeling (labels layer)", what) for key, _action, what in LABELING_SHORTCUTS
+    ]
     saving = [("Control-S", "Labeling (labels layer)", "save the labels")]
     return labeling + saving + VIEWER_SHORTCUTS
 

@@ -1,7 +1,7 @@
 """The Dataset dock: import labels of other tools, validate the project, export DLC datasets.
 
-Thin: every action calls :mod:`napari_dlcflow.core.labels.importing`,
-:mod:`~napari_dlcflow.core.project.validation` or :mod:`~napari_dlcflow.core.engine.dataset`;
+Thin: every action calls :mod:`napari_dlcflow.core.formats.importing`,
+:mod:`~napari_dlcflow.core.labels.validation` or :mod:`~napari_dlcflow.core.engine.dataset`;
 reading,
 importing and DeepLabCut run in napari thread workers (DeepLabCut itself in a child process),
 and results come back to the widgets on the GUI thread.
@@ -22,9 +22,9 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common.dock import ElidedLabel, scroll_body
 from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
-from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.dataset import dialogs
 from napari_dlcflow.widgets.dataset.export import ExportSection
 from napari_dlcflow.widgets.dataset.import_panel import ImportSection
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import napari
 
     from napari_dlcflow.core.formats import ForeignLabels
-    from napari_dlcflow.core.labels.importing import ImportPreview
+    from napari_dlcflow.core.formats.importing import ImportPreview
     from napari_dlcflow.core.project.config import Project
 
 __all__ = ["DatasetDock"]
@@ -45,7 +45,7 @@ def _read_and_preview(
 ) -> tuple[ForeignLabels, ImportPreview]:
     """Worker job: read the file once, then preview the import (nothing is written)."""
     from napari_dlcflow.core.formats import read_foreign
-    from napari_dlcflow.core.labels.importing import preview_import
+    from napari_dlcflow.core.formats.importing import preview_import
 
     ropts = dict(options.read_options)
     if options.frames is not None and (options.format == "sleap" or source.endswith(".slp")):
@@ -231,7 +231,7 @@ class DatasetDock(QScrollArea):
 
     def run_import(self) -> Any:
         """Import what the preview showed: images, labels, video_sets entries."""
-        from napari_dlcflow.core.labels.importing import import_labels
+        from napari_dlcflow.core.formats.importing import import_labels
 
         project = self.state.project
         if project is None or self.raw is None or self.preview is None or not self.preview.ok:
@@ -296,7 +296,7 @@ class DatasetDock(QScrollArea):
 
     def new_project_from_file(self) -> Any:
         """Make a project with the file's body parts, individuals and skeleton, and open it."""
-        from napari_dlcflow.core.labels.importing import new_project_for
+        from napari_dlcflow.core.formats.importing import new_project_for
 
         source = self.importer.source.text().strip()
         if not source:
@@ -325,7 +325,7 @@ class DatasetDock(QScrollArea):
     # ------------------------------------------------------------------ validation
     def validate(self) -> Any:
         """Check the whole project and show the report; returns it."""
-        from napari_dlcflow.core.project.validation import validate_project
+        from napari_dlcflow.core.labels.validation import validate_project
 
         project = self.state.project
         if project is None:
@@ -341,7 +341,7 @@ class DatasetDock(QScrollArea):
 
     def register_folders(self) -> None:
         """Add ``video_sets`` entries for labeled folders DeepLabCut would ignore; save."""
-        from napari_dlcflow.core.labels.importing import register_folders
+        from napari_dlcflow.core.formats.importing import register_folders
 
         project = self.state.project
         if project is None:
@@ -407,7 +407,7 @@ class DatasetDock(QScrollArea):
 
     def export_coco(self) -> None:
         """Write the project's labels as one COCO keypoints JSON file."""
-        from napari_dlcflow.core.labels.importing import export_coco
+        from napari_dlcflow.core.formats.importing import export_coco
 
         project = self.state.project
         if project is None:

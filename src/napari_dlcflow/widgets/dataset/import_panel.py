@@ -25,7 +25,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_dlcflow.core.formats import FORMATS
-from napari_dlcflow.core.labels.importing import ImportOptions, ImportPreview
+from napari_dlcflow.core.formats.importing import ImportOptions, ImportPreview
 from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
 
 __all__ = ["ImportSection", "parse_frames"]

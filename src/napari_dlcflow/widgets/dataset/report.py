@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
-from napari_dlcflow.core.project.validation import ValidationReport
+from napari_dlcflow.core.labels.validation import ValidationReport
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.project.config import Project
@@ -43,10 +43,11 @@ class ReportView(QTreeWidget):
         head.setForeground(0, QBrush(GREEN if report.ok else RED))
         self.addTopLevelItem(head)
         if project is not None:  # issue 16: likely labeling mistakes, before a dataset is made
+            from napari_dlcflow.core.engine.evaluation import latest_frames
             from napari_dlcflow.core.labels.qc import check_labels
 
             try:
-                n = len(check_labels(project))
+                n = len(check_labels(project, evaluation=latest_frames(project.config_path)))
             except ValueError as exc:  # LabelsError: the report above names the file
                 n, why = -1, str(exc)
             qc = QTreeWidgetItem(

@@ -43,17 +43,19 @@ from napari_dlcflow.core.labels.recovery import (
 from napari_dlcflow.core.labels.session import LABEL_MODES, LabelModel
 from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
 from napari_dlcflow.core.layers.data import editing_colors, editing_points, editing_skeleton
-from napari_dlcflow.core.project.config import ConfigError, Project
+from napari_dlcflow.core.project.config import ConfigError, Project, project_of
 from napari_dlcflow.core.safe_io import SaveError
+from napari_dlcflow.core.video.reader import ImageFolderReader, VideoError
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common import shortcuts as _shortcuts
 from napari_dlcflow.widgets.common.dock import narrow_combo, scroll_body
 from napari_dlcflow.widgets.common.jobs import StatusLine
-from napari_dlcflow.widgets.common.state import state_for_viewer
+from napari_dlcflow.widgets.common.shortcuts import LABELING_SHORTCUTS
 from napari_dlcflow.widgets.labeling import dialogs as _labeling_dialogs
 from napari_dlcflow.widgets.labeling.extract import ExtractSection
-from napari_dlcflow.widgets.labeling.keys import SHORTCUTS, WindowFilter, bind_layer_keys
-from napari_dlcflow.widgets.labeling.layers import add_layers, lazy_stack
+from napari_dlcflow.widgets.labeling.keys import WindowFilter, bind_layer_keys
+from napari_dlcflow.widgets.labeling.layers import add_layers
 from napari_dlcflow.widgets.labeling.lists import fill_keypoints, fill_progress
 from napari_dlcflow.widgets.labeling.refine import RefineSection
 
@@ -337,13 +339,13 @@ class LabelingDock(QScrollArea):
             self.error("No labeled-data folder to open: extract frames first, or choose one.")
 
     def _project_for(self, folder: Path) -> Project | None:
-        root = folder.parent.parent
-        if self.state.project is not None and self.state.project.root == root:
+        """The project that owns ``folder`` (:func:`project_of`): the open one, else opened."""
+        config = project_of(folder)
+        if config is None:
+            return None
+        if self.state.project is not None and self.state.project.config_path.resolve() == config:
             return self.state.project
-        if (root / "config.yaml").is_file():
-            project = self.state.open(root / "config.yaml")
-            return project
-        return None
+        return self.state.open(config)
 
     def _read(self, folder: Path, scorer: str | None) -> Labels | None:
         try:
@@ -408,11 +410,12 @@ class LabelingDock(QScrollArea):
             labels = Labels(project.scorer, kps, [], np.zeros((0, len(kps), 2)), multianimal=multi)
         names = [p.name for p in images]
         try:
-            stack, shape = lazy_stack(images)
-        except (OSError, ValueError) as exc:
+            stack = ImageFolderReader(folder, files=images)
+            stack.check_sizes()
+        except VideoError as exc:
             self.error(f"Cannot read the images of {folder}: {exc}")
             return False
-        self._sizes = (int(shape[0]), int(shape[1]))
+        self._sizes = (int(stack.shape[1]), int(stack.shape[2]))
         model = self._new_model(folder, names, labels)
         recovered = find_recovery(folder, model.file_scorer)
         if recovered is not None:
@@ -767,7 +770,7 @@ class LabelingDock(QScrollArea):
     @staticmethod
     def shortcuts() -> list[tuple[str, str, str]]:
         """The keyboard shortcuts (key, action, description)."""
-        return list(SHORTCUTS)
+        return list(LABELING_SHORTCUTS)
 
 
 __all__ = ["MODES", "LabelingDock"]

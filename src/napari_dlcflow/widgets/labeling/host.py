@@ -1,6 +1,6 @@
 """The small interface the Labeling dock offers its sections (extraction, model predictions,
-keys): they talk to a :class:`LabelingHost`, never to the dock's private methods, and none of
-them imports the dock."""
+label QC, keys): they talk to a :class:`LabelingHost`, never to the dock's private methods, and
+none of them imports the dock."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ class LabelingHost(Protocol):
         The project of the open folder.
     image_layer : napari layer or None
         The image stack of the open folder.
+    points_layer : napari Points layer or None
+        The labels of the open folder.
+    status : StatusLine
+        The dock's status line (``text()`` is the last message).
     """
 
     viewer: Any
@@ -34,6 +38,14 @@ class LabelingHost(Protocol):
     model: LabelModel | None
     project: Project | None
     image_layer: Any
+    points_layer: Any
+    status: Any
+
+    def open_folder(self, folder: Any) -> bool:
+        """Open a labeled-data folder for labeling; False (with the reason shown) if not."""
+
+    def go_to_frame(self, t: int) -> None:
+        """Show frame ``t`` of the open folder."""
 
     def info(self, message: str) -> None:
         """Say something on the dock's status line."""

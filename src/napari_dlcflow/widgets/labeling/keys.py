@@ -8,31 +8,15 @@ from typing import TYPE_CHECKING
 
 from qtpy.QtCore import QEvent, QObject, Qt
 
+from napari_dlcflow.widgets.common.shortcuts import LABELING_SHORTCUTS
+
 if TYPE_CHECKING:
     from napari_dlcflow.widgets.labeling.host import LabelingHost
 
-#: (key, action, what it does) -- the table in docs/labeling.md is checked against this.
-SHORTCUTS: list[tuple[str, str, str]] = [
-    ("Down", "next_keypoint", "next body part"),
-    ("Up", "previous_keypoint", "previous body part"),
-    ("Right", "next_frame", "next frame"),
-    ("Left", "previous_frame", "previous frame"),
-    ("N", "next_unlabeled", "next frame with a missing label"),
-    ("M", "cycle_mode", "label mode: sequential -> quick -> loop"),
-    ("C", "copy_previous", "copy the labels of the previous labeled frame (missing ones only)"),
-    ("V", "mark_not_visible", "mark the selected body part not visible here (removes its point)"),
-    ("T", "toggle_names", "show or hide body-part names"),
-    ("A", "accept_frame", "accept the model's predictions in this frame as labels"),
-    ("P", "next_prediction", "next frame with predictions to review"),
-    ("Control-Z", "undo", "undo"),
-    ("Control-Shift-Z", "redo", "redo"),
-    ("Control-Y", "redo", "redo"),
-]
-
-
 def bind_layer_keys(layer: object, dock: LabelingHost) -> None:
-    """Bind :data:`SHORTCUTS` on the labels layer (active while it is the selected layer)."""
-    for key, action, _ in SHORTCUTS:
+    """Bind :data:`~napari_dlcflow.widgets.common.shortcuts.LABELING_SHORTCUTS` on the labels
+    layer (active while it is the selected layer)."""
+    for key, action, _ in LABELING_SHORTCUTS:
         func: Callable[[], object] = getattr(dock, action)
 
         def handler(_layer: object, func: Callable[[], object] = func) -> None:

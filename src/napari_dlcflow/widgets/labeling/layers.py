@@ -1,9 +1,10 @@
-"""napari layers of the Labeling dock: a lazy image stack, the labels (Points) and the skeleton
-(Vectors) of the current frame. Their data, colours and styles come from ``core.layers``."""
+"""napari layers of the Labeling dock: the labels (Points) and the skeleton (Vectors) of the
+current frame over the folder's images (a lazy
+:class:`~napari_dlcflow.core.video.reader.ImageFolderReader`). Their data, colours and styles
+come from ``core.layers``."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,92 +16,6 @@ if TYPE_CHECKING:
     import napari
 
     from napari_dlcflow.core.labels.session import LabelModel
-
-
-class LazyImageStack:
-    """A read-only array of shape (T, H, W[, C]) whose frames are image files read on demand.
-
-    napari needs only ``shape``, ``dtype``, ``ndim`` and ``__getitem__``; a frame is read when
-    it is shown (the last few are cached), so a folder of any size opens at once.
-    """
-
-    def __init__(self, paths: list[Path], first: np.ndarray, cache: int = 16) -> None:
-        self.paths = list(paths)
-        self.dtype = first.dtype
-        self.shape = (len(paths), *first.shape)
-        self.ndim = len(self.shape)
-        self.size = int(np.prod(self.shape))
-        self._cache: dict[int, np.ndarray] = {0: first}
-        self._order = [0]
-        self._keep = cache
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    @property
-    def cached_frames(self) -> list[int]:
-        """Frames decoded and held in memory now."""
-        return sorted(self._cache)
-
-    def frame(self, t: int) -> np.ndarray:
-        """Frame ``t`` (read from its file unless cached)."""
-        t = int(t) % self.shape[0]
-        img = self._cache.get(t)
-        if img is None:
-            from PIL import Image
-
-            with Image.open(self.paths[t]) as im:
-                img = np.asarray(im)
-            if img.shape != self.shape[1:]:
-                raise ValueError(
-                    f"{self.paths[t].name} has shape {img.shape}, not {self.shape[1:]}"
-                )
-            self._cache[t] = img
-            self._order.append(t)
-            while len(self._order) > self._keep:
-                self._cache.pop(self._order.pop(0), None)
-        return img
-
-    def __getitem__(self, key: object) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        first, rest = key[0], key[1:]
-        if isinstance(first, (int, np.integer)):
-            return self.frame(int(first))[rest] if rest else self.frame(int(first))
-        idx = range(self.shape[0])[first] if isinstance(first, slice) else np.asarray(first)
-        frames = (
-            np.stack([self.frame(int(t)) for t in idx])
-            if len(idx)
-            else np.empty((0, *self.shape[1:]), self.dtype)
-        )
-        return frames[(slice(None), *rest)] if rest else frames
-
-    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
-        out = self[:]
-        return out.astype(dtype) if dtype is not None else out
-
-
-def lazy_stack(paths: list[Path]) -> tuple[LazyImageStack, tuple[int, ...]]:
-    """A lazy stack of the images (read on demand); returns it and the first image's shape.
-
-    Raises
-    ------
-    ValueError
-        If the images differ in size (naming the first that differs).
-    """
-    from PIL import Image
-
-    with Image.open(paths[0]) as im0:
-        first = np.asarray(im0)
-        size0 = im0.size
-    for p in paths[1:]:
-        with Image.open(p) as im:  # header only
-            if im.size != size0:
-                raise ValueError(
-                    f"{p.name} is {im.size[0]}x{im.size[1]}, not "
-                    f"{size0[0]}x{size0[1]} like {paths[0].name}"
-                )
-    return LazyImageStack(paths, first), first.shape
 
 
 def add_layers(

@@ -23,12 +23,13 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from napari_dlcflow.core.engine.evaluation import latest_frames
 from napari_dlcflow.core.labels.collected import LabelsError
 from napari_dlcflow.core.labels.qc import KINDS, Finding, check_labels, dismiss
 from napari_dlcflow.widgets.common.dock import button_grid, narrow_combo
 
 if TYPE_CHECKING:
-    from napari_dlcflow.widgets.labeling.dock import LabelingDock
+    from napari_dlcflow.widgets.labeling.host import LabelingHost
 
 __all__ = ["LabelQCPanel"]
 
@@ -48,7 +49,7 @@ class _Score(QTableWidgetItem):
 class LabelQCPanel(QGroupBox):
     """Findings of the label check, for the Labeling dock ``dock``."""
 
-    def __init__(self, dock: LabelingDock) -> None:
+    def __init__(self, dock: LabelingHost) -> None:
         super().__init__("Label check (likely mistakes)")
         self.dock = dock
         self.findings: list[Finding] = []
@@ -88,7 +89,9 @@ class LabelQCPanel(QGroupBox):
             self.note.setText("Open a project first: the check looks at all its labels.")
             return []
         try:
-            self.findings = check_labels(project)
+            self.findings = check_labels(
+                project, evaluation=latest_frames(project.config_path)
+            )
         except (LabelsError, OSError, ValueError) as exc:
             self.note.setText(f"Check failed: {exc}")
             return []

@@ -38,11 +38,11 @@ from qtpy.QtWidgets import (
 
 from napari_dlcflow.core.batch.runner import FINAL
 from napari_dlcflow.core.engine.analysis import AnalysisSpec
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.batch import RUN_ON, batch_events
 from napari_dlcflow.widgets.common.dock import ElidedLabel, narrow_combo, wrap_rows
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
-from napari_dlcflow.widgets.common.state import state_for_viewer
 
 if TYPE_CHECKING:
     import napari

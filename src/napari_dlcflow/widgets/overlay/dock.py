@@ -36,9 +36,9 @@ from napari_dlcflow.core.predictions.analysis_files import (
     filtered_path,
     read_predictions,
 )
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common.dock import narrow_combo, scroll_body, wrap_rows
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
-from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.overlay import files as _overlay_io
 from napari_dlcflow.widgets.overlay.analyze import AnalyzePanel
 from napari_dlcflow.widgets.overlay.export import child_events
@@ -500,7 +500,7 @@ class OverlayDock(QScrollArea):
 
     def export_video(self) -> Any:
         """Write a labeled video in a child process, with progress and cancel."""
-        from napari_dlcflow.core.video.labeled import default_output
+        from napari_dlcflow.core.layers.labeled_video import default_output
 
         if self.analysis_path is None:
             self.status.error("Open an analysis file first.")

@@ -18,7 +18,7 @@ from napari_dlcflow.core.layers.data import (
 )
 from napari_dlcflow.core.layers.style import OVERLAY_STYLES
 from napari_dlcflow.core.predictions.analysis_files import Predictions, crop_offset
-from napari_dlcflow.plugin.predictions_reader import finish_layer_data
+from napari_dlcflow.napari_common import finish_layer_data
 
 if TYPE_CHECKING:
     import napari

@@ -32,11 +32,12 @@ from qtpy.QtWidgets import (
     QSpinBox,
 )
 
+from napari_dlcflow.core.project.config import project_of
 from napari_dlcflow.core.refine.outliers import OutlierSpec
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common.dock import button_grid, narrow_combo, wrap_rows
 from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
 from napari_dlcflow.widgets.common.shortcuts import MARK_FRAME_KEY
-from napari_dlcflow.widgets.common.state import state_for_viewer
 
 if TYPE_CHECKING:
     import napari
@@ -222,7 +223,8 @@ class OutliersPanel(QGroupBox):
         marks = QHBoxLayout()
         self.mark_button = QPushButton(f"Mark frame ({MARK_KEY})")
         self.mark_button.setToolTip(
-            "Mark the current frame as an outlier (press M while watching); again: unmark it"
+            f"Mark the current frame as an outlier (press {MARK_KEY} while watching); "
+            "again: unmark it"
         )
         self.mark_button.clicked.connect(lambda: self.toggle_mark())
         self.clear_marks_button = QPushButton("Clear marks")
@@ -393,7 +395,9 @@ class OutliersPanel(QGroupBox):
     def _show_marks(self) -> None:
         frames = sorted(self.marks)
         if not frames:
-            self.marks_label.setText("No frame marked (press M on a frame while watching).")
+            self.marks_label.setText(
+                f"No frame marked (press {MARK_KEY} on a frame while watching)."
+            )
             self.marks_label.setToolTip("")
         else:
             shown = ", ".join(map(str, frames[:SHOWN_MARKS]))
@@ -501,14 +505,14 @@ class OutliersPanel(QGroupBox):
         self._info(f"{analysis.name}: {len(self.candidates)} candidate frame(s).")
 
     def _project_for(self, video: Path) -> Project:
-        """The open project, else the one two folders above the video (then opened)."""
+        """The open project, else the one that owns the video (:func:`project_of`, opened)."""
         if self.state.project is not None:
             return self.state.project
-        config = video.parent.parent / "config.yaml"
-        if not config.is_file():
+        config = project_of(video)
+        if config is None:
             raise ValueError(
-                f"no project is open and there is no config.yaml two folders above {video.name}; "
-                "open the project (Project dock) first"
+                f"no project is open and no project owns {video.name} (a config.yaml beside "
+                "it or one folder up); open the project (Project dock) first"
             )
         return self.state.open(config)
 

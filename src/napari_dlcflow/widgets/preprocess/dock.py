@@ -32,10 +32,10 @@ from napari_dlcflow.core.video.preprocess import (
     record_crop,
 )
 from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES, FrameSource, VideoError
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.dock import narrow_combo, scroll_body
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
-from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.preprocess.form import ContrastForm, OutputForm, RoiForm
 from napari_dlcflow.widgets.preprocess.roi import LAYER_NAME, RoiSync
 
@@ -214,7 +214,7 @@ class PreprocessDock(QScrollArea):
 
     def open_video(self, path: str | Path) -> Any:
         """Open ``path`` as a lazy video layer and choose it; errors go to the status line."""
-        from napari_dlcflow.plugin.video_reader import layer_data_for
+        from napari_dlcflow.napari_common import layer_data_for
 
         try:
             data, kwargs, _ = layer_data_for(path)
@@ -515,7 +515,7 @@ class PreprocessDock(QScrollArea):
         self._show_progress()
 
     def _finished(self, results: list[BatchResult]) -> None:
-        from napari_dlcflow.plugin.video_reader import layer_data_for
+        from napari_dlcflow.napari_common import layer_data_for
 
         self.last_results = results
         ok = [r for r in results if r.ok]

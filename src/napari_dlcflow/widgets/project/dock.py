@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
 
 from napari_dlcflow.core.layers.colors import COLORMAPS
 from napari_dlcflow.core.project.config import ConfigChangedOnDiskError, ConfigError, Project
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.dock import (
     ElidedLabel,
@@ -30,7 +31,6 @@ from napari_dlcflow.widgets.common.dock import (
 )
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.common.name_list import NameList
-from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.project.iterations import IterationsSection
 from napari_dlcflow.widgets.project.new_project_form import NewProjectForm
 from napari_dlcflow.widgets.project.skeleton_view import SkeletonView

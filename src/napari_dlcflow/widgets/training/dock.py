@@ -33,9 +33,9 @@ from napari_dlcflow.core.engine.training import (
     shuffle_train_folder,
     start_training,
 )
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common.dock import scroll_body
 from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine, register_detached
-from napari_dlcflow.widgets.common.state import state_for_viewer
 from napari_dlcflow.widgets.training.evaluation import EvaluationPanel
 from napari_dlcflow.widgets.training.form import TrainingForm
 from napari_dlcflow.widgets.training.plot import CurvePlot

@@ -22,7 +22,6 @@ from qtpy.QtWidgets import (
 )
 
 from napari_dlcflow.core.engine.evaluation import (
-    EvalFrames,
     EvalResult,
     evaluate,
     evaluation_frames,
@@ -32,6 +31,7 @@ from napari_dlcflow.core.engine.evaluation import (
     read_results,
     test_count,
 )
+from napari_dlcflow.core.predictions.evaluated import EvalFrames
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.training.plot import EvalPlot
 

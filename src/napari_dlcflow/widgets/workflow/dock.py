@@ -25,8 +25,8 @@ from qtpy.QtWidgets import (
 )
 
 from napari_dlcflow.core.workflow.status import STEPS, WorkflowStatus
+from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
-from napari_dlcflow.widgets.common.state import state_for_viewer
 
 if TYPE_CHECKING:
     import napari
