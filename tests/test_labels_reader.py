@@ -45,6 +45,26 @@ def test_collected_data_layer_round_trip(openfield_project: Path) -> None:
     assert after.equals(before)
 
 
+def test_writer_refuses_a_file_changed_on_disk_since_it_was_read(openfield_project: Path) -> None:
+    """Like the Labeling dock: saving a layer over labels another program changed after the
+    layer was read raises and leaves that program's file as it is."""
+    from napari_dlcflow.core.labels.collected import LabelsChangedOnDiskError, write_labels
+
+    folder = openfield_project / "labeled-data" / "m4s1"
+    h5 = folder / "CollectedData_Pranav.h5"
+    [(data, meta, _)] = get_reader(str(h5))(str(h5))  # type: ignore[misc]
+    other = read_labels(h5)
+    other.xy[0, 0] += 7.0  # another program moves a label and saves
+    write_labels(other, folder)
+    theirs = h5.read_bytes()
+    with pytest.raises(LabelsChangedOnDiskError, match="CollectedData_Pranav.h5"):
+        write_points(str(h5), data, meta)
+    assert h5.read_bytes() == theirs
+    # read again: the new layer saves
+    [(data, meta, _)] = get_reader(str(h5))(str(h5))  # type: ignore[misc]
+    assert write_points(str(h5), data, meta)[0] == str(h5)
+
+
 def test_folder_gives_images_and_labels(openfield_project: Path) -> None:
     folder = openfield_project / "labeled-data" / "m4s1"
     reader = get_reader(str(folder))

@@ -78,6 +78,8 @@ def labels_layer_data(path: Path, image_names: list[str] | None = None) -> tuple
             "stem": path.parent.name,
             "machine": machine,
             "skipped_rows": int((frames < 0).sum()),
+            # what the h5 was when read: the writer refuses to replace it if it changed since
+            "stamp": list(labels.stamp) if labels.stamp and path.suffix == ".h5" else None,
         }
     }
     kind = "machine" if machine else "labels"

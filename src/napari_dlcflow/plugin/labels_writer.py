@@ -4,7 +4,9 @@ The layer needs ``bodypart`` (and, for multi-animal, ``individual``) features an
 images from the ``dlcflow`` metadata that the reader and the Labeling dock put on it. Writing to
 the file the layer came from replaces it (deleted points stay deleted); writing to another
 existing file (e.g. refined machine labels promoted to ground truth) merges and never deletes a
-label there. ``likelihood`` is never written.
+label there. ``likelihood`` is never written. Like the Labeling dock, the writer refuses to
+replace a file that another program changed after the layer was read (the reader records the
+file's stamp in the layer's metadata).
 """
 
 from __future__ import annotations
@@ -54,7 +56,15 @@ def layer_to_labels(data: Any, meta: dict) -> Any:
 
 
 def write_points(path: str, data: Any, meta: dict) -> list[str]:
-    """Write a Points layer as ``CollectedData_<scorer>.h5`` (+ ``.csv``) at ``path``."""
+    """Write a Points layer as ``CollectedData_<scorer>.h5`` (+ ``.csv``) at ``path``.
+
+    Raises
+    ------
+    LabelsChangedOnDiskError
+        If ``path`` is the file the layer was read from and another program changed it since.
+    ValueError
+        If the layer has no DeepLabCut metadata, or ``path`` is not a ``CollectedData_*.h5``.
+    """
     from napari_dlcflow.core.labels.collected import merge_labels, read_labels, write_labels
 
     target = Path(path)
@@ -74,8 +84,12 @@ def write_points(path: str, data: Any, meta: dict) -> list[str]:
     labels.images = [r for r, h in zip(labels.images, keep, strict=True) if h]
     labels.xy = labels.xy[keep]
     same_file = Path(info.get("source", "")).resolve() == target.resolve()
+    expected = None
     if target.exists() and not same_file:
         existing = read_labels(target, folder_stem=target.parent.name)
         labels = merge_labels(existing, labels, overwrite=False)
-    saved = write_labels(labels, target.parent, scorer=scorer)
+        expected = existing.stamp
+    elif same_file and info.get("stamp"):
+        expected = tuple(info["stamp"])
+    saved = write_labels(labels, target.parent, scorer=scorer, expected_stamp=expected)
     return [str(saved.h5)] + ([str(saved.csv)] if saved.csv else [])
