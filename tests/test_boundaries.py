@@ -51,9 +51,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("api",),
     ("napari_common",),  # napari-only, Qt-free: what the npe2 plugin and the docks share
     ("plugin", "widgets.common"),
-    ("widgets.project", "widgets.preprocess", "widgets.training", "widgets.dataset"),
-    ("widgets.labeling", "widgets.analysis"),
-    ("widgets.overlay", "widgets.refine"),
+    ("widgets.analysis", "widgets.refine"),  # step pieces that docks below embed
+    ("widgets.project", "widgets.preprocess", "widgets.labeling", "widgets.dataset"),
+    ("widgets.training", "widgets.overlay"),
     ("widgets.plots",),
     ("widgets.workflow",),
     ("widgets", "viewer"),

@@ -12,6 +12,7 @@ import pytest
 from numpy.testing import assert_allclose
 from test_formats import _coco_doc, make_per_image_set, write_png
 
+from napari_dlcflow.core.formats import importing
 from napari_dlcflow.core.formats.importing import (
     ImportBlockedError,
     ImportOptions,
@@ -19,7 +20,6 @@ from napari_dlcflow.core.formats.importing import (
     new_project_for,
     preview_import,
 )
-from napari_dlcflow.core.formats import importing
 from napari_dlcflow.core.labels.collected import load_folder, read_labels, write_labels
 from napari_dlcflow.core.labels.validation import validate_project
 from napari_dlcflow.core.project.config import Project

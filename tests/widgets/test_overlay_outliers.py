@@ -18,7 +18,7 @@ from napari_dlcflow.core.video.extract import labeled_data_folder
 from napari_dlcflow.core.video.probe import read_frames
 from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.overlay.dock import OverlayDock
-from napari_dlcflow.widgets.overlay.outliers import MARK_KEY
+from napari_dlcflow.widgets.refine.outliers import MARK_KEY
 
 pytestmark = pytest.mark.gui
 

@@ -24,8 +24,8 @@ from napari_dlcflow.core.project.config import Project
 from napari_dlcflow.core.refine.iteration import HISTORY_COLUMNS
 from napari_dlcflow.core.video.extract import labeled_data_folder
 from napari_dlcflow.napari_common import state_for_viewer
-from napari_dlcflow.widgets.project import iterations as _project_iterations
 from napari_dlcflow.widgets.project.dock import ProjectDock
+from napari_dlcflow.widgets.refine import iterations as _project_iterations
 
 pytestmark = pytest.mark.gui
 

@@ -13,7 +13,7 @@ from napari.utils.key_bindings import coerce_keybinding
 from napari_dlcflow.widgets.common import shortcuts as _shortcuts
 from napari_dlcflow.widgets.common.shortcuts import LABELING_SHORTCUTS as SHORTCUTS
 from napari_dlcflow.widgets.labeling.keys import bind_layer_keys
-from napari_dlcflow.widgets.overlay.outliers import MARK_KEY
+from napari_dlcflow.widgets.refine.outliers import MARK_KEY
 
 pytestmark = pytest.mark.gui
 

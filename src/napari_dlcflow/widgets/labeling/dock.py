@@ -57,7 +57,7 @@ from napari_dlcflow.widgets.labeling.extract import ExtractSection
 from napari_dlcflow.widgets.labeling.keys import WindowFilter, bind_layer_keys
 from napari_dlcflow.widgets.labeling.layers import add_layers
 from napari_dlcflow.widgets.labeling.lists import fill_keypoints, fill_progress
-from napari_dlcflow.widgets.labeling.refine import RefineSection
+from napari_dlcflow.widgets.refine.machine_labels import RefineSection
 
 if TYPE_CHECKING:
     import napari
@@ -201,7 +201,7 @@ class LabelingDock(QScrollArea):
 
     # ------------------------------------------------------------------ messages
     # ------------------------------------------------------------------ the host interface
-    # (what the sections use: see widgets/labeling/host.py)
+    # (what the sections use: see widgets/common/labeling_host.py)
     def error(self, message: str) -> None:
         """Report a problem on the status line."""
         self.status.error(message)

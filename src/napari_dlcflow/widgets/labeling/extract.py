@@ -26,7 +26,7 @@ from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow
 
 if TYPE_CHECKING:
-    from napari_dlcflow.widgets.labeling.host import LabelingHost
+    from napari_dlcflow.widgets.common.labeling_host import LabelingHost
 
 
 class ExtractSection(QGroupBox):

@@ -11,7 +11,7 @@ from qtpy.QtCore import QEvent, QObject, Qt
 from napari_dlcflow.widgets.common.shortcuts import LABELING_SHORTCUTS
 
 if TYPE_CHECKING:
-    from napari_dlcflow.widgets.labeling.host import LabelingHost
+    from napari_dlcflow.widgets.common.labeling_host import LabelingHost
 
 def bind_layer_keys(layer: object, dock: LabelingHost) -> None:
     """Bind :data:`~napari_dlcflow.widgets.common.shortcuts.LABELING_SHORTCUTS` on the labels

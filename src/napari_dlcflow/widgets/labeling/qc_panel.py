@@ -29,7 +29,7 @@ from napari_dlcflow.core.labels.qc import KINDS, Finding, check_labels, dismiss
 from napari_dlcflow.widgets.common.dock import button_grid, narrow_combo
 
 if TYPE_CHECKING:
-    from napari_dlcflow.widgets.labeling.host import LabelingHost
+    from napari_dlcflow.widgets.common.labeling_host import LabelingHost
 
 __all__ = ["LabelQCPanel"]
 

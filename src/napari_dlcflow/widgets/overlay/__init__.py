@@ -1,1 +1,2 @@
-"""The Overlay dock: analyse videos, overlay predicted tracks, filter, export, outlier frames."""
+"""The Overlay dock: predicted tracks over the video, filter, export; it embeds the Analysis
+step (``widgets/analysis``) and the outlier-frame panel (``widgets/refine``)."""

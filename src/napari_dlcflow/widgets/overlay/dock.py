@@ -37,13 +37,13 @@ from napari_dlcflow.core.predictions.analysis_files import (
     read_predictions,
 )
 from napari_dlcflow.napari_common import state_for_viewer
+from napari_dlcflow.widgets.analysis.panel import AnalyzePanel
 from napari_dlcflow.widgets.common.dock import narrow_combo, scroll_body, wrap_rows
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.overlay import files as _overlay_io
-from napari_dlcflow.widgets.overlay.analyze import AnalyzePanel
 from napari_dlcflow.widgets.overlay.export import child_events
 from napari_dlcflow.widgets.overlay.layers import OverlaySet
-from napari_dlcflow.widgets.overlay.outliers import OutliersPanel
+from napari_dlcflow.widgets.refine.outliers import OutliersPanel
 
 if TYPE_CHECKING:
     import napari

@@ -31,9 +31,9 @@ from napari_dlcflow.widgets.common.dock import (
 )
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.common.name_list import NameList
-from napari_dlcflow.widgets.project.iterations import IterationsSection
 from napari_dlcflow.widgets.project.new_project_form import NewProjectForm
 from napari_dlcflow.widgets.project.skeleton_view import SkeletonView
+from napari_dlcflow.widgets.refine.iterations import IterationsSection
 
 if TYPE_CHECKING:
     import napari

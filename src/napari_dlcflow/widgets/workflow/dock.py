@@ -80,7 +80,7 @@ def _plots_page(viewer: napari.Viewer) -> QWidget:
 
 
 def _refine_page(viewer: napari.Viewer) -> QWidget:
-    from napari_dlcflow.widgets.project.iterations import IterationsSection
+    from napari_dlcflow.widgets.refine.iterations import IterationsSection
 
     page = QWidget()
     lay = QVBoxLayout(page)
