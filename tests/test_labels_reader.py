@@ -57,7 +57,7 @@ def test_writer_refuses_a_file_changed_on_disk_since_it_was_read(openfield_proje
     other.xy[0, 0] += 7.0  # another program moves a label and saves
     write_labels(other, folder)
     theirs = h5.read_bytes()
-    with pytest.raises(LabelsChangedOnDiskError, match="CollectedData_Pranav.h5"):
+    with pytest.raises(LabelsChangedOnDiskError, match=r"CollectedData_Pranav\.h5"):
         write_points(str(h5), data, meta)
     assert h5.read_bytes() == theirs
     # read again: the new layer saves
