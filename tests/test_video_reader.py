@@ -68,3 +68,13 @@ def test_manifest_reader_claims_videos_not_projects() -> None:
     assert "*.tif" in video.filename_patterns
     assert not video.accepts_directories
     assert not any(p.endswith((".yaml", ".yml", ".h5", ".csv")) for p in video.filename_patterns)
+
+
+def test_file_dialogs_offer_every_video_suffix_the_readers_take() -> None:
+    """One suffix list: the reader's. The dialogs' filter is made from it (.webm included)."""
+    from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES
+    from napari_dlcflow.widgets.common.dialogs import VIDEO_FILTER
+
+    offered = VIDEO_FILTER.split("(")[1].split(")")[0].split()
+    assert offered == [f"*{s}" for s in VIDEO_SUFFIXES] and "*.webm" in offered
+    assert get_video_reader("clip.webm") is None  # not a file: the reader checks it exists

@@ -30,11 +30,14 @@ from napari_dlcflow.core.predictions.analysis_files import (
     filtered_path,
     find_analysis_files,
     is_analysis_file,
+    raw_path,
     read_meta,
     read_predictions,
     scorer_name,
     simulate_predictions,
     skeleton_table,
+    video_for,
+    video_stem,
     write_meta,
     write_predictions,
 )
@@ -58,6 +61,22 @@ def _dlc_frame(values: np.ndarray, scorer: str, bodyparts: list[str]) -> pd.Data
         [[scorer], bodyparts, ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"]
     )
     return pd.DataFrame(values.reshape(len(values), -1), columns=cols, index=range(len(values)))
+
+
+def test_raw_filtered_and_video_of_an_analysis_file(tmp_path: Path) -> None:
+    """The file names the Overlay dock and the outlier panel go by (they used to work them out
+    inline): the raw file of a filtered one, the video's stem, the video beside the file."""
+    raw = tmp_path / f"mouse 1{SCORER}.h5"
+    filt = filtered_path(raw)
+    assert filt.name == f"mouse 1{SCORER}_filtered.h5" and filtered_path(filt) == filt
+    assert raw_path(filt) == raw and raw_path(raw) == raw
+    assert video_stem(raw) == video_stem(filt) == "mouse 1"
+    assert video_for(raw) is None  # no video beside it
+    (tmp_path / "mouse 1.webm").write_bytes(b"")  # any suffix the readers take
+    assert video_for(filt) == tmp_path / "mouse 1.webm"
+    (tmp_path / "mouse 1.webm").unlink()
+    (tmp_path / "mouse 1.AVI").write_bytes(b"")
+    assert video_for(raw) == tmp_path / "mouse 1.AVI"
 
 
 def test_scorer_name_is_dlc3s() -> None:

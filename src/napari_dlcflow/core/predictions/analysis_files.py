@@ -47,11 +47,14 @@ __all__ = [
     "find_analysis_files",
     "is_analysis_file",
     "output_files",
+    "raw_path",
     "read_meta",
     "read_predictions",
     "scorer_name",
     "simulate_predictions",
     "skeleton_table",
+    "video_for",
+    "video_stem",
     "write_meta",
     "write_predictions",
 ]
@@ -244,6 +247,34 @@ def filtered_path(path: str | os.PathLike) -> Path:
     if p.stem.endswith("_filtered"):
         return p
     return p.with_name(f"{p.stem}_filtered{p.suffix}")
+
+
+def raw_path(path: str | os.PathLike) -> Path:
+    """The raw analysis file of ``path``: itself, or the file a ``_filtered`` one was made from
+    (its name without ``_filtered``, which may not exist)."""
+    p = Path(path)
+    if p.stem.endswith("_filtered"):
+        return p.with_name(p.name.replace("_filtered", "", 1))
+    return p
+
+
+def video_stem(path: str | os.PathLike) -> str:
+    """The video's stem in a DeepLabCut analysis file name (``<stem>DLC_<net>...h5``)."""
+    return Path(path).stem.split("DLC")[0]
+
+
+def video_for(path: str | os.PathLike) -> Path | None:
+    """The video an analysis file was made from, when it sits beside it under its own name
+    (any of the readers' :data:`~napari_dlcflow.core.video.reader.VIDEO_SUFFIXES`), else None."""
+    from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES
+
+    p = Path(path)
+    stem = video_stem(p)
+    for suffix in VIDEO_SUFFIXES:
+        for cand in (p.with_name(stem + suffix), p.with_name(stem + suffix.upper())):
+            if cand.is_file():
+                return cand
+    return None
 
 
 def _output_folder(video: str | os.PathLike, destfolder: str | os.PathLike | None) -> Path:

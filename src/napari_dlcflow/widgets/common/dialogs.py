@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QFileDialog, QWidget
 
-VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.mpg *.mpeg *.wmv *.m4v);;All files (*)"
+from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES
+
+VIDEO_FILTER = f"Videos ({' '.join('*' + s for s in VIDEO_SUFFIXES)});;All files (*)"
+"""The file-dialog filter of videos, from the one suffix list the readers use."""
 
 
 def ask_config_file(parent: QWidget | None) -> str | None:

@@ -34,8 +34,12 @@ from napari_dlcflow.core.layers.style import DisplaySettings, display_settings
 from napari_dlcflow.core.predictions.analysis_files import (
     PredictionsError,
     filtered_path,
+    raw_path,
     read_predictions,
+    video_for,
+    video_stem,
 )
+from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES
 from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.analysis.panel import AnalyzePanel
 from napari_dlcflow.widgets.common.dock import narrow_combo, scroll_body, wrap_rows
@@ -48,7 +52,6 @@ from napari_dlcflow.widgets.refine.outliers import OutliersPanel
 if TYPE_CHECKING:
     import napari
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv")
 NO_LAYER = "(none)"
 
 
@@ -321,7 +324,7 @@ class OverlayDock(QScrollArea):
     def _pick_video_layer(self, path: Path) -> None:
         from napari.layers import Image
 
-        stem = path.stem.split("DLC")[0]
+        stem = video_stem(path)
         for lay in self.viewer.layers:
             if not isinstance(lay, Image):
                 continue
@@ -354,11 +357,9 @@ class OverlayDock(QScrollArea):
             Whether it opened; on failure the status label names the file and the problem.
         """
         p = Path(path)
-        raw_path = (
-            p.with_name(p.name.replace("_filtered", "", 1)) if p.stem.endswith("_filtered") else p
-        )
+        raw = raw_path(p)
         try:
-            pred = read_predictions(raw_path if raw_path.is_file() else p)
+            pred = read_predictions(raw if raw.is_file() else p)
         except (PredictionsError, FileNotFoundError, OSError) as exc:
             self.status.error(f"Cannot open: {exc}")
             return False
@@ -489,12 +490,8 @@ class OverlayDock(QScrollArea):
         source = getattr(getattr(layer, "source", None), "path", None) if layer else None
         if source and Path(source).suffix.lower() in VIDEO_SUFFIXES and Path(source).is_file():
             return Path(source)
-        if self.analysis_path is not None:
-            stem = self.analysis_path.stem.split("DLC")[0]
-            for suffix in VIDEO_SUFFIXES:
-                cand = self.analysis_path.with_name(stem + suffix)
-                if cand.is_file():
-                    return cand
+        if self.analysis_path is not None and (beside := video_for(self.analysis_path)):
+            return beside
         chosen = _overlay_io.ask_video(self)
         return Path(chosen) if chosen else None
 

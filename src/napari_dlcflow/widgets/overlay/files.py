@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QFileDialog, QWidget
 
+from napari_dlcflow.widgets.common.dialogs import VIDEO_FILTER
+
 ANALYSIS_FILTER = "DeepLabCut analysis (*.h5 *.csv);;All files (*)"
 
 
@@ -26,7 +28,7 @@ def ask_save_video(parent: QWidget | None, suggested: str) -> str | None:
 def ask_video(parent: QWidget | None) -> str | None:
     """Ask for the video file that was analysed; None if cancelled."""
     path, _ = QFileDialog.getOpenFileName(
-        parent, "Which video was analysed?", "", "Videos (*.mp4 *.avi *.mov *.mkv);;All files (*)"
+        parent, "Which video was analysed?", "", VIDEO_FILTER
     )
     return path or None
 

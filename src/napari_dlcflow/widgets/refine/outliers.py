@@ -32,6 +32,7 @@ from qtpy.QtWidgets import (
     QSpinBox,
 )
 
+from napari_dlcflow.core.predictions.analysis_files import video_stem
 from napari_dlcflow.core.project.config import project_of
 from napari_dlcflow.core.refine.outliers import OutlierSpec
 from napari_dlcflow.napari_common import state_for_viewer
@@ -86,11 +87,6 @@ def _find_job(analysis: Path, spec: OutlierSpec) -> dict[int, list[str]]:
 def _breakable(text: str) -> str:
     """Let long DLC file names wrap after their underscores (as the dock's file label)."""
     return text.replace("_", "_" + ZWSP)
-
-
-def _video_stem(analysis: Path) -> str:
-    """The video's stem in a DLC analysis file name (``<stem>DLC_....h5``)."""
-    return analysis.stem.split("DLC")[0]
 
 
 def _mark_key_handler(panel: OutliersPanel) -> Callable[[Any], None]:
@@ -346,7 +342,7 @@ class OutliersPanel(QGroupBox):
 
     def set_analysis(self, path: Path | None) -> None:
         """The dock opened ``path``: marks and candidates of another video are dropped."""
-        stem = _video_stem(Path(path)) if path is not None else None
+        stem = video_stem(path) if path is not None else None
         if stem != self._marks_video:
             self.marks.clear()
             self.candidates = []
