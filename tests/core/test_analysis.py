@@ -66,10 +66,15 @@ def test_status_needs_our_marker_matching_a_full_h5(small_video: Path, tmp_path:
     # a complete h5: marked, then done
     h5 = _fake_output(video, 40)
     marker = mark_complete(video, SCORER)
-    assert marker == tmp_path / f"my video & co #2{SCORER}.dlcflow.json"
+    assert marker == tmp_path / f"my video & co #2{SCORER}.dlcflow-analysis.json"
     record = json.loads(marker.read_text())
     assert record["rows"] == record["frames"] == 40
     assert video_status(video, SCORER) == "done"
+    # a marker an earlier version wrote under the preprocessing sidecar's suffix still counts
+    legacy = tmp_path / f"my video & co #2{SCORER}.dlcflow.json"
+    marker.rename(legacy)
+    assert video_status(video, SCORER) == "done"
+    legacy.rename(marker)
     # the h5 rewritten a second later (a later run killed while writing): no longer done
     _fake_output(video, 40)
     os.utime(h5, ns=(record["h5_mtime_ns"] + 10**9, record["h5_mtime_ns"] + 10**9))

@@ -9,8 +9,8 @@ DLC tool reads it. The viewer's process never imports deeplabcut.
 Resuming (FAULTS 25): DeepLabCut treats a video as analysed when its ``_full.pickle`` exists, and
 a run killed between writing that pickle and the h5 (or while writing the h5) leaves a partial
 output that DLC then skips for good. We write a completion marker of our own,
-``<stem><scorer>.dlcflow.json``, only after DLC returned *and* the h5 has exactly one row per
-frame of the video; it records the h5's size and modification time. A video counts as done only
+``<stem><scorer>.dlcflow-analysis.json``, only after DLC returned *and* the h5 has exactly one
+row per frame of the video; it records the h5's size and modification time. A video counts as done only
 when its marker matches its h5. Anything else found (h5, pickles without a matching marker) is a
 partial output: the video is analysed again with ``overwrite=True``, never reported as done.
 """
@@ -46,7 +46,9 @@ __all__ = [
     "video_status",
 ]
 
-MARKER_SUFFIX = ".dlcflow.json"
+MARKER_SUFFIX = ".dlcflow-analysis.json"
+#: The marker's name before 0.1.0 (the same suffix as the preprocessing sidecar): still read.
+LEGACY_MARKER_SUFFIX = ".dlcflow.json"
 ENGINES = ("dlcflow", "dlc")
 _TQDM = re.compile(r"(\d+)/(\d+) \[")
 
@@ -181,9 +183,18 @@ class AnalysisResult:
 def marker_path(
     video: str | os.PathLike, scorer: str, destfolder: str | os.PathLike | None = None
 ) -> Path:
-    """Our completion marker ``<stem><scorer>.dlcflow.json`` beside DLC's output."""
+    """Our completion marker ``<stem><scorer>.dlcflow-analysis.json`` beside DLC's output."""
     folder = Path(destfolder) if destfolder is not None else Path(video).parent
     return folder / f"{Path(video).stem}{scorer}{MARKER_SUFFIX}"
+
+
+def _marker_to_read(
+    video: str | os.PathLike, scorer: str, destfolder: str | os.PathLike | None
+) -> Path:
+    """The marker as written now, or one written under the old name by an earlier version."""
+    marker = marker_path(video, scorer, destfolder)
+    legacy = marker.with_name(marker.name.removesuffix(MARKER_SUFFIX) + LEGACY_MARKER_SUFFIX)
+    return legacy if not marker.is_file() and legacy.is_file() else marker
 
 
 def _h5_rows(path: Path) -> int:
@@ -282,7 +293,7 @@ def video_status(
     it is analysed again.
     """
     files = output_files(video, scorer, destfolder)
-    marker = marker_path(video, scorer, destfolder)
+    marker = _marker_to_read(video, scorer, destfolder)
     h5 = files["h5"]
     if marker.is_file() and h5.is_file():
         try:
@@ -469,6 +480,7 @@ def run_in_child(spec: AnalysisSpec) -> int:
             redo=redo,
             stale=status == "stale",
         )
+        _marker_to_read(video, scorer, spec.destfolder).unlink(missing_ok=True)
         marker_path(video, scorer, spec.destfolder).unlink(missing_ok=True)
         kwargs: dict[str, Any] = {
             "shuffle": spec.shuffle,
