@@ -10,9 +10,10 @@ Resuming (FAULTS 25): DeepLabCut treats a video as analysed when its ``_full.pic
 a run killed between writing that pickle and the h5 (or while writing the h5) leaves a partial
 output that DLC then skips for good. We write a completion marker of our own,
 ``<stem><scorer>.dlcflow-analysis.json``, only after DLC returned *and* the h5 has exactly one
-row per frame of the video; it records the h5's size and modification time. A video counts as done only
-when its marker matches its h5. Anything else found (h5, pickles without a matching marker) is a
-partial output: the video is analysed again with ``overwrite=True``, never reported as done.
+row per frame of the video; it records the h5's size and modification time. A video counts as
+done only when its marker matches its h5. Anything else found (h5, pickles without a matching
+marker) is a partial output: the video is analysed again with ``overwrite=True``, never
+reported as done.
 """
 
 from __future__ import annotations
