@@ -5,7 +5,11 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from napari_dlcflow.core.layers.colors import palette
-from napari_dlcflow.core.layers.coords import keypoints_to_points, points_to_keypoints
+from napari_dlcflow.core.layers.coords import (
+    keypoints_to_points,
+    points_frame_xy,
+    points_to_keypoints,
+)
 from napari_dlcflow.core.layers.data import keypoint_layers
 from napari_dlcflow.core.layers.skeleton import skeleton_edges, skeleton_segments
 
@@ -21,6 +25,18 @@ def test_keypoints_points_round_trip_keeps_nan_and_axis_order() -> None:
     back = points_to_keypoints(pts, k, 5, 3)
     assert_allclose(back, kp)
     assert_array_equal(t, pts[:, 0].astype(int))
+
+
+def test_points_frame_xy_is_the_inverse_for_single_points() -> None:
+    """What the Labeling dock does with a point a user adds or drags: frame and DLC's x, y."""
+    kp = np.array([[[10.5, 20.25]], [[3.0, 4.0]]])
+    pts, _, _ = keypoints_to_points(kp)
+    pts[1, 0] = 0.9999999  # napari may hand the frame back as a float
+    frames, xy = points_frame_xy(pts)
+    assert_array_equal(frames, [0, 1])
+    assert_allclose(xy, kp[:, 0])
+    empty_frames, empty_xy = points_frame_xy(np.zeros((0, 3)))
+    assert empty_frames.shape == (0,) and empty_xy.shape == (0, 2)
 
 
 def test_points_to_keypoints_rejects_duplicates_and_out_of_range() -> None:

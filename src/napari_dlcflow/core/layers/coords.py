@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["keypoints_to_points", "points_to_keypoints"]
+__all__ = ["keypoints_to_points", "points_frame_xy", "points_to_keypoints"]
 
 
 def keypoints_to_points(
@@ -51,6 +51,25 @@ def keypoints_to_points(
     keep = ~np.isnan(flat).any(axis=1)
     points = np.column_stack([t[keep], flat[keep, 1], flat[keep, 0]]).astype(float)
     return points, t[keep], k[keep]
+
+
+def points_frame_xy(points: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Frame and ``x, y`` of each of some napari points (the editing of single points).
+
+    Parameters
+    ----------
+    points : array-like of shape (N, 3)
+        ``(frame, y, x)`` of each point.
+
+    Returns
+    -------
+    frames : ndarray of int of shape (N,)
+        The frame of each point (rounded: napari may hold it as a float).
+    xy : ndarray of shape (N, 2)
+        ``x, y`` of each point.
+    """
+    pts = np.asarray(points, dtype=float).reshape(-1, 3)
+    return np.rint(pts[:, 0]).astype(int), pts[:, [2, 1]]
 
 
 def points_to_keypoints(

@@ -42,6 +42,7 @@ from napari_dlcflow.core.labels.recovery import (
 )
 from napari_dlcflow.core.labels.session import LABEL_MODES, LabelModel
 from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
+from napari_dlcflow.core.layers.coords import points_frame_xy
 from napari_dlcflow.core.layers.data import editing_colors, editing_points, editing_skeleton
 from napari_dlcflow.core.project.config import ConfigError, Project, project_of
 from napari_dlcflow.core.safe_io import SaveError
@@ -533,9 +534,9 @@ class LabelingDock(QScrollArea):
         data = np.asarray(layer.data)
         if action == ActionType.REMOVING:
             ks = self._feature_keypoints()
-            self._pending_remove = [
-                (round(data[i, 0]), int(ks[i])) for i in event.data_indices if not np.isnan(ks[i])
-            ]
+            idx = [i for i in event.data_indices if not np.isnan(ks[i])]
+            frames, _ = points_frame_xy(data[idx])
+            self._pending_remove = [(int(t), int(ks[i])) for t, i in zip(frames, idx, strict=True)]
         elif action == ActionType.REMOVED:
             pairs, self._pending_remove = self._pending_remove, []
             self.model.clear_points(pairs)
@@ -543,10 +544,11 @@ class LabelingDock(QScrollArea):
         elif action == ActionType.ADDED:
             idx = [i % len(data) for i in event.data_indices]
             ks = self._feature_keypoints()
+            frames, xy = points_frame_xy(data[idx])
             updates = []
-            for i in idx:
+            for n, i in enumerate(idx):
                 k = self.current if len(idx) == 1 or np.isnan(ks[i]) else int(ks[i])
-                updates.append((round(data[i, 0]), k, float(data[i, 2]), float(data[i, 1])))
+                updates.append((int(frames[n]), k, float(xy[n, 0]), float(xy[n, 1])))
             self.model.set_many(updates)
             self._after_edit()
             # napari selects "the new point" by index after this event; the layer was redrawn
@@ -556,10 +558,11 @@ class LabelingDock(QScrollArea):
                 self._advance(updates[0][0])
         elif action == ActionType.CHANGED:
             ks = self._feature_keypoints()
+            idx = [i for i in event.data_indices if 0 <= i < len(data) and not np.isnan(ks[i])]
+            frames, xy = points_frame_xy(data[idx])
             updates = [
-                (round(data[i, 0]), int(ks[i]), float(data[i, 2]), float(data[i, 1]))
-                for i in event.data_indices
-                if 0 <= i < len(data) and not np.isnan(ks[i])
+                (int(frames[n]), int(ks[i]), float(xy[n, 0]), float(xy[n, 1]))
+                for n, i in enumerate(idx)
             ]
             changed = self.model.changed_only(updates)
             if changed:
