@@ -26,6 +26,7 @@ from napari_dlcflow.core.labels.collected import (
     load_folder,
     merge_labels,
     points_outside,
+    read_into_folder,
     read_labels,
     remap_folder,
     write_labels,
@@ -306,6 +307,11 @@ def test_renamed_folder_refused_then_remapped_by_name(tmp_path: Path) -> None:  
         ("vid-renamed", "img01.png"),
     ]
     np.testing.assert_array_equal(moved.xy, labels.xy)  # same values on the same image names
+    # what the Labeling dock does when the user accepts: read and remap, stamp of the file kept
+    accepted = read_into_folder(renamed)
+    assert accepted.equals(moved) and accepted.stamp == labels.stamp is not None
+    with pytest.raises(FileNotFoundError, match="no CollectedData"):
+        read_into_folder(tmp_path)
 
 
 def test_duplicate_bodyparts_refused(tmp_path: Path) -> None:  # FAULTS 8
@@ -356,6 +362,10 @@ def test_config_mismatch_reported_and_needs_explicit_mapping(
     assert fixed.bodyparts == ["snout", "left_ear", "rightear", "tailbase", "spine"]
     np.testing.assert_array_equal(fixed.xy[:, 1], labels.xy[:, 1])
     assert np.isnan(fixed.xy[:, 4]).all()
+    assert diff.keep_all(renamed=True) == diff.renames
+    kept = conform_to_config(labels, project, diff.keep_all(renamed=False))
+    assert kept.bodyparts == [*project.bodyparts, "leftear"]  # nothing dropped, under its name
+    np.testing.assert_array_equal(kept.xy[:, -1], labels.xy[:, 1])
     dropped = conform_to_config(labels, project, {("", "leftear"): None})
     assert np.isnan(dropped.xy[:, 1]).all()  # only because the user chose it
     labels.scorer = "Someone"

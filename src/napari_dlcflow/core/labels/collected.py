@@ -81,6 +81,7 @@ __all__ = [
     "load_folder",
     "merge_labels",
     "points_outside",
+    "read_into_folder",
     "read_labels",
     "remap_folder",
     "sort_rows",
@@ -697,6 +698,31 @@ def remap_folder(labels: Labels, stem: str) -> Labels:
     return out
 
 
+def read_into_folder(folder: str | os.PathLike) -> Labels:
+    """The labels of a renamed ``labeled-data`` folder, every row moved to the folder's name.
+
+    What the user accepts after :class:`FolderMismatchError`: the project scorer's h5 (else
+    its csv) is read and remapped with :func:`remap_folder`; the file's stamp is kept, so a
+    save still refuses a file another program changed since.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder holds no CollectedData file.
+    LabelsError
+        If the file cannot be read, or remapping would merge two rows.
+    """
+    f = Path(folder)
+    files = find_label_files(f)
+    found = files["collected_h5"] or files["collected_csv"]
+    if not found:
+        raise FileNotFoundError(f"{f}: no CollectedData file to remap")
+    labels = read_labels(found[0])
+    moved = remap_folder(labels, f.name)
+    moved.stamp = labels.stamp
+    return moved
+
+
 # ---------------------------------------------------------------------------------- config
 @dataclass(frozen=True)
 class ConfigDiff:
@@ -735,6 +761,15 @@ class ConfigDiff:
     def ok(self) -> bool:
         """Nothing to ask the user about."""
         return not (self.columns_differ or self.scorer_differs)
+
+    def keep_all(self, *, renamed: bool = True) -> dict[tuple[str, str], tuple[str, str]]:
+        """A :func:`conform_to_config` mapping that keeps every extra column of the file.
+
+        Each goes under its suggested new name (:attr:`renames`) when ``renamed``, else under
+        its own name (what the Labeling dock does when the config changes under open labels:
+        no label is ever dropped).
+        """
+        return {k: (self.renames.get(k, k) if renamed else k) for k in self.extra}
 
     def describe(self) -> str:
         """The difference in words, one line per item."""

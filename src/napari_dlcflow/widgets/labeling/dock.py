@@ -28,12 +28,10 @@ from napari_dlcflow.core.labels.collected import (
     compare_with_config,
     config_keypoints,
     conform_to_config,
-    find_label_files,
     folder_images,
     load_folder,
     points_outside,
-    read_labels,
-    remap_folder,
+    read_into_folder,
 )
 from napari_dlcflow.core.labels.recovery import (
     AUTOSAVE_SECONDS,
@@ -290,8 +288,7 @@ class LabelingDock(QScrollArea):
         assert self.model is not None and self.project is not None
         labels = self.model.to_labels()
         diff = compare_with_config(labels, self.project)
-        mapping: dict[tuple[str, str], tuple[str, str] | None] = {k: k for k in diff.extra}
-        conformed = conform_to_config(labels, self.project, mapping)
+        conformed = conform_to_config(labels, self.project, diff.keep_all(renamed=False))
         if conformed.keypoints != self.model.keypoints:
             dirty = self.model.dirty
             model = self._new_model(self.model.folder, self.model.image_names, conformed)
@@ -356,10 +353,7 @@ class LabelingDock(QScrollArea):
         except FolderMismatchError as exc:
             if not _labeling_dialogs.ask_remap_folder(self, str(exc)):
                 raise
-            files = find_label_files(folder)
-            src = (files["collected_h5"] or files["collected_csv"])[0]
-            labels = remap_folder(read_labels(src), folder.name)
-            labels.stamp = read_labels(src).stamp
+            labels = read_into_folder(folder)
         return labels
 
     def open_folder(self, folder: str | Path) -> bool:
@@ -394,7 +388,7 @@ class LabelingDock(QScrollArea):
                 if _labeling_dialogs.ask_config_mapping(self, diff.describe()) != "apply":
                     self.error(f"Not opened: labels in {folder} differ from config.yaml")
                     return False
-                mapping = {k: diff.renames.get(k, k) for k in diff.extra}
+                mapping = diff.keep_all(renamed=True)
             stamp = labels.stamp
             labels = conform_to_config(labels, project, mapping)
             labels.stamp = stamp
