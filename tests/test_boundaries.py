@@ -394,3 +394,20 @@ def test_one_error_convention_for_every_task(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "unknown engine task 'no-such-task'" in unknown.stdout
     with pytest.raises(ValueError, match="unknown engine task"):
         run_task("no-such-task")
+
+
+def test_the_architecture_doc_shows_the_order_and_every_package() -> None:
+    """docs/architecture.md draws LAYERS and lists every package; both stay true."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "architecture.md").read_text()
+    picture = doc.split("The import order, bottom up", 1)[1].split("```")[1]
+    for row in LAYERS:
+        for name in row:
+            if name not in ("", "__main__", "core", "widgets"):
+                assert re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", picture), name
+    tree = doc.split("```", 2)[1]
+    root = Path(napari_dlcflow.__file__).parent
+    on_disk = {p.name for p in root.rglob("*") if p.is_dir() and (p / "__init__.py").is_file()}
+    in_doc = set(re.findall(r"(\w+)/", tree)) - {"src", "napari_dlcflow"}
+    assert on_disk == in_doc, (on_disk - in_doc, in_doc - on_disk)
