@@ -60,7 +60,7 @@ _TIPS = {
         "Flag a frame when the keypoints deviate on average more than epsilon pixels from a "
         "fitted trajectory (points below p_bound count as missing for the fit)."
     ),
-    "manual": "Add the frames marked with M (or the Mark button) as candidates.",
+    "manual": f"Add the frames marked with {MARK_FRAME_KEY} (or the Mark button) as candidates.",
     "epsilon": "Pixels: the jump size (jump) or the mean deviation from the fit (fitting).",
     "p_bound": "Likelihood below which a point is uncertain, and missing for the fit.",
     "fit": (
@@ -323,7 +323,8 @@ class OutliersPanel(QGroupBox):
             criteria.append("manual")
         if not criteria:
             raise ValueError(
-                "check a criterion (jump, uncertain, fitting) or mark frames with M "
+                "check a criterion (jump, uncertain, fitting) or mark frames with "
+                f"{MARK_KEY} "
                 "(and check 'marked')"
             )
         return OutlierSpec(

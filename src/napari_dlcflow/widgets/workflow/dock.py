@@ -27,6 +27,7 @@ from qtpy.QtWidgets import (
 from napari_dlcflow.core.workflow.status import STEPS, WorkflowStatus
 from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
+from napari_dlcflow.widgets.common.shortcuts import MARK_FRAME_KEY
 
 if TYPE_CHECKING:
     import napari
@@ -86,8 +87,8 @@ def _refine_page(viewer: napari.Viewer) -> QWidget:
     lay = QVBoxLayout(page)
     note = QLabel(
         "Refinement: in <b>Analysis and overlay</b>, find outlier frames (or mark frames with "
-        "M while the overlay plays) and extract them; correct the model's labels in "
-        "<b>Labeling</b>; then start the next iteration here."
+        f"{MARK_FRAME_KEY} while the overlay plays) and extract them; correct the model's "
+        "labels in <b>Labeling</b>; then start the next iteration here."
     )
     note.setWordWrap(True)
     lay.addWidget(note)
@@ -160,6 +161,9 @@ class WorkflowDock(QWidget):
             lay.addWidget(b)
 
         self.stack = QStackedWidget()
+        # the step's page takes the dock's height; without an expanding child napari adds a
+        # stretch below the dock's widgets, which squeezed the page into its size hint
+        self.stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.placeholder = QLabel("Choose a step above.")
         self.stack.addWidget(self.placeholder)
         lay.addWidget(self.stack, 1)
