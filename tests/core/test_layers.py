@@ -104,7 +104,8 @@ def test_same_bodypart_same_colour_through_every_path(openfield_project: Path) -
         labels.multianimal,
     )
     model.load(labels)
-    _d, feats, face, _border = editing_points(model, editing_colors(model, project.colormap))
+    colours = editing_colors(model.keypoints, model.multianimal, project.colormap)
+    _d, feats, face, _border = editing_points(model.xy, model.keypoints, colours)
     assert _colour_of(feats["bodypart"], face) == expected
 
     # 4. the labeled video: the colour of each column, and the pixels of a drawn dot
@@ -176,15 +177,22 @@ def test_editing_layer_data_marks_predictions_and_draws_one_frame(tmp_path: Path
     model.xy[1, 1] = (4.0, 4.0)
     model.predicted[1, 1] = True
     model.likelihood[1, 1] = 0.2
-    colours = editing_colors(model, "jet")
+    colours = editing_colors(model.keypoints, model.multianimal, "jet")
     assert_allclose(colours, palette(2, "jet"))
-    data, feats, face, border = editing_points(model, colours, pcutoff=0.6)
+    data, feats, face, border = editing_points(
+        model.xy,
+        model.keypoints,
+        colours,
+        predicted=model.predicted,
+        likelihood=model.likelihood,
+        pcutoff=0.6,
+    )
     assert data.shape == (4, 3)
     assert list(feats["label"]) == ["nose", "tail", "nose", "tail?!"]
     assert face[3, 3] == pytest.approx(0.45) and (face[:3, 3] == 1).all()
     assert_allclose(border[0], [0, 0, 0, 1])
     assert not np.allclose(border[3], border[0])
-    vec = editing_skeleton(model, 0, [("nose", "tail")])
+    vec = editing_skeleton(model.xy, model.keypoints, 0, [("nose", "tail")])
     assert_allclose(vec, [[[0, 2, 1], [0, 0, 4]]])
 
 

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from napari_dlcflow.core.labels.collected import Labels
-    from napari_dlcflow.core.labels.session import LabelModel
     from napari_dlcflow.core.predictions.analysis_files import Predictions
 
 __all__ = [
@@ -430,7 +429,13 @@ def labels_points(
 
 
 def editing_points(
-    model: LabelModel, colors: np.ndarray, pcutoff: float = 0.6
+    xy: np.ndarray,
+    keypoints: Sequence[tuple[str, str]],
+    colors: np.ndarray,
+    *,
+    predicted: np.ndarray | None = None,
+    likelihood: np.ndarray | None = None,
+    pcutoff: float = 0.6,
 ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
     """``(data, features, face colours, border colours)`` of the labels being edited.
 
@@ -438,17 +443,35 @@ def editing_points(
     :func:`.colors.keypoint_colors`) and a black border. Predictions not accepted yet are half
     transparent with a gold border, or a red one below ``pcutoff``, and their name ends with
     ``?`` (or ``?!``).
+
+    Parameters
+    ----------
+    xy : ndarray of shape (T, K, 2)
+        ``x, y`` per frame and keypoint column (NaN where not labeled).
+    keypoints : sequence of (individual, bodypart)
+        The K columns.
+    colors : ndarray of shape (K, 4)
+        RGBA per column (:func:`editing_colors`).
+    predicted : ndarray of bool of shape (T, K), optional
+        Which points are predictions not accepted yet (none by default).
+    likelihood : ndarray of shape (T, K), optional
+        Their likelihood (NaN by default).
+    pcutoff : float, default 0.6
+        Predictions below it get the red border.
     """
     import pandas as pd
 
-    data, t, k = keypoints_to_points(model.xy)
+    data, t, k = keypoints_to_points(xy)
     t = t.astype(int)
     k = k.astype(int)
-    predicted = model.predicted[t, k] if len(k) else np.zeros(0, dtype=bool)
-    lik = model.likelihood[t, k] if len(k) else np.zeros(0)
+    shape = np.shape(xy)[:2]
+    pred_all = np.zeros(shape, dtype=bool) if predicted is None else np.asarray(predicted)
+    lik_all = np.full(shape, np.nan) if likelihood is None else np.asarray(likelihood)
+    predicted = pred_all[t, k] if len(k) else np.zeros(0, dtype=bool)
+    lik = lik_all[t, k] if len(k) else np.zeros(0)
     with np.errstate(invalid="ignore"):
         low = predicted & (lik < pcutoff)
-    names = [model.keypoints[i][1] for i in k]
+    names = [keypoints[i][1] for i in k]
     label = [
         n + ("?!" if lo else "?" if pr else "")
         for n, pr, lo in zip(names, predicted, low, strict=True)
@@ -456,7 +479,7 @@ def editing_points(
     feats = pd.DataFrame(
         {
             "keypoint": k,
-            "individual": [model.keypoints[i][0] for i in k],
+            "individual": [keypoints[i][0] for i in k],
             "bodypart": names,
             "label": label,
             "predicted": predicted,
@@ -472,20 +495,27 @@ def editing_points(
     return data, feats, face, border
 
 
-def editing_colors(model: LabelModel, colormap: str = DEFAULT_COLORMAP) -> np.ndarray:
-    """The colour rule's RGBA of each keypoint column of the labels being edited."""
+def editing_colors(
+    keypoints: Sequence[tuple[str, str]], multianimal: bool, colormap: str = DEFAULT_COLORMAP
+) -> np.ndarray:
+    """The colour rule's RGBA of each keypoint column ``(individual, bodypart)`` of the labels
+    being edited."""
     return keypoint_colors(
-        [ind for ind, _ in model.keypoints],
-        [bp for _, bp in model.keypoints],
-        multi_animal=model.multianimal,
+        [ind for ind, _ in keypoints],
+        [bp for _, bp in keypoints],
+        multi_animal=multianimal,
         colormap=colormap,
     )
 
 
-def editing_skeleton(model: LabelModel, t: int, edges: Sequence[tuple[str, str]]) -> np.ndarray:
-    """Vectors ``(N, 2, 3)`` of the skeleton in frame ``t`` of the labels being edited; an edge
-    is drawn when both ends are labeled, per individual in multi-animal projects."""
-    cols = skeleton_edges(
-        [ind for ind, _ in model.keypoints], [bp for _, bp in model.keypoints], edges
-    )
-    return skeleton_segments(model.xy[t : t + 1], cols, frames=[t])
+def editing_skeleton(
+    xy: np.ndarray,
+    keypoints: Sequence[tuple[str, str]],
+    t: int,
+    edges: Sequence[tuple[str, str]],
+) -> np.ndarray:
+    """Vectors ``(N, 2, 3)`` of the skeleton in frame ``t`` of the labels being edited (``xy``
+    of shape (T, K, 2) over the columns ``keypoints``); an edge is drawn when both ends are
+    labeled, per individual in multi-animal projects."""
+    cols = skeleton_edges([ind for ind, _ in keypoints], [bp for _, bp in keypoints], edges)
+    return skeleton_segments(xy[t : t + 1], cols, frames=[t])

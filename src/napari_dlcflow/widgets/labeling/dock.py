@@ -309,7 +309,7 @@ class LabelingDock(QScrollArea):
         assert self.model is not None
         p = self.project
         cmap = p.colormap if p is not None else DEFAULT_COLORMAP
-        self._colors = editing_colors(self.model, cmap)
+        self._colors = editing_colors(self.model.keypoints, self.model.multianimal, cmap)
         self._edges = [tuple(e) for e in p.skeleton] if p is not None else []  # type: ignore[misc]
         if self.points_layer is not None and p is not None:
             self.points_layer.size = float(p.dotsize)
@@ -591,7 +591,14 @@ class LabelingDock(QScrollArea):
         if self.model is None or self.points_layer is None:
             return
         pcutoff = float(self.project.pcutoff) if self.project is not None else 0.6
-        data, feats, face, border = editing_points(self.model, self._colors, pcutoff)
+        data, feats, face, border = editing_points(
+            self.model.xy,
+            self.model.keypoints,
+            self._colors,
+            predicted=self.model.predicted,
+            likelihood=self.model.likelihood,
+            pcutoff=pcutoff,
+        )
         layer = self.points_layer
         self._syncing = True
         try:
@@ -612,7 +619,9 @@ class LabelingDock(QScrollArea):
         if self.model is None or self.skeleton_layer is None:
             return
         t = min(max(self._frame(), 0), len(self.model.image_names) - 1)
-        self.skeleton_layer.data = editing_skeleton(self.model, t, self._edges)
+        self.skeleton_layer.data = editing_skeleton(
+            self.model.xy, self.model.keypoints, t, self._edges
+        )
         self.skeleton_layer.edge_color = self._skeleton_color
 
     def _on_frame(self, _event: Any = None) -> None:

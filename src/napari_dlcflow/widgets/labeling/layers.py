@@ -36,7 +36,13 @@ def add_layers(
         lo, hi = float(first.min()), float(first.max())
         limits = (lo, hi if hi > lo else lo + 1.0)
     image = viewer.add_image(stack, name=f"{name} images", contrast_limits=limits)
-    data, feats, face, border = editing_points(model, colors)
+    data, feats, face, border = editing_points(
+        model.xy,
+        model.keypoints,
+        colors,
+        predicted=model.predicted,
+        likelihood=model.likelihood,
+    )
     points_style = PointsStyle(
         name=f"{name} labels",
         size=dotsize,
