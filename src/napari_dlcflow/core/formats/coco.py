@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef, skeleton_edges
 from napari_dlcflow.core.untrusted import quoted, shorten
 
 if TYPE_CHECKING:
@@ -118,11 +118,14 @@ def read(
     for edge in cat.get("skeleton") or []:
         try:
             a, b = (int(i) - 1 for i in edge)
+            if not (0 <= a < len(names) and 0 <= b < len(names)):
+                raise IndexError  # 1-based: 0 would silently name the last keypoint
             skeleton.append((names[a], names[b]))
         except (ValueError, TypeError, IndexError):
             raise FormatError(
                 p, f"skeleton edge {quoted(edge)} does not name two keypoints"
             ) from None
+    skeleton = skeleton_edges(p, skeleton)
     root = Path(image_root) if image_root else p.parent
     images = {}
     for im in doc.get("images") or []:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef, skeleton_edges
 from napari_dlcflow.core.keypoints.model import is_hdf5
 from napari_dlcflow.core.untrusted import quoted, shorten
 
@@ -110,7 +110,7 @@ def read(
             raise FormatError(p, f"no skeleton {skeleton!r}")
         skel = found[0]
     names = list(skel.node_names)
-    edges = [(a, b) for a, b in skel.edge_names]
+    edges = skeleton_edges(p, skel.edge_names)
     wanted = None if frames is None else {int(f) for f in frames}
     rows: list[tuple[Any, int, list[tuple[str | None, np.ndarray]]]] = []
     other = 0
