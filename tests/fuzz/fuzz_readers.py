@@ -94,9 +94,10 @@ def _read_config(path: Path) -> None:
 
 
 def _read_video(path: Path) -> None:
-    from napari_dlcflow.core.video.reader import open_frames
+    from napari_dlcflow.plugin.video_reader import layer_data_for
 
-    src = open_frames(path)
+    # napari's path: the reader, then the contrast limits sampled from a few frames
+    src = layer_data_for(path, prefetch=0)[0]
     try:
         n = len(src)
         for i in sorted({0, n // 2, n - 1}):
