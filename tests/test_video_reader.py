@@ -78,3 +78,27 @@ def test_file_dialogs_offer_every_video_suffix_the_readers_take() -> None:
     offered = VIDEO_FILTER.split("(")[1].split(")")[0].split()
     assert offered == [f"*{s}" for s in VIDEO_SUFFIXES] and "*.webm" in offered
     assert get_video_reader("clip.webm") is None  # not a file: the reader checks it exists
+
+
+def _lose_image_length(path: Path) -> None:
+    """Damage a TIFF as a bad copy can: the first page's ImageLength tag code is overwritten,
+    so the page has no height."""
+    import struct
+
+    b = bytearray(path.read_bytes())
+    ifd = struct.unpack_from("<I", b, 4)[0]
+    for k in range(struct.unpack_from("<H", b, ifd)[0]):
+        pos = ifd + 2 + 12 * k
+        if struct.unpack_from("<H", b, pos)[0] == 257:  # ImageLength
+            struct.pack_into("<H", b, pos, 0x01A7)
+    path.write_bytes(bytes(b))
+
+
+def test_damaged_16bit_tiff_is_a_named_error(tmp_path: Path) -> None:
+    data = np.random.default_rng(0).integers(1000, 5000, (5, 24, 32), dtype=np.uint16)
+    p = tmp_path / "stack.tif"
+    tifffile.imwrite(p, data, metadata=None)  # a plain multi-page TIFF, as microscopes write
+    _lose_image_length(p)
+    # was: IndexError from np.percentile over the empty contrast sample, naming no file
+    with pytest.raises(VideoError, match=r"stack\.tif is damaged: its frames are 32x0 pixels"):
+        layer_data_for(p)

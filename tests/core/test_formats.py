@@ -93,6 +93,23 @@ def test_sleap_several_skeletons_must_be_chosen(shared_data: Path, tmp_path: Pat
     )
 
 
+def test_sleap_repeated_skeleton_edge_names_the_file(shared_data: Path, tmp_path: Path) -> None:
+    import sleap_io as sio
+
+    base = sio.load_slp(str(shared_data / "sleap-tests/tracks/clip.2node.slp"), open_videos=False)
+    skel = base.skeletons[0]
+    a, b = skel.edges[0].source, skel.edges[0].destination
+    skel.edges.append(sio.Edge(b, a))  # sleap-io accepts the edge twice; a project does not
+    path = tmp_path / "doubled.slp"
+    sio.Labels(labeled_frames=base.labeled_frames[:3], videos=base.videos, skeletons=[skel]).save(
+        str(path)
+    )
+    with pytest.raises(
+        FormatError, match=rf"doubled\.slp: skeleton edge {b.name}-{a.name} appears"
+    ):
+        read_foreign(path)
+
+
 @pytest.mark.parametrize(
     ("name", "n_kp", "n_labeled", "multi"),
     [
@@ -242,6 +259,31 @@ def test_coco_bad_inputs(tmp_path: Path) -> None:
     ok.write_text(json.dumps(doc))
     lab = read_foreign(ok)
     assert [f.exists() for f in lab.frames] == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("edges", "problem"),
+    [
+        ([[1, 2], [2, 3], [1, 2]], "skeleton edge nose-ear appears twice"),
+        ([[1, 2], [2, 1]], "skeleton edge ear-nose appears twice"),
+        ([[3, 3]], "skeleton edge tail-tail joins a keypoint to itself"),
+        ([[0, 1]], r"skeleton edge \[0, 1\] does not name two keypoints"),  # 1-based
+    ],
+)
+def test_coco_skeleton_problems_name_the_file_and_the_edge(
+    tmp_path: Path, edges: list[list[int]], problem: str
+) -> None:
+    """Found by the fuzzer: a repeated edge was read, then creating the project from it
+    raised a ValueError naming no file (and index 0 silently named the last keypoint)."""
+    from napari_dlcflow.core.labels.importing import new_project_for
+
+    doc = _coco_doc(1, ["nose", "ear", "tail"], np.ones((1, 3, 2)), np.full((1, 3), 2))
+    doc["categories"][0]["skeleton"] = edges
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(FormatError, match=rf"ann\.json: {problem}"):
+        new_project_for(read_foreign(path), "t", "me", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ann.json"]  # no project made
 
 
 def test_coco_multi_animal_by_track(tmp_path: Path) -> None:

@@ -471,3 +471,123 @@ def test_frame_number_too_large_names_the_file(tmp_path: Path) -> None:
     csv.write_text("\n".join(lines) + "\n")
     with pytest.raises(PredictionsError, match=r"snapshot_best-10\.csv: cannot be read"):
         read_predictions(csv)
+
+
+# ------------------------------------------------------------------------- 6. bounded errors
+# Issue 22: no message quotes more than a few hundred characters of a file, and a file built to
+# blow up (a YAML alias bomb, a huge value) is refused quickly with its line.
+def _alias_bomb(levels: int, fan: int = 9) -> str:
+    """One line of YAML whose aliases expand to ``fan ** levels`` values ("billion laughs")."""
+    value = "&a0 [" + ", ".join(["1"] * fan) + "]"
+    for k in range(1, levels):
+        value = f"[{value}, &a{k} [" + ", ".join([f"*a{k - 1}"] * fan) + "]]"
+    return value
+
+
+def _set_config_line(cfg: Path, key: str, value: str) -> int:
+    """Replace ``key: ...`` (a one-line setting) by ``key: value``; its 1-based line."""
+    lines = cfg.read_text().splitlines()
+    n = next(i for i, ln in enumerate(lines) if ln.startswith(f"{key}:"))
+    lines[n] = f"{key}: {value}"
+    cfg.write_text("\n".join(lines) + "\n")
+    return n + 1
+
+
+def test_yaml_alias_bomb_is_refused_with_its_line(
+    openfield_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from napari_dlcflow.cli import main
+
+    cfg = openfield_project / "config.yaml"
+    line = _set_config_line(cfg, "dotsize", _alias_bomb(8))  # 9**8 = 43 million values
+    with pytest.raises(ConfigError) as err:
+        Project.open(cfg)
+    msg = str(err.value)
+    # was: the 157-million-character repr of the expanded value, after seconds of building it
+    assert len(msg) < 400, f"a message of {len(msg):,} characters"
+    assert re.search(rf"config\.yaml, line {line}: dotsize: YAML aliases expand", msg)
+    for command in ("validate", "check-labels"):  # was: a hang and a 312 MB message
+        assert main([command, str(cfg)]) != 0
+        out = capsys.readouterr()
+        assert len(out.out) + len(out.err) < 600
+        assert f"line {line}: dotsize: YAML aliases" in out.err
+
+
+def test_a_bomb_of_valid_values_is_refused_too(openfield_project: Path) -> None:
+    # every edge a valid pair: nothing about the type is wrong, only the size
+    cfg = openfield_project / "config.yaml"
+    text = cfg.read_text()
+    start = text.index("skeleton:")
+    end = text.index("\n", text.index("skeleton_color:"))
+    pair = "&e0 [snout, leftear]"
+    edges = f"[{pair}" + ", *e0" * 499 + "]"
+    bomb = f"[&s0 {edges}" + "".join(f", &s{k} [*s{k - 1}, *s{k - 1}]" for k in range(1, 12))
+    cfg.write_text(text[:start] + f"skeleton: {bomb}]\nskeleton_color: black" + text[end:])
+    with pytest.raises(ConfigError, match=r"line \d+: skeleton: YAML aliases expand"):
+        Project.open(cfg)
+
+
+def test_yaml_that_breaks_the_parser_names_the_file(openfield_project: Path) -> None:
+    cfg = openfield_project / "config.yaml"
+    line = _set_config_line(cfg, "dotsize", "9" * 5000)  # was a bare ValueError (int limit)
+    with pytest.raises(ConfigError, match=rf"config\.yaml, line {line}: invalid YAML .*digits"):
+        Project.open(cfg)
+    _set_config_line(cfg, "dotsize", "&a {<<: *a}")  # was a bare AttributeError
+    with pytest.raises(ConfigError, match=r"config\.yaml: invalid YAML \(AttributeError"):
+        Project.open(cfg)
+
+
+def test_a_huge_value_is_quoted_shortly(openfield_project: Path) -> None:
+    cfg = openfield_project / "config.yaml"
+    text = cfg.read_text()
+    # a body part name of 2 MB in a block scalar (each line short, so the line limit allows it)
+    name = "\n".join(["    " + "x" * 60_000] * 35)
+    cfg.write_text(text.replace("bodyparts:\n", f"bodyparts:\n- |\n{name}\n", 1))
+    with pytest.raises(ConfigError) as err:
+        Project.open(cfg)
+    msg = str(err.value)
+    assert len(msg) < 400, f"a message of {len(msg):,} characters"
+    assert "Body part name 'xxxx" in msg and "(2,100,035 characters)" in msg
+
+
+def test_a_huge_cell_is_quoted_shortly(shared_data: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "CollectedData_Pranav.csv"
+    lines = (shared_data / M4 / "CollectedData_Pranav.csv").read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[3] = "x" * 100_000  # (the csv module refuses cells over 131,072)
+    lines[5] = ",".join(cells)
+    csv.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CorruptLabelsError) as err:
+        read_labels(csv)
+    msg = str(err.value)
+    assert len(msg) < 500, f"a message of {len(msg):,} characters"
+    assert "is not a number" in msg and "(100,000 characters)" in msg
+
+
+def test_report_lines_quote_names_shortly() -> None:
+    from napari_dlcflow.core.labels.qc import Finding, format_findings
+    from napari_dlcflow.core.labels.validation import Issue
+
+    huge = "img" + "9" * 200_000 + ".png"
+    f = Finding("outside", "m4s1", huge, "", ("snout",), 3.0, f"snout in {huge} is outside")
+    table = format_findings([f])
+    assert max(len(ln) for ln in table.splitlines()) < 700
+    assert "m4s1/img999" in table and "(200,012 characters)" in table
+    issue = Issue(True, "missing-image", "m4s1", "images in the labels but not on disk", (huge,))
+    assert len(issue.describe()) < 400
+
+
+def test_quoting_is_bounded_in_time_and_length() -> None:
+    from napari_dlcflow.core.untrusted import quoted, shorten
+
+    bomb: list = [1] * 9
+    for _ in range(30):  # 9**31 elements once expanded
+        bomb = [bomb] * 9
+    assert len(quoted(bomb)) < 260 and quoted(bomb).endswith("(a list of 9 items)")
+    loop: list = [1]
+    loop.append(loop)
+    assert quoted(loop) == "[1, ...]"
+    assert quoted(10**5000) == "<a number of about 5,000 digits>"
+    assert quoted({"a": [1, "b"]}) == "{'a': [1, 'b']}"
+    assert shorten("short") == "short"
+    assert shorten("y" * 1000, 10) == "yyyyyyyyyy... (1,000 characters)"

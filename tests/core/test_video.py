@@ -379,6 +379,29 @@ def test_image_folder_in_natural_order(tmp_path: Path) -> None:
         ImageFolderReader(empty)
 
 
+def test_damaged_image_in_a_folder_is_a_named_error_on_its_frame(tmp_path: Path) -> None:
+    """A truncated or undecodable PNG in the middle of a labeled-data folder: the folder
+    opens (in natural order), the other frames read, and that frame's error names the file
+    and the problem (PIL's UnidentifiedImageError or a bare "image file is truncated" named
+    none when the labeling layer read the folder itself)."""
+    from PIL import Image
+
+    frames = [np.full((12, 16, 3), 10 * i, np.uint8) for i in range(12)]
+    for i, a in enumerate(frames):
+        Image.fromarray(a).save(tmp_path / f"img{i}.png")
+    raw = (tmp_path / "img5.png").read_bytes()
+    (tmp_path / "img5.png").write_bytes(raw[: len(raw) // 2])  # a copy cut short
+    (tmp_path / "img10.png").write_bytes(raw[:8] + bytes(len(raw) - 8))  # zeroed but its start
+    r = ImageFolderReader(tmp_path)
+    assert [f.name for f in r.files] == [f"img{i}.png" for i in range(12)]
+    with pytest.raises(VideoError, match=r"img5\.png cannot be read .*truncated"):
+        r[5]
+    with pytest.raises(VideoError, match=r"img10\.png cannot be read \(damaged"):
+        r[10]
+    for i in (4, 6, 9, 11):
+        np.testing.assert_array_equal(r[i], frames[i])
+
+
 @pytest.mark.parametrize(
     "name", ["h264-bframes.avi", "h264-open-gop.avi", "h264-open-gop.mkv", "mjpeg.avi"]
 )

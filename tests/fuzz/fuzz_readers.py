@@ -46,6 +46,9 @@ SHARED = Path(os.environ.get("DLCFLOW_SHARED_DATA") or REPO.parent / "shared" / 
 
 OUTCOMES = ("load", "error", "raw", "crash", "hang")
 BUGS = ("raw", "crash", "hang")
+#: Longest documented error message, the file's path left out: a message that quotes more of
+#: the file than this is a bug (``raw``), like one that does not name the file.
+MAX_MESSAGE = 2_000
 
 
 # ---------------------------------------------------------------------------------- readers
@@ -91,9 +94,10 @@ def _read_config(path: Path) -> None:
 
 
 def _read_video(path: Path) -> None:
-    from napari_dlcflow.core.video.reader import open_frames
+    from napari_dlcflow.napari_common import layer_data_for
 
-    src = open_frames(path)
+    # napari's path: the reader, then the contrast limits sampled from a few frames
+    src = layer_data_for(path, prefetch=0)[0]
     try:
         n = len(src)
         for i in sorted({0, n // 2, n - 1}):
@@ -277,11 +281,19 @@ _SPECIAL = [
 ]  # fmt: skip
 
 
+def _alias_bomb(levels: int, fan: int = 9) -> str:
+    """One line of YAML whose aliases expand to ``fan ** levels`` values."""
+    value = "&a0 [" + ", ".join(["1"] * fan) + "]"
+    for k in range(1, levels):
+        value = f"[{value}, &a{k} [" + ", ".join([f"*a{k - 1}"] * fan) + "]]"
+    return value
+
+
 def mutate(data: bytes, rng: random.Random, text: bool) -> tuple[bytes, str]:
     """One seeded mutation of ``data`` and its short description."""
     kinds = ["flip", "truncate", "insert", "zero", "duplicate"]
     if text:
-        kinds += ["line-delete", "line-repeat", "line-swap", "token", "token", "nest"]
+        kinds += ["line-delete", "line-repeat", "line-swap", "token", "token", "nest", "alias"]
     kind = rng.choice(kinds)
     b = bytearray(data)
     n = len(b)
@@ -331,6 +343,10 @@ def mutate(data: bytes, rng: random.Random, text: bool) -> tuple[bytes, str]:
         depth = rng.choice([10, 100, 1000])
         lines.insert(j, "[" * depth + "]" * depth)
         kind = f"nest {depth}"
+    elif kind == "alias":  # a YAML "billion laughs" as the value of line j (9**8 values)
+        head, colon, _ = lines[j].partition(":")
+        lines[j] = (head + colon + " " if colon else "") + _alias_bomb(8)
+        kind = "alias bomb"
     return "\n".join(lines).encode("utf-8"), f"{kind} line {j}"
 
 
@@ -348,7 +364,12 @@ def _case_child(conn, reader: Reader, path: str) -> None:  # type: ignore[no-unt
         conn.send(("load", ""))
     except _documented() as exc:
         msg = str(exc)
-        if p.name in msg or (str(p.parent.name) in msg and reader_name == "per-image-csv"):
+        own = len(msg.replace(str(p), "").replace(str(p.parent), ""))
+        if own > MAX_MESSAGE:
+            conn.send(
+                ("raw", f"a message of {own:,} characters: {type(exc).__name__}: {msg[:300]}")
+            )
+        elif p.name in msg or (str(p.parent.name) in msg and reader_name == "per-image-csv"):
             conn.send(("error", f"{type(exc).__name__}: {msg[:300]}"))
         else:
             conn.send(("raw", f"does not name the file: {type(exc).__name__}: {msg[:300]}"))

@@ -52,11 +52,16 @@ def test_the_harness_sees_a_crash_and_a_hang(tmp_path: Path) -> None:
     def raw(_p: Path) -> None:
         raise KeyError("no file named")
 
+    def quotes_too_much(p: Path) -> None:  # names the file, but quotes 10,000 characters of it
+        from napari_dlcflow.core.project.config import ConfigError
+
+        raise ConfigError(p, "x" * 10_000)
+
     outcomes = []
-    for fn in (segfault, hang, raw):
+    for fn in (segfault, hang, raw, quotes_too_much):
         r = fz.Reader(fn.__name__, lambda d: d, fn, False)
         outcomes.append(fz.run_case(r, victim, timeout=3)[0])
-    assert outcomes == ["crash", "hang", "raw"]
+    assert outcomes == ["crash", "hang", "raw", "raw"]
 
 
 def test_fuzz_every_reader(shared_data: Path) -> None:

@@ -52,8 +52,10 @@ __all__ = [
     "explain_child_failure",
     "mp4_box_problem",
     "named_errors",
+    "quoted",
     "read_hdf_table",
     "restore_pair",
+    "shorten",
 ]
 
 #: Seconds a child may take to read one HDF5 table before it is killed as hanging.
@@ -180,9 +182,10 @@ def _open_table(
 
 
 def _short(exc: BaseException) -> str:
-    """``Type: last line of the message`` (HDF5 prints its whole C back trace)."""
+    """``Type: last line of the message`` (HDF5 prints its whole C back trace), shortened
+    (parsers quote the offending content)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:500]
+    return f"{type(exc).__name__}: {shorten(lines[-1] if lines else '')}"
 
 
 def _child(conn: Any, path: str, prefer: Sequence[str], any_key: bool, nrows: int | None) -> None:
@@ -457,6 +460,107 @@ def read_hdf_table(
     if status == "crash":
         raise make(f"is damaged: {value}")
     raise make(f"cannot be read, it may be truncated ({value})")
+
+
+# ------------------------------------------------------------------------------ quoting content
+#: Characters of a file's content that one error message or report line may quote.
+MAX_QUOTED = 200
+_QUOTE_DEPTH = 12
+
+
+def shorten(text: Any, limit: int = MAX_QUOTED) -> str:
+    """``text`` if it has at most ``limit`` characters, else its start and its length.
+
+    Every message that quotes a file's content (a cell, a name, a parser's complaint) goes
+    through this or :func:`quoted`, so a damaged file cannot make a message of megabytes.
+
+    Parameters
+    ----------
+    text : str
+        What to show (anything else is turned into ``str`` first).
+    limit : int
+        Characters kept.
+
+    Returns
+    -------
+    str
+        E.g. ``"xxxxxxxx... (1,234,567 characters)"``.
+    """
+    s = text if isinstance(text, str) else str(text)
+    if len(s) <= limit:
+        return s
+    return f"{s[:limit]}... ({len(s):,} characters)"
+
+
+def _repr_pieces(value: Any, limit: int, depth: int, path: set[int]) -> Iterator[str]:
+    """The repr of ``value`` in pieces, read lazily: a caller that stops early never visits
+    the rest (a value built by YAML aliases can expand to billions of elements)."""
+    if isinstance(value, str):
+        yield repr(str(value[: limit + 1]))
+    elif isinstance(value, bool) or value is None:
+        yield repr(value)
+    elif isinstance(value, int):
+        if value.bit_length() > 3000:  # repr of a 4,300-digit number raises ValueError
+            yield f"<a number of about {int(value.bit_length() * 0.30103):,} digits>"
+        else:
+            yield int.__repr__(value)
+    elif isinstance(value, float):
+        yield float.__repr__(value)
+    elif isinstance(value, (dict, list, tuple, set, frozenset)):
+        if id(value) in path or depth >= _QUOTE_DEPTH:
+            yield "..."
+            return
+        path.add(id(value))
+        opening, closing = "{}" if isinstance(value, (dict, set, frozenset)) else "[]"
+        yield opening
+        for k, item in enumerate(value):
+            if k:
+                yield ", "
+            if isinstance(value, dict):
+                yield from _repr_pieces(item, limit, depth + 1, path)
+                yield ": "
+                yield from _repr_pieces(value[item], limit, depth + 1, path)
+            else:
+                yield from _repr_pieces(item, limit, depth + 1, path)
+        yield closing
+        path.discard(id(value))
+    else:
+        yield shorten(repr(value), limit)
+
+
+def quoted(value: Any, limit: int = MAX_QUOTED) -> str:
+    """The ``repr`` of a value read from a file, at most about ``limit`` characters long and
+    built in time bounded by ``limit`` (never by the value's size).
+
+    Parameters
+    ----------
+    value : object
+        A value parsed from a file (str, number, list, mapping, ...), possibly huge or
+        self-referencing.
+    limit : int
+        Characters kept.
+
+    Returns
+    -------
+    str
+        E.g. ``"[[1, 1, 1, ... (a list of 9 items)"`` or ``"'xxx... (200,000 characters)"``.
+    """
+    out: list[str] = []
+    n = 0
+    for piece in _repr_pieces(value, limit, 0, set()):
+        out.append(piece)
+        n += len(piece)
+        if n > limit:
+            break
+    text = "".join(out)
+    if n <= limit and not (isinstance(value, str) and len(value) > limit):
+        return text
+    if isinstance(value, str):
+        return f"{text[:limit]}... ({len(value):,} characters)"
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
+        kind = "mapping" if isinstance(value, dict) else "list"
+        return f"{text[:limit]}... (a {kind} of {len(value):,} items)"
+    return f"{text[:limit]}..."
 
 
 # ------------------------------------------------------------------------------ parser errors

@@ -10,18 +10,49 @@ CollectedData; no reader writes anything.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from napari_dlcflow.core.keypoints.model import Keypoints, KeypointsFileError
+from napari_dlcflow.core.untrusted import shorten
 
-__all__ = ["ForeignLabels", "FormatError", "FrameRef"]
+__all__ = ["ForeignLabels", "FormatError", "FrameRef", "skeleton_edges"]
 
 
 class FormatError(KeypointsFileError):
     """A foreign label file cannot be read; the message names the file and the problem."""
+
+
+def skeleton_edges(
+    path: str | os.PathLike, edges: Iterable[Sequence[str]]
+) -> list[tuple[str, str]]:
+    """A foreign file's skeleton as ``(a, b)`` pairs, checked as a project's skeleton is.
+
+    A project refuses an edge twice (in either direction) and an edge from a body part to
+    itself; a reader refuses them first, so the error names the file.
+
+    Raises
+    ------
+    FormatError
+        Naming ``path`` and the edge.
+    """
+    seen: set[frozenset[str]] = set()
+    out: list[tuple[str, str]] = []
+    for a, b in edges:
+        if a == b:
+            raise FormatError(
+                path, f"skeleton edge {shorten(f'{a}-{b}')} joins a keypoint to itself"
+            )
+        key = frozenset((a, b))
+        if key in seen:
+            raise FormatError(path, f"skeleton edge {shorten(f'{a}-{b}')} appears twice")
+        seen.add(key)
+        out.append((a, b))
+    return out
 
 
 @dataclass(frozen=True)

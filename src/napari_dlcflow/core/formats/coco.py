@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef, skeleton_edges
+from napari_dlcflow.core.untrusted import quoted, shorten
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.labels.collected import Labels
@@ -105,9 +106,9 @@ def read(
     if category is not None:
         cats = [c for c in cats if category in (c.get("name"), c.get("id"))]
         if not cats:
-            raise FormatError(p, f"no keypoint category {category!r}")
+            raise FormatError(p, f"no keypoint category {quoted(category)}")
     if len(cats) > 1:
-        names = ", ".join(str(c.get("name", c.get("id"))) for c in cats)
+        names = shorten(", ".join(str(c.get("name", c.get("id"))) for c in cats))
         raise FormatError(p, f"several keypoint categories ({names}); choose one")
     cat = cats[0]
     names = [str(n) for n in cat["keypoints"]]
@@ -117,14 +118,19 @@ def read(
     for edge in cat.get("skeleton") or []:
         try:
             a, b = (int(i) - 1 for i in edge)
+            if not (0 <= a < len(names) and 0 <= b < len(names)):
+                raise IndexError  # 1-based: 0 would silently name the last keypoint
             skeleton.append((names[a], names[b]))
         except (ValueError, TypeError, IndexError):
-            raise FormatError(p, f"skeleton edge {edge!r} does not name two keypoints") from None
+            raise FormatError(
+                p, f"skeleton edge {quoted(edge)} does not name two keypoints"
+            ) from None
+    skeleton = skeleton_edges(p, skeleton)
     root = Path(image_root) if image_root else p.parent
     images = {}
     for im in doc.get("images") or []:
         if not isinstance(im, dict) or "id" not in im or "file_name" not in im:
-            raise FormatError(p, f"an image entry lacks id or file_name: {im!r}"[:200])
+            raise FormatError(p, f"an image entry lacks id or file_name: {quoted(im)}")
         images[im["id"]] = im
     per_image: dict[Any, list[dict[str, Any]]] = {}
     for k, ann in enumerate(doc.get("annotations") or []):
@@ -133,14 +139,15 @@ def read(
         if ann.get("image_id") not in images:
             raise FormatError(
                 p,
-                f"annotation {ann.get('id', k)} is for image id {ann.get('image_id')!r}, "
+                f"annotation {quoted(ann.get('id', k))} is for image id "
+                f"{quoted(ann.get('image_id'))}, "
                 "which is not in 'images'",
             )
         kp = ann.get("keypoints") or []
         if len(kp) != 3 * len(names):
             raise FormatError(
                 p,
-                f"annotation {ann.get('id', k)} has {len(kp)} keypoint values, "
+                f"annotation {quoted(ann.get('id', k))} has {len(kp)} keypoint values, "
                 f"{3 * len(names)} expected ({len(names)} keypoints x 3)",
             )
         per_image.setdefault(ann["image_id"], []).append(ann)

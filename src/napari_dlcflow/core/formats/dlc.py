@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
 from napari_dlcflow.core.keypoints.model import is_hdf5
+from napari_dlcflow.core.untrusted import quoted
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.keypoints import Keypoints
@@ -118,8 +119,8 @@ def _read_table(p: Path) -> Labels:
     if odd:
         raise FormatError(
             p,
-            f"rows do not name images (e.g. {odd[0]!r}): this looks like analysis output of a "
-            "video, not labels of images; open it over its video with the Overlay dock",
+            f"rows do not name images (e.g. {quoted(odd[0])}): this looks like analysis output "
+            "of a video, not labels of images; open it over its video with the Overlay dock",
         )
     return labels
 

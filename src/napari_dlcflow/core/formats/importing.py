@@ -42,6 +42,7 @@ from napari_dlcflow.core.labels.collected import (
     write_labels,
 )
 from napari_dlcflow.core.safe_io import SaveError, atomic_write, atomic_writer
+from napari_dlcflow.core.untrusted import shorten
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.project.config import Project
@@ -549,7 +550,7 @@ def preview_import(
                     n_frames[ref.video] = pixels.n_frames(ref.video)
                 except Exception as exc:  # VideoError and friends
                     n_frames[ref.video] = 0
-                    warnings.append(f"{ref.video}: cannot be opened ({exc})")
+                    warnings.append(f"{ref.video}: cannot be opened ({shorten(exc)})")
         for folder, rows in groups.items():
             names = _plan_names([labels.frames[r] for r in rows], n_frames)
             dest_dir = project.root / "labeled-data" / folder if project is not None else None
@@ -605,7 +606,7 @@ def preview_import(
                         name,
                         "unreadable",
                         None,
-                        f"{ref.image} cannot be read as an image ({exc})",
+                        f"{ref.image} cannot be read as an image ({shorten(exc)})",
                     )
                     continue
                 status, detail = "new", ""
@@ -619,7 +620,7 @@ def preview_import(
                             name,
                             "unreadable",
                             None,
-                            f"{ref.path} cannot be read ({exc})",
+                            f"{ref.path} cannot be read ({shorten(exc)})",
                         )
                         continue
                     status = "present" if same else "clash"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+from napari_dlcflow.core.untrusted import quoted, shorten
 from napari_dlcflow.core.video.reader import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ def read(
         try:
             rows = _rows(f)
         except (OSError, UnicodeDecodeError) as exc:
-            raise FormatError(f, f"cannot be read as text ({exc})") from None
+            raise FormatError(f, f"cannot be read as text ({shorten(exc)})") from None
         if header_rows is None:
             start = next(
                 (
@@ -173,12 +174,14 @@ def read(
             if not name:
                 raise FormatError(f, f"line {lineno} has no body part name")
             if name in points:
-                raise FormatError(f, f"line {lineno}: body part {name!r} is named twice")
+                raise FormatError(f, f"line {lineno}: body part {quoted(name)} is named twice")
             xs, ys = r[x_column].strip(), r[y_column].strip()
             x = _float(xs) if xs else math.nan
             y = _float(ys) if ys else math.nan
             if x is None or y is None:
-                raise FormatError(f, f"line {lineno}: x or y is not a number ({xs!r}, {ys!r})")
+                raise FormatError(
+                    f, f"line {lineno}: x or y is not a number ({quoted(xs)}, {quoted(ys)})"
+                )
             hidden_point = False
             if visibility_column is not None and _float(r[visibility_column]) == 0:
                 x = y = math.nan

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef
+from napari_dlcflow.core.formats._model import ForeignLabels, FormatError, FrameRef, skeleton_edges
 from napari_dlcflow.core.keypoints.model import is_hdf5
+from napari_dlcflow.core.untrusted import quoted, shorten
 
 __all__ = ["NAME", "read", "sniff"]
 
@@ -90,13 +91,17 @@ def read(
     try:
         labels = sio.load_slp(str(p), open_videos=False)
     except Exception as exc:
-        raise FormatError(p, f"sleap-io cannot read it ({type(exc).__name__}: {exc})") from None
+        raise FormatError(
+            p, f"sleap-io cannot read it ({type(exc).__name__}: {shorten(exc)})"
+        ) from None
     skels = list(labels.skeletons)
     if not skels:
         raise FormatError(p, "no skeleton in the file")
     if skeleton is None:
         if len(skels) > 1:
-            names = ", ".join(f"{i}: {s.name} ({len(s.nodes)} nodes)" for i, s in enumerate(skels))
+            names = shorten(
+                ", ".join(f"{i}: {s.name} ({len(s.nodes)} nodes)" for i, s in enumerate(skels))
+            )
             raise FormatError(p, f"{len(skels)} skeletons ({names}); choose one")
         skel = skels[0]
     else:
@@ -105,7 +110,7 @@ def read(
             raise FormatError(p, f"no skeleton {skeleton!r}")
         skel = found[0]
     names = list(skel.node_names)
-    edges = [(a, b) for a, b in skel.edge_names]
+    edges = skeleton_edges(p, skel.edge_names)
     wanted = None if frames is None else {int(f) for f in frames}
     rows: list[tuple[Any, int, list[tuple[str | None, np.ndarray]]]] = []
     other = 0
@@ -137,7 +142,7 @@ def read(
             rows.append((lf.video, int(lf.frame_idx), insts))
     if not rows:
         what = "user-labeled or predicted" if predictions else "user-labeled"
-        raise FormatError(p, f"no {what} instance of skeleton {skel.name!r}")
+        raise FormatError(p, f"no {what} instance of skeleton {quoted(skel.name)}")
     for video in {id(v): v for v, _, _ in rows}.values():
         if getattr(video.backend, "__class__", type(None)).__name__ == "HDF5Video" or str(
             video.filename

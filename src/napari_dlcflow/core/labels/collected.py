@@ -46,8 +46,10 @@ from napari_dlcflow.core.untrusted import (
     check_csv_text,
     check_values,
     named_errors,
+    quoted,
     read_hdf_table,
     restore_pair,
+    shorten,
 )
 from napari_dlcflow.core.video.reader import image_files
 
@@ -256,7 +258,7 @@ def _split_row(value: Any, folder_stem: str | None) -> tuple[tuple[str, ...], bo
         return ("labeled-data", *parts), True
     if len(parts) == 1 and folder_stem:
         return ("labeled-data", folder_stem, parts[0]), True
-    raise ValueError(f"row {value!r} does not name an image")
+    raise ValueError(f"row {quoted(value)} does not name an image")
 
 
 def _assemble(
@@ -277,7 +279,9 @@ def _assemble(
     multi = nlev == 4
     scorers = list(dict.fromkeys(c[0] for c in columns))
     if len(scorers) != 1:
-        raise LabelsError(path, f"more than one scorer in the columns: {', '.join(scorers)}")
+        raise LabelsError(
+            path, f"more than one scorer in the columns: {shorten(', '.join(scorers))}"
+        )
     seen: set[tuple[str, ...]] = set()
     dups: list[str] = []
     keypoints: list[tuple[str, str]] = []
@@ -293,20 +297,22 @@ def _assemble(
             keypoints.append(key)
         where[key][coord] = j
     if dups:
-        raise DuplicateNamesError(path, f"duplicate columns: {', '.join(dups)}")
+        raise DuplicateNamesError(path, f"duplicate columns: {shorten(', '.join(dups))}")
     unknown = {c for d in where.values() for c in d} - {"x", "y", "likelihood"}
     if unknown:
-        raise CorruptLabelsError(path, f"unknown coordinate names: {', '.join(sorted(unknown))}")
+        raise CorruptLabelsError(
+            path, f"unknown coordinate names: {shorten(', '.join(sorted(unknown)))}"
+        )
     lacking = [
         f"{i}/{b}" if i else b for (i, b), d in where.items() if "x" not in d or "y" not in d
     ]
     if lacking:
-        raise CorruptLabelsError(path, f"x or y missing for: {', '.join(lacking)}")
+        raise CorruptLabelsError(path, f"x or y missing for: {shorten(', '.join(lacking))}")
     if multi:
         for ind in dict.fromkeys(i for i, _ in keypoints):
             parts = [b for i, b in keypoints if i == ind]
             if len(set(parts)) != len(parts):
-                raise DuplicateNamesError(path, f"individual {ind!r} has a body part twice")
+                raise DuplicateNamesError(path, f"individual {quoted(ind)} has a body part twice")
     has_lik = any("likelihood" in d for d in where.values())
     n = len(rows)
     xy = np.empty((n, len(keypoints), 2))
@@ -332,7 +338,7 @@ def _assemble(
         for r in images:
             counts[r] = counts.get(r, 0) + 1
         twice = [r[-1] for r, c in counts.items() if c > 1]
-        raise DuplicateNamesError(path, f"images listed twice: {', '.join(twice[:5])}")
+        raise DuplicateNamesError(path, f"images listed twice: {shorten(', '.join(twice[:5]))}")
     return Labels(
         scorer=scorers[0],
         keypoints=keypoints,
@@ -354,7 +360,9 @@ def labels_from_dataframe(
     try:
         values = df.to_numpy(dtype=float)
     except (TypeError, ValueError) as exc:
-        raise CorruptLabelsError(source, f"non-numeric values in the table ({exc})") from None
+        raise CorruptLabelsError(
+            source, f"non-numeric values in the table ({shorten(exc)})"
+        ) from None
     return _assemble(source, cols, values, list(df.index), folder_stem)
 
 
@@ -432,7 +440,7 @@ def _read_csv(path: Path, folder_stem: str | None) -> Labels:
         rows.append(tuple(idx) if n_index > 1 else idx[0])
         cells = line[n_index:]
         if any(c.strip() for c in cells[width:]):
-            raise CorruptLabelsError(path, f"row {idx[-1]!r} has more values than columns")
+            raise CorruptLabelsError(path, f"row {quoted(idx[-1])} has more values than columns")
         for j, c in enumerate(cells[:width]):
             c = c.strip()
             if c:
@@ -440,7 +448,7 @@ def _read_csv(path: Path, folder_stem: str | None) -> Labels:
                     values[r, j] = float(c)
                 except ValueError:
                     raise CorruptLabelsError(
-                        path, f"row {idx[-1]!r}: {c!r} is not a number"
+                        path, f"row {quoted(idx[-1])}: {quoted(c)} is not a number"
                     ) from None
         r += 1
     labels = _assemble(path, columns, values[:r], rows, folder_stem)
@@ -682,8 +690,9 @@ def load_folder(folder: str | os.PathLike, scorer: str | None = None) -> Labels 
     if stems and stems != [f.name]:
         raise FolderMismatchError(
             pick,
-            f"the labels name the folder {', '.join(stems)!s} but the file is in {f.name!r} "
-            "(renamed folder?). Nothing was loaded; remap explicitly to use them here.",
+            f"the labels name the folder {shorten(', '.join(stems))} but the file is in "
+            f"{f.name!r} (renamed folder?). Nothing was loaded; remap explicitly to use them "
+            "here.",
         )
     return labels
 
@@ -775,18 +784,22 @@ class ConfigDiff:
         """The difference in words, one line per item."""
 
         def name(k: tuple[str, str]) -> str:
-            return f"{k[0]}/{k[1]}" if k[0] else k[1]
+            return shorten(f"{k[0]}/{k[1]}" if k[0] else k[1], 80)
 
         lines = []
         if self.missing:
-            lines.append("in config.yaml, not in the file: " + ", ".join(map(name, self.missing)))
+            lines.append(
+                "in config.yaml, not in the file: " + shorten(", ".join(map(name, self.missing)))
+            )
         if self.extra:
-            lines.append("in the file, not in config.yaml: " + ", ".join(map(name, self.extra)))
+            lines.append(
+                "in the file, not in config.yaml: " + shorten(", ".join(map(name, self.extra)))
+            )
         for a, b in self.renames.items():
             lines.append(f"renamed? {name(a)} -> {name(b)}")
         if self.scorer_differs:
             lines.append(
-                f"scorer {self.scorer_file!r} in the file, {self.scorer_config!r} in "
+                f"scorer {quoted(self.scorer_file)} in the file, {quoted(self.scorer_config)} in "
                 "config.yaml (DeepLabCut skips such files when exporting)"
             )
         return "\n".join(lines) or "the file matches config.yaml"
@@ -849,7 +862,9 @@ def conform_to_config(
     unresolved = [k for k in diff.extra if k not in mapping]
     if unresolved:
         names = ", ".join(f"{i}/{b}" if i else b for i, b in unresolved)
-        raise LabelsError(labels.source, f"no choice made for columns not in config.yaml: {names}")
+        raise LabelsError(
+            labels.source, f"no choice made for columns not in config.yaml: {shorten(names)}"
+        )
     want = list(want) + [k for k in diff.extra if mapping.get(k) == k]
     xy = np.full((len(labels.images), len(want), 2), np.nan)
     lik = None if labels.likelihood is None else np.full((len(labels.images), len(want)), np.nan)
@@ -859,10 +874,12 @@ def conform_to_config(
         if target is None:
             continue
         if target not in want:
-            raise LabelsError(labels.source, f"mapping target {target!r} is not in config.yaml")
+            raise LabelsError(
+                labels.source, f"mapping target {quoted(target)} is not in config.yaml"
+            )
         t = want.index(target)
         if t in filled:
-            raise LabelsError(labels.source, f"two columns map to {target!r}")
+            raise LabelsError(labels.source, f"two columns map to {quoted(target)}")
         filled.add(t)
         xy[:, t] = labels.xy[:, k]
         if lik is not None and labels.likelihood is not None:

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_dlcflow.core.labels.collected import UNIQUE_INDIVIDUAL, Labels, load_folder
+from napari_dlcflow.core.untrusted import MAX_QUOTED, shorten
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.predictions.evaluated import EvalFrames
@@ -964,7 +965,11 @@ def swap_fix(labels: Labels, finding: Finding) -> Labels:
 
 
 def format_findings(findings: Sequence[Finding], width: int | None = None) -> str:
-    """The findings as a plain-text table (one line each), with a count per kind."""
+    """The findings as a plain-text table (one line each), with a count per kind.
+
+    Names come from the label files, so each cell is shortened: a damaged file's 200,000-
+    character image name gives a line of a few hundred characters, not a screenful.
+    """
     if not findings:
         return "no findings"
     lines = [f"{'kind':<10} {'folder/image':<32} {'body parts':<24} {'score':>7}  reason"]
@@ -972,8 +977,10 @@ def format_findings(findings: Sequence[Finding], width: int | None = None) -> st
         who = "+".join(f.bodyparts)
         if f.individual:
             who = f"{f.individual}:{who}"
+        place = shorten(f.folder + "/" + f.image, 120)
         line = (
-            f"{f.kind:<10} {f.folder + '/' + f.image:<32} {who:<24} {f.score:>7.2f}  {f.reason}"
+            f"{f.kind:<10} {place:<32} {shorten(who, 80):<24} {f.score:>7.2f}  "
+            f"{shorten(f.reason, 2 * MAX_QUOTED)}"
         )
         lines.append(line if width is None or len(line) <= width else line[: width - 3] + "...")
     counts: dict[str, int] = {}

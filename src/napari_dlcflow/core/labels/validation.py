@@ -37,6 +37,7 @@ from napari_dlcflow.core.labels.collected import (
     load_folder,
     points_outside,
 )
+from napari_dlcflow.core.untrusted import quoted, shorten
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.project.config import Project
@@ -69,11 +70,11 @@ class Issue:
     items: tuple[str, ...] = ()
 
     def describe(self, max_items: int = 5) -> str:
-        """One line (with the first items)."""
+        """One line (with the first items, shortened: a damaged file's names can be huge)."""
         where = f"labeled-data/{self.folder}: " if self.folder else ""
         more = ""
         if self.items:
-            shown = ", ".join(self.items[:max_items])
+            shown = shorten(", ".join(self.items[:max_items]))
             more = f": {shown}" + (
                 f" ... (+{len(self.items) - max_items})" if len(self.items) > max_items else ""
             )
@@ -220,7 +221,7 @@ def validate_project(
                 True,
                 "project-path",
                 "",
-                f"project_path in config.yaml is {project.project_path!r}, not this folder "
+                f"project_path in config.yaml is {quoted(project.project_path)}, not this folder "
                 "(DeepLabCut would rewrite config.yaml and write elsewhere); repair it in "
                 "the Project dock or with `napari-dlcflow repair PROJECT --project-path`",
             )
@@ -283,7 +284,7 @@ def validate_project(
                         "scorer",
                         name,
                         f"labels by scorer {', '.join(scorers)} but config.yaml says "
-                        f"{project.scorer!r}; DeepLabCut skips this folder",
+                        f"{quoted(project.scorer)}; DeepLabCut skips this folder",
                         tuple(p.name for p in others),
                     )
                 )
@@ -305,7 +306,7 @@ def validate_project(
                     "other-scorer",
                     name,
                     f"CollectedData of other scorers not used for training (only "
-                    f"{project.scorer!r} is): {', '.join(others)}; import them to merge",
+                    f"{quoted(project.scorer)} is): {', '.join(others)}; import them to merge",
                 )
             )
         if name not in video_stems:
@@ -377,8 +378,8 @@ def validate_project(
                     True,
                     "scorer",
                     name,
-                    f"scorer {diff.scorer_file!r} in the file, "
-                    f"{diff.scorer_config!r} in config.yaml; DeepLabCut skips it",
+                    f"scorer {quoted(diff.scorer_file)} in the file, "
+                    f"{quoted(diff.scorer_config)} in config.yaml; DeepLabCut skips it",
                 )
             )
     dups = [", ".join(v) for v in hashes.values() if len(v) > 1]

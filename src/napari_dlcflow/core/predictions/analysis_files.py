@@ -32,6 +32,7 @@ from napari_dlcflow.core.untrusted import (
     check_values,
     named_errors,
     read_hdf_table,
+    shorten,
 )
 
 if TYPE_CHECKING:
@@ -341,7 +342,7 @@ def _read_table(path: Path, *, nrows: int | None = None) -> pd.DataFrame:
             with path.open(encoding="utf-8", errors="replace") as fh:
                 head = [fh.readline() for _ in range(4)]
         except OSError as exc:
-            raise PredictionsError(f"{path} cannot be read: {exc}") from exc
+            raise PredictionsError(f"{path} cannot be read: {shorten(exc)}") from exc
         if len(head) < 3 or not head[0].lower().startswith("scorer"):
             raise PredictionsError(f"{path} is not a DLC csv: its first row is not 'scorer,...'")
         n_header = 4 if head[1].lower().startswith("individuals") else 3
@@ -355,7 +356,9 @@ def _read_table(path: Path, *, nrows: int | None = None) -> pd.DataFrame:
                 float_precision="round_trip",
             )
         except Exception as exc:
-            raise PredictionsError(f"{path} cannot be parsed as a DLC csv: {exc}") from exc
+            raise PredictionsError(
+                f"{path} cannot be parsed as a DLC csv: {shorten(exc)}"
+            ) from exc
     raise PredictionsError(f"{path}: not an .h5 or .csv file")
 
 
@@ -376,7 +379,7 @@ def _from_dataframe(df: pd.DataFrame, path: Path | None) -> Predictions:
     multi = cols.nlevels == 4
     scorers = list(dict.fromkeys(str(s) for s in cols.get_level_values(0)))
     if len(scorers) != 1:
-        raise PredictionsError(f"{where}: more than one scorer ({', '.join(scorers)})")
+        raise PredictionsError(f"{where}: more than one scorer ({shorten(', '.join(scorers))})")
     bps = [str(b) for b in cols.get_level_values(-2)[::3]]
     inds = [str(i) for i in cols.get_level_values(1)[::3]] if multi else [""] * len(bps)
     keys = list(zip(inds, bps, strict=True))
@@ -504,7 +507,7 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
         with p.open("rb") as fh:
             obj = _MetaUnpickler(fh).load()
     except Exception as exc:
-        raise PredictionsError(f"{p} cannot be read as a DLC meta pickle: {exc}") from exc
+        raise PredictionsError(f"{p} cannot be read as a DLC meta pickle: {shorten(exc)}") from exc
     if not isinstance(obj, dict) or not isinstance(obj.get("data"), dict):
         raise PredictionsError(f"{p} is not a DLC meta pickle (no 'data' dict)")
     return dict(obj["data"])

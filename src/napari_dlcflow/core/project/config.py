@@ -13,11 +13,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Iterable, Sequence
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from napari_dlcflow.core.safe_io import atomic_write
+from napari_dlcflow.core.untrusted import PARSER_ERRORS, quoted, shorten
 
 __all__ = [
     "DLC_CONFIG_KEYS",
@@ -186,15 +189,17 @@ def check_names(kind: str, names: Sequence[Any]) -> list[str]:
     out: list[str] = []
     for n in names:
         if not isinstance(n, str) or not n.strip():
-            raise ValueError(f"Empty or invalid {kind} name: {n!r}")
+            raise ValueError(f"Empty or invalid {kind} name: {quoted(n)}")
         if n != n.strip() or any(c in n for c in ",\n\r\t"):
             raise ValueError(
-                f"{kind.capitalize()} name {n!r} has spaces at its ends, a comma or a newline"
+                f"{kind.capitalize()} name {quoted(n)} has spaces at its ends, a comma or a "
+                "newline"
             )
         out.append(n)
-    dupes = sorted({n for n in out if out.count(n) > 1})
+    counts = Counter(out)
+    dupes = sorted(n for n, k in counts.items() if k > 1)
     if dupes:
-        raise ValueError(f"Duplicate {kind} names: {', '.join(dupes)}")
+        raise ValueError(f"Duplicate {kind} names: {shorten(', '.join(dupes))}")
     if kind == "individual" and RESERVED_INDIVIDUAL in out:
         raise ValueError(
             f"An individual cannot be named {RESERVED_INDIVIDUAL!r}: DeepLabCut reserves it "
@@ -238,6 +243,9 @@ def _pair_seq(a: str, b: str) -> Any:
 MAX_LINE_CHARS = 65_536
 #: Deepest bracket nesting accepted (the parser recurses per level).
 MAX_NESTING = 64
+#: Values that YAML aliases may repeat in one setting: DeepLabCut never writes aliases, and a
+#: few nested ones ("billion laughs") expand to billions of values.
+MAX_ALIAS_REPEATS = 100_000
 
 _STR_KEYS = (
     "Task", "scorer", "date", "skeleton_color", "colormap", "default_net_type",
@@ -271,43 +279,45 @@ def _type_problem(key: str, value: Any) -> str | None:
             return f"{key} must be a single value, got a {type(value).__name__}"
     elif key in _BOOL_KEYS:
         if not isinstance(value, bool):
-            return f"{key} must be true or false, got {value!r}"
+            return f"{key} must be true or false, got {quoted(value)}"
     elif key in _FRACTION_KEYS:
         if not _is_number(value) or not 0.0 <= value <= 1.0:
-            return f"{key} must be a number between 0 and 1, got {value!r}"
+            return f"{key} must be a number between 0 and 1, got {quoted(value)}"
     elif key in _NONNEG_INT_KEYS:
         if not _is_int(value) or value < 0:
-            return f"{key} must be a whole number, 0 or more, got {value!r}"
+            return f"{key} must be a whole number, 0 or more, got {quoted(value)}"
     elif key in _POS_INT_KEYS:
         if not _is_int(value) or value < 1:
-            return f"{key} must be a whole number, 1 or more, got {value!r}"
+            return f"{key} must be a whole number, 1 or more, got {quoted(value)}"
     elif key == "engine":
         if value not in ("pytorch", "tensorflow"):
-            return f"engine must be pytorch or tensorflow, got {value!r}"
+            return f"engine must be pytorch or tensorflow, got {quoted(value)}"
     elif key == "snapshotindex":
         if not (_is_int(value) or value == "all"):
-            return f"snapshotindex must be a whole number or 'all', got {value!r}"
+            return f"snapshotindex must be a whole number or 'all', got {quoted(value)}"
     elif key in ("detector_snapshotindex", "resnet"):
         if not _is_int(value):
-            return f"{key} must be a whole number, got {value!r}"
+            return f"{key} must be a whole number, got {quoted(value)}"
     elif key == "TrainingFraction":
         if not isinstance(value, list) or not value:
-            return f"TrainingFraction must be a list of numbers between 0 and 1, got {value!r}"
+            return (
+                f"TrainingFraction must be a list of numbers between 0 and 1, got {quoted(value)}"
+            )
         bad = [v for v in value if not _is_number(v) or not 0.0 < v <= 1.0]
         if bad:
-            return f"TrainingFraction values must be numbers in (0, 1], got {bad[0]!r}"
+            return f"TrainingFraction values must be numbers in (0, 1], got {quoted(bad[0])}"
     elif key == "skeleton":
         if not isinstance(value, list):
-            return f"skeleton must be a list of [bodypart, bodypart] pairs, got {value!r}"
+            return f"skeleton must be a list of [bodypart, bodypart] pairs, got {quoted(value)}"
         for e in value:
             if not (isinstance(e, list) and len(e) == 2 and all(isinstance(n, str) for n in e)):
-                return f"skeleton edge {e!r} is not a pair of body part names"
+                return f"skeleton edge {quoted(e)} is not a pair of body part names"
     elif key == "corner2move2":
         if not (isinstance(value, list) and all(_is_int(v) and v >= 0 for v in value)):
-            return f"corner2move2 must be a list of whole numbers, got {value!r}"
+            return f"corner2move2 must be a list of whole numbers, got {quoted(value)}"
     elif key == "SuperAnimalConversionTables":
         if not isinstance(value, dict):
-            return f"SuperAnimalConversionTables must be a mapping, got {value!r}"
+            return f"SuperAnimalConversionTables must be a mapping, got {quoted(value)}"
     elif key == "video_sets":
         return _video_sets_problem(value)
     return None
@@ -317,22 +327,111 @@ def _video_sets_problem(value: Any) -> str | None:
     from napari_dlcflow.core.video.extract import parse_crop
 
     if not isinstance(value, dict):
-        return f"video_sets must be a mapping of video path to its crop, got {value!r}"
+        return f"video_sets must be a mapping of video path to its crop, got {quoted(value)}"
     for video, entry in value.items():
         if not isinstance(video, str):
-            return f"video_sets: {video!r} is not a video path"
+            return f"video_sets: {quoted(video)} is not a video path"
         if entry is None:
             continue
         if not isinstance(entry, dict):
-            return f"video_sets: the entry of {video} must be a mapping (crop: ...), got {entry!r}"
+            return (
+                f"video_sets: the entry of {shorten(video)} must be a mapping (crop: ...), "
+                f"got {quoted(entry)}"
+            )
         crop = entry.get("crop")
         if crop in (None, ""):
             continue
         try:
             parse_crop(crop if isinstance(crop, (str, list)) else [crop])
         except (TypeError, ValueError, OverflowError):
-            return f"video_sets: crop of {video} must be 'x1, x2, y1, y2' in pixels, got {crop!r}"
+            return (
+                f"video_sets: crop of {shorten(video)} must be 'x1, x2, y1, y2' in pixels, "
+                f"got {quoted(crop)}"
+            )
     return None
+
+
+def _key_text(key: Any) -> str:
+    return shorten(key) if isinstance(key, str) else quoted(key, 60)
+
+
+def _container_children(value: Any) -> list[Any] | None:
+    """The elements of a parsed YAML collection (keys and values of a mapping), or None for a
+    scalar."""
+    if isinstance(value, dict):
+        return [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    return None
+
+
+def _alias_expansion(value: Any) -> tuple[int, int]:
+    """How many values ``value`` holds once YAML aliases are expanded, and how many it holds
+    once each shared collection is counted once (what the file spells out).
+
+    A round-trip load keeps an alias as a second reference to the same object, so loading an
+    alias bomb is cheap; what explodes is anything that walks the value (its ``repr`` in an
+    error message, a copy, a loop over skeleton edges). Counting with a memo per collection
+    costs one visit per distinct collection. A collection that contains itself counts as
+    infinitely large.
+
+    Returns
+    -------
+    (int, int)
+        Expanded count (may be astronomically large; ``-1`` for a cycle), distinct count.
+    """
+    children = _container_children(value)
+    if children is None:
+        return 1, 1
+    sizes: dict[int, int] = {}
+    distinct = 0
+    on_path = {id(value)}
+    stack: list[tuple[Any, Iterator[Any], list[int]]] = [(value, iter(children), [1])]
+    while stack:
+        node, items, acc = stack[-1]
+        for child in items:
+            grand = _container_children(child)
+            if grand is None:
+                acc[0] += 1
+                distinct += 1
+            elif id(child) in sizes:
+                acc[0] += sizes[id(child)]
+            elif id(child) in on_path:
+                return -1, distinct
+            else:
+                on_path.add(id(child))
+                stack.append((child, iter(grand), [1]))
+                break
+        else:
+            stack.pop()
+            on_path.discard(id(node))
+            sizes[id(node)] = acc[0]
+            distinct += 1
+            if stack:
+                stack[-1][2][0] += acc[0]
+    return sizes[id(value)], distinct
+
+
+def _check_aliases(path: Path, doc: Any) -> None:
+    """Refuse a value that YAML aliases blow up (a "billion laughs" bomb), or that contains
+    itself, naming its key's line."""
+    for key in doc:
+        expanded, distinct = _alias_expansion(doc[key])
+        if expanded < 0:
+            raise ConfigError(
+                path,
+                f"{_key_text(key)} contains itself through a YAML alias: this is not a "
+                "DeepLabCut config",
+                _line_of(doc, key),
+            )
+        if expanded - distinct > MAX_ALIAS_REPEATS:
+            raise ConfigError(
+                path,
+                f"{_key_text(key)}: YAML aliases expand its {distinct:,} values to "
+                f"{expanded:,} (at most {MAX_ALIAS_REPEATS:,} repeated): this is not a "
+                "DeepLabCut config",
+                _line_of(doc, key),
+            )
 
 
 def _scan_text(path: Path, text: str) -> None:
@@ -360,6 +459,12 @@ def _scan_text(path: Path, text: str) -> None:
         raise ConfigError(
             path, f"values nested {deepest} deep (at most {MAX_NESTING})", deepest_line
         )
+
+
+def _line_of_long_number(text: str) -> int | None:
+    """The line of the first run of more than 4,300 digits (Python refuses to read it)."""
+    m = re.search(r"\d{4301,}", text)
+    return text.count("\n", 0, m.start()) + 1 if m else None
 
 
 class Project:
@@ -417,12 +522,19 @@ class Project:
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
-            problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+            problem = shorten(" ".join(str(p) for p in (exc.context, exc.problem) if p))
             raise ConfigError(self.config_path, f"invalid YAML: {problem}", line) from exc
         except YAMLError as exc:
-            raise ConfigError(self.config_path, f"invalid YAML: {exc}") from exc
+            raise ConfigError(self.config_path, f"invalid YAML: {shorten(exc)}") from exc
+        except PARSER_ERRORS as exc:
+            # what ruamel's constructors raise on odd input: a whole number of more than
+            # 4,300 digits (ValueError), a merge key that refers to itself (AttributeError)
+            line = _line_of_long_number(text) if "digits" in str(exc) else None
+            problem = f"invalid YAML ({type(exc).__name__}: {shorten(exc)})"
+            raise ConfigError(self.config_path, problem, line) from None
         if not hasattr(doc, "keys"):
             raise ConfigError(self.config_path, "not a YAML mapping of settings")
+        _check_aliases(self.config_path, doc)
         return doc
 
     def _validate(self) -> None:
@@ -432,8 +544,8 @@ class Project:
             k = unknown[0]
             raise ConfigError(
                 self.config_path,
-                f"unknown key {k!r}: DeepLabCut rejects keys it does not know "
-                f"({len(unknown)} unknown: {', '.join(map(str, unknown))})",
+                f"unknown key {quoted(k)}: DeepLabCut rejects keys it does not know "
+                f"({len(unknown)} unknown: {shorten(', '.join(map(_key_text, unknown[:20])))})",
                 _line_of(doc, k),
             )
         for key in doc:

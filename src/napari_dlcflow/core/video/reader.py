@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_dlcflow.core.untrusted import mp4_box_problem
+from napari_dlcflow.core.untrusted import mp4_box_problem, shorten
 from napari_dlcflow.core.video.probe import VideoError
 
 __all__ = [
@@ -921,7 +921,8 @@ class TiffStackReader(FrameSource):
     Raises
     ------
     VideoError
-        If the file is missing, empty or not a readable TIFF.
+        If the file is missing, empty or not a readable TIFF, or its frames have no pixels (a
+        damaged page without its size).
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -938,7 +939,7 @@ class TiffStackReader(FrameSource):
             shape = tuple(series.shape)
             dtype = np.dtype(series.dtype)
         except Exception as exc:
-            raise VideoError(f"TIFF {p} cannot be read: {exc}") from exc
+            raise VideoError(f"TIFF {p} cannot be read: {shorten(exc)}") from exc
         if dtype.kind not in "ui" or dtype.itemsize > 2:
             raise VideoError(f"TIFF {p}: sample type {dtype} is not supported (8- or 16-bit only)")
         axes = series.axes
@@ -946,6 +947,17 @@ class TiffStackReader(FrameSource):
         frame_shape = shape[-3:] if rgb else shape[-2:]
         lead = shape[: len(shape) - len(frame_shape)]
         n = int(np.prod(lead)) if lead else 1
+        if n == 0 or 0 in frame_shape[:2]:
+            self._tf.close()
+            raise VideoError(
+                f"TIFF {p} is damaged: "
+                + (
+                    "it holds no frames"
+                    if n == 0
+                    else f"its frames are {frame_shape[1]}x{frame_shape[0]} pixels"
+                )
+                + " (a page lost its size tags?)"
+            )
         self._rgb = rgb
         self._channels_in = shape[-1] if rgb else 1
         self._memmap: np.ndarray | None = None
@@ -993,7 +1005,9 @@ class TiffStackReader(FrameSource):
                         whole.reshape((n, *whole.shape[-len(self.shape[1:]) :]))[index]
                     )
             except Exception as exc:
-                raise VideoError(f"TIFF {self.path}: page {index} cannot be read: {exc}") from exc
+                raise VideoError(
+                    f"TIFF {self.path}: page {index} cannot be read: {shorten(exc)}"
+                ) from exc
             self._cache.put(index, arr)
         if self._rgb and arr.shape[-1] == 4:
             arr = arr[..., :3]
@@ -1039,7 +1053,8 @@ class ImageFolderReader(FrameSource):
     Raises
     ------
     VideoError
-        If the folder holds no image, or the first image cannot be read.
+        If the folder holds no image, or its first image cannot be decoded. A damaged or
+        truncated image later in the folder raises it, naming the file, when its frame is read.
     """
 
     def __init__(
@@ -1080,8 +1095,10 @@ class ImageFolderReader(FrameSource):
                     if im.mode not in ("L", "RGB", "I;16", "I;16B", "I;16L"):
                         im = im.convert("RGB")
                     arr = np.asarray(im)
-        except Exception as exc:
-            raise VideoError(f"Image {f} cannot be read: {exc}") from exc
+        except Exception as exc:  # PIL: UnidentifiedImageError, OSError (truncated), ...
+            raise VideoError(
+                f"Image {f} cannot be read (damaged or truncated?): {shorten(exc)}"
+            ) from exc
         if arr.ndim == 3 and arr.shape[-1] == 4:
             arr = arr[..., :3]
         if arr.dtype not in (np.uint8, np.uint16):
@@ -1118,7 +1135,9 @@ class ImageFolderReader(FrameSource):
                     with Image.open(f) as im:  # the header only
                         size = (im.size[1], im.size[0])
             except Exception as exc:
-                raise VideoError(f"Image {f} cannot be read: {exc}") from exc
+                raise VideoError(
+                    f"Image {f} cannot be read (damaged or truncated?): {shorten(exc)}"
+                ) from exc
             if size != want:
                 raise VideoError(
                     f"Image {f.name} is {size[1]}x{size[0]}, not {want[1]}x{want[0]} like "
