@@ -275,7 +275,7 @@ def test_coco_skeleton_problems_name_the_file_and_the_edge(
 ) -> None:
     """Found by the fuzzer: a repeated edge was read, then creating the project from it
     raised a ValueError naming no file (and index 0 silently named the last keypoint)."""
-    from napari_dlcflow.core.labels.importing import new_project_for
+    from napari_dlcflow.core.formats.importing import new_project_for
 
     doc = _coco_doc(1, ["nose", "ear", "tail"], np.ones((1, 3, 2)), np.full((1, 3), 2))
     doc["categories"][0]["skeleton"] = edges
