@@ -27,9 +27,11 @@ from napari_dlcflow.core.predictions.analysis_files import (
     NotAnalysisFileError,
     Predictions,
     PredictionsError,
+    edge_columns,
     filtered_path,
     find_analysis_files,
     is_analysis_file,
+    keypoint_columns,
     raw_path,
     read_meta,
     read_predictions,
@@ -77,6 +79,23 @@ def test_raw_filtered_and_video_of_an_analysis_file(tmp_path: Path) -> None:
     (tmp_path / "mouse 1.webm").unlink()
     (tmp_path / "mouse 1.AVI").write_bytes(b"")
     assert video_for(raw) == tmp_path / "mouse 1.AVI"
+
+
+def test_columns_of_chosen_keypoints_and_edges(pred: Predictions) -> None:
+    """The tables behind the Plots dock's views and CSV export (chosen columns only)."""
+    two = keypoint_columns(pred, {BODYPARTS[2], BODYPARTS[0]})
+    assert list(two.columns.get_level_values(1)[::3]) == [BODYPARTS[0], BODYPARTS[2]]
+    assert list(two.columns.get_level_values(2)[:3]) == ["x", "y", "likelihood"]
+    np.testing.assert_allclose(two.to_numpy()[:, :3], pred.data[:, 0])
+    assert keypoint_columns(pred, set()).shape == (pred.n_frames, 0)
+    edge = (BODYPARTS[0], BODYPARTS[1])
+    full = skeleton_table(pred, [edge, (BODYPARTS[1], BODYPARTS[2])])
+    angles = edge_columns(pred, [edge, (BODYPARTS[1], BODYPARTS[2])], [edge], "orientation")
+    name = f"{edge[0]}_{edge[1]}"
+    assert list(angles.columns) == [(name, "orientation"), (name, "likelihood")]
+    np.testing.assert_allclose(angles[(name, "orientation")], full[(name, "orientation")])
+    with pytest.raises(ValueError, match="quantity"):
+        edge_columns(pred, [edge], [edge], "speed")
 
 
 def test_scorer_name_is_dlc3s() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,9 +44,11 @@ __all__ = [
     "Predictions",
     "PredictionsError",
     "crop_offset",
+    "edge_columns",
     "filtered_path",
     "find_analysis_files",
     "is_analysis_file",
+    "keypoint_columns",
     "output_files",
     "raw_path",
     "read_meta",
@@ -614,6 +616,44 @@ def skeleton_table(pred: Predictions, skeleton: Sequence[tuple[str, str]]) -> pd
     if cols:
         df.columns = pd.MultiIndex.from_tuples(list(cols), names=["edge", "quantity"])
     return df
+
+
+def keypoint_columns(pred: Predictions, chosen: Collection[str]) -> pd.DataFrame:
+    """The ``x, y, likelihood`` columns (DeepLabCut's layout) of the chosen keypoints.
+
+    Parameters
+    ----------
+    pred : Predictions
+    chosen : collection of str
+        Display names (:attr:`Predictions.labels`: ``bodypart`` or ``individual/bodypart``);
+        the columns keep the file's order.
+    """
+    df = pred.to_dataframe()
+    keep = [i for i, name in enumerate(pred.labels) if name in chosen]
+    return df.iloc[:, [3 * i + j for i in keep for j in range(3)]]
+
+
+def edge_columns(
+    pred: Predictions,
+    skeleton: Sequence[tuple[str, str]],
+    chosen: Collection[tuple[str, str]],
+    quantity: str,
+) -> pd.DataFrame:
+    """One quantity (``length`` or ``orientation``) and the likelihood of the chosen skeleton
+    edges, per frame, from :func:`skeleton_table` (every individual's copy of an edge).
+
+    Raises
+    ------
+    ValueError
+        If ``quantity`` is neither ``length`` nor ``orientation``.
+    """
+    if quantity not in ("length", "orientation"):
+        raise ValueError(f"quantity must be 'length' or 'orientation', not {quantity!r}")
+    df = skeleton_table(pred, skeleton)
+    names = {f"{a}_{b}" for a, b in chosen}
+    wanted = (quantity, "likelihood")
+    cols = [c for c in df.columns if c[0].split("/")[-1] in names and c[1] in wanted]
+    return df[cols]
 
 
 # ------------------------------------------------------------------------ simulated output

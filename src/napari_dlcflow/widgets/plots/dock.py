@@ -30,8 +30,9 @@ from napari_dlcflow.core.layers.data import predictions_colors
 from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
     PredictionsError,
+    edge_columns,
+    keypoint_columns,
     read_predictions,
-    skeleton_table,
 )
 from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
 from napari_dlcflow.widgets.overlay import files as _overlay_io
@@ -172,25 +173,12 @@ class PlotsDock(QWidget):
         if self.pred is None:
             raise RuntimeError("no predictions chosen")
         if self._is_edge_view():
-            df = skeleton_table(self.pred, self.skeleton)
-            keep = {t.removeprefix("edge ").replace("-", "_") for t in self._checked(True)}
+            edges = [e for e in self.skeleton if f"edge {e[0]}-{e[1]}" in self._checked(True)]
             quantity = (
                 "length" if self.view_combo.currentText() == "edge lengths" else "orientation"
             )
-            cols = [
-                c
-                for c in df.columns
-                if c[0].split("/")[-1] in keep and c[1] in (quantity, "likelihood")
-            ]
-            return df[cols]
-        df = self.pred.to_dataframe()
-        chosen = set(self._checked(False))
-        labels = self.pred.labels
-        keep_cols = [i for i, lab in enumerate(labels) if lab in chosen]
-        idx = (
-            np.concatenate([[3 * i, 3 * i + 1, 3 * i + 2] for i in keep_cols]) if keep_cols else []
-        )
-        return df.iloc[:, list(map(int, idx))]
+            return edge_columns(self.pred, self.skeleton, edges, quantity)
+        return keypoint_columns(self.pred, set(self._checked(False)))
 
     def export_csv(self, path: str | Path) -> Path:
         """Write :meth:`table` as CSV, atomically."""
