@@ -298,20 +298,16 @@ def train_network(
     -------
     JobStatus or TrainingJob
     """
-    from napari_dlcflow.core.engine.dataset import resolve_shuffle
-    from napari_dlcflow.core.engine.training import (
-        TrainSpec,
-        shuffle_train_folder,
-        start_training,
-    )
+    from napari_dlcflow.core.engine.dataset import resolve_model
+    from napari_dlcflow.core.engine.training import TrainSpec, start_training
 
     cfg = _config(config)
-    shuffle, trainset_index = resolve_shuffle(cfg, shuffle, trainset_index)
-    folder = shuffle_train_folder(cfg, shuffle, trainset_index)
+    model = resolve_model(cfg, shuffle, trainset_index)
+    folder = model.find_train_folder()
     spec = TrainSpec(
         config=str(cfg),
-        shuffle=shuffle,
-        trainset_index=trainset_index,
+        shuffle=model.shuffle,
+        trainset_index=model.trainset_index,
         epochs=epochs or 200,
         batch_size=batch_size,
         learning_rate=lr,
@@ -324,7 +320,7 @@ def train_network(
         backbone=backbone,
         crop_size=crop_size,
     )
-    job = start_training(spec, train_folder=folder)
+    job = start_training(spec, train_folder=folder, model=model)
     if not wait:
         return job
     if on_epoch is None:
@@ -357,18 +353,11 @@ def evaluate_network(
     list of EvalResult
         Per snapshot: train and test RMSE (also with p-cutoff), mAP, mAR, per body part.
     """
-    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+    from napari_dlcflow.core.engine.dataset import resolve_model
     from napari_dlcflow.core.engine.evaluation import evaluate
 
-    cfg = _config(config)
-    shuffle, trainset_index = resolve_shuffle(cfg, shuffle, trainset_index)
-    return evaluate(
-        cfg,
-        shuffle,
-        trainset_index,
-        epochs=list(snapshots) if snapshots else None,
-        device=device,
-    )
+    model = resolve_model(_config(config), shuffle, trainset_index)
+    return evaluate(model, epochs=list(snapshots) if snapshots else None, device=device)
 
 
 def analyze_videos(

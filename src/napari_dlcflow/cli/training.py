@@ -61,11 +61,12 @@ def register(sub: Any) -> None:
 
 
 
-def _model(config: Any, args: argparse.Namespace) -> tuple[int, int]:
-    """The shuffle and trainset index the options name, or those of the last dataset."""
-    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+def _model(config: Any, args: argparse.Namespace) -> Any:
+    """The model (:class:`~napari_dlcflow.core.engine.model_ref.ModelRef`) the options name,
+    or the last dataset's: made once per command and passed along."""
+    from napari_dlcflow.core.engine.dataset import resolve_model
 
-    return resolve_shuffle(config, args.shuffle, args.trainset_index)
+    return resolve_model(config, args.shuffle, args.trainset_index)
 
 
 def _print_epochs(job: Any, shown: int) -> int:
@@ -131,7 +132,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         TrainSpec,
         find_job,
         resume_spec,
-        shuffle_train_folder,
         start_training,
     )
     from napari_dlcflow.core.project.config import find_config
@@ -148,9 +148,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"dataset: shuffle {made['shuffle']}, {made['n_train']} training and "
             f"{made['n_test']} test images"
         )
-    shuffle, trainset_index = _model(config, args)
-    folder = shuffle_train_folder(config, shuffle, trainset_index)
-    print(f"shuffle {shuffle}, trainset index {trainset_index}: {folder.parent.name}")
+    model = _model(config, args)
+    folder = model.find_train_folder()
+    print(f"shuffle {model.shuffle}, trainset index {model.trainset_index}: {folder.parent.name}")
     if args.resume:
         old = find_job(folder)
         if old is None:
@@ -160,8 +160,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         spec = TrainSpec(
             config=str(config),
-            shuffle=shuffle,
-            trainset_index=trainset_index,
+            shuffle=model.shuffle,
+            trainset_index=model.trainset_index,
             epochs=args.epochs or 200,
             batch_size=args.batch_size,
             learning_rate=args.lr,
@@ -174,7 +174,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             backbone=args.backbone,
             crop_size=args.crop_size,
         )
-    job = start_training(spec, train_folder=folder)
+    job = start_training(spec, train_folder=folder, model=model)
     print(f"job started: log {job.log_file}", flush=True)
     if args.detach:
         return 0
@@ -183,11 +183,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_train_status(args: argparse.Namespace) -> int:
     """``napari-dlcflow train-status``."""
-    from napari_dlcflow.core.engine.training import find_job, format_seconds, shuffle_train_folder
+    from napari_dlcflow.core.engine.training import find_job, format_seconds
     from napari_dlcflow.core.project.config import find_config
 
-    config = find_config(args.config)
-    folder = shuffle_train_folder(config, *_model(config, args))
+    folder = _model(find_config(args.config), args).find_train_folder()
     job = find_job(folder)
     if job is None:
         print(f"no training job has run in {folder}")
@@ -219,16 +218,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
     from napari_dlcflow.core.project.config import find_config
 
-    config = find_config(args.config)
-    shuffle, trainset_index = _model(config, args)
+    model = _model(find_config(args.config), args)
     snaps = [int(s) for s in args.snapshots.split(",")] if args.snapshots else None
     if args.no_run:
-        results = read_results(config, shuffle, trainset_index)
+        results = read_results(model)
     else:
         results = evaluate(
-            config,
-            shuffle,
-            trainset_index,
+            model,
             epochs=snaps,
             device=args.device,
             on_log=lambda line: None,
@@ -240,8 +236,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print()
     notes = explain(
         results,
-        image_width=image_width(config),
-        n_test=test_count(config, shuffle, trainset_index),
+        image_width=image_width(model),
+        n_test=test_count(model),
     )
     for line in notes:
         print(f"- {line}")

@@ -108,7 +108,10 @@ def analysis_tasks(spec: Any) -> list[VideoTask]:
     ----------
     spec : AnalysisSpec
         Its videos (each one task, in order) and its ``destfolder`` (each task's output
-        folder; None beside each video); every other field goes to the task's params.
+        folder; None beside each video); every other field goes to the task's params. Its
+        shuffle and trainset index are resolved here, once
+        (:meth:`~napari_dlcflow.core.engine.analysis.AnalysisSpec.resolved`), so every video
+        of the batch is analysed by the same model and no worker resolves it again.
 
     Returns
     -------
@@ -116,6 +119,7 @@ def analysis_tasks(spec: Any) -> list[VideoTask]:
     """
     from dataclasses import asdict
 
+    spec = spec.resolved()
     params = {k: v for k, v in asdict(spec).items() if k not in ("videos", "destfolder")}
     return [
         VideoTask("analyze", str(v), spec.destfolder, dict(params))

@@ -30,9 +30,20 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from napari_dlcflow.core.engine.model_ref import (
+    ModelRef,
+    open_project,
+    parse_shuffle_folder,
+    shuffle_folders,
+    train_percent,
+)
+
+if TYPE_CHECKING:
+    from napari_dlcflow.core.project.config import Project
 
 __all__ = [
     "AUGMENTATION_PRESETS",
@@ -43,6 +54,7 @@ __all__ = [
     "create_datasets",
     "last_dataset",
     "net_types",
+    "resolve_model",
     "resolve_shuffle",
     "split_indices",
 ]
@@ -354,13 +366,15 @@ def _record(config: Path, summary: DatasetSummary) -> None:
     sidecar.save(project.root)
 
 
-def last_dataset(config: str | os.PathLike) -> dict[str, Any] | None:
+def last_dataset(config: str | os.PathLike | Project) -> dict[str, Any] | None:
     """The sidecar's record of the last dataset creation, if it is of the current iteration
-    and its ``TrainingFraction`` entry is still in config.yaml (else None)."""
-    from napari_dlcflow.core.project.config import Project, find_config
+    and its ``TrainingFraction`` entry is still in config.yaml (else None).
+
+    ``config`` is the project's ``config.yaml`` or folder, or the opened Project (not opened
+    again)."""
     from napari_dlcflow.core.project.sidecar import Sidecar
 
-    project = Project.open(find_config(config))
+    project = open_project(config)
     record = Sidecar.load(project.root).last_dataset
     if not record or int(record.get("iteration", -1)) != int(project.iteration):
         return None
@@ -379,53 +393,26 @@ def last_dataset(config: str | os.PathLike) -> dict[str, Any] | None:
 def _shuffles_on_disk(project: Any, iteration: int) -> list[tuple[float, int, int]]:
     """``(mtime, shuffle, trainset index)`` of the model folders of ``iteration``, oldest
     first."""
-    base = project.root / "dlc-models-pytorch" / f"iteration-{int(iteration)}"
-    pcts = [int(float(f) * 100) for f in project.training_fractions]
+    pcts = [train_percent(f) for f in project.training_fractions]
     out = []
-    for folder in base.glob("*-trainset*shuffle*") if base.is_dir() else []:
-        m = re.search(r"-trainset(\d+)shuffle(\d+)$", folder.name)
-        if m and int(m.group(1)) in pcts and (folder / "train").is_dir():
+    for folder in shuffle_folders(project.root, iteration):
+        pct, shuffle = parse_shuffle_folder(folder.name) or (-1, -1)
+        if pct in pcts and (folder / "train").is_dir():
             mtime = (folder / "train").stat().st_mtime
-            out.append((mtime, int(m.group(2)), pcts.index(int(m.group(1)))))
+            out.append((mtime, shuffle, pcts.index(pct)))
     return sorted(out)
 
 
-def resolve_shuffle(
-    config: str | os.PathLike,
-    shuffle: int | None = None,
-    trainset_index: int | None = None,
-    *,
-    iteration: int | None = None,
+def _resolve(
+    project: Project,
+    shuffle: int | None,
+    trainset_index: int | None,
+    iteration: int,
 ) -> tuple[int, int]:
-    """The shuffle and trainset index to use when the caller gave none (or only one).
-
-    In order: the values given; those of the last dataset creation (:func:`last_dataset`, for
-    the config's iteration only); the newest model folder of the iteration on disk (a dataset
-    DeepLabCut made without us, or one of an earlier iteration) with that shuffle; shuffle 1
-    and trainset index 0 (DeepLabCut's defaults).
-
-    Parameters
-    ----------
-    config : path-like
-        The project's ``config.yaml`` (or folder).
-    shuffle, trainset_index : int, optional
-        What the caller asked for.
-    iteration : int, optional
-        The iteration whose datasets count (default: the config's).
-
-    Returns
-    -------
-    tuple of int
-        ``(shuffle, trainset_index)``.
-    """
+    """:func:`resolve_shuffle` on an opened project."""
     if shuffle is not None and trainset_index is not None:
         return int(shuffle), int(trainset_index)
-    from napari_dlcflow.core.project.config import Project, find_config
-
-    project = Project.open(find_config(config))
-    if iteration is None:
-        iteration = int(project.iteration)
-    record = last_dataset(config) if iteration == int(project.iteration) else None
+    record = last_dataset(project) if iteration == int(project.iteration) else None
     if record is not None and (shuffle is None or int(shuffle) in record["shuffles"]):
         return (
             int(shuffle) if shuffle is not None else record["shuffles"][0],
@@ -443,6 +430,96 @@ def resolve_shuffle(
         int(shuffle) if shuffle is not None else 1,
         int(trainset_index) if trainset_index is not None else 0,
     )
+
+
+def resolve_shuffle(
+    config: str | os.PathLike | Project,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
+    *,
+    iteration: int | None = None,
+) -> tuple[int, int]:
+    """The shuffle and trainset index to use when the caller gave none (or only one).
+
+    In order: the values given; those of the last dataset creation (:func:`last_dataset`, for
+    the config's iteration only); the newest model folder of the iteration on disk (a dataset
+    DeepLabCut made without us, or one of an earlier iteration) with that shuffle; shuffle 1
+    and trainset index 0 (DeepLabCut's defaults). The project is opened once at most.
+
+    Parameters
+    ----------
+    config : path-like or Project
+        The project's ``config.yaml`` (or folder), or the opened project.
+    shuffle, trainset_index : int, optional
+        What the caller asked for.
+    iteration : int, optional
+        The iteration whose datasets count (default: the config's).
+
+    Returns
+    -------
+    tuple of int
+        ``(shuffle, trainset_index)``.
+
+    See Also
+    --------
+    resolve_model : the same choice as a :class:`~.model_ref.ModelRef` that knows its folders.
+    """
+    if shuffle is not None and trainset_index is not None:
+        return int(shuffle), int(trainset_index)
+    project = open_project(config)
+    if iteration is None:
+        iteration = int(project.iteration)
+    return _resolve(project, shuffle, trainset_index, int(iteration))
+
+
+def resolve_model(
+    source: ModelRef | Project | str | os.PathLike,
+    shuffle: int | None = None,
+    trainset_index: int | None = None,
+    *,
+    iteration: int | None = None,
+) -> ModelRef:
+    """The model to use: :func:`resolve_shuffle`'s choice as a :class:`~.model_ref.ModelRef`.
+
+    This is where a reference to a model is made; training, evaluation and analysis take it
+    as it is afterwards, so the project is opened once.
+
+    Parameters
+    ----------
+    source : ModelRef, Project or path-like
+        A reference already made (returned as it is), the opened project, or its
+        ``config.yaml`` (or folder; opened once).
+    shuffle, trainset_index : int, optional
+        What the caller asked for (default: the last dataset creation's, see
+        :func:`resolve_shuffle`).
+    iteration : int, optional
+        The iteration (default: the config's).
+
+    Returns
+    -------
+    ModelRef
+
+    Raises
+    ------
+    ValueError
+        If the trainset index is not an index of ``TrainingFraction``, or ``source`` is a
+        ModelRef and the other arguments name another model.
+    FileNotFoundError
+        If a path has no ``config.yaml``.
+    """
+    if isinstance(source, ModelRef):
+        asked = (shuffle, trainset_index, iteration)
+        have = (source.shuffle, source.trainset_index, source.iteration)
+        if any(a is not None and int(a) != h for a, h in zip(asked, have, strict=True)):
+            raise ValueError(
+                f"{source.describe()} was given with shuffle {shuffle}, trainset index "
+                f"{trainset_index}, iteration {iteration}"
+            )
+        return source
+    project = open_project(source)
+    it = int(project.iteration) if iteration is None else int(iteration)
+    s, t = _resolve(project, shuffle, trainset_index, it)
+    return ModelRef.of(project, s, t, iteration=it)
 
 
 # ------------------------------------------------------------------------- inside the child

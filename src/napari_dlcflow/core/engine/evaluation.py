@@ -23,10 +23,23 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from napari_dlcflow.core.predictions.evaluated import EvalFrames
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import pandas as pd
+
+    from napari_dlcflow.core.engine.model_ref import ModelRef
+    from napari_dlcflow.core.project.config import Project
+
+    # what the functions here take as ``config``: a model already resolved, the opened
+    # project, or its config.yaml (or folder)
+    ModelSource: TypeAlias = ModelRef | Project | str | os.PathLike
 
 __all__ = [
     "EvalResult",
@@ -87,38 +100,21 @@ class EvalResult:
     predictions: Path | None = None
 
 
-def _shuffle_name(
-    config: str | os.PathLike,
-    shuffle: int | None,
-    trainset_index: int | None,
-    iteration: int | None = None,
-) -> tuple:
-    from napari_dlcflow.core.engine.dataset import resolve_shuffle
-    from napari_dlcflow.core.project.config import Project
-
-    project = Project.open(config)
-    if iteration is None:
-        iteration = int(project.get("iteration", 0) or 0)
-    shuffle, trainset_index = resolve_shuffle(
-        project.config_path, shuffle, trainset_index, iteration=iteration
-    )
-    fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
-    pct = int(float(fractions[trainset_index]) * 100)
-    name = f"{project.task}{project.date}-trainset{pct}shuffle{shuffle}"
-    return project, iteration, name
-
-
 def evaluation_folder(
-    config: str | os.PathLike,
+    config: ModelSource,
     shuffle: int | None = None,
     trainset_index: int | None = None,
     *,
     iteration: int | None = None,
 ) -> Path:
     """Where DeepLabCut writes the evaluation of a shuffle (of ``iteration``, default the
-    config's; shuffle and trainset index default to the last dataset creation's)."""
-    project, iteration, name = _shuffle_name(config, shuffle, trainset_index, iteration)
-    return project.root / "evaluation-results-pytorch" / f"iteration-{iteration}" / name
+    config's; shuffle and trainset index default to the last dataset creation's).
+
+    ``config`` is the project's ``config.yaml`` (or folder), the opened project, or a
+    :class:`~napari_dlcflow.core.engine.model_ref.ModelRef` (nothing resolved again)."""
+    from napari_dlcflow.core.engine.dataset import resolve_model
+
+    return resolve_model(config, shuffle, trainset_index, iteration=iteration).evaluation_folder
 
 
 def _num(value: object) -> float:
@@ -130,7 +126,7 @@ def _num(value: object) -> float:
 
 
 def read_results(
-    config: str | os.PathLike,
+    config: ModelSource,
     shuffle: int | None = None,
     trainset_index: int | None = None,
     *,
@@ -140,7 +136,8 @@ def read_results(
 
     A results file that cannot be parsed is skipped (DeepLabCut may be writing it); a
     per-body-part file beside a parsed one that cannot be read raises. ``iteration``
-    defaults to the config's.
+    defaults to the config's. ``config`` may be a
+    :class:`~napari_dlcflow.core.engine.model_ref.ModelRef` (nothing resolved again).
 
     Raises
     ------
@@ -197,7 +194,7 @@ def read_results(
 
 
 def evaluate(
-    config: str | os.PathLike,
+    config: ModelSource,
     shuffle: int | None = None,
     trainset_index: int | None = None,
     *,
@@ -211,8 +208,9 @@ def evaluate(
 
     Parameters
     ----------
-    config : path-like
-        The project's ``config.yaml``.
+    config : path-like, Project or ModelRef
+        The project's ``config.yaml``, or the model already resolved
+        (:func:`~napari_dlcflow.core.engine.dataset.resolve_model`).
     shuffle, trainset_index : int, optional
         Which training dataset (default: the last dataset creation's,
         :func:`~napari_dlcflow.core.engine.dataset.resolve_shuffle`).
@@ -234,25 +232,21 @@ def evaluate(
     ValueError
         If a per-body-part results file of DeepLabCut cannot be parsed (it is named).
     """
-    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+    from napari_dlcflow.core.engine.dataset import resolve_model
     from napari_dlcflow.core.engine.tasks import run_task
-    from napari_dlcflow.core.engine.training import list_snapshots, shuffle_train_folder
-    from napari_dlcflow.core.project.config import find_config
+    from napari_dlcflow.core.engine.training import list_snapshots
 
-    config = find_config(config).resolve()
-    shuffle, trainset_index = resolve_shuffle(config, shuffle, trainset_index)
+    model = resolve_model(config, shuffle, trainset_index)
     names: list[str] = []
     if epochs is not None:
         wanted = {int(e) for e in epochs}
-        snaps = list_snapshots(shuffle_train_folder(config, shuffle, trainset_index), check=True)
+        snaps = list_snapshots(model.find_train_folder(), check=True)
         names = [s.path.stem for s in snaps if s.epoch in wanted]
         if not names:
             raise FileNotFoundError(f"no complete snapshot for epochs {sorted(wanted)}")
     result = run_task(
         "evaluate",
-        config=str(config),
-        shuffle=int(shuffle),
-        trainset_index=int(trainset_index),
+        **model.task_args(),
         snapshots=names,
         device=device,
         on_log=on_log,
@@ -261,7 +255,7 @@ def evaluate(
     )
     if not result.ok or result.last("evaluated") is None:
         raise RuntimeError(f"evaluation failed: {result.reason()}")
-    return read_results(config, shuffle, trainset_index)
+    return read_results(model)
 
 
 def per_epoch(results: Sequence[EvalResult]) -> list[EvalResult]:
@@ -293,10 +287,11 @@ def format_table(results: Sequence[EvalResult]) -> str:
     return "\n".join(lines)
 
 
-def image_width(config: str | os.PathLike) -> int | None:
-    from napari_dlcflow.core.project.config import Project
+def image_width(config: ModelSource) -> int | None:
+    """Width in pixels of the project's first labeled image (None when there is none)."""
+    from napari_dlcflow.core.engine.model_ref import open_project
 
-    root = Project.open(config).root
+    root = open_project(config).root
     for png in sorted((root / "labeled-data").glob("*/*.png"))[:1]:
         try:
             from PIL import Image
@@ -425,36 +420,47 @@ def explain(
     return out
 
 
-def _test_rows(
-    config: str | os.PathLike, shuffle: int | None, trainset_index: int | None
-) -> set[tuple]:
-    """Row keys of the test images, from DeepLabCut's Documentation pickle of the shuffle."""
+def _test_rows(model: ModelRef) -> set[tuple]:
+    """Row keys of the test images, from DeepLabCut's Documentation pickle of the shuffle.
+
+    The row keys come from the dataset's CollectedData, read through the one safe reader
+    (:func:`~napari_dlcflow.core.labels.collected.read_labels`)."""
+    from napari_dlcflow.core.labels.collected import read_labels
+
+    doc = model.documentation_pickle()
+    if doc is None:
+        return set()
+    h5 = doc.parent / f"CollectedData_{model.project.scorer}.h5"
+    # DeepLabCut's own file in this project (written by create_training_dataset).
+    with open(doc, "rb") as fh:
+        test_idx = pickle.load(fh)[2]
+    images = read_labels(h5).images
+    return {tuple(images[int(i)]) for i in test_idx}
+
+
+def _truth(model: ModelRef) -> pd.DataFrame:
+    """The project's labels (every ``labeled-data/*/CollectedData_<scorer>.h5``), read through
+    :func:`~napari_dlcflow.core.labels.collected.read_labels`, as one DLC DataFrame."""
     import pandas as pd
 
-    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+    from napari_dlcflow.core.labels.collected import labels_to_dataframe, read_labels
 
-    shuffle, trainset_index = resolve_shuffle(config, shuffle, trainset_index)
-    project, iteration, _ = _shuffle_name(config, shuffle, trainset_index)
-    fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
-    pct = int(float(fractions[trainset_index]) * 100)
-    base = project.root / "training-datasets" / f"iteration-{iteration}"
-    for doc in base.glob(f"*/Documentation_data-{project.task}_{pct}shuffle{shuffle}.pickle"):
-        h5 = doc.parent / f"CollectedData_{project.scorer}.h5"
-        # DeepLabCut's own file in this project (written by create_training_dataset).
-        with open(doc, "rb") as fh:
-            test_idx = pickle.load(fh)[2]
-        df = pd.read_hdf(h5)
-        return {tuple(df.index[int(i)]) for i in test_idx}
-    return set()
+    project = model.project
+    files = sorted((project.root / "labeled-data").glob(f"*/CollectedData_{project.scorer}.h5"))
+    frames = [labels_to_dataframe(read_labels(h5)) for h5 in files]
+    return pd.concat(frames) if frames else pd.DataFrame()
 
 
 def evaluation_frames(
-    config: str | os.PathLike,
+    config: ModelSource,
     result: EvalResult,
     shuffle: int | None = None,
     trainset_index: int | None = None,
 ) -> EvalFrames:
     """Pair labels and predictions of ``result`` per labeled image, worst image first.
+
+    ``config`` may be a :class:`~napari_dlcflow.core.engine.model_ref.ModelRef` (nothing
+    resolved again); the project is opened once.
 
     Raises
     ------
@@ -463,17 +469,15 @@ def evaluation_frames(
     """
     import pandas as pd
 
-    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.engine.dataset import resolve_model
 
     if result.predictions is None or not Path(result.predictions).is_file():
         raise FileNotFoundError(f"no predictions file for {result.snapshot}")
-    project = Project.open(config)
+    model = resolve_model(config, shuffle, trainset_index)
+    project = model.project
     pred = pd.read_hdf(result.predictions)
     parts = list(project.bodyparts)
-    truth_frames = []
-    for h5 in sorted((project.root / "labeled-data").glob(f"*/CollectedData_{project.scorer}.h5")):
-        truth_frames.append(pd.read_hdf(h5))
-    truth = pd.concat(truth_frames) if truth_frames else pd.DataFrame()
+    truth = _truth(model)
     rows = [r for r in pred.index if r in truth.index]
 
     def coords(df: pd.DataFrame, coord: str) -> np.ndarray:
@@ -489,7 +493,7 @@ def evaluation_frames(
     with np.errstate(invalid="ignore"):
         err = np.array([np.nanmean(d) if np.isfinite(d).any() else np.nan for d in dist])
     order = np.argsort(np.where(np.isnan(err), -np.inf, err))[::-1]
-    tests = _test_rows(config, shuffle, trainset_index)
+    tests = _test_rows(model)
     images = [project.root.joinpath(*r) for r in rows]
     return EvalFrames(
         images=[images[i] for i in order],
@@ -503,27 +507,35 @@ def evaluation_frames(
 
 
 def test_count(
-    config: str | os.PathLike, shuffle: int | None = None, trainset_index: int | None = None
+    config: ModelSource, shuffle: int | None = None, trainset_index: int | None = None
 ) -> int | None:
-    """Number of test images of a shuffle (None when the dataset cannot be read)."""
+    """Number of test images of a shuffle (None when the dataset cannot be read).
+
+    ``config`` may be a :class:`~napari_dlcflow.core.engine.model_ref.ModelRef`."""
+    from napari_dlcflow.core.engine.dataset import resolve_model
+
     try:
-        rows = _test_rows(config, shuffle, trainset_index)
+        rows = _test_rows(resolve_model(config, shuffle, trainset_index))
     except (OSError, ValueError, KeyError, IndexError, pickle.UnpicklingError):
         return None
     return len(rows) or None
 
 
-def latest_frames(config: str | os.PathLike) -> EvalFrames | None:
+def latest_frames(config: ModelSource) -> EvalFrames | None:
     """The newest evaluated snapshot's predictions beside the labels, or None.
 
-    What label QC compares the labels with (``check_labels(..., evaluation=...)``). None when
-    no snapshot was evaluated or its files cannot be read: QC then runs without the model.
+    What label QC compares the labels with (``check_labels(..., evaluation=...)``): the
+    project's last dataset's model (resolved once). None when no snapshot was evaluated or its
+    files cannot be read: QC then runs without the model.
     """
+    from napari_dlcflow.core.engine.dataset import resolve_model
+
     try:
-        results = [r for r in read_results(config) if r.predictions is not None]
+        model = resolve_model(config, None, None)
+        results = [r for r in read_results(model) if r.predictions is not None]
         if not results:
             return None
-        frames = evaluation_frames(config, results[-1])
+        frames = evaluation_frames(model, results[-1])
     except (OSError, ValueError, KeyError, IndexError):
         return None
     frames.snapshot = results[-1].snapshot

@@ -41,11 +41,15 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from napari_dlcflow.core.engine.tasks import task_command
 from napari_dlcflow.core.jobs import EVENT_PREFIX, child_env
 from napari_dlcflow.core.safe_io import atomic_write
+
+if TYPE_CHECKING:
+    from napari_dlcflow.core.engine.model_ref import ModelRef
+    from napari_dlcflow.core.project.config import Project
 
 __all__ = [
     "BACKBONES",
@@ -229,7 +233,7 @@ def list_snapshots(train_folder: str | os.PathLike, *, check: bool = False) -> l
 
 
 def shuffle_train_folder(
-    config: str | os.PathLike,
+    config: str | os.PathLike | ModelRef | Project,
     shuffle: int | None = None,
     trainset_index: int | None = None,
     *,
@@ -239,36 +243,21 @@ def shuffle_train_folder(
     ``iteration`` (default: the config's).
 
     ``shuffle`` and ``trainset_index`` default to those of the last dataset creation
-    (:func:`~napari_dlcflow.core.engine.dataset.resolve_shuffle`).
+    (:func:`~napari_dlcflow.core.engine.dataset.resolve_model`); ``config`` may be a
+    :class:`~napari_dlcflow.core.engine.model_ref.ModelRef` already made (nothing is
+    resolved then) or the opened project.
 
     Raises
     ------
     FileNotFoundError
         If the shuffle has no training dataset yet.
+    ValueError
+        If the trainset index is not an index of ``TrainingFraction``.
     """
-    from napari_dlcflow.core.engine.dataset import resolve_shuffle
-    from napari_dlcflow.core.project.config import Project
+    from napari_dlcflow.core.engine.dataset import resolve_model
 
-    project = Project.open(config)
-    if iteration is None:
-        iteration = int(project.get("iteration", 0) or 0)
-    shuffle, trainset_index = resolve_shuffle(
-        project.config_path, shuffle, trainset_index, iteration=iteration
-    )
-    fractions = list(project.get("TrainingFraction", [0.95]) or [0.95])
-    if not 0 <= trainset_index < len(fractions):
-        raise ValueError(f"trainset_index {trainset_index} not in TrainingFraction {fractions}")
-    pct = int(float(fractions[trainset_index]) * 100)
-    base = project.root / "dlc-models-pytorch" / f"iteration-{iteration}"
-    folder = base / f"{project.task}{project.date}-trainset{pct}shuffle{shuffle}" / "train"
-    if folder.is_dir():
-        return folder
-    matches = sorted(base.glob(f"*-trainset{pct}shuffle{shuffle}/train"))
-    if matches:
-        return matches[0]
-    raise FileNotFoundError(
-        f"no training dataset for shuffle {shuffle} in {base} (create the dataset first)"
-    )
+    model = resolve_model(config, shuffle, trainset_index, iteration=iteration)
+    return model.find_train_folder()
 
 
 @dataclass
@@ -571,16 +560,23 @@ def find_job(train_folder: str | os.PathLike) -> TrainingJob | None:
 
 
 def start_training(
-    spec: TrainSpec, *, train_folder: str | os.PathLike | None = None
+    spec: TrainSpec,
+    *,
+    train_folder: str | os.PathLike | None = None,
+    model: ModelRef | None = None,
 ) -> TrainingJob:
     """Start a detached training job and return at once.
 
     Parameters
     ----------
     spec : TrainSpec
-        What to train.
+        What to train; its ``shuffle`` and ``trainset_index`` are filled in (they go to the
+        job file, the plain JSON the child reads).
     train_folder : path-like, optional
-        The shuffle's train folder (found from the config when not given).
+        The shuffle's train folder (default: the model's).
+    model : ModelRef, optional
+        The model to train, made where the shuffle was resolved; its shuffle and trainset
+        index replace the spec's. Default: resolved from the spec.
 
     Returns
     -------
@@ -593,24 +589,25 @@ def start_training(
     FileNotFoundError
         If the shuffle has no training dataset.
     """
-    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+    from napari_dlcflow.core.engine.dataset import resolve_model, resolve_shuffle
 
     spec.config = str(Path(spec.config).resolve())
+    if model is not None:
+        spec.shuffle, spec.trainset_index = model.shuffle, model.trainset_index
     if train_folder is None:
-        spec.shuffle, spec.trainset_index = resolve_shuffle(
-            spec.config, spec.shuffle, spec.trainset_index
-        )
-    folder = Path(
-        train_folder or shuffle_train_folder(spec.config, spec.shuffle, spec.trainset_index)
-    ).resolve()
+        model = resolve_model(model or spec.config, spec.shuffle, spec.trainset_index)
+        spec.shuffle, spec.trainset_index = model.shuffle, model.trainset_index
+        train_folder = model.find_train_folder()
+    folder = Path(train_folder).resolve()
     if not (folder / "pytorch_config.yaml").is_file():
         raise FileNotFoundError(f"{folder / 'pytorch_config.yaml'} is missing")
     old = find_job(folder)
     if old is not None and not old.status().done:
         raise RuntimeError(f"a training job is already running in {folder}")
-    spec.shuffle, spec.trainset_index = resolve_shuffle(
-        spec.config, spec.shuffle, spec.trainset_index
-    )
+    if model is None:  # the folder was given: the spec still names its model in the job file
+        spec.shuffle, spec.trainset_index = resolve_shuffle(
+            spec.config, spec.shuffle, spec.trainset_index
+        )
     (folder / CANCEL_FILE).unlink(missing_ok=True)
     job_file = folder / JOB_FILE
     _write_json(

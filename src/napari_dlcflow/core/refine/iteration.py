@@ -277,13 +277,15 @@ HISTORY_COLUMNS = (
 
 
 def _dataset_rows(folder: Path) -> int | None:
-    import pandas as pd
+    """Images in an iteration's training dataset: its CollectedData, read through the one
+    safe reader (:func:`~napari_dlcflow.core.labels.collected.read_labels`)."""
+    from napari_dlcflow.core.labels.collected import read_labels
 
     files = sorted(folder.glob("UnaugmentedDataSet_*/CollectedData_*.h5"))
     if not files:
         return None
     try:
-        return len(pd.read_hdf(files[0]))
+        return read_labels(files[0]).n_rows
     except (OSError, ValueError, KeyError):
         return None
 
@@ -295,6 +297,13 @@ def _iter_number(p: Path) -> int | None:
 
 def iteration_history(project: Any) -> list[IterationInfo]:
     """Every iteration that has a dataset, models, results or machine labels, oldest first."""
+    from napari_dlcflow.core.engine.model_ref import (
+        DATASETS_FOLDER,
+        EVALUATION_FOLDER,
+        MODELS_FOLDER,
+        iteration_folder,
+        shuffle_folders,
+    )
     from napari_dlcflow.core.labels.machine import machine_labels_files
 
     root = project.root
@@ -304,7 +313,7 @@ def iteration_history(project: Any) -> list[IterationInfo]:
         return found.setdefault(i, IterationInfo(iteration=i, current=i == project.iteration))
 
     info(project.iteration)
-    for sub in ("training-datasets", "dlc-models-pytorch", "evaluation-results-pytorch"):
+    for sub in (DATASETS_FOLDER, MODELS_FOLDER, EVALUATION_FOLDER):
         base = root / sub
         for p in sorted(base.glob("iteration-*")) if base.is_dir() else []:
             i = _iter_number(p)
@@ -315,9 +324,8 @@ def iteration_history(project: Any) -> list[IterationInfo]:
         for i in machine_labels_files(folder):
             info(i)
     for i, it in found.items():
-        it.labeled_frames = _dataset_rows(root / "training-datasets" / f"iteration-{i}")
-        models = root / "dlc-models-pytorch" / f"iteration-{i}"
-        for shuffle in sorted(models.glob("*shuffle*")) if models.is_dir() else []:
+        it.labeled_frames = _dataset_rows(iteration_folder(root, DATASETS_FOLDER, i))
+        for shuffle in shuffle_folders(root, i):
             it.shuffles.append(shuffle.name)
             train = shuffle / "train"
             it.snapshots += len(list(train.glob("snapshot-*.pt")))
@@ -335,7 +343,9 @@ def iteration_history(project: Any) -> list[IterationInfo]:
 def _errors(root: Path, iteration: int) -> tuple[float | None, float | None]:
     import pandas as pd
 
-    base = root / "evaluation-results-pytorch" / f"iteration-{iteration}"
+    from napari_dlcflow.core.engine.model_ref import EVALUATION_FOLDER, iteration_folder
+
+    base = iteration_folder(root, EVALUATION_FOLDER, iteration)
     best: tuple[float, float] | None = None
     for csv in sorted(base.glob("*/*-results.csv")) if base.is_dir() else []:
         if csv.name.endswith("-keypoint-results.csv"):
@@ -424,8 +434,7 @@ def next_iteration(
         If the project's validation finds a blocking problem (no dataset is made; the new
         iteration stays).
     """
-    from napari_dlcflow.core.engine.dataset import DatasetSpec, create_datasets
-    from napari_dlcflow.core.engine.training import shuffle_train_folder
+    from napari_dlcflow.core.engine.dataset import DatasetSpec, create_datasets, resolve_model
 
     pending = pending_machine_labels(project)
     merged: list[MergeResult] = []
@@ -438,8 +447,9 @@ def next_iteration(
     for folder in pending:
         merged.append(merge_folder(project, folder))
     previous = project.iteration
-    try:
-        prev_train = shuffle_train_folder(project.config_path, shuffle, iteration=previous)
+    try:  # the previous iteration's model (its trainset index found on disk)
+        prev_model = resolve_model(project.config_path, shuffle, iteration=previous)
+        prev_train = prev_model.find_train_folder()
     except FileNotFoundError:
         prev_train = None
     init = best_snapshot(prev_train) if prev_train is not None else None
@@ -476,25 +486,24 @@ def next_train_spec(project: Any, init_from: str | os.PathLike, shuffle: int = 1
     previous
     iteration was not trained by napari-dlcflow.
     """
-    from napari_dlcflow.core.engine.training import (
-        JOB_FILE,
-        TrainingJob,
-        TrainSpec,
-        shuffle_train_folder,
-    )
+    from napari_dlcflow.core.engine.dataset import resolve_model
+    from napari_dlcflow.core.engine.model_ref import open_project
+    from napari_dlcflow.core.engine.training import JOB_FILE, TrainingJob, TrainSpec
 
+    on_disk = open_project(project.config_path)  # the dataset was made (and saved) in a child
     spec = TrainSpec(config=str(project.config_path), shuffle=shuffle)
     try:
-        prev = shuffle_train_folder(project.config_path, shuffle, iteration=project.iteration - 1)
+        previous = resolve_model(on_disk, shuffle, iteration=project.iteration - 1)
+        prev = previous.find_train_folder()
     except FileNotFoundError:
         prev = None
     if prev is not None and (prev / JOB_FILE).is_file():
         with contextlib.suppress(OSError, ValueError, TypeError):
             spec = TrainingJob(prev).spec
-    from napari_dlcflow.core.engine.dataset import resolve_shuffle
+    model = resolve_model(on_disk, shuffle)
 
     spec.config = str(project.config_path)
-    spec.shuffle, spec.trainset_index = resolve_shuffle(project.config_path, shuffle)
+    spec.shuffle, spec.trainset_index = model.shuffle, model.trainset_index
     spec.resume_from = None
     spec.init_from = str(init_from)
     return spec

@@ -114,7 +114,9 @@ def _labeling_facts(project: Any) -> dict[str, Any]:
 
 
 def _dataset_file(project: Any) -> Path | None:
-    folder = project.root / "training-datasets" / f"iteration-{project.iteration}"
+    from napari_dlcflow.core.engine.model_ref import DATASETS_FOLDER, iteration_folder
+
+    folder = iteration_folder(project.root, DATASETS_FOLDER, project.iteration)
     if not folder.is_dir():
         return None
     files = sorted(folder.glob("UnaugmentedDataSet_*/CollectedData_*.h5"))
@@ -122,10 +124,11 @@ def _dataset_file(project: Any) -> Path | None:
 
 
 def _training_facts(project: Any) -> dict[str, Any]:
+    from napari_dlcflow.core.engine.model_ref import shuffle_folders
     from napari_dlcflow.core.engine.training import find_job, list_snapshots
 
-    models = project.root / "dlc-models-pytorch" / f"iteration-{project.iteration}"
-    shuffles = sorted(models.glob("*shuffle*/train")) if models.is_dir() else []
+    folders = shuffle_folders(project.root, project.iteration)
+    shuffles = [f / "train" for f in folders if (f / "train").is_dir()]
     snapshots = 0
     running: dict[str, Any] | None = None
     for train in shuffles:

@@ -30,7 +30,6 @@ from napari_dlcflow.core.engine.training import (
     find_job,
     format_seconds,
     resume_spec,
-    shuffle_train_folder,
     start_training,
 )
 from napari_dlcflow.napari_common import state_for_viewer
@@ -42,6 +41,8 @@ from napari_dlcflow.widgets.training.plot import CurvePlot
 
 if TYPE_CHECKING:
     import napari
+
+    from napari_dlcflow.core.engine.model_ref import ModelRef
 
 POLL_MS = 1000
 
@@ -114,7 +115,7 @@ class TrainingDock(QScrollArea):
         self.plot = CurvePlot()
         layout.addWidget(self.plot)
 
-        self.evaluation = EvaluationPanel(napari_viewer, self._context)
+        self.evaluation = EvaluationPanel(napari_viewer, self.model)
         layout.addWidget(self.evaluation)
         layout.addStretch(1)
 
@@ -131,6 +132,22 @@ class TrainingDock(QScrollArea):
         project = self.state.project
         config = project.config_path if project else None
         return config, self.form.shuffle.value(), self.trainset_index
+
+    def model(self) -> ModelRef | None:
+        """The model of the form's shuffle, made once per action and passed along (None
+        without a project, or when its trainset index is not in the config).
+
+        The config is read again from disk: a dataset made in a child process may have added
+        its train fraction there."""
+        from napari_dlcflow.core.engine.dataset import resolve_model
+
+        config, shuffle, trainset_index = self._context()
+        if config is None:
+            return None
+        try:
+            return resolve_model(config, shuffle, trainset_index)
+        except (OSError, ValueError):
+            return None
 
     def follow_last_dataset(self) -> None:
         """Show the shuffle (and use the trainset index) the last dataset creation made."""
@@ -161,14 +178,15 @@ class TrainingDock(QScrollArea):
                 self.trainset_index = 0
         self.reattach()
 
-    def train_folder(self) -> Path | None:
-        """The current shuffle's train folder, or None when there is no dataset yet."""
-        config, shuffle, trainset_index = self._context()
-        if config is None:
+    def train_folder(self, model: ModelRef | None = None) -> Path | None:
+        """The current shuffle's train folder (of ``model`` when given), or None when there
+        is no dataset yet."""
+        model = model or self.model()
+        if model is None:
             return None
         try:
-            return shuffle_train_folder(config, shuffle, trainset_index)
-        except (FileNotFoundError, ValueError):
+            return model.find_train_folder()
+        except FileNotFoundError:
             return None
 
     def _buttons(self) -> None:
@@ -187,16 +205,17 @@ class TrainingDock(QScrollArea):
 
     def _offer_previous(self) -> None:
         """Offer the previous iteration's best snapshot as the starting weights."""
+        from napari_dlcflow.core.engine.dataset import resolve_model
         from napari_dlcflow.core.refine.iteration import best_snapshot
 
         project = self.state.project
         best = None
         if project is not None and project.iteration > 0:
             try:
-                prev = shuffle_train_folder(  # that iteration's trainset index, found on disk
+                prev = resolve_model(  # that iteration's trainset index, found on disk
                     project.config_path, self.form.shuffle.value(), iteration=project.iteration - 1
-                )
-            except (FileNotFoundError, ValueError):
+                ).find_train_folder()
+            except (OSError, ValueError):
                 prev = None
             best = best_snapshot(prev) if prev is not None else None
         iteration = project.iteration - 1 if project is not None else None
@@ -299,7 +318,7 @@ class TrainingDock(QScrollArea):
         try:
             spec = self.form.spec(str(config))
             spec.trainset_index = trainset_index
-            self.job = start_training(spec)
+            self.job = start_training(spec, model=self.model())
         except (OSError, RuntimeError, ValueError) as exc:
             self.status.setText(f"Cannot start: {exc}")
             return

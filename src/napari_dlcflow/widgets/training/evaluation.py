@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from qtpy.QtCore import Signal
@@ -38,6 +38,8 @@ from napari_dlcflow.widgets.training.plot import EvalPlot
 if TYPE_CHECKING:
     import napari
 
+    from napari_dlcflow.core.engine.model_ref import ModelRef
+
 COLUMNS = (
     ("snapshot", "Snapshot file"),
     ("epoch", "Epochs trained"),
@@ -61,16 +63,18 @@ class EvaluationPanel(QGroupBox):
     ----------
     viewer : napari.Viewer
         Where the evaluation frames are shown.
-    context : callable
-        Returns ``(config path or None, shuffle, trainset index)``.
+    model : callable
+        Returns the model to evaluate
+        (:class:`~napari_dlcflow.core.engine.model_ref.ModelRef`), or None without a project.
+        It is asked once per action and the value passed to every call of the action.
     """
 
     evaluated = Signal()
 
-    def __init__(self, viewer: napari.Viewer, context: Callable[[], tuple[Any, int, int]]) -> None:
+    def __init__(self, viewer: napari.Viewer, model: Callable[[], ModelRef | None]) -> None:
         super().__init__("Evaluation")
         self.viewer = viewer
-        self._context = context
+        self._model = model
         self.results: list[EvalResult] = []
         layout = QVBoxLayout(self)
         row = RunCancelRow("Evaluate", cancel=False)
@@ -118,10 +122,11 @@ class EvaluationPanel(QGroupBox):
     # ----------------------------------------------------------------- results
     def load_existing(self) -> None:
         """Show the results already on disk for the current shuffle."""
-        config, shuffle, trainset_index = self._context()
-        self.set_results(read_results(config, shuffle, trainset_index) if config else [])
+        model = self._model()
+        self.set_results(read_results(model) if model else [], model)
 
-    def set_results(self, results: list[EvalResult]) -> None:
+    def set_results(self, results: list[EvalResult], model: ModelRef | None = None) -> None:
+        """Show ``results`` (of ``model``, default the current one)."""
         self.results = list(results)
         self.table.setRowCount(len(self.results))
         for i, r in enumerate(self.results):
@@ -139,12 +144,12 @@ class EvaluationPanel(QGroupBox):
                 self.table.setItem(i, j, QTableWidgetItem(v))
         self.plot.set_results(self.results)
         self.frames_button.setEnabled(bool(self.results))
-        config, shuffle, trainset_index = self._context()
-        if config and self.results:
+        model = model or (self._model() if self.results else None)
+        if model and self.results:
             notes = explain(
                 self.results,
-                image_width=image_width(config),
-                n_test=test_count(config, shuffle, trainset_index),
+                image_width=image_width(model),
+                n_test=test_count(model),
             )
             self.explanation.setHtml(
                 "<ul style='margin-left: -20px'>"
@@ -175,8 +180,8 @@ class EvaluationPanel(QGroupBox):
     # -------------------------------------------------------------- evaluation
     def run_evaluation(self) -> None:
         """Evaluate every snapshot of the shuffle in a child process (worker thread)."""
-        config, shuffle, trainset_index = self._context()
-        if not config:
+        model = self._model()
+        if not model:
             self.status.setText("Open a project first.")
             return
         text = self.epochs_edit.text().replace(";", ",")
@@ -187,30 +192,28 @@ class EvaluationPanel(QGroupBox):
             return
         self.jobs.start(
             evaluate,
-            config,
-            shuffle,
-            trainset_index,
+            model,
             epochs=epochs,
             device="auto",
             message="Evaluating in a background process (DeepLabCut loads first)…",
             error_prefix="Evaluation failed",
-            on_result=self._on_evaluated,
+            on_result=lambda results: self._on_evaluated(results, model),
         )
 
-    def _on_evaluated(self, results: list[EvalResult]) -> None:
+    def _on_evaluated(self, results: list[EvalResult], model: ModelRef | None = None) -> None:
         self.status.setText(f"Evaluated: {len(results)} snapshot(s).")
-        self.set_results(results)
+        self.set_results(results, model)
         self.evaluated.emit()
 
     # ------------------------------------------------------------------ frames
     def show_frames(self) -> None:
         """Open the labeled images with labels and predictions as Points layers, worst first."""
-        config, shuffle, trainset_index = self._context()
+        model = self._model()
         r = self.selected()
-        if not config or r is None:
+        if not model or r is None:
             return
         try:
-            frames = evaluation_frames(config, r, shuffle, trainset_index)
+            frames = evaluation_frames(model, r)
         except (OSError, ValueError, KeyError) as exc:
             self.status.setText(f"Cannot show frames of {r.snapshot}: {exc}")
             return
