@@ -64,3 +64,44 @@ def test_take_columns_keeps_the_columns_and_the_given_skeleton() -> None:
     assert out.skeleton == [("nose", "tail")]  # unchanged unless given
     assert labels.take_columns([0], skeleton=[]).skeleton == []
     assert labels.n_keypoints == 4
+
+
+def _png(path: Path) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(path)
+
+
+def test_dlc_and_lightning_pose_readers_leave_likelihood_out_with_a_note(tmp_path: Path) -> None:
+    """Both DeepLabCut-table readers turn the table into ForeignLabels the same way."""
+    from napari_dlcflow.core.formats import read_foreign
+
+    header = (
+        "scorer,m,m,m,m,m,m\nbodyparts,nose,nose,nose,tail,tail,tail\n"
+        "coords,x,y,likelihood,x,y,likelihood\n"
+    )
+    dlc_header = "".join(line.replace(",", ",,,", 1) + "\n" for line in header.splitlines())
+    folder = tmp_path / "proj/labeled-data/vid"
+    for i in range(2):
+        _png(folder / f"img{i:03d}.png")
+    dlc = folder / "machinelabels-iter0.csv"
+    dlc.write_text(
+        dlc_header + "labeled-data,vid,img000.png,1,2,0.9,3,4,0.8\n"
+        "labeled-data,vid,img001.png,5,6,0.7,,,\n"
+    )
+    lp = tmp_path / "proj/CollectedData.csv"
+    lp.write_text(
+        header + "labeled-data/vid/img000.png,1,2,0.9,3,4,0.8\n"
+        "labeled-data/vid/img001.png,5,6,0.7,,,\n"
+    )
+    for path, fmt in ((dlc, "dlc"), (lp, "lightning-pose")):
+        lab = read_foreign(path, fmt)
+        assert lab.format == fmt and lab.source == path
+        assert lab.keypoints == [("", "nose"), ("", "tail")]
+        np.testing.assert_allclose(lab.xy, [[[1, 2], [3, 4]], [[5, 6], [np.nan, np.nan]]])
+        assert lab.likelihood is None
+        assert lab.notes[-1] == "machine labels: likelihood left out"
+        assert lab.scorer == "m" and lab.multianimal is False
+        assert [f.name for f in lab.frames][-1].endswith("img001.png")
+        assert all(f.exists() for f in lab.frames)
