@@ -105,3 +105,41 @@ def test_dlc_and_lightning_pose_readers_leave_likelihood_out_with_a_note(tmp_pat
         assert lab.scorer == "m" and lab.multianimal is False
         assert [f.name for f in lab.frames][-1].endswith("img001.png")
         assert all(f.exists() for f in lab.frames)
+
+
+def test_video_meta_of_frames_for_an_image_folder_and_one_array(tmp_path: Path) -> None:
+    """The image-folder reader and the one-frame source of the contrast preview describe their
+    frames the same way: size, type and channels of a frame, no frame rate."""
+    from PIL import Image
+
+    from napari_dlcflow.core.video.preprocess import ContrastParams, Roi, apply_contrast
+    from napari_dlcflow.core.video.reader import ImageFolderReader, VideoMeta
+
+    for i in range(3):
+        Image.fromarray(np.full((6, 10), 40 * i, np.uint8)).save(tmp_path / f"img{i}.png")
+    meta = ImageFolderReader(tmp_path).meta
+    assert meta.as_dict() == {
+        "path": str(tmp_path),
+        "n_frames": 3,
+        "height": 6,
+        "width": 10,
+        "fps": 0.0,
+        "codec": "images",
+        "dtype": "uint8",
+        "channels": 1,
+        "vfr": False,
+        "n_frames_header": 3,
+        "exact_by": "files",
+    }
+    rgb = np.zeros((5, 7, 3), np.uint16)
+    one = VideoMeta.of_frames(Path("<frame>"), 1, rgb, "array")
+    assert (one.height, one.width, one.channels, one.dtype, one.fps) == (5, 7, 3, "uint16", 0.0)
+    assert (one.n_frames_header, one.exact_by) == (0, "count")  # the defaults
+    # the contrast preview builds its one-frame source with it: a crop of a 16-bit RGB frame
+    out = apply_contrast(
+        np.arange(5 * 7 * 3, dtype=np.uint16).reshape(5, 7, 3) * 300,
+        ContrastParams(method="imagej"),
+        roi=Roi(1, 2, 4, 3),
+        out_bits=16,
+    )
+    assert out.shape == (3, 4, 3) and out.dtype == np.uint16
