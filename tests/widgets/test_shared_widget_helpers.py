@@ -68,3 +68,29 @@ def test_the_docks_questions_keep_their_title_and_default(
     _answer(None, seen)
     assert ask(None, "The text.") is default
     assert seen["title"] == title and seen["text"].startswith("The text.")
+
+
+def test_refill_combo_keeps_the_choice_and_emits_nothing(qtbot: Any) -> None:
+    from qtpy.QtWidgets import QComboBox
+
+    from napari_dlcflow.widgets.common.dock import refill_combo
+
+    combo = QComboBox()
+    qtbot.addWidget(combo)
+    combo.addItems(["a", "b", "c"])
+    combo.setCurrentText("b")
+    changes: list[int] = []
+    combo.currentIndexChanged.connect(changes.append)
+    refill_combo(combo, ["c", "b"])  # still there: kept (its index moved from 1 to 1)
+    assert [combo.itemText(i) for i in range(combo.count())] == ["c", "b"]
+    assert combo.currentText() == "b"
+    refill_combo(combo, ["x", "y"])  # gone: the first item
+    assert combo.currentText() == "x"
+    refill_combo(combo, ["x", "y", "z"], "z")  # asked for
+    assert combo.currentText() == "z"
+    refill_combo(combo, ["p"], "absent")
+    assert combo.currentText() == "p"
+    refill_combo(combo, [])
+    assert combo.count() == 0 and combo.currentText() == ""
+    assert changes == []  # a refresh is not a choice
+    assert not combo.signalsBlocked()
