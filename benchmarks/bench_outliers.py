@@ -50,6 +50,7 @@ from typing import Any
 import av
 import numpy as np
 import pandas as pd
+from _table import Table
 
 from napari_dlcflow.core.example.synthetic import BODYPARTS, SyntheticSpec, read_truth
 from napari_dlcflow.core.example.truth_labels import choose_frames, make_labeled_synthetic_project
@@ -69,7 +70,8 @@ from napari_dlcflow.core.refine.outliers import (
     fit_deviation,
 )
 
-ROWS: list[tuple[str, str, str, str]] = []
+TABLE = Table("DeepLabCut 3", "DLC ")
+row = TABLE.row
 EPSILON = 20.0  # DLC's default, jump and fitting
 FIT_EPSILON = 10.0  # fitting: mean deviation over the 11 keypoints
 P_BOUND = 0.01  # DLC's default
@@ -96,11 +98,6 @@ DLC_FITTING = """\
 d, o = compute_deviations(df_temp, dataname, p_bound, alpha, ARdegree, MAdegree)
 ind = np.flatnonzero(d > epsilon)
 """
-
-
-def row(what: str, ours: str, other: str, note: str) -> None:
-    ROWS.append((what, ours, other, note))
-    print(f"  {what}: ours {ours} | DLC {other} | {note}", flush=True)
 
 
 def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -746,10 +743,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nwhole run {time.perf_counter() - t_start:.0f} s; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    print("\n| measurement | napari-dlcflow | DeepLabCut 3 | ratio / note |")
-    print("|---|---|---|---|")
-    for what, ours, other, note in ROWS:
-        print(f"| {what} | {ours} | {other} | {note} |")
+    print(TABLE.markdown())
     return 0
 
 

@@ -23,20 +23,21 @@ from pathlib import Path
 import numpy as np
 
 
-def _peak_rss_mib() -> float:
+def _status_mib(field: str) -> float:
+    """A memory figure of this process from ``/proc/self/status`` in MiB (NaN if absent)."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _peak_rss_mib() -> float:
+    return _status_mib("VmHWM")
 
 
 def _rss_mib() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return _status_mib("VmRSS")
 
 
 def make_file(path: Path, n_frames: int, n_bodyparts: int, seed: int = 0) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from _table import Table
 
 from napari_dlcflow.core.video.preprocess import (
     ContrastParams,
@@ -43,12 +44,8 @@ try:
 except ImportError:  # the comparison is skipped
     cv2 = None
 
-ROWS: list[tuple[str, str, str, str]] = []
-
-
-def row(what: str, ours: str, other: str, note: str) -> None:
-    ROWS.append((what, ours, other, note))
-    print(f"  {what}: ours {ours} | {other} | {note}", flush=True)
+TABLE = Table("other tool", "")
+row = TABLE.row
 
 
 def sha(a: np.ndarray) -> str:
@@ -357,10 +354,7 @@ def main(argv: list[str] | None = None) -> int:
                 bench_random(path, hashes, args.random if key != "avi" else min(60, args.random))
             if key in ("h264", "video") and not args.no_encode:
                 bench_preprocess(path, n, threads, folder)
-    print("\n| measurement | napari-dlcflow | other tool | ratio / note |")
-    print("|---|---|---|---|")
-    for what, ours, other, note in ROWS:
-        print(f"| {what} | {ours} | {other} | {note} |")
+    print(TABLE.markdown())
     return 0
 
 

@@ -12,14 +12,13 @@ order (the stack's frame axis), so labels always sit on their own image.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-PathLike = str | os.PathLike
+from napari_dlcflow.plugin import PathLike, single_path
 
 
 def _is_label_file(p: Path) -> bool:
@@ -40,11 +39,10 @@ def _label_files(folder: Path) -> list[Path]:
 
 def get_reader(path: PathLike | list[PathLike]) -> Callable[[Any], list[tuple]] | None:
     """Return a reader for a DLC label file or a labeled-data folder; None for anything else."""
-    if isinstance(path, list):
-        if len(path) != 1:
-            return None
-        path = path[0]
-    p = Path(path)
+    one = single_path(path)
+    if one is None:
+        return None
+    p = Path(one)
     if p.is_dir():
         if not _label_files(p):
             return None

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-PathLike = str | os.PathLike
+from napari_dlcflow.plugin import PathLike, single_path
 
 
 def _config_of(path: PathLike) -> Path | None:
@@ -27,11 +26,10 @@ def _config_of(path: PathLike) -> Path | None:
 
 def get_reader(path: PathLike | list[PathLike]) -> Callable[[Any], list[tuple]] | None:
     """Return a reader if ``path`` is a DeepLabCut project folder or config; else None."""
-    if isinstance(path, list):
-        if len(path) != 1:
-            return None
-        path = path[0]
-    cfg = _config_of(path)
+    one = single_path(path)
+    if one is None:
+        return None
+    cfg = _config_of(one)
     if cfg is None:
         return None
     return lambda _path: open_project_in_viewer(cfg)

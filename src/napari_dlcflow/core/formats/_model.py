@@ -10,6 +10,7 @@ CollectedData; no reader writes anything.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -160,3 +161,43 @@ class ForeignLabels(Keypoints):
         """Individuals in column order, ``single`` excluded; empty for single-animal data:
         :attr:`~Keypoints.animal_names`."""
         return self.animal_names
+
+    def take_rows(self, rows: Sequence[int]) -> ForeignLabels:
+        """A copy with only the frames ``rows``, in that order.
+
+        Parameters
+        ----------
+        rows : sequence of int
+            Row indices into :attr:`frames` and :attr:`xy`.
+        """
+        idx = list(rows)
+        return dataclasses.replace(
+            self,
+            frames=[self.frames[r] for r in idx],
+            xy=self.xy[idx],
+            notes=list(self.notes),
+            likelihood=None if self.likelihood is None else self.likelihood[idx],
+        )
+
+    def take_columns(
+        self, columns: Sequence[int], *, skeleton: Sequence[tuple[str, str]] | None = None
+    ) -> ForeignLabels:
+        """A copy with only the keypoint columns ``columns``, in that order.
+
+        Parameters
+        ----------
+        columns : sequence of int
+            Column indices into :attr:`keypoints`.
+        skeleton : sequence of (str, str), optional
+            The copy's skeleton (default: this one's, unchanged).
+        """
+        idx = list(columns)
+        return dataclasses.replace(
+            self,
+            keypoints=[self.keypoints[k] for k in idx],
+            frames=list(self.frames),
+            xy=self.xy[:, idx],
+            skeleton=list(self.skeleton if skeleton is None else skeleton),
+            notes=list(self.notes),
+            likelihood=None if self.likelihood is None else self.likelihood[:, idx],
+        )

@@ -125,9 +125,33 @@ def _read_table(p: Path) -> Labels:
     return labels
 
 
-def _note_likelihood(labels: Labels, notes: list[str]) -> None:
+def _foreign(labels: Labels, fmt: str, path: Path, frames: list[FrameRef]) -> ForeignLabels:
+    """A DeepLabCut table read by :func:`_read_table` as :class:`ForeignLabels`.
+
+    Parameters
+    ----------
+    labels : Labels
+        The table; its likelihood (machine labels) is left out, and a note says so.
+    fmt : str
+        The reader's name (:data:`NAME` or :data:`LP_NAME`).
+    path : Path
+        The file read.
+    frames : list of FrameRef
+        Where each row's image is, one per row of ``labels``.
+    """
+    notes = list(labels.notes)
     if labels.likelihood is not None:
         notes.append("machine labels: likelihood left out")
+    return ForeignLabels(
+        format=fmt,
+        source=path,
+        keypoints=list(labels.keypoints),
+        frames=frames,
+        xy=labels.xy.copy(),
+        multianimal=labels.multianimal,
+        scorer=labels.scorer,
+        notes=notes,
+    )
 
 
 def read(path: str | os.PathLike, *, group: str | None = None) -> ForeignLabels:
@@ -156,18 +180,7 @@ def read(path: str | os.PathLike, *, group: str | None = None) -> ForeignLabels:
         frames.append(
             FrameRef(name=row[-1], group=group or (p.parent.name if beside else row[1]), image=img)
         )
-    notes = [n for n in labels.notes]
-    _note_likelihood(labels, notes)
-    return ForeignLabels(
-        format=NAME,
-        source=p,
-        keypoints=list(labels.keypoints),
-        frames=frames,
-        xy=labels.xy.copy(),
-        multianimal=labels.multianimal,
-        scorer=labels.scorer,
-        notes=notes,
-    )
+    return _foreign(labels, NAME, p, frames)
 
 
 def read_lightning_pose(path: str | os.PathLike, *, group: str | None = None) -> ForeignLabels:
@@ -203,18 +216,7 @@ def read_lightning_pose(path: str | os.PathLike, *, group: str | None = None) ->
         img = p.parent.joinpath(*rel.parts)
         grp = group or _lp_group(rel, p)
         frames.append(FrameRef(name=name, group=grp, image=img))
-    notes = list(labels.notes)
-    _note_likelihood(labels, notes)
-    return ForeignLabels(
-        format=LP_NAME,
-        source=p,
-        keypoints=list(labels.keypoints),
-        frames=frames,
-        xy=labels.xy.copy(),
-        multianimal=labels.multianimal,
-        scorer=labels.scorer,
-        notes=notes,
-    )
+    return _foreign(labels, LP_NAME, p, frames)
 
 
 #: Folder names that say only "images here": an image directly inside one of them is named

@@ -440,16 +440,9 @@ def _match_project(
         dropped = sum(pts.get(b, 0) for b in unknown_bp)
         if options.drop_unknown:
             keep = [k for k, (_, bp) in enumerate(labels.keypoints) if bp in known_bp]
-            labels = ForeignLabels(
-                format=labels.format,
-                source=labels.source,
-                keypoints=[labels.keypoints[k] for k in keep],
-                frames=labels.frames,
-                xy=labels.xy[:, keep],
-                multianimal=labels.multianimal,
+            labels = labels.take_columns(
+                keep,
                 skeleton=[(a, b) for a, b in labels.skeleton if a in known_bp and b in known_bp],
-                scorer=labels.scorer,
-                notes=labels.notes,
             )
             warnings.append(
                 f"left out {dropped} points of body parts not in the project: "
@@ -474,17 +467,7 @@ def _match_project(
             n = int(has[:, odd].sum())
             if options.drop_unknown:
                 keep = [k for k in range(len(labels.keypoints)) if k not in odd]
-                labels = ForeignLabels(
-                    format=labels.format,
-                    source=labels.source,
-                    keypoints=[labels.keypoints[k] for k in keep],
-                    frames=labels.frames,
-                    xy=labels.xy[:, keep],
-                    multianimal=True,
-                    skeleton=labels.skeleton,
-                    scorer=labels.scorer,
-                    notes=labels.notes,
-                )
+                labels = labels.take_columns(keep)
                 warnings.append(
                     f"left out {n} points of columns config.yaml does not have: " + names
                 )
@@ -520,18 +503,7 @@ def preview_import(
     raw = _load(source, options)
     if options.frames is not None and raw.format != "sleap":
         keep_idx = set(int(f) for f in options.frames)
-        rows = [r for r, f in enumerate(raw.frames) if f.frame_index in keep_idx]
-        raw = ForeignLabels(
-            raw.format,
-            raw.source,
-            raw.keypoints,
-            [raw.frames[r] for r in rows],
-            raw.xy[rows],
-            raw.multianimal,
-            raw.skeleton,
-            raw.scorer,
-            raw.notes,
-        )
+        raw = raw.take_rows(r for r, f in enumerate(raw.frames) if f.frame_index in keep_idx)
     labels, unused = apply_renames(raw, options.rename)
     labels, unknown_bp, unknown_ind, problems, warnings = _match_project(labels, project, options)
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from napari_dlcflow.core.project.config import Project
 
 UNDO_LIMIT = 500
+_State = tuple[np.ndarray, np.ndarray, frozenset[int]]
+"""What one undo step restores (see ``_state``)."""
 LABEL_MODES = ("sequential", "quick", "loop")
 """How a click moves on: next body part (then next frame), stay, or same body part next frame."""
 
@@ -82,8 +84,8 @@ class LabelModel:
         self.likelihood = np.full((len(image_names), len(keypoints)), np.nan)
         self.reviewed: set[int] = set()  # frames whose predictions the user dealt with
         self.autosaved_revision = -1  # the revision the recovery file holds
-        self._undo: list[tuple[np.ndarray, np.ndarray, frozenset[int]]] = []
-        self._redo: list[tuple[np.ndarray, np.ndarray, frozenset[int]]] = []
+        self._undo: list[_State] = []
+        self._redo: list[_State] = []
 
     # ------------------------------------------------------------------ in and out
     def load(self, labels: Labels) -> None:
@@ -273,10 +275,10 @@ class LabelModel:
         return True
 
     # ------------------------------------------------------------------ edits
-    def _state(self) -> tuple[np.ndarray, np.ndarray, frozenset[int]]:
+    def _state(self) -> _State:
         return self.xy.copy(), self.predicted.copy(), frozenset(self.reviewed)
 
-    def _restore(self, state: tuple[np.ndarray, np.ndarray, frozenset[int]]) -> None:
+    def _restore(self, state: _State) -> None:
         self.xy, self.predicted, reviewed = state
         self.reviewed = set(reviewed)
 
@@ -355,19 +357,19 @@ class LabelModel:
 
     def undo(self) -> bool:
         """Undo the last edit; False if there is none."""
-        if not self._undo:
-            return False
-        self._redo.append(self._state())
-        self._restore(self._undo.pop())
-        self._changed()
-        return True
+        return self._step(self._undo, self._redo)
 
     def redo(self) -> bool:
         """Redo the last undone edit; False if there is none."""
-        if not self._redo:
+        return self._step(self._redo, self._undo)
+
+    def _step(self, source: list[_State], other: list[_State]) -> bool:
+        """One step through the history: restore the newest state of ``source`` and keep the
+        present one on ``other`` (undo and redo are this with the stacks swapped)."""
+        if not source:
             return False
-        self._undo.append(self._state())
-        self._restore(self._redo.pop())
+        other.append(self._state())
+        self._restore(source.pop())
         self._changed()
         return True
 

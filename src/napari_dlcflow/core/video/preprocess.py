@@ -479,16 +479,7 @@ class _OneFrame(FrameSource):
         from napari_dlcflow.core.video.reader import VideoMeta
 
         self._f = frame
-        self.meta = VideoMeta(
-            path=Path("<frame>"),
-            n_frames=1,
-            height=frame.shape[0],
-            width=frame.shape[1],
-            fps=0.0,
-            codec="array",
-            dtype=str(frame.dtype),
-            channels=1 if frame.ndim == 2 else 3,
-        )
+        self.meta = VideoMeta.of_frames(Path("<frame>"), 1, frame, "array")
 
     def frame(self, index: int) -> np.ndarray:
         return self._f

@@ -148,6 +148,38 @@ class VideoMeta:
     n_frames_header: int = 0
     exact_by: str = "count"
 
+    @classmethod
+    def of_frames(
+        cls, path: Path, n_frames: int, first: np.ndarray, codec: str, **extra: Any
+    ) -> VideoMeta:
+        """The metadata of frames held as arrays (images, an array): no frame rate, and the
+        size, sample type and channels of ``first``, a frame as the source returns it.
+
+        Parameters
+        ----------
+        path : Path
+            The file or folder (a placeholder for an array).
+        n_frames : int
+            Number of frames.
+        first : ndarray
+            One frame, ``(H, W)`` or ``(H, W, 3)``.
+        codec : str
+            ``images``, ``array``, ...
+        **extra
+            Other fields (``n_frames_header``, ``exact_by``).
+        """
+        return cls(
+            path=path,
+            n_frames=n_frames,
+            height=first.shape[0],
+            width=first.shape[1],
+            fps=0.0,
+            codec=codec,
+            dtype=str(first.dtype),
+            channels=1 if first.ndim == 2 else 3,
+            **extra,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """The metadata as plain JSON-friendly values."""
         return {
@@ -1068,17 +1100,8 @@ class ImageFolderReader(FrameSource):
             raise VideoError(f"Folder {p} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         self._cache = _LRU(32, 256 * 2**20)
         first = self._read(self.files[0])
-        self.meta = VideoMeta(
-            path=p,
-            n_frames=len(self.files),
-            height=first.shape[0],
-            width=first.shape[1],
-            fps=0.0,
-            codec="images",
-            dtype=str(first.dtype),
-            channels=1 if first.ndim == 2 else 3,
-            n_frames_header=len(self.files),
-            exact_by="files",
+        self.meta = VideoMeta.of_frames(
+            p, len(self.files), first, "images", n_frames_header=len(self.files), exact_by="files"
         )
 
     @staticmethod

@@ -1,8 +1,8 @@
-"""File dialogs, each in a tiny function so tests can replace them."""
+"""File dialogs and yes/no questions, each in a tiny function so tests can replace them."""
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QFileDialog, QWidget
+from qtpy.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES
 
@@ -28,3 +28,20 @@ def ask_folder(parent: QWidget | None, title: str = "Choose a folder") -> str | 
     """Ask for a folder; None if cancelled."""
     path = QFileDialog.getExistingDirectory(parent, title)
     return path or None
+
+
+def ask_yes_no(parent: QWidget | None, title: str, text: str, *, default: bool) -> bool:
+    """Ask a Yes/No question; True for Yes.
+
+    Parameters
+    ----------
+    parent : QWidget or None
+        The window the question belongs to.
+    title, text : str
+        The window title and the question.
+    default : bool
+        The answer Enter gives (the button that has the focus).
+    """
+    yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+    answer = QMessageBox.question(parent, title, text, yes | no, yes if default else no)
+    return answer == yes

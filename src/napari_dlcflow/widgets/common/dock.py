@@ -76,6 +76,30 @@ def narrow_combo(combo: QComboBox, chars: int = 8) -> QComboBox:
     return combo
 
 
+def refill_combo(combo: QComboBox, items: Sequence[str], current: str | None = None) -> None:
+    """Replace the items of ``combo`` without emitting its signals (a refresh is no choice).
+
+    Parameters
+    ----------
+    combo : QComboBox
+        A non-editable combo box.
+    items : sequence of str
+        Its new items.
+    current : str, optional
+        The item to select (default: the one selected now); where it is not among ``items``,
+        the first item is selected.
+    """
+    keep = combo.currentText() if current is None else current
+    combo.blockSignals(True)
+    try:
+        combo.clear()
+        combo.addItems(list(items))
+        if keep in items:
+            combo.setCurrentText(keep)
+    finally:
+        combo.blockSignals(False)
+
+
 def button_grid(buttons: Sequence[QWidget], columns: int = 2) -> QGridLayout:
     """Buttons in rows of ``columns`` (instead of one row that is too wide for the dock)."""
     grid = QGridLayout()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QMessageBox, QWidget
 
+from napari_dlcflow.widgets.common.dialogs import ask_yes_no
+
 
 def ask_unsaved(parent: QWidget | None, what: str) -> str:
     """Unsaved labels: return ``"save"``, ``"discard"`` or ``"cancel"``."""
@@ -19,10 +21,7 @@ def ask_unsaved(parent: QWidget | None, what: str) -> str:
 
 def ask_use_recovery(parent: QWidget | None, text: str) -> bool:
     """Offer the autosaved labels found after a crash."""
-    answer = QMessageBox.question(
-        parent, "Recover labels", text, QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes
-    )
-    return answer == QMessageBox.Yes
+    return ask_yes_no(parent, "Recover labels", text, default=True)
 
 
 def ask_config_mapping(parent: QWidget | None, text: str) -> str:
@@ -44,14 +43,12 @@ def ask_config_mapping(parent: QWidget | None, text: str) -> str:
 
 def ask_remap_folder(parent: QWidget | None, text: str) -> bool:
     """A renamed labeled-data folder: remap the rows to this folder by image name?"""
-    answer = QMessageBox.question(
+    return ask_yes_no(
         parent,
         "Renamed folder",
         text + "\n\nRemap the labels to this folder by image name?",
-        QMessageBox.Yes | QMessageBox.No,
-        QMessageBox.No,
+        default=False,
     )
-    return answer == QMessageBox.Yes
 
 
 def ask_save_changes(parent: QWidget | None, text: str) -> bool:

@@ -42,7 +42,12 @@ from napari_dlcflow.core.predictions.analysis_files import (
 from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES
 from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.analysis.panel import AnalyzePanel
-from napari_dlcflow.widgets.common.dock import narrow_combo, scroll_body, wrap_rows
+from napari_dlcflow.widgets.common.dock import (
+    narrow_combo,
+    refill_combo,
+    scroll_body,
+    wrap_rows,
+)
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.overlay import files as _overlay_io
 from napari_dlcflow.widgets.overlay.export import child_events
@@ -202,13 +207,11 @@ class OverlayDock(QScrollArea):
 
         current = self.video_layer.currentText()
         names = [lay.name for lay in self.viewer.layers if isinstance(lay, Image)]
-        self.video_layer.blockSignals(True)
-        self.video_layer.clear()
-        self.video_layer.addItems([NO_LAYER, *names])
-        self.video_layer.setCurrentText(
-            current if current in names else (names[0] if names else NO_LAYER)
+        refill_combo(
+            self.video_layer,
+            [NO_LAYER, *names],
+            current if current in names else (names[0] if names else NO_LAYER),
         )
-        self.video_layer.blockSignals(False)
 
     def _layer_inserted(self, event: Any = None, *, value: Any = None) -> None:
         """Adopt a predictions Points layer that the plugin's reader added (drag and drop)."""

@@ -34,7 +34,7 @@ from napari_dlcflow.core.predictions.analysis_files import (
     keypoint_columns,
     read_predictions,
 )
-from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
+from napari_dlcflow.widgets.common.dock import narrow_combo, refill_combo, wrap_rows
 from napari_dlcflow.widgets.overlay import files as _overlay_io
 from napari_dlcflow.widgets.plots.canvas import PlotCanvas
 
@@ -104,13 +104,7 @@ class PlotsDock(QWidget):
 
     def _refresh_layers(self, *_: Any) -> None:
         current = self.layer_combo.currentText()
-        names = [lay.name for lay in self._prediction_layers()]
-        self.layer_combo.blockSignals(True)
-        self.layer_combo.clear()
-        self.layer_combo.addItems(names)
-        if current in names:
-            self.layer_combo.setCurrentText(current)
-        self.layer_combo.blockSignals(False)
+        refill_combo(self.layer_combo, [lay.name for lay in self._prediction_layers()])
         if self.layer_combo.currentText() != current or self.pred is None:
             self._layer_chosen(self.layer_combo.currentText())
 

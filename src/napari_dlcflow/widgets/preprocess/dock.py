@@ -34,7 +34,7 @@ from napari_dlcflow.core.video.preprocess import (
 from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES, FrameSource, VideoError
 from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common import dialogs as _dialogs
-from napari_dlcflow.widgets.common.dock import narrow_combo, scroll_body
+from napari_dlcflow.widgets.common.dock import narrow_combo, refill_combo, scroll_body
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.preprocess.form import ContrastForm, OutputForm, RoiForm
 from napari_dlcflow.widgets.preprocess.roi import LAYER_NAME, RoiSync
@@ -193,12 +193,7 @@ class PreprocessDock(QScrollArea):
     def _refresh_videos(self, *_: object) -> None:
         current = self.video_combo.currentText()
         names = [ly.name for ly in self._video_layers()]
-        self.video_combo.blockSignals(True)
-        self.video_combo.clear()
-        self.video_combo.addItems(names)
-        if current in names:
-            self.video_combo.setCurrentText(current)
-        self.video_combo.blockSignals(False)
+        refill_combo(self.video_combo, names)
         if current not in names:
             self._video_changed()
 

@@ -21,7 +21,6 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -41,6 +40,7 @@ from napari_dlcflow.core.refine.iteration import (
     next_train_spec,
     pending_machine_labels,
 )
+from napari_dlcflow.widgets.common.dialogs import ask_yes_no
 from napari_dlcflow.widgets.common.jobs import JobRunner
 
 if TYPE_CHECKING:
@@ -71,26 +71,12 @@ _EXPECTED = (
 
 def ask_accept_pending(parent: QWidget | None, text: str) -> bool:
     """Machine labels were not reviewed: accept them as they are (pcutoff rule)?"""
-    answer = QMessageBox.question(
-        parent,
-        "Machine labels not reviewed",
-        text,
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
-    )
-    return answer == QMessageBox.StandardButton.Yes
+    return ask_yes_no(parent, "Machine labels not reviewed", text, default=False)
 
 
 def ask_train_from(parent: QWidget | None, text: str) -> bool:
     """Start training the new iteration now, from the previous best snapshot?"""
-    answer = QMessageBox.question(
-        parent,
-        "Train the new iteration",
-        text,
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.Yes,
-    )
-    return answer == QMessageBox.StandardButton.Yes
+    return ask_yes_no(parent, "Train the new iteration", text, default=True)
 
 
 def pending_text(pending: dict[Path, int]) -> str:
