@@ -3,6 +3,7 @@
 #
 #   bash scripts/bootstrap.sh demo [demo options]   # the built-in example (napari-dlcflow demo)
 #   bash scripts/bootstrap.sh test [pytest options] # lint + the full test suite, headless
+#                                                   # (2 workers; DLCFLOW_TEST_WORKERS=N for N)
 #   bash scripts/bootstrap.sh setup                 # only set up
 #
 # Needs Python 3.11 and, for the Debian packages of a headless napari, root or sudo (apt).
@@ -81,8 +82,12 @@ case "$JOB" in
   test)
     say "ruff"
     "$VENV/bin/ruff" check .
-    say "pytest"
-    exec "$VENV/bin/python" -m pytest "$@"
+    # Two worker processes (pytest-xdist): a serial run leaves a core idle while a test waits on
+    # a DeepLabCut child. --dist loadgroup keeps the tests of the one shared tiny trained model
+    # (xdist_group "trained") on one worker, so it is trained once, in the serial order.
+    workers="${DLCFLOW_TEST_WORKERS:-2}"
+    say "pytest ($workers workers)"
+    exec "$VENV/bin/python" -m pytest -n "$workers" --dist loadgroup "$@"
     ;;
   *) say "unknown job '$JOB' (use demo, test or setup)"; exit 2 ;;
 esac

@@ -10,6 +10,15 @@ from typing import Any
 
 import pytest
 
+from _xdist_groups import (  # noqa: F401  (hooks: xdist_group marks work on pytest 9.2)
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_configure_node,
+    pytest_xdist_make_scheduler,
+)
+
+pytest_plugins = ["pytester"]  # tests/test_xdist_groups.py runs a small suite in a child
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 ARTIFACTS = ROOT / "tests" / "_artifacts"

@@ -108,6 +108,7 @@ def test_project_frames_import_and_check(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_evaluate_analyze_filter_label_and_outliers_on_a_trained_model(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

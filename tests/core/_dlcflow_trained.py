@@ -4,6 +4,11 @@ The first caller makes a project from the synthetic example (labels from the tru
 the training dataset, trains a resnet18 at 128 px on the CPU in a detached job, cancels it
 after a few epochs, resumes it to the end, and evaluates every snapshot. Later callers get the
 same result (cached for the session).
+
+Every test that calls :func:`trained` carries ``@pytest.mark.xdist_group("trained")``: with
+``pytest -n 2 --dist loadgroup`` (``scripts/bootstrap.sh test``) those tests run on one worker,
+in the order of a serial run, so the model is trained once. Without the mark a test still
+passes, but its worker trains a second copy (a session cache is per worker process).
 """
 
 from __future__ import annotations

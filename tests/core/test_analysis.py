@@ -169,6 +169,7 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, np.ndar
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_analyze_synthetic_video_against_truth(
     model: tuple[Path, Path, np.ndarray], tmp_path: Path
 ) -> None:
@@ -240,6 +241,7 @@ def test_analyze_synthetic_video_against_truth(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_killed_analysis_is_redone(model: tuple[Path, Path, np.ndarray], tmp_path: Path) -> None:
     config, video, truth = model
     spec = AnalysisSpec(

@@ -432,6 +432,7 @@ def test_cli_preprocess_folder_on_a_local_cluster(videos: list[Path], tmp_path: 
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_analysis_batch_on_two_workers_against_truth(
     cluster, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:

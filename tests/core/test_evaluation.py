@@ -87,6 +87,7 @@ def test_one_result_per_epoch_prefers_the_plain_snapshot() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_trained_network_learned_and_results_are_parsed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -113,6 +114,7 @@ def test_trained_network_learned_and_results_are_parsed(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_evaluation_frames_pair_truth_and_predictions_worst_first(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -130,6 +132,7 @@ def test_evaluation_frames_pair_truth_and_predictions_worst_first(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_cli_evaluate_prints_table_and_explanations(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

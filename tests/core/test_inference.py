@@ -130,6 +130,7 @@ def dlc_full(model: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_fp32_equals_dlc_analyze_videos(
     model: tuple[Path, Path], dlc_full: Path, tmp_path: Path
 ) -> None:
@@ -178,6 +179,7 @@ def test_fp32_equals_dlc_analyze_videos(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_crop_equals_dlc_with_cropping(model: tuple[Path, Path], tmp_path: Path) -> None:
     config, video = model
     crop = [13, 107, 9, 121]
@@ -195,6 +197,7 @@ def test_crop_equals_dlc_with_cropping(model: tuple[Path, Path], tmp_path: Path)
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_header_that_lies_is_analysed_frame_by_frame(
     model: tuple[Path, Path], dlc_full: Path, tmp_path: Path
 ) -> None:
@@ -218,6 +221,7 @@ def test_header_that_lies_is_analysed_frame_by_frame(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_cancel_mid_video_leaves_nothing_that_looks_complete(
     model: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -259,6 +263,7 @@ print(json.dumps(fast_mode_report(model, max_images=6).as_dict()))
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_fast_mode_reports_how_far_it_moves(model: tuple[Path, Path], tmp_path: Path) -> None:
     config, video = model
     # the report itself, on 6 of the project's labeled frames (in a child: it imports DLC)

@@ -32,7 +32,7 @@ from napari_dlcflow.core.refine.iteration import (
 )
 from napari_dlcflow.core.refine.outliers import OutlierSpec, extract_outliers
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("trained")]
 
 
 def _copy_project(config: Path, dest: Path) -> Project:

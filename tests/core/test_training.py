@@ -155,6 +155,7 @@ def test_start_refuses_while_a_job_runs(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_cancel_keeps_a_snapshot_and_resume_continues_the_epoch_count(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -188,6 +189,7 @@ def test_cancel_keeps_a_snapshot_and_resume_continues_the_epoch_count(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_truncated_snapshot_is_never_resumed_from(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
@@ -204,6 +206,7 @@ def test_truncated_snapshot_is_never_resumed_from(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_killed_job_is_reported_as_killed_within_seconds(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -244,6 +247,7 @@ def test_killed_job_is_reported_as_killed_within_seconds(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_pretrained_weights_offline_fail_at_once_with_a_clear_choice(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

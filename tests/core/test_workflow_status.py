@@ -60,6 +60,7 @@ def test_a_missing_video_is_a_problem(labeled) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained")
 def test_trained_and_evaluated_project_asks_for_analysis(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

@@ -31,7 +31,7 @@ from napari_dlcflow.core.video.probe import read_frames
 from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.overlay.dock import OverlayDock
 
-pytestmark = [pytest.mark.gui, pytest.mark.slow]
+pytestmark = [pytest.mark.gui, pytest.mark.slow, pytest.mark.xdist_group("trained")]
 
 GOOD = ("done", "skipped")
 
