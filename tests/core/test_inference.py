@@ -20,6 +20,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from napari_dlcflow.core.engine.analysis import (
+    MARKER_SUFFIX,
     AnalysisSpec,
     analyze,
     marker_path,
@@ -146,7 +147,7 @@ def test_fp32_equals_dlc_analyze_videos(
     print(f"fp32 vs DLC: max {max_px:.2e} px, median {median_px:.2e} px, likelihood {max_p:.2e}")
     assert max_px < TOL_PX and max_p < TOL_LIKELIHOOD
     # the same files beside it, read the same way by DLC's tools
-    names = {p.name for p in tmp_path.iterdir() if not p.name.endswith(".dlcflow.json")}
+    names = {p.name for p in tmp_path.iterdir() if not p.name.endswith(MARKER_SUFFIX)}
     assert names == {p.name for p in dlc_full.parent.iterdir() if p.suffix != ".json"}
     mine, theirs = _meta(ours), _meta(dlc_full)
     assert mine.keys() == theirs.keys()
