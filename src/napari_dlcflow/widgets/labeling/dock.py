@@ -41,7 +41,7 @@ from napari_dlcflow.core.labels.recovery import (
 from napari_dlcflow.core.labels.session import LABEL_MODES, LabelModel
 from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
 from napari_dlcflow.core.layers.coords import points_frame_xy
-from napari_dlcflow.core.layers.data import editing_colors, editing_points, editing_skeleton
+from napari_dlcflow.core.layers.data import editing_colors, editing_skeleton
 from napari_dlcflow.core.project.config import ConfigError, Project, project_of
 from napari_dlcflow.core.safe_io import SaveError
 from napari_dlcflow.core.video.reader import ImageFolderReader, VideoError
@@ -54,7 +54,7 @@ from napari_dlcflow.widgets.common.shortcuts import LABELING_SHORTCUTS
 from napari_dlcflow.widgets.labeling import dialogs as _labeling_dialogs
 from napari_dlcflow.widgets.labeling.extract import ExtractSection
 from napari_dlcflow.widgets.labeling.keys import WindowFilter, bind_layer_keys
-from napari_dlcflow.widgets.labeling.layers import add_layers
+from napari_dlcflow.widgets.labeling.layers import add_layers, model_points
 from napari_dlcflow.widgets.labeling.lists import fill_keypoints, fill_progress
 from napari_dlcflow.widgets.refine.machine_labels import RefineSection
 
@@ -591,14 +591,7 @@ class LabelingDock(QScrollArea):
         if self.model is None or self.points_layer is None:
             return
         pcutoff = float(self.project.pcutoff) if self.project is not None else 0.6
-        data, feats, face, border = editing_points(
-            self.model.xy,
-            self.model.keypoints,
-            self._colors,
-            predicted=self.model.predicted,
-            likelihood=self.model.likelihood,
-            pcutoff=pcutoff,
-        )
+        data, feats, face, border = model_points(self.model, self._colors, pcutoff)
         layer = self.points_layer
         self._syncing = True
         try:

@@ -5,7 +5,7 @@ come from ``core.layers``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,21 @@ if TYPE_CHECKING:
     import napari
 
     from napari_dlcflow.core.labels.session import LabelModel
+
+
+def model_points(
+    model: LabelModel, colors: np.ndarray, pcutoff: float = 0.6
+) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
+    """:func:`~napari_dlcflow.core.layers.data.editing_points` of the session's labels and
+    predictions (the one place the dock hands the session's arrays to core)."""
+    return editing_points(
+        model.xy,
+        model.keypoints,
+        colors,
+        predicted=model.predicted,
+        likelihood=model.likelihood,
+        pcutoff=pcutoff,
+    )
 
 
 def add_layers(
@@ -36,13 +51,7 @@ def add_layers(
         lo, hi = float(first.min()), float(first.max())
         limits = (lo, hi if hi > lo else lo + 1.0)
     image = viewer.add_image(stack, name=f"{name} images", contrast_limits=limits)
-    data, feats, face, border = editing_points(
-        model.xy,
-        model.keypoints,
-        colors,
-        predicted=model.predicted,
-        likelihood=model.likelihood,
-    )
+    data, feats, face, border = model_points(model, colors)
     points_style = PointsStyle(
         name=f"{name} labels",
         size=dotsize,
