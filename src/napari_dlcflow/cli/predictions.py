@@ -28,6 +28,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     snapshot: Any = args.snapshot
     if snapshot is not None and snapshot.lstrip("-").isdigit():
         snapshot = int(snapshot)
+    tracking = {
+        key: value
+        for key, value in (
+            ("tracker", args.tracker),
+            ("iou_threshold", args.iou_threshold),
+            ("max_age", args.max_age),
+            ("min_hits", args.min_hits),
+            ("max_gap", args.max_gap),
+            ("min_length", args.min_length),
+            ("n_tracks", args.animals),
+        )
+        if value is not None
+    }
     spec = AnalysisSpec(
         config=str(Path(args.config)),
         videos=[str(Path(v)) for v in args.videos],
@@ -41,6 +54,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         cropping=crop,
         engine=args.engine,
         fast=args.fast,
+        tracking=tracking or None,
     )
     if wants_batch(args):
         from napari_dlcflow.cli.batch import batch_analyze
@@ -59,6 +73,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             _print(f"  done: {e['h5']}")
         elif kind in ("engine_fallback", "fast_report"):
             _print(f"  {e['message']}")
+        elif kind == "tracking":
+            _print(f"tracking: {e['message']}")
+        elif kind == "tracking_stage":
+            state = "already done" if e.get("state") == "skipped" else "done"
+            _print(f"  {e['stage']}: {state}")
         elif kind in ("video_incomplete", "video_failed", "error"):
             _print(f"  {kind.replace('_', ' ')}: {e.get('message')}")
 
@@ -161,6 +180,24 @@ def register(sub: Any) -> None:
         "predictions on the labeled frames first",
     )
     p.add_argument("--verbose", action="store_true", help="print DeepLabCut's output")
+    t = p.add_argument_group(
+        "tracking (multi-animal projects; written to the model's inference_cfg.yaml)"
+    )
+    t.add_argument(
+        "--tracker",
+        choices=("ellipse", "box", "skeleton"),
+        help="how animals are linked from frame to frame (default: ellipse)",
+    )
+    t.add_argument("--iou-threshold", type=float, help="least overlap to link (default 0.6)")
+    t.add_argument("--max-age", type=int, help="frames a lost animal is kept (default 1)")
+    t.add_argument("--min-hits", type=int, help="detections before a track starts (default 1)")
+    t.add_argument(
+        "--max-gap", type=int, help="largest gap stitching bridges (default: from the tracklets)"
+    )
+    t.add_argument(
+        "--min-length", type=int, help="shorter tracklets are stitched last (default 10)"
+    )
+    t.add_argument("--animals", type=int, help="animals in the videos (default: the config's)")
     add_batch_options(p)
     p.set_defaults(func=cmd_analyze)
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from napari_dlcflow.core.engine import inference
+from napari_dlcflow.core.engine.tracking import TrackingError, TrackingSpec, track_video
 from napari_dlcflow.core.predictions.analysis_files import output_files
 from napari_dlcflow.core.video.reader import count_frames
 
@@ -106,6 +107,11 @@ class AnalysisSpec:
         dlcflow engine only: half-precision autocast (bf16 on a CPU, fp16 on a GPU). Not the
         same predictions: a ``fast_report`` event first says how far they move on the
         project's labeled frames.
+    tracking : dict or None
+        Multi-animal projects: the fields of
+        :class:`~napari_dlcflow.core.engine.tracking.TrackingSpec` (None: its defaults). Each
+        video is detected, tracked and stitched (:func:`~.tracking.track_video`), and its
+        output is DeepLabCut's tracked ``<stem><scorer>_el.h5``. Ignored for one animal.
     """
 
     config: str
@@ -120,10 +126,13 @@ class AnalysisSpec:
     cropping: list[int] | None = None
     engine: str = "dlcflow"
     fast: bool = False
+    tracking: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        if self.tracking is not None:  # checked here, so a bad setting fails before a child
+            self.tracking = TrackingSpec.from_dict(self.tracking).to_dict()
         if self.fast and self.engine != "dlcflow":
             raise ValueError("the fast mode is a mode of the dlcflow engine, not of DLC's loop")
 
@@ -215,6 +224,7 @@ def mark_complete(
     n_frames: int | None = None,
     snapshot: str | None = None,
     extra: dict[str, Any] | None = None,
+    h5: str | os.PathLike | None = None,
 ) -> Path:
     """Check that the h5 of ``video`` has one row per frame and write the completion marker.
 
@@ -233,6 +243,10 @@ def mark_complete(
         scorer name happens to be the same (another iteration, same epoch) is not taken for it.
     extra : dict, optional
         More facts to record (the engine, the precision, the header's frame count).
+    h5 : path-like, optional
+        The output to check when it is not DeepLabCut's plain ``<stem><scorer>.h5`` (a
+        multi-animal tracked ``_el.h5``); its name is recorded and :func:`video_status` checks
+        it.
 
     Returns
     -------
@@ -248,8 +262,7 @@ def mark_complete(
     """
     from napari_dlcflow.core.safe_io import atomic_write
 
-    files = output_files(video, scorer, destfolder)
-    h5 = files["h5"]
+    h5 = Path(h5) if h5 is not None else output_files(video, scorer, destfolder)["h5"]
     if not h5.is_file():
         raise FileNotFoundError(f"analysis output {h5} does not exist")
     expected = count_frames(video) if n_frames is None else int(n_frames)
@@ -284,6 +297,7 @@ def video_status(
     destfolder: str | os.PathLike | None = None,
     *,
     snapshot: str | None = None,
+    tracking: dict[str, Any] | None = None,
 ) -> str:
     """``"done"``, ``"partial"``, ``"stale"`` or ``"missing"`` for one video and scorer.
 
@@ -291,14 +305,15 @@ def video_status(
     record as many rows as frames. Any output file without that is ``partial``. ``stale``: a
     complete output of another snapshot with the same scorer name (DeepLabCut's names do not
     carry the iteration, so iteration 1's ``snapshot-best-020`` writes where iteration 0's did);
-    it is analysed again.
+    it is analysed again. ``tracking``: the settings a multi-animal output must have been
+    tracked with (else it is ``partial``, and only its tracking is redone).
     """
     files = output_files(video, scorer, destfolder)
     marker = _marker_to_read(video, scorer, destfolder)
-    h5 = files["h5"]
-    if marker.is_file() and h5.is_file():
+    if marker.is_file():
         try:
             record = json.loads(marker.read_text(encoding="utf-8"))
+            h5 = marker.with_name(str(record.get("h5") or files["h5"].name))
             st = h5.stat()
             if (
                 record.get("h5_size") == st.st_size
@@ -308,8 +323,10 @@ def video_status(
                 made_by = record.get("snapshot")
                 if snapshot is not None and made_by is not None and made_by != snapshot:
                     return "stale"
+                if tracking is not None and record.get("tracking") != tracking:
+                    return "partial"  # other tracking settings: tracking is redone
                 return "done"
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             pass
     if marker.exists() or any(p.exists() for p in files.values()):
         return "partial"
@@ -450,6 +467,7 @@ def run_in_child(spec: AnalysisSpec) -> int:
     spec = spec.resolved()
     import deeplabcut
 
+    tracking, n_individuals = _tracking_of(spec)
     engine = None
     if spec.engine == "dlcflow":  # our pipeline; None when the model needs DLC's loop
         engine = engine_for(spec)
@@ -464,10 +482,18 @@ def run_in_child(spec: AnalysisSpec) -> int:
     if engine is not None and engine.fast:
         report = inference.fast_mode_report(engine)
         emit("fast_report", message=report.summary(), **report.as_dict())
+    recorded = None
+    if tracking is not None:
+        recorded = tracking.to_dict()
+        emit("tracking", message=tracking.describe(n_individuals), **recorded)
     failures = 0
     for i, video in enumerate(spec.videos):
         files = output_files(video, scorer, spec.destfolder)
-        status = video_status(video, scorer, spec.destfolder, snapshot=snapshot)
+        if tracking is not None:
+            files["h5"] = output_files(video, scorer, spec.destfolder, tracker=tracking.tracker)[
+                "tracks"
+            ]
+        status = video_status(video, scorer, spec.destfolder, snapshot=snapshot, tracking=recorded)
         if status == "done":
             emit("video_skipped", video=video, index=i, h5=str(files["h5"]))
             continue
@@ -501,11 +527,35 @@ def run_in_child(spec: AnalysisSpec) -> int:
             kwargs["cropping"] = list(spec.cropping)
         extra: dict[str, Any] = {"engine": "dlc"}
         try:
-            if engine is not None:
+            if tracking is not None:
+                track_video(
+                    config=spec.config,
+                    video=video,
+                    scorer=scorer,
+                    spec=tracking,
+                    shuffle=spec.shuffle,
+                    trainset_index=spec.trainset_index,
+                    destfolder=spec.destfolder,
+                    n_frames=n_frames,
+                    detect_kwargs={
+                        k: v
+                        for k, v in kwargs.items()
+                        if k not in ("shuffle", "trainingsetindex", "destfolder", "overwrite")
+                        and k != "auto_track"
+                    },
+                    emit=emit,
+                )
+                extra["tracking"] = recorded
+                used = scorer
+            elif engine is not None:
                 n_frames, extra = analyze_for(engine, spec, video, i)
                 used = scorer
             else:
                 used = deeplabcut.analyze_videos(spec.config, [video], **kwargs)
+        except TrackingError as exc:
+            failures += 1
+            emit("video_failed", video=video, message=str(exc))
+            continue
         except Exception as exc:
             failures += 1
             emit("video_failed", video=video, message=f"{type(exc).__name__}: {exc}")
@@ -515,7 +565,13 @@ def run_in_child(spec: AnalysisSpec) -> int:
             files = output_files(video, scorer, spec.destfolder)
         try:
             mark_complete(
-                video, scorer, spec.destfolder, n_frames=n_frames, snapshot=snapshot, extra=extra
+                video,
+                scorer,
+                spec.destfolder,
+                n_frames=n_frames,
+                snapshot=snapshot,
+                extra=extra,
+                h5=files["h5"],
             )
         except (IncompleteAnalysisError, FileNotFoundError) as exc:
             failures += 1
@@ -524,6 +580,20 @@ def run_in_child(spec: AnalysisSpec) -> int:
         emit("video_done", video=video, index=i, h5=str(files["h5"]), frames=n_frames)
     emit("done", failures=failures)
     return 1 if failures else 0
+
+
+def _tracking_of(spec: AnalysisSpec) -> tuple[TrackingSpec | None, int | None]:
+    """The tracking settings of a multi-animal project's analysis (None for one animal) and
+    the number of individuals in its config."""
+    from napari_dlcflow.core.project.config import Project
+
+    try:
+        project = Project.open(spec.config)
+    except (OSError, ValueError):
+        return None, None  # DeepLabCut names the config in its own error
+    if not project.multianimal:
+        return None, None
+    return TrackingSpec.from_dict(spec.tracking), len(project.individuals) or None
 
 
 # ---------------------------------------------------------------- our engine for a spec

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HDF_KEY",
+    "TRACK_SUFFIXES",
     "NotAnalysisFileError",
     "Predictions",
     "PredictionsError",
@@ -63,6 +64,8 @@ __all__ = [
 ]
 
 COORDS = ("x", "y", "likelihood")
+TRACK_SUFFIXES = {"ellipse": "_el", "box": "_bx", "skeleton": "_sk"}
+"""DeepLabCut's multi-animal trackers and the suffix of their tracklets and tracks files."""
 
 
 class PredictionsError(ValueError):
@@ -285,17 +288,49 @@ def _output_folder(video: str | os.PathLike, destfolder: str | os.PathLike | Non
 
 
 def output_files(
-    video: str | os.PathLike, scorer: str, destfolder: str | os.PathLike | None = None
+    video: str | os.PathLike,
+    scorer: str,
+    destfolder: str | os.PathLike | None = None,
+    *,
+    tracker: str | None = None,
 ) -> dict[str, Path]:
-    """DeepLabCut's output files of one video and scorer (they may not exist)."""
+    """DeepLabCut's output files of one video and scorer (they may not exist).
+
+    Parameters
+    ----------
+    video : path-like
+        The video.
+    scorer : str
+        The model's scorer name.
+    destfolder : path-like, optional
+        The output folder (default: beside the video).
+    tracker : str, optional
+        A multi-animal tracker (:data:`TRACK_SUFFIXES`): adds its ``tracklets`` pickle and the
+        stitched ``tracks`` ``.h5`` (and ``tracks_csv``).
+
+    Returns
+    -------
+    dict of str to Path
+        ``h5``, ``csv``, ``meta``, ``full``, ``assemblies`` and, with a tracker,
+        ``tracklets``, ``tracks``, ``tracks_csv``.
+    """
     prefix = Path(video).stem + scorer
     folder = _output_folder(video, destfolder)
-    return {
+    files = {
         "h5": folder / f"{prefix}.h5",
         "csv": folder / f"{prefix}.csv",
         "meta": folder / f"{prefix}_meta.pickle",
         "full": folder / f"{prefix}_full.pickle",
+        "assemblies": folder / f"{prefix}_assemblies.pickle",
     }
+    if tracker is not None:
+        if tracker not in TRACK_SUFFIXES:
+            raise ValueError(f"unknown tracker {tracker!r}: one of {', '.join(TRACK_SUFFIXES)}")
+        suffix = TRACK_SUFFIXES[tracker]
+        files["tracklets"] = folder / f"{prefix}{suffix}.pickle"
+        files["tracks"] = folder / f"{prefix}{suffix}.h5"
+        files["tracks_csv"] = folder / f"{prefix}{suffix}.csv"
+    return files
 
 
 def find_analysis_files(
