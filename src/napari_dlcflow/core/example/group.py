@@ -27,7 +27,7 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -41,8 +41,8 @@ from napari_dlcflow.core.example.synthetic import (
     _draw_animal,
     _finish,
     _Motion,
-    _pose,
     _Pose,
+    _pose,
     _read_truth_csv,
     _streams,
     _truth_frame,
@@ -128,7 +128,7 @@ class GroupSpec:
     shelter: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_animals, bool) or not isinstance(self.n_animals, int):
+        if isinstance(self.n_animals, bool) or not isinstance(self.n_animals, Integral):
             raise TypeError(f"n_animals must be an integer, got {self.n_animals!r}")
         if not _MIN_ANIMALS <= self.n_animals <= _MAX_ANIMALS:
             raise ValueError(
