@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -43,8 +43,6 @@ from napari_dlcflow.core.video.writer import VideoWriter
 if TYPE_CHECKING:
     import pandas as pd
 
-    from napari_dlcflow.core.example.group import GroupSpec
-
 __all__ = [
     "BODYPARTS",
     "SKELETON",
@@ -52,6 +50,7 @@ __all__ = [
     "ExampleFiles",
     "SyntheticSpec",
     "SyntheticVideo",
+    "VideoSpec",
     "iter_synthetic",
     "read_truth",
     "render_synthetic",
@@ -180,7 +179,7 @@ class SyntheticSpec:
         _check_video_fields(self)
 
 
-def _check_video_fields(spec: SyntheticSpec | GroupSpec) -> None:
+def _check_video_fields(spec: VideoSpec) -> None:
     """Check the fields every synthetic spec has: ``n_frames``, ``height``, ``width``,
     ``seed`` (integers), ``fps`` and ``noise_sigma`` (finite numbers).
 
@@ -212,6 +211,24 @@ def _check_video_fields(spec: SyntheticSpec | GroupSpec) -> None:
 
 
 _DEFAULT_SPEC = SyntheticSpec()
+
+
+class VideoSpec(Protocol):
+    """What every synthetic spec (:class:`SyntheticSpec`, the multi-animal
+    :class:`~napari_dlcflow.core.example.group.GroupSpec`) has."""
+
+    @property
+    def n_frames(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def fps(self) -> float: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def noise_sigma(self) -> float: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -257,7 +274,7 @@ class ExampleFiles:
 
     video: Path
     truth_csv: Path
-    spec: SyntheticSpec | GroupSpec
+    spec: VideoSpec
 
 
 # ---------------------------------------------------------------------------------------------
@@ -890,7 +907,7 @@ def render_synthetic(spec: SyntheticSpec = _DEFAULT_SPEC) -> SyntheticVideo:
 
 def _write_example(
     folder: str | os.PathLike[str],
-    spec: SyntheticSpec | GroupSpec,
+    spec: VideoSpec,
     names: tuple[str, str],
     frames: Iterator[tuple[np.ndarray, np.ndarray]],
     truth_table: Callable[[np.ndarray], pd.DataFrame],
