@@ -96,7 +96,7 @@ def test_interactions_happen_at_the_default_spec(default_video: GroupVideo) -> N
     hidden = ~default_video.visible
     assert hidden.any(axis=(1, 2)).sum() >= 30  # a keypoint under the shelter
     assert hidden.all(axis=2).any(axis=1).sum() >= 3  # a whole animal under it
-    # hidden keypoints are under the roof: the pixels there are the roof's, not the animal's
+    # the shelter never hides every animal at once
     assert hidden.any() and not hidden.all(axis=(1, 2)).any()
 
 
