@@ -79,7 +79,10 @@ def test_manifest_validates_and_is_found_through_the_entry_point() -> None:
         r.command == "napari-dlcflow.get_predictions_reader" for r in pm.contributions.readers
     )
     assert any(r.command == "napari-dlcflow.get_video_reader" for r in pm.contributions.readers)
-    assert [s.key for s in pm.contributions.sample_data] == ["synthetic_animal"]
+    assert [s.key for s in pm.contributions.sample_data] == [
+        "synthetic_animal",
+        "synthetic_animals",
+    ]
     out = subprocess.run(
         [sys.executable, "-m", "npe2", "validate", "napari-dlcflow"],
         capture_output=True,

@@ -34,10 +34,16 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from napari_dlcflow.core.example.group import GroupSpec, write_group_example
     from napari_dlcflow.core.example.synthetic import SyntheticSpec, write_synthetic_example
 
-    spec = SyntheticSpec(n_frames=args.frames, height=args.size, width=args.size, seed=args.seed)
-    files = write_synthetic_example(args.out, spec)
+    size = {} if args.size is None else {"height": args.size, "width": args.size}
+    if args.animals == 1:
+        spec = SyntheticSpec(n_frames=args.frames, seed=args.seed, **size)
+        files = write_synthetic_example(args.out, spec)
+    else:
+        group = GroupSpec(n_animals=args.animals, n_frames=args.frames, seed=args.seed, **size)
+        files = write_group_example(args.out, group)
     print(f"video: {files.video}\ntruth: {files.truth_csv}")
     return 0
 
@@ -103,8 +109,22 @@ def register(sub: Any) -> None:
     p = sub.add_parser("sample", help="write the synthetic example video and its truth")
     p.add_argument("--out", default="dlcflow-sample", help="folder (default: %(default)s)")
     p.add_argument("--frames", type=int, default=300)
-    p.add_argument("--size", type=int, default=320, help="frame width and height in pixels")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="frame width and height in pixels (default: 320, or 256 for several animals)",
+    )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--animals",
+        type=int,
+        default=1,
+        choices=range(1, 5),
+        metavar="N",
+        help="1 (default): one animal; 2-4: look-alike animals that cross, touch and hide "
+        "under a shelter (synthetic_animals.mp4, multi-animal truth CSV)",
+    )
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("create-project", help="create a new DeepLabCut project")

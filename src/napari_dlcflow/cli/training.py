@@ -60,7 +60,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_evaluate)
 
 
-
 def _model(config: Any, args: argparse.Namespace) -> Any:
     """The model (:class:`~napari_dlcflow.core.engine.model_ref.ModelRef`) the options name,
     or the last dataset's: made once per command and passed along."""

@@ -1,4 +1,4 @@
-"""npe2 sample data: the synthetic animal video with its ground-truth keypoints."""
+"""npe2 sample data: the synthetic animal video(s) with their ground-truth keypoints."""
 
 from __future__ import annotations
 
@@ -13,4 +13,23 @@ def synthetic_animal() -> list[tuple[Any, dict[str, Any], str]]:
     video = render_synthetic(SyntheticSpec())
     image = (video.frames, {"name": "synthetic animal", "rgb": True}, "image")
     truth = keypoint_layers(video.keypoints, video.bodyparts, video.skeleton, name="ground truth")
+    return [image, *truth]
+
+
+def synthetic_animals() -> list[tuple[Any, dict[str, Any], str]]:
+    """The multi-animal example: 300 frames of three look-alike animals that cross, touch and
+    hide under a shelter; their true keypoints (one points layer, the individual a feature
+    and the colour) and skeletons. Keypoints under the shelter have no point."""
+    from napari_dlcflow.core.example.group import GroupSpec, render_group
+    from napari_dlcflow.core.layers.data import keypoint_layers
+
+    video = render_group(GroupSpec())
+    image = (video.frames, {"name": "synthetic animals", "rgb": True}, "image")
+    truth = keypoint_layers(
+        video.keypoints,
+        video.bodyparts,
+        video.skeleton,
+        name="ground truth",
+        individuals=video.individuals,
+    )
     return [image, *truth]

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -50,6 +50,7 @@ __all__ = [
     "ExampleFiles",
     "SyntheticSpec",
     "SyntheticVideo",
+    "VideoSpec",
     "iter_synthetic",
     "read_truth",
     "render_synthetic",
@@ -175,29 +176,59 @@ class SyntheticSpec:
     noise_sigma: float = 4.0
 
     def __post_init__(self) -> None:
-        for name in ("n_frames", "height", "width", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Integral):
-                raise TypeError(f"{name} must be an integer, got {value!r}")
-        if self.n_frames < 1:
-            raise ValueError(f"n_frames must be at least 1, got {self.n_frames}")
-        if self.height < _MIN_SIDE or self.width < _MIN_SIDE:
-            raise ValueError(
-                f"height and width must be at least {_MIN_SIDE}, got {self.height}x{self.width}"
-            )
-        if self.seed < 0:
-            raise ValueError(f"seed must be non-negative, got {self.seed}")
-        for name in ("fps", "noise_sigma"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-                raise TypeError(f"{name} must be a finite number, got {value!r}")
-        if self.fps <= 0:
-            raise ValueError(f"fps must be positive, got {self.fps}")
-        if self.noise_sigma < 0:
-            raise ValueError(f"noise_sigma must be non-negative, got {self.noise_sigma}")
+        _check_video_fields(self)
+
+
+def _check_video_fields(spec: VideoSpec) -> None:
+    """Check the fields every synthetic spec has: ``n_frames``, ``height``, ``width``,
+    ``seed`` (integers), ``fps`` and ``noise_sigma`` (finite numbers).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the field and its value.
+    """
+    for name in ("n_frames", "height", "width", "seed"):
+        value = getattr(spec, name)
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+    if spec.n_frames < 1:
+        raise ValueError(f"n_frames must be at least 1, got {spec.n_frames}")
+    if spec.height < _MIN_SIDE or spec.width < _MIN_SIDE:
+        raise ValueError(
+            f"height and width must be at least {_MIN_SIDE}, got {spec.height}x{spec.width}"
+        )
+    if spec.seed < 0:
+        raise ValueError(f"seed must be non-negative, got {spec.seed}")
+    for name in ("fps", "noise_sigma"):
+        value = getattr(spec, name)
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+            raise TypeError(f"{name} must be a finite number, got {value!r}")
+    if spec.fps <= 0:
+        raise ValueError(f"fps must be positive, got {spec.fps}")
+    if spec.noise_sigma < 0:
+        raise ValueError(f"noise_sigma must be non-negative, got {spec.noise_sigma}")
 
 
 _DEFAULT_SPEC = SyntheticSpec()
+
+
+class VideoSpec(Protocol):
+    """What every synthetic spec (:class:`SyntheticSpec`, the multi-animal
+    :class:`~napari_dlcflow.core.example.group.GroupSpec`) has."""
+
+    @property
+    def n_frames(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def fps(self) -> float: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def noise_sigma(self) -> float: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,21 +258,23 @@ class SyntheticVideo:
 
 @dataclass(frozen=True)
 class ExampleFiles:
-    """Files written by :func:`write_synthetic_example`.
+    """Files written by :func:`write_synthetic_example` (or by
+    :func:`~napari_dlcflow.core.example.group.write_group_example`).
 
     Parameters
     ----------
     video : Path
-        The H.264 MP4 video, ``<folder>/synthetic_animal.mp4``.
+        The H.264 MP4 video, ``<folder>/synthetic_animal.mp4`` (``synthetic_animals.mp4``).
     truth_csv : Path
-        The ground-truth keypoints, ``<folder>/synthetic_animal_truth.csv``.
-    spec : SyntheticSpec
+        The ground-truth keypoints, ``<folder>/synthetic_animal_truth.csv``
+        (``synthetic_animals_truth.csv``).
+    spec : SyntheticSpec or GroupSpec
         The spec the files were made from.
     """
 
     video: Path
     truth_csv: Path
-    spec: SyntheticSpec
+    spec: VideoSpec
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,6 +358,14 @@ class _Motion:
         The neck stays within this distance of the centre.
     fps : float
         Frame rate.
+    start : ndarray, shape (2,), optional
+        Where the neck starts (default: the centre).
+
+    Attributes
+    ----------
+    steer : float
+        An extra turn (in 1 / L) added to the free wandering at the next :meth:`step`; set
+        from outside, e.g. to keep clear of other animals (zero for a lone animal).
     """
 
     def __init__(
@@ -334,6 +375,7 @@ class _Motion:
         centre: np.ndarray,
         radius: float,
         fps: float,
+        start: np.ndarray | None = None,
     ) -> None:
         self.rng = rng
         self.length = length
@@ -341,7 +383,8 @@ class _Motion:
         self.radius = radius
         self.dt = 1.0 / fps
         self.theta = float(rng.uniform(-math.pi, math.pi))
-        self.pos = centre.copy()
+        self.pos = (centre if start is None else np.asarray(start, dtype=float)).copy()
+        self.steer = 0.0
         self.curvature = 0.0  # in 1 / L
         self.speed = 0.0  # in L / s
         self.cruise = float(rng.uniform(0.7, 1.8))
@@ -404,9 +447,7 @@ class _Motion:
         # makes it leave the wall and cross the open field.
         goal_turn = 0.0
         if self.goal is None and rng.random() < dt / 2.5:
-            angle = rng.uniform(-math.pi, math.pi)
-            dist = 0.7 * self.radius * math.sqrt(rng.random())
-            self.goal = self.centre + dist * _unit(angle)
+            self.goal = self.pick_goal()
             self.goal_left = float(rng.uniform(1.0, 3.0))
         if self.goal is not None:
             to_goal = self.goal - self.pos
@@ -424,6 +465,8 @@ class _Motion:
         # Near the wall its steering takes over; |turn| <= 1.8 / L keeps the turning radius
         # above 0.55 L, so the body never folds.
         free = self.curvature + goal_turn
+        if self.steer:
+            free += self.steer
         turn = float(np.clip(free * (1.0 - urgency) + wall_turn, -1.8, 1.8))
 
         self.speed += (target_speed - self.speed) * (1.0 - math.exp(-dt / 0.3))
@@ -460,6 +503,12 @@ class _Motion:
             2.0 * math.pi
         )
         self.sway_phase = (self.sway_phase + 2.0 * math.pi * 0.8 * dt) % (2.0 * math.pi)
+
+    def pick_goal(self) -> np.ndarray:
+        """A new place to head for: a random point of the open field."""
+        angle = self.rng.uniform(-math.pi, math.pi)
+        dist = 0.7 * self.radius * math.sqrt(self.rng.random())
+        return self.centre + dist * _unit(angle)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -672,11 +721,10 @@ def _paint(region: np.ndarray, sdf: np.ndarray, colour: np.ndarray) -> None:
     region += (colour - region) * alpha
 
 
-def _background(spec: SyntheticSpec, rng: np.random.Generator) -> np.ndarray:
+def _background(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     """The empty arena: textured, unevenly lit floor, a wall ring and the bench outside it."""
     from skimage.filters import gaussian
 
-    height, width = spec.height, spec.width
     side = min(height, width)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
@@ -785,32 +833,48 @@ def iter_synthetic(
     keypoints : ndarray of float64, shape (K, 2)
         ``x, y`` of each of the :data:`BODYPARTS` in pixels (integer = pixel centre).
     """
-    # Independent streams, so that e.g. the noise level does not change the motion.
-    root = np.random.default_rng(spec.seed)
-    motion_rng, texture_rng, noise_rng = (
-        np.random.default_rng(s) for s in root.integers(0, 2**63, size=3)
-    )
-    side = min(spec.height, spec.width)
-    length = _BODY_FRACTION * side
-    centre = np.array([(spec.width - 1) / 2.0, (spec.height - 1) / 2.0])
-    # Keep the neck far enough from the floor's edge that the nose, ears and paws stay inside.
-    reach = max(_HEAD_LEN, math.hypot(_HEAD_KP, _EAR_SIDE + _EAR_RADIUS)) + 0.1
-    radius = _FLOOR_RADIUS * side - reach * length
-    background = _background(spec, texture_rng)
+    motion_rng, texture_rng, noise_rng = _streams(spec.seed)
+    length, centre, radius = _arena(spec.height, spec.width, _BODY_FRACTION)
+    background = _background(spec.height, spec.width, texture_rng)
     motion = _Motion(motion_rng, length, centre, radius, spec.fps)
     motion.warm_up()
-    sigma = np.float32(spec.noise_sigma)
     for _ in range(spec.n_frames):
         pose = _pose(motion)
         img = background.copy()
         _draw_animal(img, pose, length)
-        if spec.noise_sigma > 0:
-            noise = noise_rng.standard_normal((spec.height, spec.width), dtype=np.float32)
-            img += (noise * sigma)[..., None]  # luminance noise, as in a monochrome sensor
-        np.clip(img, 0.0, 255.0, out=img)
-        img += 0.5
-        yield img.astype(np.uint8), pose.keypoints
+        yield _finish(img, noise_rng, spec.noise_sigma), pose.keypoints
         motion.step()
+
+
+def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """Independent random streams for the motion, the arena's texture and the sensor noise,
+    so that e.g. the noise level does not change the motion."""
+    root = np.random.default_rng(seed)
+    motion_rng, texture_rng, noise_rng = (
+        np.random.default_rng(s) for s in root.integers(0, 2**63, size=3)
+    )
+    return motion_rng, texture_rng, noise_rng
+
+
+def _arena(height: int, width: int, body_fraction: float) -> tuple[float, np.ndarray, float]:
+    """Body length L (pixels), arena centre ``x, y`` and the radius the neck stays within."""
+    side = min(height, width)
+    length = body_fraction * side
+    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+    # Keep the neck far enough from the floor's edge that the nose, ears and paws stay inside.
+    reach = max(_HEAD_LEN, math.hypot(_HEAD_KP, _EAR_SIDE + _EAR_RADIUS)) + 0.1
+    radius = _FLOOR_RADIUS * side - reach * length
+    return length, centre, radius
+
+
+def _finish(img: np.ndarray, noise_rng: np.random.Generator, noise_sigma: float) -> np.ndarray:
+    """Add sensor noise to the float image ``img`` (in place) and round it to ``uint8``."""
+    if noise_sigma > 0:
+        noise = noise_rng.standard_normal(img.shape[:2], dtype=np.float32)
+        img += (noise * np.float32(noise_sigma))[..., None]  # luminance noise (monochrome sensor)
+    np.clip(img, 0.0, 255.0, out=img)
+    img += 0.5
+    return img.astype(np.uint8)
 
 
 def render_synthetic(spec: SyntheticSpec = _DEFAULT_SPEC) -> SyntheticVideo:
@@ -841,32 +905,70 @@ def render_synthetic(spec: SyntheticSpec = _DEFAULT_SPEC) -> SyntheticVideo:
 # ---------------------------------------------------------------------------------------------
 
 
-def _encode_video(path: Path, spec: SyntheticSpec) -> np.ndarray:
-    """Stream the frames of ``spec`` into an H.264 MP4 at ``path``; return the keypoints."""
-    keypoints = np.empty((spec.n_frames, len(BODYPARTS), 2), dtype=np.float64)
-    with VideoWriter(
-        path,
-        width=spec.width,
-        height=spec.height,
-        fps=spec.fps,
-        codec="libx264",
-        crf=17,
-        preset="veryfast",
-        keyframe_interval=_KEYFRAME_INTERVAL,
-    ) as out:
-        for i, (frame, kp) in enumerate(iter_synthetic(spec)):
-            keypoints[i] = kp
-            out.write(frame)
-    return keypoints
+def _write_example(
+    folder: str | os.PathLike[str],
+    spec: VideoSpec,
+    names: tuple[str, str],
+    frames: Iterator[tuple[np.ndarray, np.ndarray]],
+    truth_table: Callable[[np.ndarray], pd.DataFrame],
+) -> ExampleFiles:
+    """Stream ``frames`` into an H.264 MP4 and their keypoints into a truth CSV, atomically.
+
+    Parameters
+    ----------
+    folder : path-like
+        Where to write; created if missing.
+    spec : SyntheticSpec or GroupSpec
+        Frame size and rate (the size must be even).
+    names : (str, str)
+        File names of the video and the truth CSV.
+    frames : iterator of (frame, keypoints)
+        What to write, e.g. :func:`iter_synthetic`.
+    truth_table : callable
+        Turns the stacked keypoints into the truth table.
+    """
+    if spec.height % 2 or spec.width % 2:
+        raise ValueError(f"H.264 yuv420p needs an even frame size, got {spec.height}x{spec.width}")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    video = out / names[0]
+    truth = out / names[1]
+    # the truth is put in place first (inner block), then the video it describes
+    with (
+        atomic_writer(video, backup=False) as tmp_video,
+        atomic_writer(truth, backup=False) as tmp_truth,
+    ):
+        keypoints = []
+        with VideoWriter(
+            tmp_video,
+            width=spec.width,
+            height=spec.height,
+            fps=spec.fps,
+            codec="libx264",
+            crf=17,
+            preset="veryfast",
+            keyframe_interval=_KEYFRAME_INTERVAL,
+        ) as writer:
+            for frame, kp in frames:
+                keypoints.append(kp)
+                writer.write(frame)
+        truth_table(np.stack(keypoints)).to_csv(tmp_truth)
+    return ExampleFiles(video=video, truth_csv=truth, spec=spec)
 
 
-def _truth_frame(keypoints: np.ndarray, bodyparts: tuple[str, ...]) -> pd.DataFrame:
-    """The keypoints as a DeepLabCut-style DataFrame (3-level columns)."""
+def _truth_frame(
+    keypoints: np.ndarray, bodyparts: tuple[str, ...], individuals: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """The keypoints as a DeepLabCut-style DataFrame: 3-level columns for ``(T, K, 2)``
+    keypoints, 4-level (with ``individuals``) for ``(T, N, K, 2)``."""
     import pandas as pd
 
-    columns = pd.MultiIndex.from_product(
-        [[TRUTH_SCORER], list(bodyparts), ["x", "y"]], names=["scorer", "bodyparts", "coords"]
-    )
+    levels: list[list[str]] = [[TRUTH_SCORER], list(bodyparts), ["x", "y"]]
+    names = ["scorer", "bodyparts", "coords"]
+    if individuals:
+        levels.insert(1, list(individuals))
+        names.insert(1, "individuals")
+    columns = pd.MultiIndex.from_product(levels, names=names)
     n_frames = keypoints.shape[0]
     return pd.DataFrame(
         keypoints.reshape(n_frames, -1), columns=columns, index=pd.RangeIndex(n_frames)
@@ -902,20 +1004,13 @@ def write_synthetic_example(
     ValueError
         If the frame size is odd.
     """
-    if spec.height % 2 or spec.width % 2:
-        raise ValueError(f"H.264 yuv420p needs an even frame size, got {spec.height}x{spec.width}")
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    video = out / _VIDEO_NAME
-    truth = out / _TRUTH_NAME
-    # the truth is put in place first (inner block), then the video it describes
-    with (
-        atomic_writer(video, backup=False) as tmp_video,
-        atomic_writer(truth, backup=False) as tmp_truth,
-    ):
-        keypoints = _encode_video(tmp_video, spec)
-        _truth_frame(keypoints, BODYPARTS).to_csv(tmp_truth)
-    return ExampleFiles(video=video, truth_csv=truth, spec=spec)
+    return _write_example(
+        folder,
+        spec,
+        (_VIDEO_NAME, _TRUTH_NAME),
+        iter_synthetic(spec),
+        lambda keypoints: _truth_frame(keypoints, BODYPARTS),
+    )
 
 
 def read_truth(path: str | os.PathLike[str]) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -940,6 +1035,39 @@ def read_truth(path: str | os.PathLike[str]) -> tuple[np.ndarray, tuple[str, ...
     ValueError
         If the file is not a truth CSV of this layout (the message names the file).
     """
+    _, df, values, bad = _read_truth_csv(path, ("scorer", "bodyparts", "coords"))
+    columns = df.columns
+    parts = list(columns.get_level_values("bodyparts"))
+    coords = list(columns.get_level_values("coords"))
+    bodyparts = tuple(parts[0::2])
+    if parts[1::2] != list(bodyparts) or coords != ["x", "y"] * len(bodyparts):
+        raise bad("columns are not x, y pairs per body part")
+    if len(set(bodyparts)) != len(bodyparts):
+        raise bad("a body part appears twice")
+    return values.reshape(len(df), len(bodyparts), 2), bodyparts
+
+
+def _read_truth_csv(
+    path: str | os.PathLike[str], levels: tuple[str, ...]
+) -> tuple[Path, pd.DataFrame, np.ndarray, Callable[[str], ValueError]]:
+    """Read a truth CSV whose header rows are ``levels``; check what all truth files share.
+
+    Returns
+    -------
+    file : Path
+    df : pandas.DataFrame
+        The table (columns checked for the levels, the scorer and x, y pairs).
+    values : ndarray of float64, shape (T, C)
+    bad : callable
+        Makes the ValueError naming the file for a reason.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file is not a truth CSV of this layout (the message names the file).
+    """
     import pandas as pd
 
     file = Path(path)
@@ -950,29 +1078,20 @@ def read_truth(path: str | os.PathLike[str]) -> tuple[np.ndarray, tuple[str, ...
         return ValueError(f"{file} is not a synthetic ground-truth CSV: {reason}")
 
     try:
-        df = pd.read_csv(file, header=[0, 1, 2], index_col=0, float_precision="round_trip")
+        df = pd.read_csv(
+            file, header=list(range(len(levels))), index_col=0, float_precision="round_trip"
+        )
     except (ValueError, IndexError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise bad(f"cannot parse it ({exc})") from exc
 
     columns = df.columns
-    if not isinstance(columns, pd.MultiIndex) or list(columns.names) != [
-        "scorer",
-        "bodyparts",
-        "coords",
-    ]:
-        raise bad("its header is not the 3 rows scorer / bodyparts / coords")
+    if not isinstance(columns, pd.MultiIndex) or list(columns.names) != list(levels):
+        raise bad(f"its header is not the {len(levels)} rows {' / '.join(levels)}")
     if df.shape[1] == 0 or df.shape[1] % 2:
         raise bad(f"it has {df.shape[1]} data columns, expected x, y pairs")
     scorers = set(columns.get_level_values("scorer"))
     if scorers != {TRUTH_SCORER}:
         raise bad(f"scorer is {sorted(scorers)}, expected {TRUTH_SCORER!r}")
-    parts = list(columns.get_level_values("bodyparts"))
-    coords = list(columns.get_level_values("coords"))
-    bodyparts = tuple(parts[0::2])
-    if parts[1::2] != list(bodyparts) or coords != ["x", "y"] * len(bodyparts):
-        raise bad("columns are not x, y pairs per body part")
-    if len(set(bodyparts)) != len(bodyparts):
-        raise bad("a body part appears twice")
     n_frames = len(df)
     try:
         index = np.asarray(df.index, dtype=np.int64)
@@ -986,4 +1105,4 @@ def read_truth(path: str | os.PathLike[str]) -> tuple[np.ndarray, tuple[str, ...
         values = df.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise bad("it holds non-numeric coordinates") from exc
-    return values.reshape(n_frames, len(bodyparts), 2), bodyparts
+    return file, df, values, bad

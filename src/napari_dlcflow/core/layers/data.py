@@ -340,43 +340,64 @@ def keypoint_layers(
     name: str = "keypoints",
     size: float = 8.0,
     colormap: str = DEFAULT_COLORMAP,
+    individuals: Sequence[str] = (),
 ) -> list[LayerData]:
-    """A Points layer (one colour per body part) and, with a skeleton, a Vectors layer.
+    """A Points layer (coloured by the one colour rule) and, with a skeleton, a Vectors layer.
 
     Parameters
     ----------
-    keypoints : array-like of shape (T, K, 2)
-        ``x, y`` per frame and body part (single animal).
+    keypoints : array-like of shape (T, K, 2) or (T, N, K, 2)
+        ``x, y`` per frame and body part (single animal), or per frame, individual and body
+        part (with ``individuals``); NaN keypoints are left out.
     bodyparts : sequence of str
         The K names; stored in the points' ``bodypart`` feature.
     skeleton : sequence of (str, str)
-        Edges to draw.
+        Edges to draw (within each individual).
     name : str
         Layer name; the skeleton layer is ``"<name> skeleton"``.
     size : float
         Point size in pixels.
     colormap : str
         The colormap of the colour rule.
+    individuals : sequence of str
+        The N names of ``(T, N, K, 2)`` keypoints, stored in the ``individual`` feature;
+        several individuals are coloured by individual.
 
     Returns
     -------
     list of (data, kwargs, layer type)
         napari LayerData tuples.
     """
-    points, _, k = keypoints_to_points(keypoints)
-    individuals = [""] * len(bodyparts)
-    colors = keypoint_colors(individuals, bodyparts, colormap=colormap)
+    kp = np.asarray(keypoints, dtype=float)
+    if individuals:
+        if kp.ndim != 4 or kp.shape[1] != len(individuals):
+            raise ValueError(
+                f"keypoints of {len(individuals)} individuals must have shape (T, N, K, 2), "
+                f"got {kp.shape}"
+            )
+        kp = kp.reshape(kp.shape[0], -1, 2)
+        column_inds = [ind for ind in individuals for _ in bodyparts]
+        column_parts = [bp for _ in individuals for bp in bodyparts]
+    else:
+        column_inds = [""] * len(bodyparts)
+        column_parts = list(bodyparts)
+    points, _, k = keypoints_to_points(kp)
+    colors = keypoint_colors(column_inds, column_parts, colormap=colormap)
     layers: list[LayerData] = []
     if skeleton:
-        edges = skeleton_edges(individuals, bodyparts, skeleton)
+        edges = skeleton_edges(column_inds, column_parts, skeleton)
         style = VectorsStyle(name=f"{name} skeleton")
-        layers.append((skeleton_segments(keypoints, edges), style.as_kwargs(), "vectors"))
+        layers.append((skeleton_segments(kp, edges), style.as_kwargs(), "vectors"))
     style = PointsStyle(name=name, size=size, face_color=colors[k] if len(k) else "white")
-    kwargs = {
-        **style.as_kwargs(),
-        "features": {"bodypart": np.asarray(bodyparts, dtype=object)[k]},
-        "metadata": {"bodyparts": list(bodyparts), "skeleton": [list(e) for e in skeleton]},
+    features = {"bodypart": np.asarray(column_parts, dtype=object)[k]}
+    metadata: dict[str, Any] = {
+        "bodyparts": list(bodyparts),
+        "skeleton": [list(e) for e in skeleton],
     }
+    if individuals:
+        features["individual"] = np.asarray(column_inds, dtype=object)[k]
+        metadata["individuals"] = list(individuals)
+    kwargs = {**style.as_kwargs(), "features": features, "metadata": metadata}
     layers.append((points, kwargs, "points"))
     return layers
 

@@ -213,6 +213,7 @@ def create_project(
         doc["project_path"] = str(final)
         if multianimal:
             doc["bodyparts"] = "MULTI!"
+            doc["identity"] = False  # as deeplabcut.create_new_project writes it
             project.individuals = inds
             project.bodyparts = parts
             project.unique_bodyparts = uniques
