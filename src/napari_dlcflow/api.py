@@ -185,12 +185,15 @@ def import_labels(
     )
     if new_project is not None:
         task, scorer, where = new_project
-        kw = {"frames": list(frames)} if frames is not None and (
-            format == "sleap" or str(source).endswith(".slp")
-        ) else {}
+        kw = (
+            {"frames": list(frames)}
+            if frames is not None and (format == "sleap" or str(source).endswith(".slp"))
+            else {}
+        )
         foreign = read_foreign(source, format, **kw)
-        project = new_project_for(foreign, task, scorer, Path(where).expanduser(),
-                                  rename=opts.rename)
+        project = new_project_for(
+            foreign, task, scorer, Path(where).expanduser(), rename=opts.rename
+        )
     elif config is not None:
         project = Project.open(_config(config))
     else:

@@ -87,7 +87,10 @@ def open_in_viewer(
     if video is not None:
         viewer.open(str(_existing(video, root)), plugin="napari-dlcflow")
     files: Sequence[Any] = (
-        [] if analysis is None else [analysis] if isinstance(analysis, (str, os.PathLike))
+        []
+        if analysis is None
+        else [analysis]
+        if isinstance(analysis, (str, os.PathLike))
         else analysis
     )
     for f in files:

@@ -108,9 +108,12 @@ def test_openfield_export_with_deeplabcut(openfield_project: Path) -> None:
     assert record["iteration"] == 0 and record["train_fraction"] == 0.8
     assert resolve_shuffle(openfield_project) == (1, 1)
     assert resolve_shuffle(openfield_project, 2) == (2, 1)
-    assert shuffle_train_folder(openfield_project / "config.yaml", *resolve_shuffle(
-        openfield_project
-    )) == Path(summary.shuffles[0]["folder"]) / "train"
+    assert (
+        shuffle_train_folder(
+            openfield_project / "config.yaml", *resolve_shuffle(openfield_project)
+        )
+        == Path(summary.shuffles[0]["folder"]) / "train"
+    )
     # the net types we list are DeepLabCut's own list
     out = subprocess.run(
         [

@@ -231,7 +231,11 @@ def test_predictions_colour_by_individual_in_every_layer() -> None:
 
     data = np.ones((3, 4, 3))
     pred = Predictions(
-        data, ("nose", "tail", "nose", "tail"), ("m1", "m1", "m2", "m2"), "s", np.arange(3),
+        data,
+        ("nose", "tail", "nose", "tail"),
+        ("m1", "m1", "m2", "m2"),
+        "s",
+        np.arange(3),
         multi_animal=True,
     )
     layers = predictions_layers(pred, [("nose", "tail")], colormap="jet")

@@ -26,6 +26,7 @@ EDGES = [
 def _no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     """Answer every question of the dock without a modal box (recorded for the tests)."""
     from napari_dlcflow.widgets.labeling import dialogs as d
+
     answers: dict[str, object] = {
         "unsaved": "discard",
         "recovery": True,

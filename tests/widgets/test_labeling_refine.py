@@ -36,6 +36,7 @@ OUTLIERS = (3, 9, 21)
 @pytest.fixture
 def asked(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     from napari_dlcflow.widgets.labeling import dialogs as d
+
     record: list[tuple[str, str]] = []
 
     def save_changes(_parent: object, text: str) -> bool:

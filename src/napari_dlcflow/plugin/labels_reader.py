@@ -62,9 +62,7 @@ def labels_layer_data(path: Path, image_names: list[str] | None = None) -> tuple
     names = image_names if image_names else [r[-1] for r in labels.images]
     where = {n: t for t, n in enumerate(names)}
     frames = np.array([where.get(r[-1], -1) for r in labels.images], dtype=int)
-    data, features, face = labels_points(
-        labels, frames, colormap=display_settings(path).colormap
-    )
+    data, features, face = labels_points(labels, frames, colormap=display_settings(path).colormap)
     machine = labels.likelihood is not None
     meta = {
         "dlcflow": {

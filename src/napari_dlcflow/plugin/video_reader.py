@@ -58,5 +58,3 @@ def read_video(path: PathLike | list[PathLike]) -> list[tuple]:
     from napari_dlcflow.napari_common import layer_data_for
 
     return [layer_data_for(p) for p in paths]
-
-

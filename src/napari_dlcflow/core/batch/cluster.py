@@ -67,9 +67,7 @@ def is_address(text: str) -> bool:
     return bool(_ADDRESS.match(text)) and not text.endswith((".yaml", ".yml"))
 
 
-def local_layout(
-    n_cores: int | None = None, gpus: Sequence[str] = ()
-) -> list[dict[str, Any]]:
+def local_layout(n_cores: int | None = None, gpus: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Workers of a local cluster: one per GPU if any (each seeing only its card), else one per
     core; one thread each.
 
@@ -152,8 +150,10 @@ def _open_local(
     except BaseException:
         cluster.close()
         raise
-    what = f"{len(gpu_ids)} GPU worker(s) ({', '.join(gpu_ids)})" if gpu_ids else (
-        f"{len(layout)} CPU worker(s)"
+    what = (
+        f"{len(gpu_ids)} GPU worker(s) ({', '.join(gpu_ids)})"
+        if gpu_ids
+        else (f"{len(layout)} CPU worker(s)")
     )
     return BatchCluster(
         client=client,
@@ -285,4 +285,3 @@ def open_cluster(
         if opened.cluster is not None:
             with contextlib.suppress(Exception):
                 opened.cluster.close(timeout=60)
-

@@ -323,7 +323,8 @@ def run_batch(
         with contextlib.suppress(Exception):
             flag.set()
         queued = [
-            f for f, vp in zip(futures, progress.videos, strict=True)
+            f
+            for f, vp in zip(futures, progress.videos, strict=True)
             if not f.done() and vp.attempts == 0
         ]
         client.cancel(queued)

@@ -525,4 +525,3 @@ def run_task(task: VideoTask) -> dict[str, Any]:
         res["fps"] = round(res["frames"] / res["seconds"], 2)
     rep.send(res["state"], res["frames"], res["frames"], error=res["error"])
     return res
-

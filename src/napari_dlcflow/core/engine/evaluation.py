@@ -344,8 +344,11 @@ def explain(
         f"Test RMSE {r.test_rmse:.2f} px (epoch {r.epoch}): on labeled images the network did "
         f"not train on, its points lie on average {r.test_rmse:.1f} pixels from your labels"
         f"{size}. "
-        + ("A few pixels is about as close as people label." if learned else
-           "People label within a few pixels, so this is far off.")
+        + (
+            "A few pixels is about as close as people label."
+            if learned
+            else "People label within a few pixels, so this is far off."
+        )
     )
     ratio = r.test_rmse / r.train_rmse if r.train_rmse > 0 else math.nan
     if not learned:
@@ -361,8 +364,9 @@ def explain(
         )
     else:
         verdict = "Train and test are close, so it generalises to new images of this kind."
-    out.append(f"Train RMSE {r.train_rmse:.2f} px is the same on the images it trained on. "
-               + verdict)
+    out.append(
+        f"Train RMSE {r.train_rmse:.2f} px is the same on the images it trained on. " + verdict
+    )
     if math.isnan(r.test_rmse_pcutoff):
         pc = (
             f"RMSE with p-cutoff counts only points predicted with confidence >= {r.pcutoff:g}; "

@@ -122,7 +122,8 @@ def load_file(path: str | os.PathLike, format: str | None = None, **options: Any
     if kind is None:
         raise FormatError(
             p,
-            "not a keypoint format we know (" + "; ".join(KINDS[k] for k in KINDS if k != "dlc")
+            "not a keypoint format we know ("
+            + "; ".join(KINDS[k] for k in KINDS if k != "dlc")
             + ")",
         )
     if kind not in KINDS:
@@ -155,8 +156,10 @@ def _kind_for_save(data: Keypoints, p: Path) -> str:
     if p.is_dir() and not isinstance(data, Predictions):
         return "collected-data"
     raise FormatError(
-        p, "cannot tell the format to save from the name; pass format= (one of "
-        + ", ".join(k for k in KINDS if k not in ("sleap", "dlc")) + ")"
+        p,
+        "cannot tell the format to save from the name; pass format= (one of "
+        + ", ".join(k for k in KINDS if k not in ("sleap", "dlc"))
+        + ")",
     )
 
 

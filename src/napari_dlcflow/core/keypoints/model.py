@@ -235,4 +235,3 @@ class Keypoints:
                 if c is not None:
                     out[:, a, b] = self.xy[:, c]
         return out
-

@@ -106,5 +106,3 @@ def summarize_changes(before: Labels | None, after: Labels, *, pending: int = 0)
     # deletions first: they are what a user must not miss
     out.details.sort(key=lambda s: (not s.endswith("deleted"), s))
     return out
-
-

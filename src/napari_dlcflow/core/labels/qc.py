@@ -481,9 +481,7 @@ def _name(ind: str, bp: str) -> str:
     return f"{ind}/{bp}" if ind else bp
 
 
-def _outside(
-    tables: Sequence[tuple[Path, Labels]], s: QCSettings, out: list[Finding]
-) -> None:
+def _outside(tables: Sequence[tuple[Path, Labels]], s: QCSettings, out: list[Finding]) -> None:
     for folder, labels in tables:
         sizes: dict[str, tuple[int, int] | None] = {}
         for r, row in enumerate(labels.images):
@@ -986,9 +984,7 @@ def format_findings(findings: Sequence[Finding], width: int | None = None) -> st
     counts: dict[str, int] = {}
     for f in findings:
         counts[f.kind] = counts.get(f.kind, 0) + 1
-    lines.append(
-        f"{len(findings)} findings: " + ", ".join(f"{k} {n}" for k, n in counts.items())
-    )
+    lines.append(f"{len(findings)} findings: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
     return "\n".join(lines)
 
 
@@ -1000,7 +996,15 @@ def findings_csv(findings: Sequence[Finding]) -> str:
     w.writerow(_CSV_FIELDS)
     for f in findings:
         w.writerow(
-            [f.kind, f.folder, f.image, f.individual, "+".join(f.bodyparts), f.score, f.reason,
-             f.key]
+            [
+                f.kind,
+                f.folder,
+                f.image,
+                f.individual,
+                "+".join(f.bodyparts),
+                f.score,
+                f.reason,
+                f.key,
+            ]
         )
     return buf.getvalue()

@@ -209,9 +209,12 @@ def render_labeled_video(
     done = 0
     try:
         with atomic_writer(final, backup=False) as tmp:
-            with av.open(str(src)) as inp, VideoWriter(
-                tmp, width=width, height=height, fps=rate, codec=codec, crf=crf
-            ) as outv:
+            with (
+                av.open(str(src)) as inp,
+                VideoWriter(
+                    tmp, width=width, height=height, fps=rate, codec=codec, crf=crf
+                ) as outv,
+            ):
                 stream_in = inp.streams.video[0]
                 stream_in.thread_type = "AUTO"
                 if on_progress:

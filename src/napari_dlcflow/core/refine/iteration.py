@@ -51,6 +51,7 @@ __all__ = [
     "pending_machine_labels",
 ]
 
+
 class MachineLabelsPendingError(RuntimeError):
     """Machine labels wait for review; the message lists the folders."""
 

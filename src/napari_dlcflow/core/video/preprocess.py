@@ -632,9 +632,7 @@ def preprocess_video(
                 ) as writer:
                     for i, cropped in enumerate(_cropped_frames(src, roi)):
                         if should_stop is not None and should_stop():
-                            raise PreprocessCancelled(
-                                f"{src_path}: cancelled at frame {i} of {n}"
-                            )
+                            raise PreprocessCancelled(f"{src_path}: cancelled at frame {i} of {n}")
                         writer.write(transform.enhance(cropped))
                         if on_progress is not None:
                             on_progress(i + 1, n)

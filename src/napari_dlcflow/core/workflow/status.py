@@ -231,8 +231,10 @@ def workflow_status(project: Any | str | os.PathLike | None) -> WorkflowStatus:
         lsum += f", {pending} to review"
     if lab["unreadable"]:
         lsum += f", {len(lab['unreadable'])} unreadable label file(s)"
-    lstate = "problem" if lab["unreadable"] else (
-        "todo" if ext == 0 else ("done" if labeled >= ext and not pending else "partial")
+    lstate = (
+        "problem"
+        if lab["unreadable"]
+        else ("todo" if ext == 0 else ("done" if labeled >= ext and not pending else "partial"))
     )
     put("labeling", lstate, lsum if ext else "no frames extracted yet")
 
@@ -242,8 +244,11 @@ def workflow_status(project: Any | str | os.PathLike | None) -> WorkflowStatus:
     else:
         rows = current.labeled_frames if current is not None else None
         text = f"{rows} frames" if rows is not None else "made"
-        put("dataset", "partial" if stale else "done",
-            text + (", labels changed since" if stale else ""))
+        put(
+            "dataset",
+            "partial" if stale else "done",
+            text + (", labels changed since" if stale else ""),
+        )
 
     running = train["running"]
     test = current.test_error if current is not None else None
@@ -264,10 +269,16 @@ def workflow_status(project: Any | str | os.PathLike | None) -> WorkflowStatus:
         put("training", "todo", "no model yet")
 
     n_an, n_v = ana["analysed"], ana["videos"]
-    put("analysis", "done" if n_v and n_an == n_v else ("partial" if n_an else "todo"),
-        f"{n_an} of {_plural(n_v, 'video')}")
-    put("plots", "done" if n_an else "todo",
-        f"{_plural(n_an, 'analysed video')} to plot" if n_an else "analyse a video first")
+    put(
+        "analysis",
+        "done" if n_v and n_an == n_v else ("partial" if n_an else "todo"),
+        f"{n_an} of {_plural(n_v, 'video')}",
+    )
+    put(
+        "plots",
+        "done" if n_an else "todo",
+        f"{_plural(n_an, 'analysed video')} to plot" if n_an else "analyse a video first",
+    )
     rsum = f"iteration {project.iteration}"
     if current is not None and current.machine_label_frames:
         rsum += f", {_plural(current.machine_label_frames, 'machine-labeled frame')}"

@@ -189,9 +189,7 @@ class AnalyzePanel(QGroupBox):
         self.cluster_label.setWordWrap(True)
         self.cluster_label.setTextFormat(Qt.TextFormat.RichText)
         self.cluster_label.setOpenExternalLinks(True)
-        self.cluster_label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextBrowserInteraction
-        )
+        self.cluster_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.cluster_label.setVisible(False)
         form.addRow(self.cluster_label)
         self.overall = QProgressBar()

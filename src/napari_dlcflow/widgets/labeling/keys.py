@@ -13,6 +13,7 @@ from napari_dlcflow.widgets.common.shortcuts import LABELING_SHORTCUTS
 if TYPE_CHECKING:
     from napari_dlcflow.widgets.common.labeling_host import LabelingHost
 
+
 def bind_layer_keys(layer: object, dock: LabelingHost) -> None:
     """Bind :data:`~napari_dlcflow.widgets.common.shortcuts.LABELING_SHORTCUTS` on the labels
     layer (active while it is the selected layer)."""

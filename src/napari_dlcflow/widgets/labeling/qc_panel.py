@@ -89,9 +89,7 @@ class LabelQCPanel(QGroupBox):
             self.note.setText("Open a project first: the check looks at all its labels.")
             return []
         try:
-            self.findings = check_labels(
-                project, evaluation=latest_frames(project.config_path)
-            )
+            self.findings = check_labels(project, evaluation=latest_frames(project.config_path))
         except (LabelsError, OSError, ValueError) as exc:
             self.note.setText(f"Check failed: {exc}")
             return []

@@ -555,4 +555,3 @@ class OverlayDock(QScrollArea):
             self.status.info(f"Wrote {event.get('path')}")
         elif kind == "exit" and not event.get("ok"):
             self.status.error(f"Labeled video not written: {event.get('reason')}")
-

@@ -27,9 +27,7 @@ def ask_save_video(parent: QWidget | None, suggested: str) -> str | None:
 
 def ask_video(parent: QWidget | None) -> str | None:
     """Ask for the video file that was analysed; None if cancelled."""
-    path, _ = QFileDialog.getOpenFileName(
-        parent, "Which video was analysed?", "", VIDEO_FILTER
-    )
+    path, _ = QFileDialog.getOpenFileName(parent, "Which video was analysed?", "", VIDEO_FILTER)
     return path or None
 
 

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     import napari
 
 
-
 class ProjectDock(QScrollArea):
     """Create or open a project; edit body parts, individuals, skeleton, display and videos.
 
@@ -402,6 +401,7 @@ class ProjectDock(QScrollArea):
         if p.dirty:
             self._error("Save first: DeepLabCut checks the file on disk")
             return None
+
         def done(verdict: Any) -> None:
             (self._info if verdict.ok else self._error)(verdict.message)
 

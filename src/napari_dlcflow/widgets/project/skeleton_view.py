@@ -89,9 +89,11 @@ def place_labels(
                 box = np.array([x + dx, y + dy, w, h])
                 box[0] = min(max(box[0], 0.0), max(bounds[0] - w, 0.0))
                 box[1] = min(max(box[1], 0.0), max(bounds[1] - h, 0.0))
-                cost = sum(overlap(box, o) for o in placed) + sum(
-                    overlap(box, d) for j, d in enumerate(dots) if j != i
-                ) + overlap(box, dots[i])
+                cost = (
+                    sum(overlap(box, o) for o in placed)
+                    + sum(overlap(box, d) for j, d in enumerate(dots) if j != i)
+                    + overlap(box, dots[i])
+                )
                 if cost < best_cost:
                     best, best_cost = box, cost
                 if cost == 0:

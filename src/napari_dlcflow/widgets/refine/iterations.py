@@ -377,6 +377,7 @@ class IterationsSection(QGroupBox):
         if not ask_train_from(self, text):
             return "Not training yet: start it in the Training dock."
         from napari_dlcflow.core.engine import training
+
         try:
             spec = next_train_spec(project, snap, shuffle=SHUFFLE)
             job = training.start_training(spec)

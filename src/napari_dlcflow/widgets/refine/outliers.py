@@ -556,9 +556,7 @@ class OutliersPanel(QGroupBox):
             on_progress=progress,
             should_stop=self.jobs.stop.is_set,
             on_result=partial(self._extracted, video),
-            on_error=lambda exc: self._error(
-                f"Outlier extraction of {video.name} failed: {exc}"
-            ),
+            on_error=lambda exc: self._error(f"Outlier extraction of {video.name} failed: {exc}"),
             on_finished=self._job_finished,
         )
 

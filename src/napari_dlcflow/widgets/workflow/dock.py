@@ -173,8 +173,12 @@ class WorkflowDock(QWidget):
         self.timer.setInterval(RUNNING_REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
 
-        for sig in (self.state.opened, self.state.saved, self.state.frames_added,
-                    self.state.iteration_changed):
+        for sig in (
+            self.state.opened,
+            self.state.saved,
+            self.state.frames_added,
+            self.state.iteration_changed,
+        ):
             sig.connect(self._on_project_signal)
         self.viewer.layers.events.inserted.connect(self._on_layer_added)
         self._apply(None)
