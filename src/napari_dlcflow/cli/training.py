@@ -244,7 +244,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             on_log=lambda line: None,
         )
     if not results:
-        print("no evaluation results")
+        from napari_dlcflow.core.engine.training import list_snapshots
+
+        folder = model.find_train_folder()
+        if not list_snapshots(folder, check=True):
+            print(f"no evaluation results: no snapshot in {folder} (train first)", file=sys.stderr)
+        else:
+            print(f"no evaluation results in {model.evaluation_folder}", file=sys.stderr)
         return 1
     print(format_table(results))
     print()
