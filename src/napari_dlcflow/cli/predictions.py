@@ -21,6 +21,7 @@ def _print(line: str) -> None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from napari_dlcflow.core.engine.analysis import AnalysisSpec, analyze
+    from napari_dlcflow.core.project.config import find_config
 
     crop = [int(v) for v in args.crop.split(",")] if args.crop else None
     if crop is not None and len(crop) != 4:
@@ -42,7 +43,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if value is not None
     }
     spec = AnalysisSpec(
-        config=str(Path(args.config)),
+        config=str(find_config(args.config)),
         videos=[str(Path(v)) for v in args.videos],
         shuffle=args.shuffle,
         trainset_index=args.trainset_index,

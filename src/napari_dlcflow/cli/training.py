@@ -36,7 +36,12 @@ def register(sub: Any) -> None:
     p.add_argument("--eval-interval", type=int, default=10, help="test metrics every N epochs")
     add_device(p)
     p.add_argument("--gpus", help="comma-separated GPU indices to train on together")
-    p.add_argument("--weights", choices=("pretrained", "scratch"), default="pretrained")
+    p.add_argument(
+        "--weights",
+        choices=("auto", "pretrained", "scratch"),
+        default="auto",
+        help="auto (default): pretrained when cached or online, else from scratch",
+    )
     p.add_argument("--offline", action="store_true", help="never try to download weights")
     p.add_argument("--backbone", help="swap the backbone, e.g. resnet18 (small and fast)")
     p.add_argument("--crop-size", type=int, help="training crop width and height in pixels")
@@ -157,6 +162,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         spec = resume_spec(old, epochs=args.epochs)
         print(f"resuming from {Path(spec.resume_from or '').name}")
     else:
+        from napari_dlcflow.core.engine.weights import choose_weights
+
+        weights, note = choose_weights(
+            folder / "pytorch_config.yaml",
+            args.weights,
+            backbone=args.backbone,
+            offline=args.offline,
+        )
+        if note:
+            print(note, flush=True)
         spec = TrainSpec(
             config=str(config),
             shuffle=model.shuffle,
@@ -168,7 +183,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             eval_interval=args.eval_interval,
             device=args.device,
             gpus=[int(g) for g in args.gpus.split(",")] if args.gpus else None,
-            weights=args.weights,
+            weights=weights,
             offline=args.offline,
             backbone=args.backbone,
             crop_size=args.crop_size,
@@ -229,7 +244,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             on_log=lambda line: None,
         )
     if not results:
-        print("no evaluation results")
+        from napari_dlcflow.core.engine.training import list_snapshots
+
+        folder = model.find_train_folder()
+        if not list_snapshots(folder, check=True):
+            print(f"no evaluation results: no snapshot in {folder} (train first)", file=sys.stderr)
+        else:
+            print(f"no evaluation results in {model.evaluation_folder}", file=sys.stderr)
         return 1
     print(format_table(results))
     print()

@@ -268,14 +268,35 @@ def evaluate_here(
     """
     from deeplabcut.pose_estimation_pytorch.apis.evaluation import evaluate_network
 
-    evaluate_network(
-        config,
-        shuffles=[int(shuffle)],
-        trainingsetindex=int(trainset_index),
-        snapshotindex="all",
-        snapshots_to_evaluate=snapshots or None,
-        per_keypoint_evaluation=True,
-        device=None if device == "auto" else device,
-        plotting=False,
-    )
+    from napari_dlcflow.core.engine.training import list_snapshots
+
+    if not snapshots:  # one at a time: a snapshot DeepLabCut fails on does not lose the others
+        train = Path(config).parent / "dlc-models-pytorch"
+        found = [
+            s.path.stem
+            for folder in train.glob(f"iteration-*/*shuffle{int(shuffle)}/train")
+            for s in list_snapshots(folder, check=True)
+        ]
+        snapshots = sorted(set(found)) or None
+    failed: list[str] = []
+    for group in [[s] for s in snapshots] if snapshots else [None]:
+        try:
+            evaluate_network(
+                config,
+                shuffles=[int(shuffle)],
+                trainingsetindex=int(trainset_index),
+                snapshotindex="all",
+                snapshots_to_evaluate=group,
+                per_keypoint_evaluation=True,
+                device=None if device == "auto" else device,
+                plotting=False,
+            )
+        except Exception as exc:
+            if group is None or len(snapshots or []) == 1:
+                raise
+            traceback.print_exc()
+            failed.append(group[0])
+            emit("log", message=f"{group[0]}: DeepLabCut failed ({type(exc).__name__}: {exc})")
+    if snapshots and len(failed) == len(snapshots):
+        raise EngineError(f"DeepLabCut could not evaluate any snapshot ({', '.join(failed)})")
     emit("evaluated", shuffle=int(shuffle))

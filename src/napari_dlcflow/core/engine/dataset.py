@@ -28,7 +28,7 @@ import importlib.util
 import os
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,7 @@ __all__ = [
     "create_datasets",
     "last_dataset",
     "net_types",
+    "net_types_for",
     "resolve_model",
     "resolve_shuffle",
     "split_indices",
@@ -197,6 +198,29 @@ def net_types(config_folder: str | os.PathLike | None = None) -> list[NetType]:
                 _NOTES.get(fam, ""),
             )
     return [out[k] for k in sorted(out)]
+
+
+def net_types_for(
+    multi_animal: bool, config_folder: str | os.PathLike | None = None
+) -> list[NetType]:
+    """The net types to offer on a project (:func:`net_types`, filtered).
+
+    A single-animal project gets no multi-animal-only type (``dekr``, ``dlcrnet``, ``ctd``).
+    A multi-animal project gets every type except ``ctd_*``: a conditional top-down model
+    needs the predictions of a trained bottom-up model as conditions (DeepLabCut's
+    ``ctd_conditions``), which napari-dlcflow does not set up; there the backbones
+    (``resnet_*``, ``hrnet_*``, ``cspnext_*``) are bottom-up with part-affinity fields, and
+    top-down types train a detector too (see
+    :func:`~napari_dlcflow.core.engine.weights.weights_status` for what that needs offline).
+    """
+    out = []
+    for t in net_types(config_folder):
+        if t.needs_conditions or (t.multi_animal_only and not multi_animal):
+            continue
+        if multi_animal and t.family in ("resnet", "hrnet", "cspnext") and not t.needs_detector:
+            t = replace(t, note=t.note.replace("bottom-up", "bottom-up with part-affinity fields"))
+        out.append(t)
+    return out
 
 
 @dataclass

@@ -333,6 +333,22 @@ def explain(
     """
     if not results:
         return ["No evaluation yet: evaluate a snapshot to see how well the network does."]
+    r = per_epoch(results)[-1]
+    if math.isnan(r.test_rmse) and math.isnan(r.train_rmse):
+        keep = ("mAP", "Only ", "Training")
+        return [
+            f"RMSE is empty (NaN) at epoch {r.epoch}: DeepLabCut matched no predicted point to "
+            "a labeled one. On a multi-animal project the points are first assembled into "
+            "animals (part-affinity fields, or DEKR's grouping) and each assembled animal is "
+            "matched to a labeled individual; an untrained network assembles none: train longer.",
+            *[s for s in _explain(results, image_width, n_test) if s.startswith(keep)],
+        ]
+    return _explain(results, image_width, n_test)
+
+
+def _explain(
+    results: Sequence[EvalResult], image_width: int | None, n_test: int | None
+) -> list[str]:
     plain = per_epoch(results)
     r = plain[-1]
     out = []
