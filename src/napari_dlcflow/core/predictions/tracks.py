@@ -607,7 +607,8 @@ def track_report(tracks: Tracks, expected: int | None = None) -> TrackReport:
     if worst.tracklets > 1:
         text += (
             f"; the most fragmented is {worst.individual!r} ({worst.tracklets} tracklets, "
-            f"{worst.gaps} gaps, the longest {worst.longest_gap} frames)"
+            f"{worst.gaps} gap{'s' if worst.gaps != 1 else ''}, the longest "
+            f"{worst.longest_gap} frames)"
         )
     text += (
         ". Each gap is a frame range where an identity was lost; a new tracklet after it may "
