@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "qc",
     "training",
     "predictions",
+    "tracks",
     "refine",
     "repair",
 )

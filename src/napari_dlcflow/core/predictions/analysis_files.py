@@ -399,7 +399,9 @@ def _read_table(path: Path, *, nrows: int | None = None) -> pd.DataFrame:
     raise PredictionsError(f"{path}: not an .h5 or .csv file")
 
 
-def _from_dataframe(df: pd.DataFrame, path: Path | None) -> Predictions:
+def _from_dataframe(
+    df: pd.DataFrame, path: Path | None, *, xy_only: bool = False, frame_index: bool = False
+) -> Predictions:
     import pandas as pd
 
     where = f"{path}" if path is not None else "the table"
@@ -407,32 +409,44 @@ def _from_dataframe(df: pd.DataFrame, path: Path | None) -> Predictions:
     if not isinstance(cols, pd.MultiIndex) or cols.nlevels not in (3, 4):
         raise PredictionsError(f"{where}: columns are not DLC's scorer/bodyparts/coords levels")
     coords = [str(c) for c in cols.get_level_values(-1)]
+    step = 3
     if "likelihood" not in coords:
-        raise NotAnalysisFileError(
-            f"{where} has no likelihood column: it holds labels (x, y), not predictions"
-        )
-    if len(coords) % 3 or coords != list(COORDS) * (len(coords) // 3):
+        if not xy_only:
+            raise NotAnalysisFileError(
+                f"{where} has no likelihood column: it holds labels (x, y), not predictions"
+            )
+        if len(coords) % 2 or coords != ["x", "y"] * (len(coords) // 2):
+            raise PredictionsError(f"{where}: columns are not x, y pairs")
+        step = 2
+    elif len(coords) % 3 or coords != list(COORDS) * (len(coords) // 3):
         raise PredictionsError(f"{where}: columns are not x, y, likelihood triplets")
     multi = cols.nlevels == 4
     scorers = list(dict.fromkeys(str(s) for s in cols.get_level_values(0)))
     if len(scorers) != 1:
         raise PredictionsError(f"{where}: more than one scorer ({shorten(', '.join(scorers))})")
-    bps = [str(b) for b in cols.get_level_values(-2)[::3]]
-    inds = [str(i) for i in cols.get_level_values(1)[::3]] if multi else [""] * len(bps)
+    bps = [str(b) for b in cols.get_level_values(-2)[::step]]
+    inds = [str(i) for i in cols.get_level_values(1)[::step]] if multi else [""] * len(bps)
     keys = list(zip(inds, bps, strict=True))
     if len(set(keys)) != len(keys):
         raise PredictionsError(f"{where}: a body part appears twice for the same individual")
     try:
-        values = df.to_numpy(dtype=float)
+        values = df.to_numpy(dtype=float).reshape(len(df), len(bps), step)
     except (TypeError, ValueError) as exc:
         raise PredictionsError(f"{where}: holds non-numeric values") from exc
+    if step == 2:  # x, y only (labels): no likelihood
+        values = np.concatenate([values, np.full((*values.shape[:2], 1), np.nan)], axis=2)
     try:
         frames = np.asarray(df.index, dtype=np.int64)
     except (TypeError, ValueError):
+        if frame_index:
+            first = shorten(str(df.index[0])) if len(df) else ""
+            raise PredictionsError(
+                f"{where}: its rows are not frame numbers (e.g. {first!r})"
+            ) from None
         # a flat string or tuple index (machine labels): use the row number
         frames = np.arange(len(df), dtype=np.int64)
     return Predictions(
-        data=values.reshape(len(df), len(bps), 3),
+        data=values,
         bodyparts=tuple(bps),
         individuals=tuple(inds),
         scorer=scorers[0],
@@ -442,7 +456,13 @@ def _from_dataframe(df: pd.DataFrame, path: Path | None) -> Predictions:
     )
 
 
-def read_predictions(path: str | os.PathLike, *, meta: bool = True) -> Predictions:
+def read_predictions(
+    path: str | os.PathLike,
+    *,
+    meta: bool = True,
+    xy_only: bool = False,
+    frame_index: bool = False,
+) -> Predictions:
     """Read a DLC analysis file (``.h5`` or ``.csv``; raw, filtered or machine labels).
 
     Parameters
@@ -451,6 +471,12 @@ def read_predictions(path: str | os.PathLike, *, meta: bool = True) -> Predictio
         The file.
     meta : bool
         Also read ``<stem>_meta.pickle`` beside it when present (ignored if unreadable).
+    xy_only : bool
+        Also accept a table of ``x, y`` columns without likelihoods (hand-made tracks, a ground
+        truth); its likelihoods are NaN.
+    frame_index : bool
+        Refuse a table whose index is not frame numbers (by default such rows are numbered
+        ``0 .. T-1``).
 
     Returns
     -------
@@ -461,7 +487,7 @@ def read_predictions(path: str | os.PathLike, *, meta: bool = True) -> Predictio
     FileNotFoundError
         If the file does not exist.
     NotAnalysisFileError
-        If it is a DLC table without likelihoods (labels).
+        If it is a DLC table without likelihoods (labels) and ``xy_only`` is False.
     PredictionsError
         If it is empty, corrupt or not in DLC's layout (the message names the file).
     """
@@ -471,7 +497,7 @@ def read_predictions(path: str | os.PathLike, *, meta: bool = True) -> Predictio
     if p.stat().st_size == 0:
         raise PredictionsError(f"{p} is empty (0 bytes)")
     with named_errors(p, lambda m: PredictionsError(f"{p}: {m}"), (PredictionsError,)):
-        pred = _from_dataframe(_read_table(p), p)
+        pred = _from_dataframe(_read_table(p), p, xy_only=xy_only, frame_index=frame_index)
     check_values(pred.xy, pred.likelihood, lambda m: PredictionsError(f"{p}: {m}"))
     if meta:
         stem = p.stem.removesuffix("_filtered")

@@ -1,0 +1,61 @@
+"""Read tracks (identities over a video) from DeepLabCut or SLEAP files: :func:`load_tracks`.
+
+The :class:`~napari_dlcflow.core.predictions.tracks.Tracks` and the metrics on them live in
+:mod:`napari_dlcflow.core.predictions.tracks`; this module sits in ``core.formats`` because the
+SLEAP reader (:func:`napari_dlcflow.core.formats.sleap.read_tracks`) is here, above
+``core.predictions``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from napari_dlcflow.core.formats._model import FormatError
+from napari_dlcflow.core.predictions.tracks import Tracks, read_dlc_tracks
+
+__all__ = ["TRACK_SUFFIXES", "load_tracks"]
+
+#: The suffixes :func:`load_tracks` reads.
+TRACK_SUFFIXES = (".h5", ".hdf5", ".csv", ".slp")
+
+
+def load_tracks(path: str | os.PathLike) -> Tracks:
+    """Read tracks from a DeepLabCut ``.h5``/``.csv`` or a SLEAP ``.slp``.
+
+    DeepLabCut: tracked output (``<video><scorer>_el.h5``, ``_box.h5``, ``_sk.h5``, and
+    ``_filtered``), single-animal analysis files (one individual) and tables of ``x, y`` only
+    indexed by frame number (a truth). Unique body parts (individual ``single``) are left out,
+    with a note. SLEAP: tracks are the individuals, user-labeled instances are taken over
+    predicted ones, instances without a track are ignored (counted in a warning and the notes).
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+
+    Returns
+    -------
+    Tracks
+
+    Raises
+    ------
+    FileNotFoundError
+        If it does not exist.
+    ValueError
+        If it is not a tracks file, has no individuals or cannot be read (the message names
+        the file and the problem).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no such tracks file: {p}")
+    suffix = p.suffix.lower()
+    if suffix == ".slp":
+        from napari_dlcflow.core.formats import sleap
+
+        return sleap.read_tracks(p)
+    if suffix in TRACK_SUFFIXES:
+        return read_dlc_tracks(p)
+    raise FormatError(
+        p, f"not a tracks file: expected one of {', '.join(TRACK_SUFFIXES)} (DeepLabCut, SLEAP)"
+    )
