@@ -34,6 +34,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         for key, value in (
             ("tracker", args.tracker),
             ("iou_threshold", args.iou_threshold),
+            ("box_slack", args.box_slack),
             ("max_age", args.max_age),
             ("min_hits", args.min_hits),
             ("max_gap", args.max_gap),
@@ -186,10 +187,14 @@ def register(sub: Any) -> None:
     )
     t.add_argument(
         "--tracker",
-        choices=("ellipse", "box", "skeleton"),
-        help="how animals are linked from frame to frame (default: ellipse)",
+        choices=("box", "ellipse"),
+        help="how animals are linked from frame to frame (default: box; DeepLabCut's ellipse "
+        "tracker loses tracks in DLC 3.0.2, docs/multi-animal.md)",
     )
-    t.add_argument("--iou-threshold", type=float, help="least overlap to link (default 0.6)")
+    t.add_argument("--iou-threshold", type=float, help="least overlap to link (default 0.2)")
+    t.add_argument(
+        "--box-slack", type=int, help="pixels added around each animal's box (default 10)"
+    )
     t.add_argument("--max-age", type=int, help="frames a lost animal is kept (default 1)")
     t.add_argument("--min-hits", type=int, help="detections before a track starts (default 1)")
     t.add_argument(

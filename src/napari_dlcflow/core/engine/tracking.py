@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from napari_dlcflow.core.predictions.analysis_files import TRACK_SUFFIXES, output_files
+from napari_dlcflow.core.predictions.analysis_files import output_files
 from napari_dlcflow.core.safe_io import atomic_write, atomic_writer
 
 if TYPE_CHECKING:
@@ -58,15 +58,16 @@ __all__ = [
 
 INFERENCE_CFG = "inference_cfg.yaml"
 RECORD_SUFFIX = ".dlcflow-tracking.json"
-TRACKERS = tuple(TRACK_SUFFIXES)
-"""DeepLabCut's trackers: ``ellipse`` (its default), ``box`` and ``skeleton``."""
+TRACKERS = ("box", "ellipse")
+"""DeepLabCut's trackers we offer: ``box`` (our default) and ``ellipse`` (DeepLabCut's default).
+Its ``skeleton`` tracker fails in DeepLabCut 3.0.2 (a shape error in its Kalman state), so it
+is not offered; its files (``_sk``) are still read."""
 
 _TRACKER_NOTES = {
-    "ellipse": "an ellipse fitted to each animal's keypoints, matched by overlap (DeepLabCut's "
-    "default; best when animals touch)",
-    "box": "each animal's bounding box, matched by overlap (fast; boxes of touching animals "
-    "overlap)",
-    "skeleton": "each animal's keypoints, matched by keypoint similarity (OKS)",
+    "box": "each animal's bounding box (grown by the slack), matched by overlap; our default",
+    "ellipse": "an ellipse fitted to each animal's keypoints; DeepLabCut's default, but in "
+    "DeepLabCut 3.0.2 with numpy 2 its Kalman state breaks after one frame and tracks end "
+    "at once (docs/multi-animal.md)",
 }
 
 
@@ -81,10 +82,13 @@ class TrackingSpec:
     Attributes
     ----------
     tracker : str
-        ``ellipse`` (default), ``box`` or ``skeleton`` (:data:`TRACKERS`).
+        ``box`` (default) or ``ellipse`` (:data:`TRACKERS`).
     iou_threshold : float
-        Least overlap (0-1) for a detection to continue a tracklet (ellipse and box); the
-        skeleton tracker uses it as its keypoint-similarity threshold.
+        Least overlap (0-1) of a detection's box with a tracklet's predicted box for it to
+        continue the tracklet (the ellipse tracker: least similarity).
+    box_slack : int
+        Pixels added on every side of an animal's box (DeepLabCut's ``boundingboxslack``):
+        the boxes of a fast or thin animal then still overlap from one frame to the next.
     max_age : int
         Frames a tracklet survives without a detection before it ends.
     min_hits : int
@@ -102,8 +106,9 @@ class TrackingSpec:
         ``identity: true``).
     """
 
-    tracker: str = "ellipse"
-    iou_threshold: float = 0.6
+    tracker: str = "box"
+    iou_threshold: float = 0.2
+    box_slack: int = 10
     max_age: int = 1
     min_hits: int = 1
     max_gap: int | None = None
@@ -117,7 +122,7 @@ class TrackingSpec:
         iou = self.iou_threshold
         if isinstance(iou, bool) or not isinstance(iou, int | float) or not 0.0 < iou <= 1.0:
             raise ValueError(f"the IoU threshold must be in (0, 1], not {iou!r}")
-        for name, least in (("max_age", 1), ("min_hits", 1), ("min_length", 3)):
+        for name, least in (("box_slack", 0), ("max_age", 1), ("min_hits", 1), ("min_length", 3)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(
@@ -148,6 +153,7 @@ class TrackingSpec:
         return {
             "tracker": self.tracker,
             "iou_threshold": float(self.iou_threshold),
+            "box_slack": self.box_slack,
             "max_age": self.max_age,
             "min_hits": self.min_hits,
             "identity_only": self.identity_only,
@@ -161,9 +167,10 @@ class TrackingSpec:
         """One line a user reads before the run, e.g. ``ellipse tracker (...), stitching ...``."""
         animals = self.n_tracks or n_animals
         gap = "chosen from the tracklets" if self.max_gap is None else f"{self.max_gap} frames"
+        slack = f", box slack {self.box_slack} px" if self.tracker == "box" else ""
         return (
             f"{self.tracker} tracker ({_TRACKER_NOTES[self.tracker]}): IoU threshold "
-            f"{self.iou_threshold:g}, max age {self.max_age}, min hits {self.min_hits}; "
+            f"{self.iou_threshold:g}{slack}, max age {self.max_age}, min hits {self.min_hits}; "
             f"stitching into {animals if animals else 'the project’s'} tracks (tracklets "
             f"shorter than {self.min_length} frames added last, largest gap {gap})"
         )
@@ -194,14 +201,15 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def read_tracking_settings(model: ModelRef) -> TrackingSpec:
     """The tracker settings in the model's ``inference_cfg.yaml`` (defaults where absent).
 
-    Only the settings DeepLabCut keeps there (IoU threshold, max age, min hits) are read;
-    the tracker and the stitching settings are arguments of each run.
+    Only the settings DeepLabCut keeps there (IoU threshold, box slack, max age, min hits) are
+    read; the tracker and the stitching settings are arguments of each run.
     """
     data = _read_yaml(inference_cfg_path(model))
     base = TrackingSpec()
     try:
         return TrackingSpec(
             iou_threshold=float(data.get("iou_threshold", base.iou_threshold)),
+            box_slack=int(data.get("boundingboxslack", base.box_slack)),
             max_age=int(data.get("max_age", base.max_age)),
             min_hits=int(data.get("min_hits", base.min_hits)),
         )
@@ -238,11 +246,10 @@ def write_tracking_settings(
     new = dict(data)
     new.update(
         iou_threshold=float(spec.iou_threshold),
+        boundingboxslack=int(spec.box_slack),
         max_age=int(spec.max_age),
         min_hits=int(spec.min_hits),
     )
-    if spec.tracker == "skeleton":
-        new["oks_threshold"] = float(spec.iou_threshold)
     if new != data or not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, yaml.safe_dump(new, sort_keys=False), backup=True)
@@ -390,6 +397,7 @@ def track_video(
         detections, individuals changed since training, no animal tracked).
     """
     import deeplabcut
+    from deeplabcut.pose_estimation_pytorch.apis.tracklets import convert_detections2tracklets
     from deeplabcut.pose_estimation_pytorch.data import DLCLoader
     from deeplabcut.utils import auxfun_multianimal
 
@@ -400,7 +408,7 @@ def track_video(
     if trained and spec.n_tracks is None and trained != individuals:
         raise TrackingError(
             f"{config} lists the individuals {individuals} but shuffle {shuffle}'s model was "
-            f"trained with {trained} ({loader.model_folder / 'train' / 'pytorch_config.yaml'}): "
+            f"trained with {trained} ({Path(loader.model_folder) / 'pytorch_config.yaml'}): "
             "put the old list back, or create a dataset and train again, or give the number "
             "of animals to track"
         )
@@ -445,7 +453,7 @@ def track_video(
         emit("tracking_stage", video=video, stage="detections", state="done")
 
     # 2. tracklets, with the settings where DeepLabCut reads them
-    cfg_path = loader.model_folder / "test" / INFERENCE_CFG
+    cfg_path = Path(loader.model_folder).parent / "test" / INFERENCE_CFG  # beside train/
     write_tracking_settings(
         cfg_path, spec, auxfun_multianimal.form_default_inferencecfg(project_cfg)
     )
@@ -455,7 +463,8 @@ def track_video(
         emit("tracking_stage", video=video, stage="tracklets", state="skipped")
     else:
         _check_pickle(files["assemblies"], "the assemblies")
-        deeplabcut.convert_detections2tracklets(
+        # the PyTorch API itself: DeepLabCut's top-level wrapper drops snapshot_index
+        convert_detections2tracklets(
             config,
             [video],
             overwrite=True,

@@ -14,10 +14,10 @@ from pathlib import Path
 from napari_dlcflow.core.formats._model import FormatError
 from napari_dlcflow.core.predictions.tracks import Tracks, read_dlc_tracks
 
-__all__ = ["TRACK_SUFFIXES", "load_tracks"]
+__all__ = ["TRACK_FILE_SUFFIXES", "load_tracks"]
 
 #: The suffixes :func:`load_tracks` reads.
-TRACK_SUFFIXES = (".h5", ".hdf5", ".csv", ".slp")
+TRACK_FILE_SUFFIXES = (".h5", ".hdf5", ".csv", ".slp")
 
 
 def load_tracks(path: str | os.PathLike) -> Tracks:
@@ -54,8 +54,8 @@ def load_tracks(path: str | os.PathLike) -> Tracks:
         from napari_dlcflow.core.formats import sleap
 
         return sleap.read_tracks(p)
-    if suffix in TRACK_SUFFIXES:
+    if suffix in TRACK_FILE_SUFFIXES:
         return read_dlc_tracks(p)
     raise FormatError(
-        p, f"not a tracks file: expected one of {', '.join(TRACK_SUFFIXES)} (DeepLabCut, SLEAP)"
+        p, f"not a tracks file: expected one of {', '.join(TRACK_FILE_SUFFIXES)} (DeepLabCut, SLEAP)"
     )
