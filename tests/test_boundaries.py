@@ -58,6 +58,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("widgets.workflow",),
     ("widgets", "viewer"),
     ("demo",),
+    ("demo_animals",),  # the multi-animal demo (uses the demo's display helpers)
     ("cli",),
     ("__main__", ""),  # "" is the package's own __init__ (the lazy public API)
 )

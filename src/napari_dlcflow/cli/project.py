@@ -11,6 +11,19 @@ from napari_dlcflow.cli.options import add_config
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.animals > 1:
+        from napari_dlcflow.demo_animals import run_group_demo
+
+        return run_group_demo(
+            Path(args.out),
+            n_animals=args.animals,
+            n_frames=args.frames,
+            seed=args.seed,
+            epochs=args.epochs,
+            n_labeled=args.labeled,
+            size=args.size,
+            headless=args.headless,
+        )
     from napari_dlcflow.demo import run_demo
 
     return run_demo(
@@ -99,6 +112,17 @@ def register(sub: Any) -> None:
         type=int,
         default=10,
         help="epochs of the refined iteration (default: %(default)s; 0: no refinement)",
+    )
+    p.add_argument(
+        "--animals",
+        type=int,
+        default=1,
+        choices=range(1, 5),
+        metavar="N",
+        help="1 (default): one animal; 2-4: the multi-animal loop (tracking, identity metrics)",
+    )
+    p.add_argument(
+        "--size", type=int, help="several animals: frame width and height (default: 256)"
     )
     p.set_defaults(func=cmd_demo)
 

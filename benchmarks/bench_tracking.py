@@ -1,0 +1,192 @@
+"""Tracking several animals: our defaults against DeepLabCut's ``analyze_videos(auto_track=True)``.
+
+On the same trained multi-animal model and the same video, with a truth to score against:
+
+- **ours**: ``napari-dlcflow analyze`` (:func:`napari_dlcflow.core.engine.analysis.analyze`) with
+  its default tracking (DeepLabCut's detections and assemblies, DeepLabCut's box tracker with a
+  10 px slack and IoU 0.2, DeepLabCut's stitching), writing ``<stem><scorer>_bx.h5``;
+- **DLC**: ``deeplabcut.analyze_videos(config, [video], auto_track=True)`` with DeepLabCut's
+  defaults (its ``default_track_method``, ``ellipse`` unless the config says otherwise, and
+  ``inference_cfg.yaml``'s settings as DeepLabCut makes them), writing ``<stem><scorer>_el.h5``.
+
+Each run starts from nothing (outputs of the previous run removed, each in its own folder), the
+two take turns, and the time is the median of ``--turns`` runs of the whole call (detection,
+assembly, tracking, stitching; ``import deeplabcut`` not counted for DLC, our child's start is
+counted for ours). The tracks are scored with ``compare-tracks``
+(:func:`napari_dlcflow.core.predictions.tracks.compare_tracks`, motmetrics): IDF1, identity
+switches per 1,000 frames, the share of frames with every animal found, and the median keypoint
+error of the matched animals (how good the model is, whatever the tracker). The load average
+(``os.getloadavg``) is recorded around every run.
+
+Run from the repository root (not part of the test suite)::
+
+    .venv/bin/python benchmarks/bench_tracking.py --config PROJECT/config.yaml \\
+        --video VIDEO --truth TRUTH.csv --turns 3
+
+``--example N`` instead writes the synthetic group example (``GroupSpec(n_animals=2,
+n_frames=N, height=160, width=160, seed=1)``) and scores against its truth (the model given by
+``--config`` must be trained on that example's kind of animals, e.g. by ``demo --animals 2
+--size 160 --seed 1``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _table import Table
+
+_DLC = r"""
+import json, sys, time
+import deeplabcut  # not timed
+config, video, dest, snapshot = sys.argv[1:5]
+t0 = time.perf_counter()
+scorer = deeplabcut.analyze_videos(config, [video], destfolder=dest, auto_track=True,
+                                   overwrite=True, snapshot_index=int(snapshot))
+print("@bench " + json.dumps({"seconds": time.perf_counter() - t0, "scorer": scorer}))
+"""
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def _score(tracks: Path | None, truth: Path) -> dict:
+    from napari_dlcflow.core.formats.tracks import load_tracks
+    from napari_dlcflow.core.predictions.tracks import compare_tracks
+
+    if tracks is None or not tracks.is_file():
+        return {"failed": True}
+    result = compare_tracks(load_tracks(tracks), load_tracks(truth), require_names=False)
+    errors = [e.median_px for e in result.per_individual if e.median_px == e.median_px]
+    return {
+        "failed": False,
+        "idf1": result.idf1,
+        "switches_per_1000": result.switches_per_1000,
+        "all_found": result.all_found,
+        "median_px": statistics.median(errors) if errors else float("nan"),
+    }
+
+
+def run_ours(config: str, video: Path, dest: Path, snapshot: int) -> tuple[float, Path | None]:
+    from napari_dlcflow.core.engine.analysis import AnalysisSpec, analyze
+
+    t0 = time.perf_counter()
+    spec = AnalysisSpec(config=config, videos=[str(video)], destfolder=str(dest))
+    spec.snapshot_index = snapshot
+    result = analyze(spec)
+    seconds = time.perf_counter() - t0
+    out = result.outputs.get(str(video))
+    return seconds, Path(out) if result.ok and out else None
+
+
+def run_dlc(config: str, video: Path, dest: Path, snapshot: int) -> tuple[float, Path | None]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _DLC, config, str(video), str(dest), str(snapshot)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, HF_HUB_OFFLINE="1"),
+        check=False,
+    )
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("@bench ")]
+    if not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+        print(f"    DLC failed: {tail[0] if tail else proc.returncode}", flush=True)
+        seconds = float("nan")
+        return seconds, None
+    data = json.loads(lines[-1][len("@bench ") :])
+    found = sorted(dest.glob(f"{video.stem}{data['scorer']}_*.h5"))
+    return float(data["seconds"]), found[0] if found else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="a trained multi-animal project")
+    parser.add_argument("--video")
+    parser.add_argument("--truth", help="DLC tracked .h5/.csv or SLEAP .slp with tracks")
+    parser.add_argument("--example", type=int, help="write the 2-animal example of N frames")
+    parser.add_argument("--snapshot", type=int, default=-1)
+    parser.add_argument("--turns", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="bench-tracking-"))
+    if args.example:
+        from napari_dlcflow.core.example.group import GroupSpec, write_group_example
+
+        spec = GroupSpec(n_animals=2, n_frames=args.example, height=160, width=160, seed=1)
+        files = write_group_example(work / "example", spec)
+        video, truth = files.video, files.truth_csv
+    else:
+        video, truth = Path(args.video), Path(args.truth)
+    from napari_dlcflow.core.video.reader import count_frames
+
+    n_frames = count_frames(video)
+    print(f"video {video} ({n_frames} frames), truth {truth}, model {args.config}", flush=True)
+    runs: dict[str, list[dict]] = {"ours": [], "dlc": []}
+    for turn in range(args.turns):
+        for name, fn in (("ours", run_ours), ("dlc", run_dlc)):
+            dest = work / f"{name}-{turn}"
+            shutil.rmtree(dest, ignore_errors=True)
+            dest.mkdir()
+            before = _load()
+            seconds, tracks = fn(args.config, video, dest, args.snapshot)
+            score = _score(tracks, truth)
+            score.update(seconds=seconds, load=(before, _load()), file=str(tracks))
+            runs[name].append(score)
+            print(f"  turn {turn + 1} {name}: {json.dumps(score)}", flush=True)
+
+    table = Table("DeepLabCut 3 (auto_track, its defaults)", "DLC ")
+
+    def med(name: str, key: str) -> float:
+        values = [r[key] for r in runs[name] if not r.get("failed") and key in r]
+        return statistics.median(values) if values else float("nan")
+
+    def fmt(name: str, key: str, spec: str) -> str:
+        failed = sum(r.get("failed", False) for r in runs[name])
+        if failed == len(runs[name]):
+            return "no tracks (failed)"
+        return format(med(name, key), spec)
+
+    table.row("IDF1", fmt("ours", "idf1", ".3f"), fmt("dlc", "idf1", ".3f"), "higher is better")
+    table.row(
+        "identity switches per 1,000 frames",
+        fmt("ours", "switches_per_1000", ".1f"),
+        fmt("dlc", "switches_per_1000", ".1f"),
+        "lower is better",
+    )
+    table.row(
+        "frames with every animal found",
+        fmt("ours", "all_found", ".1%"),
+        fmt("dlc", "all_found", ".1%"),
+        "",
+    )
+    table.row(
+        "median keypoint error of matched animals (px)",
+        fmt("ours", "median_px", ".2f"),
+        fmt("dlc", "median_px", ".2f"),
+        "the model's accuracy",
+    )
+    ratio = med("dlc", "seconds") / med("ours", "seconds")
+    table.row(
+        f"time, whole analysis of {n_frames} frames (s, median of {args.turns})",
+        f"{med('ours', 'seconds'):.1f}",
+        f"{med('dlc', 'seconds'):.1f}",
+        f"DLC / ours = {ratio:.2f}",
+    )
+    loads = [x for r in runs["ours"] + runs["dlc"] for x in r["load"]]
+    print(table.markdown())
+    print(f"\nload average (1 min) around the runs: {min(loads):.1f} to {max(loads):.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
