@@ -273,6 +273,8 @@ class TrainingDock(QScrollArea):
     # ----------------------------------------------------------------- weights
     def refresh_weights(self) -> None:
         """Check again (soon, once for several changes) what the training would start from."""
+        self._weights_gen += 1  # an answer to an earlier choice is not shown
+        self.weights_choice = None
         self._weights_timer.start()
 
     def _check_weights(self) -> None:
