@@ -170,7 +170,7 @@ def test_net_type_notes_and_multi_animal_only(
     state_for_viewer(viewer).open(openfield_project / "config.yaml")
     dock = _dock(viewer)
     names = [dock.export.net_type.itemData(i) for i in range(dock.export.net_type.count())]
-    assert "resnet_50" in names and "top_down_hrnet_w32" in names and len(names) >= 26
+    assert "resnet_50" in names and "top_down_hrnet_w32" in names and len(names) >= 18
     assert dock.export.net_type.currentData() == "resnet_50"
     dock.export.set_net_type("rtmpose_s")
     assert "detector" in dock.export.net_note.text()

@@ -58,6 +58,8 @@ def _shot(viewer: Any, dock: Any, target: Any, name: str, save: Any) -> None:
     """Widen the dock, scroll ``target`` into view and save the screenshot."""
     from qtpy.QtWidgets import QApplication
 
+    from napari_dlcflow.widgets.common.screenshot import prepare
+
     window = viewer.window._qt_window
     window.resize(1400, 950)
     QApplication.processEvents()
@@ -66,9 +68,15 @@ def _shot(viewer: Any, dock: Any, target: Any, name: str, save: Any) -> None:
         qdock = qdock.parentWidget()
     if qdock is not None:
         window.resizeDocks([qdock], [560], Qt.Orientation.Horizontal)
-    QApplication.processEvents()
-    if hasattr(dock, "ensureWidgetVisible"):
-        dock.ensureWidgetVisible(target)
+    prepare(viewer)  # as the screenshot fixture does, so that the layout is final
+    for _ in range(3):
+        QApplication.processEvents()
+    window.grab()  # a hidden window lays its widgets out when drawn
+    # the target's place in the dock's body, through its parents (laid out by now)
+    top, w = 0, target
+    while w is not None and w is not dock.widget():
+        top, w = top + w.y(), w.parentWidget()
+    dock.verticalScrollBar().setValue(max(top - 40, 0))
     save(viewer, name)
 
 
@@ -228,7 +236,7 @@ def test_analysis_panel_tracking_group(
     # what the analysis child says about its tracking reaches the panel (batch_events yields
     # the relayed engine events as they are, with their video)
     video = str(group_project.root / "videos" / "group.mp4")
-    message = TrackingSpec(tracker="box").describe(2)
+    message = TrackingSpec.from_dict(spec.tracking).describe(2)
     panel._event({"event": "tracking", "message": message, "video": video})
     assert group.note.text() == f"Tracking: {message}"
     panel._event(
