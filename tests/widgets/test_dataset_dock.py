@@ -170,12 +170,13 @@ def test_net_type_notes_and_multi_animal_only(
     state_for_viewer(viewer).open(openfield_project / "config.yaml")
     dock = _dock(viewer)
     names = [dock.export.net_type.itemData(i) for i in range(dock.export.net_type.count())]
-    assert "resnet_50" in names and "top_down_hrnet_w32" in names and len(names) >= 26
+    assert "resnet_50" in names and "top_down_hrnet_w32" in names and len(names) >= 18
+    assert dock.export.net_type.currentData() == "resnet_50"
     dock.export.set_net_type("rtmpose_s")
     assert "detector" in dock.export.net_note.text()
-    dock.export.set_net_type("dekr_w32")
-    _click(qtbot, dock.export.create_button)
-    assert "dekr_w32 needs a multi-animal project" in dock.status.text()
+    # a single-animal project is offered no multi-animal-only type
+    assert not [n for n in names if n.startswith(("dekr_", "dlcrnet_", "ctd_"))]
+    assert not dock.export.ma_note.isVisible() and dock.export.ma_note.text() == ""
 
 
 @pytest.mark.slow

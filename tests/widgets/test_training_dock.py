@@ -91,7 +91,8 @@ def test_train_watch_cancel_reattach_and_evaluate(
 
     f = dock.form
     tiny_training(f, epochs=40, save_epochs=2)
-    dock.start_button.click()
+    dock.start_button.click()  # the weights are resolved first (a child), then the job starts
+    qtbot.waitUntil(lambda: dock.job is not None, timeout=60_000)
     job = dock.job
     assert job is not None and dock.cancel_button.isEnabled()
     request.addfinalizer(lambda: job.status().done or job.cancel(now=True))

@@ -101,9 +101,9 @@ def test_the_whole_loop_through_the_workflow_dock(
     f = tr.form
     tiny_training(f, epochs=2, save_epochs=1)
     qtbot.waitUntil(lambda: tr.start_button.isEnabled(), timeout=30_000)
-    tr.start_button.click()
+    tr.start_button.click()  # the weights are resolved first (a child), then the job starts
+    qtbot.waitUntil(lambda: tr.job is not None, timeout=60_000)
     job = tr.job
-    assert job is not None
     request.addfinalizer(lambda: job.status().done or job.cancel(now=True))
     qtbot.waitUntil(lambda: job.status().done, timeout=300_000)
     assert job.status().state == "finished", job.status()

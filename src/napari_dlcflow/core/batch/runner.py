@@ -240,7 +240,8 @@ def run_batch(
         Called in this thread after every change of a video (the table and the row that
         changed).
     on_event : callable(dict), optional
-        Every progress event of the workers, as sent.
+        Every progress event of the workers, as sent; engine events a task passes on
+        (``tasks.RELAYED``) come as ``{"video", "kind", "note": event}``.
     should_stop : callable() -> bool, optional
         Polled every ``poll`` seconds; True cancels the batch.
     summary_csv : path-like, optional
@@ -294,6 +295,8 @@ def run_batch(
     def take(msg: dict[str, Any]) -> None:
         if on_event is not None:
             on_event(msg)
+        if "note" in msg:
+            return  # an engine event passed on (the tracker chosen): no change of state
         idx = by_video.get(str(msg.get("video")), [])
         idx = [i for i in idx if tasks[i].kind == msg.get("kind")] or idx
         if not idx or rows[idx[0]] is not None:

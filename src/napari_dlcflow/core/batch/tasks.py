@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "RELAYED",
     "VideoTask",
     "analysis_tasks",
     "cancel_name",
@@ -42,6 +43,8 @@ __all__ = [
     "topic",
 ]
 
+RELAYED = ("tracking", "tracking_stage")
+"""Engine events of an analysis passed on to the client as notes (:meth:`_Reporter.relay`)."""
 _EMIT_EVERY = 0.25  # seconds between two progress events of one task
 _POLL_EVERY = 0.5  # seconds between two looks at the cancel flag
 
@@ -237,6 +240,15 @@ class _Reporter:
         with contextlib.suppress(Exception):  # progress must never fail the work
             self.worker.log_event(topic(self.task.batch_id), msg)
 
+    def relay(self, event: dict[str, Any]) -> None:
+        """Pass an engine event on to the client as it is (``note``), never throttled: what a
+        user reads (the tracker chosen, each tracking stage done)."""
+        if self.worker is None or not self.task.batch_id:
+            return
+        msg = {"video": self.task.source, "kind": self.task.kind, "note": dict(event)}
+        with contextlib.suppress(Exception):  # a note must never fail the work
+            self.worker.log_event(topic(self.task.batch_id), msg)
+
     def should_stop(self) -> bool:
         if self._stopped:
             return True
@@ -376,7 +388,11 @@ def _analyze(task: VideoTask, rep: _Reporter, res: dict[str, Any]) -> None:
         frames["done"], frames["total"] = done, total
         rep.send("running", done, total)
 
-    result = analyze(spec, on_progress=progress, should_stop=rep.should_stop)
+    def relay(e: dict[str, Any]) -> None:
+        if e.get("event") in RELAYED:
+            rep.relay(e)
+
+    result = analyze(spec, on_event=relay, on_progress=progress, should_stop=rep.should_stop)
     status = result.status.get(task.source, "not run")
     if rep.should_stop() and status not in ("done", "skipped"):
         res["state"] = "cancelled"

@@ -223,6 +223,43 @@ def net_types_for(
     return out
 
 
+def multi_animal_summary(project: Any, net: NetType | None = None) -> str:
+    """What a multi-animal project's training dataset will be, in one line.
+
+    Parameters
+    ----------
+    project : Project
+        An open project (its ``individuals``, body parts, ``uniquebodyparts``, ``identity``).
+    net : NetType, optional
+        The chosen net type (default: a bottom-up model with part-affinity fields, what
+        DeepLabCut's default ``resnet_50`` is on a multi-animal project).
+
+    Returns
+    -------
+    str
+        Empty for a single-animal project.
+    """
+    if not project.multianimal:
+        return ""
+    animals = list(project.individuals)
+    if net is not None and net.needs_detector:
+        how = "top-down: a detector finds each animal, then its pose is estimated in its crop"
+    elif net is not None and net.family == "dekr":
+        how = "bottom-up with DEKR's grouping of the parts into animals"
+    else:
+        how = "bottom-up with part-affinity fields (parts assembled into animals)"
+    text = (
+        f"Multi-animal dataset: {len(animals)} animals ({', '.join(animals)}), "
+        f"{len(project.bodyparts)} body parts each; {how}"
+    )
+    if project.get("identity"):
+        text += "; an identity head (identity: true) tells the animals apart"
+    unique = list(project.unique_bodyparts)
+    if unique:
+        text += f"; unique body parts: {', '.join(unique)}"
+    return text + "."
+
+
 @dataclass
 class DatasetSpec:
     """What training dataset to make.

@@ -38,6 +38,7 @@ TASKS: dict[str, str] = {
     "predict-images": "napari_dlcflow.core.engine.images:predict_images_here",
     "devices": "napari_dlcflow.core.engine.devices:devices_here",
     "dlc-check": "napari_dlcflow.core.engine.dlc_check:check_config_here",
+    "weights": "napari_dlcflow.core.engine.weights:weights_here",
 }
 """Task name -> ``module:function`` run in the child with the JSON's keyword arguments. The
 function reports with ``emit`` and returns an exit status (None: 0) or raises."""

@@ -32,7 +32,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["WeightsItem", "WeightsStatus", "choose_weights", "is_online", "weights_status"]
+__all__ = [
+    "WeightsChoice",
+    "WeightsItem",
+    "WeightsStatus",
+    "choose_weights",
+    "is_online",
+    "weights_choice",
+    "weights_choice_in_child",
+    "weights_status",
+]
 
 _HOST = ("huggingface.co", 443)
 
@@ -343,3 +352,148 @@ def choose_weights(
         f"{names} weights are not available offline (not in {where}): training from scratch; "
         "pass --weights pretrained when online"
     )
+
+
+@dataclass(frozen=True)
+class WeightsChoice:
+    """What a dock shows next to its weights choice, and what a start would train with.
+
+    Attributes
+    ----------
+    asked : str
+        ``auto``, ``pretrained`` or ``scratch``.
+    weights : str or None
+        What :func:`choose_weights` resolved it to (``pretrained`` or ``scratch``); None when
+        it refused (``pretrained`` offline with nothing cached, an unfetchable detector).
+    message : str
+        One line: what the training will start from, or why it is refused.
+    """
+
+    asked: str
+    weights: str | None
+    message: str
+
+    @property
+    def refused(self) -> bool:
+        """Whether no training can start with this choice."""
+        return self.weights is None
+
+
+def weights_choice(
+    source: Any,
+    weights: str = "auto",
+    *,
+    backbone: str | None = None,
+    offline: bool = False,
+    online: bool | None = None,
+) -> WeightsChoice:
+    """Resolve ``weights`` with :func:`choose_weights` (as the CLI's ``train`` does) and say in
+    one line what the training will start from.
+
+    Parameters
+    ----------
+    source, weights, backbone, offline, online
+        As :func:`choose_weights` takes them (``online`` None: :func:`is_online`, asked once).
+
+    Returns
+    -------
+    WeightsChoice
+        ``weights`` None and the refusal as ``message`` where :func:`choose_weights` raises.
+    """
+    if online is None:
+        online = is_online(offline)
+    try:
+        resolved, _ = choose_weights(
+            source, weights, backbone=backbone, offline=offline, online=online
+        )
+    except ValueError as exc:
+        if weights not in ("auto", "pretrained", "scratch"):
+            raise
+        return WeightsChoice(weights, None, str(exc))
+    st = weights_status(
+        source,
+        "scratch" if weights == "scratch" else "pretrained",
+        backbone=backbone,
+        offline=offline,
+        online=online,
+    )
+    backbones = [w for w in st.needed if w.role == "backbone"]
+    missing = [w for w in backbones if not w.cached]
+    names = ", ".join(w.name for w in (missing or backbones))
+    if resolved == "scratch" and weights != "scratch":
+        line = f"{names} weights are not available offline: will train from scratch"
+    elif resolved == "scratch":
+        line = "from scratch: no pretrained backbone weights needed"
+    elif missing:
+        where = ", ".join(sorted({str(w.cache_path) for w in missing}))
+        line = f"{names} weights will be downloaded when training starts (not in {where})"
+    elif backbones:
+        line = f"{names} weights are cached: training starts from them"
+    else:
+        line = "pretrained: nothing to download"
+    for det in (w for w in st.missing if w.role == "detector"):
+        if st.online:
+            line += f"; the detector's {det.name} weights will be downloaded"
+        else:
+            line += (
+                f"; the detector's {det.name} weights are not available offline: it starts "
+                "from its backbone's weights"
+            )
+    return WeightsChoice(weights, resolved, line)
+
+
+def weights_here(
+    source: str,
+    weights: str = "auto",
+    backbone: str | None = None,
+    offline: bool = False,
+    online: bool | None = None,
+) -> None:
+    """Engine task ``weights``: emit one ``weights`` event (``asked``, ``weights``,
+    ``message``) of :func:`weights_choice` (runs inside the child: imports timm)."""
+    from napari_dlcflow.core.jobs import emit
+
+    choice = weights_choice(source, weights, backbone=backbone, offline=offline, online=online)
+    emit("weights", asked=choice.asked, weights=choice.weights, message=choice.message)
+
+
+def weights_choice_in_child(
+    source: str | os.PathLike,
+    weights: str = "auto",
+    *,
+    backbone: str | None = None,
+    offline: bool = False,
+    timeout: float = 120,
+) -> WeightsChoice:
+    """:func:`weights_choice` in a child process, for a process that must not import timm or
+    torchvision (the viewer: see docs/architecture.md); the network is tested here, once.
+
+    Parameters
+    ----------
+    source : path-like
+        The shuffle's ``pytorch_config.yaml`` (or a project's config or folder).
+    weights, backbone, offline
+        As :func:`choose_weights` takes them.
+    timeout : float
+        Seconds the child may take.
+
+    Raises
+    ------
+    RuntimeError
+        If the child fails (an unreadable ``pytorch_config.yaml``: the message names it).
+    """
+    from napari_dlcflow.core.engine.tasks import run_task
+
+    result = run_task(
+        "weights",
+        timeout=timeout,
+        source=str(source),
+        weights=weights,
+        backbone=backbone,
+        offline=offline,
+        online=is_online(offline),
+    )
+    event = result.last("weights")
+    if event is None:
+        raise RuntimeError(f"could not check the weights of {source}: {result.reason()}")
+    return WeightsChoice(str(event["asked"]), event.get("weights"), str(event["message"]))

@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -38,6 +39,7 @@ from qtpy.QtWidgets import (
 
 from napari_dlcflow.core.batch.runner import FINAL
 from napari_dlcflow.core.engine.analysis import AnalysisSpec
+from napari_dlcflow.core.engine.tracking import TRACKERS, TrackingSpec, tracker_note
 from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.batch import RUN_ON, batch_events
@@ -73,6 +75,99 @@ def _profile_names(project: Any) -> list[str]:
         return sorted(Sidecar.load(project.root).batch_clusters)
     except (OSError, ValueError):
         return []
+
+
+def _spin(lo: int, hi: int, value: int, tip: str) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(lo, hi)
+    box.setValue(value)
+    box.setToolTip(tip)
+    return box
+
+
+class TrackingGroup(QGroupBox):
+    """The tracker and its settings for a multi-animal project's analysis
+    (:class:`~napari_dlcflow.core.engine.tracking.TrackingSpec`), with a line of what the
+    last analysis said about its tracking."""
+
+    def __init__(self) -> None:
+        super().__init__("Tracking")
+        base = TrackingSpec()
+        form = wrap_rows(QFormLayout(self))
+        self.tracker = narrow_combo(QComboBox())
+        for i, name in enumerate(TRACKERS):
+            self.tracker.addItem(name)
+            self.tracker.setItemData(i, tracker_note(name), Qt.ItemDataRole.ToolTipRole)
+        self.tracker.currentTextChanged.connect(lambda n: self.tracker.setToolTip(tracker_note(n)))
+        self.tracker.setCurrentText(base.tracker)
+        self.tracker.setToolTip(tracker_note(base.tracker))
+        form.addRow("Tracker", self.tracker)
+        self.iou = QDoubleSpinBox()
+        self.iou.setRange(0.01, 1.0)
+        self.iou.setSingleStep(0.05)
+        self.iou.setValue(base.iou_threshold)
+        self.iou.setToolTip(
+            "Least overlap for a detection to continue a tracklet (the skeleton tracker: its "
+            "keypoint similarity)"
+        )
+        form.addRow("IoU threshold", self.iou)
+        self.max_age = _spin(
+            1, 100_000, base.max_age, "Frames a tracklet survives without a detection"
+        )
+        form.addRow("Max age", self.max_age)
+        self.min_hits = _spin(1, 100_000, base.min_hits, "Detections before a tracklet starts")
+        form.addRow("Min hits", self.min_hits)
+        self.max_gap = _spin(
+            0,
+            1_000_000,
+            0,
+            "Longest gap (frames) the stitching may bridge (auto: DeepLabCut "
+            "chooses it from the tracklets)",
+        )
+        self.max_gap.setSpecialValueText("auto")
+        self.max_gap.setSuffix(" frames")
+        form.addRow("Largest gap", self.max_gap)
+        self.min_length = _spin(
+            3, 1_000_000, base.min_length, "Shorter tracklets are added after the long ones"
+        )
+        form.addRow("Min tracklet length", self.min_length)
+        self.n_animals = _spin(1, 10_000, 1, "Animals in the videos (the config's individuals)")
+        form.addRow("Animals", self.n_animals)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        form.addRow(self.note)
+        self.individuals = 0
+
+    def prefill(self, project: Any, shuffle: int) -> None:
+        """The config's number of animals, and the tracker settings of the shuffle's model
+        (its ``inference_cfg.yaml``) when it has been trained."""
+        from napari_dlcflow.core.engine.dataset import resolve_model
+        from napari_dlcflow.core.engine.tracking import TrackingError, read_tracking_settings
+
+        self.individuals = len(project.individuals)
+        self.n_animals.setValue(max(self.individuals, 1))
+        try:
+            model = resolve_model(project.config_path, shuffle)
+            model.find_train_folder()
+            saved = read_tracking_settings(model)
+        except (OSError, ValueError, TrackingError):
+            return  # no model yet: the defaults
+        self.iou.setValue(saved.iou_threshold)
+        self.max_age.setValue(saved.max_age)
+        self.min_hits.setValue(saved.min_hits)
+
+    def spec(self) -> TrackingSpec:
+        """The settings as typed in (the number of animals None when it is the config's)."""
+        n = self.n_animals.value()
+        return TrackingSpec(
+            tracker=self.tracker.currentText(),
+            iou_threshold=round(self.iou.value(), 2),
+            max_age=self.max_age.value(),
+            min_hits=self.min_hits.value(),
+            max_gap=self.max_gap.value() or None,
+            min_length=self.min_length.value(),
+            n_tracks=None if n == self.individuals else n,
+        )
 
 
 def _percent(value: Any) -> str:
@@ -147,6 +242,10 @@ class AnalyzePanel(QGroupBox):
         form.addRow("Batch size", self.batch_size)
         self.csv = QCheckBox("Also write .csv")
         form.addRow(self.csv)
+        self.tracking = TrackingGroup()  # shown for a multi-animal project only
+        self.tracking.setVisible(False)
+        form.addRow(self.tracking)
+        self.shuffle.valueChanged.connect(lambda _v: self._prefill_tracking())
 
         self.run_on = QComboBox()
         for key, text in RUN_ON.items():
@@ -228,15 +327,23 @@ class AnalyzePanel(QGroupBox):
             if names
             else "No profile under batch_clusters in the project's dlcflow.yaml (docs/scale.md)"
         )
+        self.tracking.setVisible(bool(project is not None and project.multianimal))
+        self.tracking.note.setText("")
         if project is None:
             self.project_label.setText("No project open (Project dock).")
             return
+        self._prefill_tracking()
         self.project_label.setText(f"Project: {project.config_path}")
         for video in project.videos:
             path = Path(video)
             if not path.is_absolute():
                 path = project.root / path
             self.videos.addItem(str(path))
+
+    def _prefill_tracking(self) -> None:
+        project = self.state.project
+        if project is not None and project.multianimal:
+            self.tracking.prefill(project, self.shuffle.value())
 
     def _add_videos(self) -> None:
         for path in _dialogs.ask_videos(self):
@@ -268,6 +375,7 @@ class AnalyzePanel(QGroupBox):
             device=None if device == "auto" else device,
             batch_size=self.batch_size.value() or None,
             save_as_csv=self.csv.isChecked(),
+            tracking=self.tracking.spec().to_dict() if project.multianimal else None,
         )
 
     def cluster_target(self) -> str:
@@ -385,6 +493,16 @@ class AnalyzePanel(QGroupBox):
             self._progress(int(e["index"]), e["row"])
         elif kind == "summary":
             self._summary(e)
+        elif kind == "tracking":  # the tracker chosen, in words (once per video's child)
+            self.tracking.note.setText(f"Tracking: {e.get('message', '')}")
+        elif kind == "tracking_stage":
+            self._tracking_stage(e)
+
+    def _tracking_stage(self, e: dict[str, Any]) -> None:
+        """A tracking stage of a video done (or already done): said on the status line."""
+        said = "already done" if e.get("state") == "skipped" else "done"
+        name = Path(str(e.get("video") or "")).name
+        self.status.info(f"{name}: {e.get('stage')} {said}")
 
     def _progress(self, i: int, row: dict[str, Any]) -> None:
         self._rows[i] = row

@@ -66,7 +66,9 @@ def batch_events(
     dict
         ``{"event": "cluster", "description", "dashboard", "address"}`` once the cluster is
         open; ``{"event": "progress", "index", "row"}`` after every change of a video
-        (``row``: the fields of ``VideoProgress``; ``index``: its task's position);
+        (``row``: the fields of ``VideoProgress``; ``index``: its task's position); the
+        engine events a task passes on (``tracking``, ``tracking_stage``: see
+        ``core.batch.tasks.RELAYED``) as they are, with their ``video``;
         ``{"event": "summary", "rows", "csv", "cancelled", "seconds"}`` at the end (after the
         cluster was closed).
     """
@@ -97,10 +99,15 @@ def batch_events(
                 index = next(i for i, v in enumerate(table.videos) if v is row)
                 emit({"event": "progress", "index": index, "row": asdict(row)})
 
+            def note(msg: dict[str, Any]) -> None:
+                if isinstance(msg.get("note"), dict):
+                    emit({**msg["note"], "video": msg.get("video")})
+
             return run_batch(
                 tasks,
                 opened.client,
                 on_progress=changed,
+                on_event=note,
                 should_stop=stop.is_set,
                 summary_csv=summary_csv,
             )

@@ -121,6 +121,7 @@ class DatasetDock(QScrollArea):
         self.export.coco_button.clicked.connect(self.export_coco)
         self.state.opened.connect(self._on_project)
         self.state.saved.connect(lambda *_: self._show_project())
+        self.state.saved.connect(lambda *_: self.export.set_project(self.state.project))
         self._on_project(self.state.project)
 
     # ------------------------------------------------------------------ messages

@@ -22,10 +22,11 @@ from napari_dlcflow.core.engine.dataset import (
     AUGMENTATION_PRESETS,
     DatasetSpec,
     NetType,
-    net_types,
+    multi_animal_summary,
+    net_types_for,
     resolve_shuffle,
 )
-from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
+from napari_dlcflow.widgets.common.dock import narrow_combo, refill_combo, wrap_rows
 
 __all__ = ["ExportSection"]
 
@@ -62,18 +63,16 @@ class ExportSection(QGroupBox):
         form.addRow("", self.last_note)
         form.addRow("Split seed", self.seed)
         self.net_type = narrow_combo(QComboBox())
-        self.types: list[NetType] = net_types()
-        for t in self.types:
-            tags = []
-            if t.needs_detector:
-                tags.append("detector")
-            if t.multi_animal_only:
-                tags.append("multi-animal")
-            self.net_type.addItem(t.name + (f"  ({', '.join(tags)})" if tags else ""), t.name)
+        self.types: list[NetType] = []
+        self._project: Any = None
         form.addRow("Net type", self.net_type)
         self.net_note = QLabel("")
         self.net_note.setWordWrap(True)
         form.addRow("", self.net_note)
+        self.ma_note = QLabel("")  # what a multi-animal project's dataset will be
+        self.ma_note.setWordWrap(True)
+        self.ma_note.setVisible(False)
+        form.addRow("", self.ma_note)
         self.augmentation = narrow_combo(QComboBox())
         for name, (desc, _) in AUGMENTATION_PRESETS.items():
             self.augmentation.addItem(name, name)
@@ -99,12 +98,25 @@ class ExportSection(QGroupBox):
         lay.addWidget(self.summary)
         self.net_type.currentIndexChanged.connect(self._notes)
         self.augmentation.currentIndexChanged.connect(self._notes)
-        if self.types:
-            self.set_net_type("resnet_50")
-        else:
-            self.net_note.setText("deeplabcut is not installed here: no net types to choose")
-            self.create_button.setEnabled(False)
+        self.set_project(None)
+
+    def set_project(self, project: Any) -> None:
+        """Offer the net types of ``project`` (:func:`~napari_dlcflow.core.engine.dataset.
+        net_types_for`: multi-animal ones only on a multi-animal project), each with its note
+        as tooltip, keeping the choice where it is still offered."""
+        self._project = project
+        multi = bool(project is not None and project.multianimal)
+        self.types = net_types_for(multi)
+        names = [t.name for t in self.types]
+        current = self.net_type.currentData()
+        refill_combo(self.net_type, names, current if current in names else "resnet_50")
+        for i, t in enumerate(self.types):
+            self.net_type.setItemData(i, t.name)  # the name, as DatasetSpec takes it
+            self.net_type.setItemData(i, "; ".join(self._tags(t)), 3)  # 3: the tooltip role
+        self.create_button.setEnabled(bool(self.types))
         self._notes()
+        if not self.types:
+            self.net_note.setText("deeplabcut is not installed here: no net types to choose")
 
     def follow(self, state: Any) -> None:
         """Show the open project's last dataset (the shuffle the Training dock uses) whenever
@@ -112,9 +124,11 @@ class ExportSection(QGroupBox):
         ProjectState`) or a dataset is made; a dataset made here is announced with
         ``state.dataset_made``."""
         self._state = state
+        state.opened.connect(self.set_project)
         state.opened.connect(self.show_last_dataset)
         state.dataset_made.connect(lambda _record: self.show_last_dataset(state.project))
         self.summary.textChanged.connect(self._summary_changed)
+        self.set_project(state.project)
         self.show_last_dataset(state.project)
 
     def _summary_changed(self) -> None:
@@ -158,21 +172,27 @@ class ExportSection(QGroupBox):
         if i >= 0:
             self.net_type.setCurrentIndex(i)
 
+    @staticmethod
+    def _tags(t: NetType) -> list[str]:
+        """The net type's note and what it needs, as phrases."""
+        extra = [t.note] if t.note else []
+        if t.needs_detector:
+            extra.append(
+                "top-down: a detector is trained too (and downloaded when "
+                "pretrained weights are used)"
+            )
+        if t.multi_animal_only:
+            extra.append("needs a multi-animal project")
+        if t.needs_conditions:
+            extra.append("needs pose predictions of another model as conditions")
+        return extra
+
     def _notes(self, *_args: object) -> None:
-        name = self.net_type.currentData()
-        t = next((t for t in self.types if t.name == name), None)
-        if t is not None:
-            extra = []
-            if t.needs_detector:
-                extra.append(
-                    "top-down: a detector is trained too (and downloaded when "
-                    "pretrained weights are used)"
-                )
-            if t.multi_animal_only:
-                extra.append("needs a multi-animal project")
-            if t.needs_conditions:
-                extra.append("needs pose predictions of another model as conditions")
-            self.net_note.setText("; ".join([t.note, *extra]))
+        t = self.selected_net()
+        self.net_note.setText("; ".join(self._tags(t)) if t is not None else "")
+        summary = multi_animal_summary(self._project, t) if self._project is not None else ""
+        self.ma_note.setText(summary)
+        self.ma_note.setVisible(bool(summary))
         self.aug_note.setText(AUGMENTATION_PRESETS[self.augmentation.currentData()][0])
 
     def spec(self) -> DatasetSpec:
@@ -187,5 +207,6 @@ class ExportSection(QGroupBox):
         )
 
     def selected_net(self) -> NetType | None:
+        """The chosen net type (None when there is none to choose)."""
         name = self.net_type.currentData()
         return next((t for t in self.types if t.name == name), None)

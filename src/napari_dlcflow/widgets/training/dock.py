@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     import napari
 
     from napari_dlcflow.core.engine.model_ref import ModelRef
+    from napari_dlcflow.core.engine.weights import WeightsChoice
 
 POLL_MS = 1000
 
@@ -65,6 +66,15 @@ class TrainingDock(QScrollArea):
         # the short jobs (dataset, devices); training itself is a detached process (self.job)
         self.jobs = JobRunner()
         self.device_jobs = JobRunner()
+        # the weights line: what a start would train from, asked of a child (timm, torchvision)
+        self.weights_jobs = JobRunner()
+        self.weights_choice: WeightsChoice | None = None
+        self._weights_gen = 0
+        self._weights_pending = False
+        self._weights_timer = QTimer(self)
+        self._weights_timer.setSingleShot(True)
+        self._weights_timer.setInterval(50)  # several changes at once: one check
+        self._weights_timer.timeout.connect(self._check_weights)
         self._last_status: JobStatus | None = None
         register_detached(self)  # closing napari asks whether training keeps running
         layout = scroll_body(self)
@@ -78,6 +88,9 @@ class TrainingDock(QScrollArea):
         self.form = TrainingForm()
         self.form.shuffle.valueChanged.connect(lambda _v: self._shuffle_changed())
         s_layout.addWidget(self.form)
+        self.form.weights.currentIndexChanged.connect(lambda _i: self.refresh_weights())
+        self.form.backbone.currentIndexChanged.connect(lambda _i: self.refresh_weights())
+        self.form.offline.toggled.connect(lambda _b: self.refresh_weights())
         tools = QHBoxLayout()
         self.dataset_button = QPushButton("Create training dataset")
         self.dataset_button.clicked.connect(self.create_dataset)
@@ -193,7 +206,9 @@ class TrainingDock(QScrollArea):
         running = self.job is not None and not (self._last_status and self._last_status.done)
         has_project = self.state.project is not None
         has_dataset = self.train_folder() is not None
-        self.start_button.setEnabled(has_project and has_dataset and not running)
+        self.start_button.setEnabled(
+            has_project and has_dataset and not running and not self.jobs.busy
+        )
         self.cancel_button.setEnabled(running)
         self.resume_button.setEnabled(
             bool(self.job)
@@ -253,6 +268,66 @@ class TrainingDock(QScrollArea):
         except (OSError, ValueError) as exc:
             self.evaluation.status.setText(f"Cannot read earlier evaluations: {exc}")
         self._buttons()
+        self.refresh_weights()
+
+    # ----------------------------------------------------------------- weights
+    def refresh_weights(self) -> None:
+        """Check again (soon, once for several changes) what the training would start from."""
+        self._weights_gen += 1  # an answer to an earlier choice is not shown
+        self.weights_choice = None
+        self._weights_timer.start()
+
+    def _check_weights(self) -> None:
+        """Ask a child what the weights choice resolves to and show its line under it."""
+        from napari_dlcflow.core.engine.weights import weights_choice_in_child
+
+        self._weights_gen += 1
+        gen = self._weights_gen
+        self.weights_choice = None
+        note = self.form.weights_note
+        asked = self.form.asked_weights()
+        if asked == "previous":
+            note.info("Starts from the previous iteration's snapshot: nothing to download.")
+            return
+        folder = self.train_folder()
+        if folder is None:
+            note.info(
+                ""
+                if self.state.project is None
+                else "The weights are checked once this shuffle has a training dataset."
+            )
+            return
+        if self.weights_jobs.busy:  # checked again when the running check ends
+            self._weights_pending = True
+            return
+        note.info("Checking the weights…")
+        self.weights_jobs.start(
+            weights_choice_in_child,
+            folder / "pytorch_config.yaml",
+            asked,
+            backbone=self.form.backbone.currentData(),
+            offline=self.form.offline.isChecked(),
+            on_result=lambda choice: self._weights_checked(gen, choice),
+            on_error=lambda exc: self._weights_checked(gen, None, str(exc)),
+            on_finished=self._weights_check_ended,
+        )
+
+    def _weights_checked(self, gen: int, choice: WeightsChoice | None, error: str = "") -> None:
+        if gen != self._weights_gen:
+            return  # the choice changed while this ran
+        self.weights_choice = choice
+        note = self.form.weights_note
+        if choice is None:
+            note.error(f"Cannot check the weights: {error}")
+        elif choice.refused:
+            note.error(choice.message)
+        else:
+            note.info(choice.message)
+
+    def _weights_check_ended(self) -> None:
+        if self._weights_pending:
+            self._weights_pending = False
+            self._check_weights()
 
     # ----------------------------------------------------------------- actions
     def create_dataset(self) -> None:
@@ -311,20 +386,66 @@ class TrainingDock(QScrollArea):
         )
 
     def start(self) -> None:
-        """Start a new training job with the form's settings."""
+        """Start a new training job with the form's settings.
+
+        The weights choice is resolved first, in a child, with
+        :func:`~napari_dlcflow.core.engine.weights.choose_weights` as the CLI's ``train``
+        does: ``auto`` becomes pretrained or scratch, and ``pretrained`` with nothing cached
+        offline is refused here, before any job starts."""
+        from napari_dlcflow.core.engine.weights import weights_choice_in_child
+
         config, _, trainset_index = self._context()
-        if config is None:
+        if config is None or self.jobs.busy:
             return
+        model = self.model()
+        asked = self.form.asked_weights()
+        if asked == "previous":
+            self._start_resolved(None, str(config), trainset_index, model)
+            return
+        folder = self.train_folder(model)
+        if folder is None:
+            self.status.error("Cannot start: this shuffle has no training dataset yet")
+            return
+        self.status.info("Checking the weights…")
+        self.jobs.start(
+            weights_choice_in_child,
+            folder / "pytorch_config.yaml",
+            asked,
+            backbone=self.form.backbone.currentData(),
+            offline=self.form.offline.isChecked(),
+            error_prefix="Cannot start",
+            on_result=lambda choice: self._start_resolved(
+                choice, str(config), trainset_index, model
+            ),
+            on_finished=self._buttons,
+        )
+        self._buttons()
+
+    def _start_resolved(
+        self,
+        choice: WeightsChoice | None,
+        config: str,
+        trainset_index: int,
+        model: ModelRef | None,
+    ) -> None:
+        """Start the job with the resolved weights (``choice`` None: the previous snapshot)."""
+        if choice is not None:
+            self._weights_gen += 1  # this answer is the newest
+            self._weights_checked(self._weights_gen, choice)
+            if choice.refused:
+                self.status.error(f"Cannot start: {choice.message}")
+                return
         try:
-            spec = self.form.spec(str(config))
+            spec = self.form.spec(config, weights=choice.weights if choice else None)
             spec.trainset_index = trainset_index
-            self.job = start_training(spec, model=self.model())
+            self.job = start_training(spec, model=model)
         except (OSError, RuntimeError, ValueError) as exc:
-            self.status.setText(f"Cannot start: {exc}")
+            self.status.error(f"Cannot start: {exc}")
             return
+        said = f" Weights: {choice.message}." if choice is not None and choice.message else ""
         self._began(
             f"Started: {spec.epochs} epochs on {spec.device}. It keeps running if "
-            "napari closes; reopen the project to follow it."
+            f"napari closes; reopen the project to follow it.{said}"
         )
 
     def resume(self) -> None:

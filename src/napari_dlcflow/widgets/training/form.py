@@ -17,6 +17,7 @@ from qtpy.QtWidgets import (
 from napari_dlcflow.core.engine.devices import Device, device_choices, no_gpu_message
 from napari_dlcflow.core.engine.training import TrainSpec
 from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
+from napari_dlcflow.widgets.common.jobs import StatusLine
 
 NET_TYPES = ("resnet_50", "resnet_101", "hrnet_w18", "hrnet_w32", "hrnet_w48", "cspnext_s")
 BACKBONE_CHOICES = (
@@ -67,8 +68,10 @@ class TrainingForm(QWidget):
         self.device_note = QLabel("")
         self.device_note.setWordWrap(True)
         self.weights = narrow_combo(QComboBox())
+        self.weights.addItem("auto (pretrained when cached or online, else from scratch)", "auto")
         self.weights.addItem("pretrained (ImageNet; downloaded once)", "pretrained")
         self.weights.addItem("from scratch (works offline; needs more epochs)", "scratch")
+        self.weights_note = StatusLine("")  # what the training will start from (the dock)
         self.previous: str | None = None
         self.offline = QCheckBox("offline (HF_HUB_OFFLINE)")
         self.offline.setToolTip("Never try to download pretrained weights")
@@ -84,6 +87,7 @@ class TrainingForm(QWidget):
         form.addRow("Device", self.device)
         form.addRow("", self.device_note)
         form.addRow("Weights", self.weights)
+        form.addRow("", self.weights_note)
         form.addRow(self.offline)
 
     def set_devices(self, devices: list[Device], *, probed: bool = True) -> None:
@@ -108,8 +112,27 @@ class TrainingForm(QWidget):
             self.weights.addItem(f"iteration {iteration}'s {name} (refine)", "previous")
             self.weights.setCurrentIndex(self.weights.findData("previous"))
 
-    def spec(self, config: str) -> TrainSpec:
-        """The :class:`TrainSpec` these settings describe."""
+    def asked_weights(self) -> str:
+        """The weights choice: ``auto``, ``pretrained``, ``scratch`` or ``previous``."""
+        return str(self.weights.currentData())
+
+    def spec(self, config: str, weights: str | None = None) -> TrainSpec:
+        """The :class:`TrainSpec` these settings describe.
+
+        Parameters
+        ----------
+        config : str
+            The project's ``config.yaml``.
+        weights : str, optional
+            ``pretrained`` or ``scratch``, as
+            :func:`~napari_dlcflow.core.engine.weights.choose_weights` resolved the choice
+            (needed when it is ``auto``).
+
+        Raises
+        ------
+        ValueError
+            If the choice is ``auto`` and ``weights`` was not given.
+        """
         device = str(self.device.currentData() or "auto")
         gpus = None
         if device == "cuda:all":
@@ -120,7 +143,11 @@ class TrainingForm(QWidget):
                 and str(self.device.itemData(i)) != "cuda:all"
             ]
             device = "cuda"
-        from_previous = self.weights.currentData() == "previous" and bool(self.previous)
+        from_previous = self.asked_weights() == "previous" and bool(self.previous)
+        if not from_previous:
+            weights = weights or self.asked_weights()
+            if weights not in ("pretrained", "scratch"):
+                raise ValueError("resolve the weights choice 'auto' first (choose_weights)")
         return TrainSpec(
             config=config,
             shuffle=self.shuffle.value(),
@@ -131,7 +158,7 @@ class TrainingForm(QWidget):
             eval_interval=self.eval_interval.value(),
             device=device,
             gpus=gpus,
-            weights="scratch" if from_previous else str(self.weights.currentData()),
+            weights="scratch" if from_previous else str(weights),
             init_from=self.previous if from_previous else None,
             offline=self.offline.isChecked(),
             backbone=self.backbone.currentData(),
