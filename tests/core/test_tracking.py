@@ -15,6 +15,7 @@ from napari_dlcflow.core.engine.analysis import AnalysisSpec, mark_complete, vid
 from napari_dlcflow.core.engine.tracking import (
     TrackingError,
     TrackingSpec,
+    read_tracking_settings,
     record_path,
     write_tracking_settings,
 )
@@ -75,9 +76,20 @@ def test_settings_written_where_deeplabcut_reads_them_keeping_the_rest(tmp_path)
     assert again["pafthreshold"] == 0.25 and again["iou_threshold"] == 0.4
     assert again["max_age"] == 1
     assert len(list_backups(cfg)) == 1  # the version before the change
+    assert read_tracking_settings(cfg) == TrackingSpec(tracker="ellipse", iou_threshold=0.4)
     cfg.write_text("- not\n- a mapping\n")
     with pytest.raises(TrackingError, match=r"inference_cfg\.yaml is not a mapping"):
         write_tracking_settings(cfg, TrackingSpec(), defaults)
+
+
+def test_a_file_deeplabcut_made_gives_our_defaults_not_its_template(tmp_path):
+    cfg = tmp_path / "inference_cfg.yaml"
+    cfg.write_text(yaml.safe_dump({"iou_threshold": 0.6, "boundingboxslack": 0, "max_age": 1}))
+    assert read_tracking_settings(cfg) == TrackingSpec()
+    assert read_tracking_settings(tmp_path / "none.yaml") == TrackingSpec()
+    cfg.write_text(yaml.safe_dump({"dlcflow_tracking": {"max_age": "many"}}))
+    with pytest.raises(TrackingError, match="dlcflow_tracking"):
+        read_tracking_settings(cfg)
 
 
 def test_output_names_are_deeplabcuts(tmp_path):

@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 INFERENCE_CFG = "inference_cfg.yaml"
+_SPEC_KEY = "dlcflow_tracking"
 RECORD_SUFFIX = ".dlcflow-tracking.json"
 TRACKERS = ("box", "ellipse")
 """DeepLabCut's trackers we offer: ``box`` (our default) and ``ellipse`` (DeepLabCut's default).
@@ -198,23 +199,23 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_tracking_settings(model: ModelRef) -> TrackingSpec:
-    """The tracker settings in the model's ``inference_cfg.yaml`` (defaults where absent).
+def read_tracking_settings(model: ModelRef | str | os.PathLike) -> TrackingSpec:
+    """The tracking settings last used with this model (defaults when none were).
 
-    Only the settings DeepLabCut keeps there (IoU threshold, box slack, max age, min hits) are
-    read; the tracker and the stitching settings are arguments of each run.
+    ``model``: the model, or its ``inference_cfg.yaml`` itself.
+
+    :func:`write_tracking_settings` keeps the whole spec under the key ``dlcflow_tracking`` of
+    the model's ``inference_cfg.yaml`` besides DeepLabCut's own keys. A file DeepLabCut made
+    (at dataset creation, with its template's tracker values) gives our defaults, not its.
     """
-    data = _read_yaml(inference_cfg_path(model))
-    base = TrackingSpec()
+    path = Path(model) if isinstance(model, str | os.PathLike) else inference_cfg_path(model)
+    data = _read_yaml(path).get(_SPEC_KEY)
+    if not isinstance(data, dict):
+        return TrackingSpec()
     try:
-        return TrackingSpec(
-            iou_threshold=float(data.get("iou_threshold", base.iou_threshold)),
-            box_slack=int(data.get("boundingboxslack", base.box_slack)),
-            max_age=int(data.get("max_age", base.max_age)),
-            min_hits=int(data.get("min_hits", base.min_hits)),
-        )
+        return TrackingSpec.from_dict(data)
     except (TypeError, ValueError) as exc:
-        raise TrackingError(f"{inference_cfg_path(model)}: {exc}") from exc
+        raise TrackingError(f"{path}: {_SPEC_KEY}: {exc}") from exc
 
 
 def write_tracking_settings(
@@ -250,6 +251,7 @@ def write_tracking_settings(
         max_age=int(spec.max_age),
         min_hits=int(spec.min_hits),
     )
+    new[_SPEC_KEY] = spec.to_dict()  # the whole spec, read back by read_tracking_settings
     if new != data or not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, yaml.safe_dump(new, sort_keys=False), backup=True)

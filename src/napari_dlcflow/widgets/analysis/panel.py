@@ -107,10 +107,15 @@ class TrackingGroup(QGroupBox):
         self.iou.setSingleStep(0.05)
         self.iou.setValue(base.iou_threshold)
         self.iou.setToolTip(
-            "Least overlap for a detection to continue a tracklet (the skeleton tracker: its "
-            "keypoint similarity)"
+            "Least overlap of a detection's box with a tracklet's predicted box for it to "
+            "continue the tracklet (the ellipse tracker: least similarity)"
         )
         form.addRow("IoU threshold", self.iou)
+        self.box_slack = _spin(
+            0, 10_000, base.box_slack, "Pixels added on every side of an animal's box"
+        )
+        self.box_slack.setSuffix(" px")
+        form.addRow("Box slack", self.box_slack)
         self.max_age = _spin(
             1, 100_000, base.max_age, "Frames a tracklet survives without a detection"
         )
@@ -152,9 +157,13 @@ class TrackingGroup(QGroupBox):
             saved = read_tracking_settings(model)
         except (OSError, ValueError, TrackingError):
             return  # no model yet: the defaults
+        self.tracker.setCurrentText(saved.tracker)
         self.iou.setValue(saved.iou_threshold)
+        self.box_slack.setValue(saved.box_slack)
         self.max_age.setValue(saved.max_age)
         self.min_hits.setValue(saved.min_hits)
+        self.max_gap.setValue(saved.max_gap or 0)
+        self.min_length.setValue(saved.min_length)
 
     def spec(self) -> TrackingSpec:
         """The settings as typed in (the number of animals None when it is the config's)."""
@@ -162,6 +171,7 @@ class TrackingGroup(QGroupBox):
         return TrackingSpec(
             tracker=self.tracker.currentText(),
             iou_threshold=round(self.iou.value(), 2),
+            box_slack=self.box_slack.value(),
             max_age=self.max_age.value(),
             min_hits=self.min_hits.value(),
             max_gap=self.max_gap.value() or None,
