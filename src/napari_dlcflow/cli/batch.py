@@ -103,6 +103,25 @@ def expand_inputs(
     return list(dict.fromkeys(out))
 
 
+def later_step_files(files: list[str], untracked: bool) -> list[str]:
+    """``files`` without DeepLabCut's skeleton analyses and, unless ``untracked``, without the
+    untracked files whose tracked file is among them (each one left out said on stderr)."""
+    from napari_dlcflow.core.predictions.analysis_files import prefer_tracked
+
+    kept = {Path(p) for p in prefer_tracked(files)}
+    out = []
+    for f in files:
+        if Path(f) in kept or (untracked and not Path(f).stem.endswith("_skeleton")):
+            out.append(f)
+        else:
+            print(
+                f"{f}: skipped (its tracked file is among the inputs, or it is a skeleton "
+                "analysis)",
+                file=sys.stderr,
+            )
+    return out
+
+
 class _Printer:
     """Plain-text live progress: a line per state change, frames every few seconds."""
 
@@ -229,6 +248,7 @@ def batch_filter(args: argparse.Namespace, params: dict[str, Any]) -> int:
     from napari_dlcflow.core.batch.tasks import VideoTask
 
     files = expand_inputs(args.analysis, args.glob, exclude_suffix="_filtered")
+    files = later_step_files(files, args.untracked)
     p = {"method": args.method, "csv": args.csv, **params}
     tasks = [VideoTask("filter", f, None, dict(p)) for f in files]
     return run_cli_batch(args, tasks)

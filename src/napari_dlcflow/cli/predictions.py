@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from napari_dlcflow.cli.batch import add_batch_options, wants_batch
+from napari_dlcflow.cli.batch import add_batch_options, later_step_files, wants_batch
 from napari_dlcflow.cli.options import add_config, add_device, add_model_options
 
 
@@ -101,11 +101,13 @@ def cmd_filter(args: argparse.Namespace) -> int:
     if args.method == "interpolate":
         params["pcutoff"] = args.pcutoff
         params["max_gap"] = args.max_gap
+    if args.untracked:
+        params["untracked"] = True
     if wants_batch(args):
         from napari_dlcflow.cli.batch import batch_filter
 
         return batch_filter(args, params)
-    for h5 in args.analysis:
+    for h5 in later_step_files(args.analysis, args.untracked):
         out = filter_file(h5, args.method, csv=args.csv, **params)
         _print(str(out))
     return 0
@@ -217,6 +219,12 @@ def register(sub: Any) -> None:
     p.add_argument("--pcutoff", type=float, default=0.6, help="interpolate: gap threshold")
     p.add_argument("--max-gap", type=int, default=5, help="interpolate: longest gap filled")
     p.add_argument("--csv", action="store_true", help="also write the .csv")
+    p.add_argument(
+        "--untracked",
+        action="store_true",
+        help="also filter untracked multi-animal files (their individuals are detection "
+        "slots, not animals; by default only the tracked _el.h5 is filtered)",
+    )
     add_batch_options(p, "*DLC*.h5")
     p.set_defaults(func=cmd_filter)
 

@@ -44,6 +44,7 @@ def cmd_extract_outliers(args: argparse.Namespace) -> int:
         fit=args.fit,
         window=args.window,
         bodyparts=tuple(args.bodyparts.split(",")) if args.bodyparts else None,
+        individuals=tuple(args.individuals.split(",")) if args.individuals else None,
         frames=frames,
         n=args.n if args.n is not None else int(project.get("numframes2pick") or 20),
         selection=args.selection,
@@ -172,7 +173,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser("extract-outliers", help="extract frames where the model is likely wrong")
     add_config(p)
     p.add_argument("videos", nargs="*", help="analysed videos (default: all in video_sets)")
-    p.add_argument("--analysis", help="the analysis h5 (default: newest beside the video)")
+    p.add_argument(
+        "--analysis",
+        help="the analysis h5 (default: newest beside the video; its tracked _el.h5 if any)",
+    )
     p.add_argument(
         "--criteria",
         default="jump",
@@ -184,6 +188,9 @@ def register(sub: Any) -> None:
     p.add_argument("--fit", choices=("median", "arima"), default="median")
     p.add_argument("--window", type=int, default=9, help="median fit window (frames, odd)")
     p.add_argument("--bodyparts", help="comma-separated body parts to consider (default: all)")
+    p.add_argument(
+        "--individuals", help="multi-animal: comma-separated animals to consider (default: all)"
+    )
     p.add_argument("--n", type=int, default=None, help="frames per video (numframes2pick)")
     p.add_argument("--selection", choices=("kmeans", "uniform"), default="kmeans")
     p.add_argument("--crop", action="store_true", help="crop frames to the video_sets crop")

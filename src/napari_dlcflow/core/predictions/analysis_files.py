@@ -8,6 +8,15 @@ likelihood`` (multi-animal: ``scorer / individuals / bodyparts / coords``, uniqu
 the individual ``single``). Filtering writes ``<...>_filtered.h5``; ``save_as_csv`` adds the same
 table as ``.csv``; ``<...>_meta.pickle`` holds ``{"data": {fps, nframes, frame_dimensions, ...}}``.
 
+Multi-animal analysis with tracking adds the *tracked* file ``<video stem><scorer>_el.h5``
+(``_bx``, ``_sk`` for the other trackers; HDF key ``tracks``): the same layout, but each
+individual is one animal from frame to frame, where the untracked ``<video stem><scorer>.h5``
+beside it holds the detections in assembly order. Every later step (filtering, labeled videos,
+outliers, machine labels) takes the tracked file when a video has both
+(:func:`find_analysis_files` lists it first); its filtered version is
+``<...>_el_filtered.h5`` (key ``df_with_missing``), as DeepLabCut's ``filterpredictions``
+writes it.
+
 In memory a :class:`Predictions` (a :class:`~napari_dlcflow.core.keypoints.Keypoints`) is one
 ``(T, N, 3)`` array of ``x, y, likelihood`` over N keypoint columns, each naming its individual
 and body part. Its napari layer data are built in :mod:`napari_dlcflow.core.layers.data`.
@@ -40,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HDF_KEY",
+    "TRACKS_KEY",
     "TRACK_SUFFIXES",
     "NotAnalysisFileError",
     "Predictions",
@@ -51,12 +61,16 @@ __all__ = [
     "is_analysis_file",
     "keypoint_columns",
     "output_files",
+    "prefer_tracked",
     "raw_path",
     "read_meta",
     "read_predictions",
     "scorer_name",
     "simulate_predictions",
     "skeleton_table",
+    "tracked_sibling",
+    "tracker_of",
+    "untracked_animals",
     "video_for",
     "video_stem",
     "write_meta",
@@ -66,6 +80,8 @@ __all__ = [
 COORDS = ("x", "y", "likelihood")
 TRACK_SUFFIXES = {"ellipse": "_el", "box": "_bx", "skeleton": "_sk"}
 """DeepLabCut's multi-animal trackers and the suffix of their tracklets and tracks files."""
+TRACKS_KEY = "tracks"
+"""The HDF key of DeepLabCut's stitched (tracked) files ``<stem><scorer>_el.h5``."""
 
 
 class PredictionsError(ValueError):
@@ -264,6 +280,34 @@ def raw_path(path: str | os.PathLike) -> Path:
     return p
 
 
+def tracker_of(path: str | os.PathLike) -> str | None:
+    """The multi-animal tracker (a key of :data:`TRACK_SUFFIXES`) whose tracked file ``path``
+    is, raw or ``_filtered`` (``<stem><scorer>_el.h5`` -> ``"ellipse"``); None for an
+    untracked analysis file."""
+    stem = Path(path).stem.removesuffix("_filtered")
+    if "DLC" not in stem:
+        return None
+    for tracker, suffix in TRACK_SUFFIXES.items():
+        if stem.endswith(suffix):
+            return tracker
+    return None
+
+
+def untracked_animals(pred: Predictions, path: str | os.PathLike | None = None) -> bool:
+    """Whether ``pred`` holds several animals that were not tracked: more than one individual
+    (unique body parts, ``single``, aside) read from a file (``path``, default ``pred.path``)
+    whose name has no tracker suffix. There an individual is a detection slot that may hold a
+    different animal from frame to frame, so per-individual steps would mix animals."""
+    where = path if path is not None else pred.path
+    several = len(set(pred.individuals) - {"single"}) > 1
+    return bool(pred.multi_animal and several and where is not None and not tracker_of(where))
+
+
+def _is_skeleton_output(path: Path) -> bool:
+    """DeepLabCut's ``analyzeskeleton`` output (``<...>_skeleton.h5``), not predictions."""
+    return path.stem.removesuffix("_filtered").endswith("_skeleton")
+
+
 def video_stem(path: str | os.PathLike) -> str:
     """The video's stem in a DeepLabCut analysis file name (``<stem>DLC_<net>...h5``)."""
     return Path(path).stem.split("DLC")[0]
@@ -336,7 +380,12 @@ def output_files(
 def find_analysis_files(
     video: str | os.PathLike, folder: str | os.PathLike | None = None, *, filtered: bool = False
 ) -> list[Path]:
-    """Analysis h5 files of ``video`` (``<stem>DLC*.h5``), newest first.
+    """Analysis h5 files of ``video`` (``<stem>DLC*.h5``), the one to use first.
+
+    Models are ordered newest first (by their newest file); within one model (scorer) the
+    tracked files (``_el``, ``_bx``, ``_sk``: :func:`tracker_of`) come before the untracked
+    one, so a multi-animal video that was analysed with tracking gives its tracked file first.
+    DeepLabCut's skeleton analysis (``_skeleton.h5``) is not listed.
 
     Parameters
     ----------
@@ -349,12 +398,71 @@ def find_analysis_files(
     """
     v = Path(video)
     where = Path(folder) if folder is not None else v.parent
-    found = []
+    found: list[tuple[Path, int]] = []
     for p in where.glob(f"{_glob_escape(v.stem)}DLC*.h5"):
         if p.name.startswith(".") or p.stem.endswith("_filtered") != filtered:
             continue
-        found.append(p)
-    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+        if _is_skeleton_output(p):
+            continue
+        try:
+            found.append((p, p.stat().st_mtime_ns))
+        except OSError:
+            continue
+    models: dict[str, int] = {}
+    for p, mtime in found:
+        model = _model_key(p)
+        models[model] = max(models.get(model, mtime), mtime)
+    found.sort(
+        key=lambda pm: (
+            -models[_model_key(pm[0])],
+            _model_key(pm[0]),
+            tracker_of(pm[0]) is None,
+            -pm[1],
+        )
+    )
+    return [p for p, _ in found]
+
+
+def prefer_tracked(paths: Sequence[str | os.PathLike]) -> list[Path]:
+    """The analysis files a later step should take from ``paths`` (in their order): an
+    untracked file whose tracked file (:func:`tracked_sibling`) is also among them is left out,
+    as is DeepLabCut's skeleton analysis (``_skeleton.h5``)."""
+    given = [Path(p) for p in paths]
+    names = {p.resolve() for p in given}
+    out = []
+    for p in given:
+        sibling = tracked_sibling(p)
+        if _is_skeleton_output(p) or (sibling is not None and sibling.resolve() in names):
+            continue
+        out.append(p)
+    return out
+
+
+def _model_key(path: Path) -> str:
+    """The file's name without ``_filtered`` and the tracker suffix: one per video and scorer."""
+    stem = path.stem.removesuffix("_filtered")
+    tracker = tracker_of(path)
+    return stem.removesuffix(TRACK_SUFFIXES[tracker]) if tracker else stem
+
+
+def tracked_sibling(path: str | os.PathLike) -> Path | None:
+    """The tracked file of the same video and scorer beside an untracked analysis file
+    (``<stem><scorer>.h5`` -> ``<stem><scorer>_el.h5``, newest of the trackers), else None.
+
+    A ``_filtered`` file's sibling is the tracked ``_filtered`` file. None for a file that is
+    itself tracked.
+    """
+    p = Path(path)
+    if tracker_of(p) is not None:
+        return None
+    filtered = p.stem.endswith("_filtered")
+    base = p.stem.removesuffix("_filtered")
+    found = []
+    for suffix in TRACK_SUFFIXES.values():
+        cand = p.with_name(f"{base}{suffix}{'_filtered' if filtered else ''}{p.suffix}")
+        if cand.is_file():
+            found.append(cand)
+    return max(found, key=lambda c: c.stat().st_mtime_ns) if found else None
 
 
 def _glob_escape(text: str) -> str:
@@ -584,6 +692,10 @@ def write_predictions(
 ) -> list[Path]:
     """Write predictions as DeepLabCut does (h5 table, key ``df_with_missing``), atomically.
 
+    A tracked file's name (``<stem><scorer>_el.h5``, :func:`tracker_of`) gets the key
+    ``tracks`` (:data:`TRACKS_KEY`), as DeepLabCut's stitching writes it; its ``_filtered``
+    version keeps ``df_with_missing``, as DeepLabCut's filtering writes it.
+
     Parameters
     ----------
     pred : Predictions
@@ -606,7 +718,8 @@ def write_predictions(
             df.to_csv(tmp)
         return [final]
     with atomic_writer(final, backup=False) as tmp:
-        df.to_hdf(tmp, key=HDF_KEY, format="table", mode="w")
+        tracked = tracker_of(final) is not None and not final.stem.endswith("_filtered")
+        df.to_hdf(tmp, key=TRACKS_KEY if tracked else HDF_KEY, format="table", mode="w")
     written = [final]
     if csv:
         out = final.with_suffix(".csv")
@@ -728,6 +841,7 @@ def simulate_predictions(
     noise_px: float = 1.5,
     low_fraction: float = 0.1,
     seed: int = 0,
+    individuals: Sequence[str] | None = None,
 ) -> Predictions:
     """Make network-like predictions from known keypoints (for tests, demos and benchmarks).
 
@@ -737,8 +851,9 @@ def simulate_predictions(
 
     Parameters
     ----------
-    keypoints : array-like of shape (T, K, 2)
-        True ``x, y``.
+    keypoints : array-like of shape (T, K, 2), or (T, N, K, 2) with ``individuals``
+        True ``x, y`` (multi-animal: NaN where an animal's body part is hidden, which stays
+        NaN with a NaN likelihood, as in DeepLabCut's tracked files).
     bodyparts : sequence of str
         The K names.
     scorer : str
@@ -747,13 +862,47 @@ def simulate_predictions(
         Noise level and share of low-likelihood entries.
     seed : int
         Seed of ``np.random.default_rng``.
+    individuals : sequence of str, optional
+        The N animals of a ``(T, N, K, 2)`` array: multi-animal predictions (columns
+        individual by individual, as in DeepLabCut's tracked files).
 
     Returns
     -------
     Predictions
-        Single-animal predictions, frames ``0 .. T-1``.
+        Predictions of frames ``0 .. T-1`` (single-animal without ``individuals``).
+
+    Raises
+    ------
+    ValueError
+        If the array's shape does not match the names.
     """
     kp = np.asarray(keypoints, dtype=float)
+    if individuals is not None:
+        if kp.ndim != 4 or kp.shape[1:3] != (len(individuals), len(bodyparts)):
+            raise ValueError(
+                f"keypoints of shape {kp.shape} do not match {len(individuals)} individuals "
+                f"and {len(bodyparts)} body parts: need (T, N, K, 2)"
+            )
+        single = simulate_predictions(
+            kp.reshape(len(kp), -1, 2),
+            [b for _ in individuals for b in bodyparts],
+            scorer=scorer,
+            noise_px=noise_px,
+            low_fraction=low_fraction,
+            seed=seed,
+        )
+        data = single.data
+        data[np.isnan(data[..., 0]), 2] = np.nan
+        return Predictions(
+            data=data,
+            bodyparts=single.bodyparts,
+            individuals=tuple(i for i in individuals for _ in bodyparts),
+            scorer=scorer,
+            frames=single.frames,
+            multi_animal=True,
+        )
+    if kp.ndim != 3 or kp.shape[1] != len(bodyparts):
+        raise ValueError(f"keypoints of shape {kp.shape} do not match {len(bodyparts)} body parts")
     rng = np.random.default_rng(seed)
     n_frames, n_kp, _ = kp.shape
     low = rng.random((n_frames, n_kp)) < low_fraction

@@ -13,6 +13,12 @@ Differences from ``deeplabcut.filterpredictions`` (on purpose):
   last ``window // 2`` frames towards the image corner.
 - NaN (undetected) entries are bridged by linear interpolation before median or Savitzky-Golay
   filtering and set back to NaN afterwards, so one missing frame does not spread.
+- Multi-animal files are filtered column by column, so each individual's body part is smoothed
+  on its own track (never with another animal's). Only tracked files (``<stem><scorer>_el.h5``)
+  are filtered by default: in an untracked file an individual is a detection slot that may hold
+  a different animal from frame to frame (DeepLabCut, too, filters the tracked file of a
+  multi-animal project). The output is DeepLabCut's ``<stem><scorer>_el_filtered.h5``, key
+  ``df_with_missing``, in the same ``scorer/individuals/bodyparts/coords`` layout.
 - The ARIMA filter follows DLC's ``FitSARIMAXModel`` (statsmodels SARIMAX, order
   ``(AR, 0, MA)``, entries below ``p_bound`` treated as missing) without importing deeplabcut.
 """
@@ -30,6 +36,8 @@ from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
     filtered_path,
     read_predictions,
+    tracked_sibling,
+    untracked_animals,
     write_predictions,
 )
 
@@ -220,6 +228,7 @@ def filter_file(
     *,
     csv: bool = False,
     overwrite: bool = True,
+    untracked: bool = False,
     **params: Any,
 ) -> Path:
     """Filter an analysis h5 and write DeepLabCut's ``<stem>_filtered.h5`` beside it.
@@ -234,6 +243,9 @@ def filter_file(
         Also write ``<stem>_filtered.csv``.
     overwrite : bool
         Replace an existing filtered file (DLC skips it instead).
+    untracked : bool
+        Filter a multi-animal file that was not tracked (see the module docstring); refused
+        by default.
     **params
         Passed to the filter (``window``, ``polyorder``, ``pcutoff``, ``max_gap``, ...).
 
@@ -241,6 +253,12 @@ def filter_file(
     -------
     Path
         The filtered h5, written atomically (temp file, then rename).
+
+    Raises
+    ------
+    ValueError
+        If ``path`` is a filtered file, or untracked multi-animal predictions without
+        ``untracked`` (the message names the tracked file beside it, if there is one).
     """
     src = Path(path)
     if src.stem.endswith("_filtered"):
@@ -249,6 +267,17 @@ def filter_file(
     if out.exists() and not overwrite:
         return out
     pred = read_predictions(src, meta=False)
+    if not untracked and untracked_animals(pred, src):
+        sibling = tracked_sibling(src)
+        hint = (
+            f"filter the tracked file {sibling.name} instead"
+            if sibling is not None
+            else "analyse the video with tracking first (or pass untracked=True / --untracked)"
+        )
+        raise ValueError(
+            f"{src}: untracked multi-animal predictions (an individual there is a detection "
+            f"slot, not the same animal in every frame); {hint}"
+        )
     write_predictions(filter_predictions(pred, method, **params), out, csv=csv)
     return out
 

@@ -15,6 +15,13 @@ table with numpy:
 ``manual``
     frames the user marked (e.g. with a key while watching the overlay).
 
+Multi-animal files are judged animal by animal: a jump or a low likelihood is that of one
+individual's body part, and the fit is made and averaged per individual, so one animal's
+error is never diluted by (or blamed on) another; :attr:`OutlierResult.individuals` names the
+animals flagged in each frame, and :attr:`OutlierSpec.individuals` restricts the search. The
+default analysis file is the tracked one (``<stem><scorer>_el.h5``) when the video has it; on an
+untracked multi-animal file an individual is a detection slot, and the result says so.
+
 Several criteria may be combined (a frame qualifies if any of them flags it). Among the
 candidates, ``n`` frames are chosen uniformly over time or one per k-means cluster of
 downsampled frames (DeepLabCut's default), excluding frames already in the labeled-data folder.
@@ -29,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +51,7 @@ __all__ = [
     "extract_outliers",
     "find_outliers",
     "fit_deviation",
+    "flagged_individuals",
     "jump_distance",
     "uncertain_mask",
 ]
@@ -71,6 +79,9 @@ class OutlierSpec:
         Frames of the running median (``fit="median"``; odd).
     bodyparts : tuple of str, optional
         Keypoints to consider (default: all).
+    individuals : tuple of str, optional
+        Animals to consider in multi-animal data (default: all; ``single`` names the unique
+        body parts).
     frames : tuple of int
         Frames marked by hand (``manual``).
     n : int
@@ -91,6 +102,7 @@ class OutlierSpec:
     fit: str = "median"
     window: int = 9
     bodyparts: tuple[str, ...] | None = None
+    individuals: tuple[str, ...] | None = None
     frames: tuple[int, ...] = ()
     n: int = 20
     selection: str = "kmeans"
@@ -140,6 +152,11 @@ class OutlierResult:
         Frames flagged by the criteria (before choosing).
     reasons : dict of int to list of str
         Which criteria flagged each candidate.
+    individuals : dict of int to list of str
+        Multi-animal data: the animals whose keypoints flagged each candidate (``manual``
+        frames name none); empty for single-animal data.
+    notes : list of str
+        What the caller should know (e.g. an untracked multi-animal analysis).
     already : list of int
         Candidates already in the folder (not extracted again).
     picked : list of int
@@ -156,6 +173,8 @@ class OutlierResult:
     folder: Path
     candidates: list[int] = field(default_factory=list)
     reasons: dict[int, list[str]] = field(default_factory=dict)
+    individuals: dict[int, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     already: list[int] = field(default_factory=list)
     picked: list[int] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
@@ -178,19 +197,33 @@ class OutlierResult:
             text += f" with machine labels in {self.machine_labels.name}"
         if self.cancelled:
             text += " (cancelled)"
-        return text + "."
+        text += "."
+        if self.individuals:
+            per: dict[str, int] = {}
+            for names in self.individuals.values():
+                for name in names:
+                    per[name] = per.get(name, 0) + 1
+            text += " By individual: " + ", ".join(f"{k} {v}" for k, v in per.items()) + "."
+        return " ".join([text, *self.notes])
 
 
 # ---------------------------------------------------------------------------------- criteria
 
 
-def _columns(pred: Any, bodyparts: Sequence[str] | None) -> np.ndarray:
-    if not bodyparts:
-        return np.arange(pred.data.shape[1])
-    unknown = sorted(set(bodyparts) - set(pred.bodyparts))
-    if unknown:
-        raise ValueError(f"{pred.path}: no body part(s) {', '.join(unknown)} in the analysis")
-    return np.flatnonzero(np.isin(np.asarray(pred.bodyparts), list(bodyparts)))
+def _columns(pred: Any, spec: OutlierSpec) -> np.ndarray:
+    """The keypoint columns ``spec`` considers (its body parts and individuals)."""
+    keep = np.ones(pred.data.shape[1], dtype=bool)
+    for names, have, what in (
+        (spec.bodyparts, pred.bodyparts, "body part(s)"),
+        (spec.individuals, pred.individuals, "individual(s)"),
+    ):
+        if not names:
+            continue
+        unknown = sorted(set(names) - set(have))
+        if unknown:
+            raise ValueError(f"{pred.path}: no {what} {', '.join(unknown)} in the analysis")
+        keep &= np.isin(np.asarray(have), list(names))
+    return np.flatnonzero(keep)
 
 
 def jump_distance(xy: np.ndarray) -> np.ndarray:
@@ -201,13 +234,8 @@ def jump_distance(xy: np.ndarray) -> np.ndarray:
     ----------
     xy : ndarray of shape (T, N, 2)
     """
-    out = np.zeros(len(xy))
-    if len(xy) > 1:
-        step = np.hypot(*np.moveaxis(np.diff(xy, axis=0), -1, 0))
-        with np.errstate(invalid="ignore"):
-            out[1:] = np.nan_to_num(np.nanmax(np.where(np.isnan(step), -np.inf, step), axis=1))
-        out[out < 0] = 0
-    return out
+    step = _step(xy)
+    return step.max(axis=1) if step.shape[1] else np.zeros(len(xy))
 
 
 def uncertain_mask(likelihood: np.ndarray, p_bound: float) -> np.ndarray:
@@ -279,6 +307,44 @@ def fit_deviation(
     return np.nan_to_num(d, nan=0.0)
 
 
+def _step(xy: np.ndarray) -> np.ndarray:
+    """Displacement of every keypoint column from the previous frame ``(T, N)`` (frame 0 and
+    NaN points: 0)."""
+    out = np.zeros(xy.shape[:2])
+    if len(xy) > 1:
+        out[1:] = np.nan_to_num(np.hypot(*np.moveaxis(np.diff(xy, axis=0), -1, 0)), nan=0.0)
+    return out
+
+
+def _column_flags(pred: Any, spec: OutlierSpec, cols: np.ndarray) -> dict[str, np.ndarray]:
+    """Per criterion (but ``manual``), a ``(T, len(cols))`` mask of the flagged keypoints.
+
+    ``fitting`` is judged per individual (the mean deviation over its keypoints), and flags
+    every column of an individual whose deviation exceeds ``epsilon``.
+    """
+    data = pred.data[:, cols]
+    flags: dict[str, np.ndarray] = {}
+    if "uncertain" in spec.criteria:
+        with np.errstate(invalid="ignore"):
+            flags["uncertain"] = np.asarray(data[..., 2] < spec.p_bound)
+    if "jump" in spec.criteria:
+        flags["jump"] = _step(data[..., :2]) > spec.epsilon
+    if "fitting" in spec.criteria:
+        mask = np.zeros(data.shape[:2], dtype=bool)
+        owners = np.asarray(pred.individuals)[cols]
+        for ind in dict.fromkeys(owners.tolist()):
+            mine = np.flatnonzero(owners == ind)
+            dev = fit_deviation(data[:, mine], spec.p_bound, fit=spec.fit, window=spec.window)
+            mask[:, mine] = (dev > spec.epsilon)[:, None]
+        flags["fitting"] = mask
+    return flags
+
+
+def _in_range(frames: np.ndarray, spec: OutlierSpec) -> tuple[int, int]:
+    total = int(frames.max()) + 1 if len(frames) else 0
+    return int(np.floor(spec.start * total)), int(np.ceil(spec.stop * total))
+
+
 def find_outliers(pred: Any, spec: OutlierSpec) -> dict[int, list[str]]:
     """Frames flagged by ``spec``'s criteria, with the criteria that flagged each.
 
@@ -293,25 +359,13 @@ def find_outliers(pred: Any, spec: OutlierSpec) -> dict[int, list[str]]:
     dict of int to list of str
         Video frame index -> criteria, sorted by frame.
     """
-    cols = _columns(pred, spec.bodyparts)
-    data = pred.data[:, cols]
+    cols = _columns(pred, spec)
     frames = np.asarray(pred.frames)
     n = len(frames)
     flagged: dict[int, list[str]] = {}
-
-    def add(mask: np.ndarray, name: str) -> None:
-        for f in frames[np.flatnonzero(mask)]:
+    for name, mask in _column_flags(pred, spec, cols).items():
+        for f in frames[np.flatnonzero(mask.any(axis=1))]:
             flagged.setdefault(int(f), []).append(name)
-
-    if "uncertain" in spec.criteria:
-        add(uncertain_mask(data[..., 2], spec.p_bound), "uncertain")
-    if "jump" in spec.criteria:
-        add(jump_distance(data[..., :2]) > spec.epsilon, "jump")
-    if "fitting" in spec.criteria:
-        add(
-            fit_deviation(data, spec.p_bound, fit=spec.fit, window=spec.window) > spec.epsilon,
-            "fitting",
-        )
     if "manual" in spec.criteria:
         have = set(frames.tolist())
         outside = [f for f in spec.frames if f not in have]
@@ -323,9 +377,39 @@ def find_outliers(pred: Any, spec: OutlierSpec) -> dict[int, list[str]]:
             )
         for f in spec.frames:
             flagged.setdefault(int(f), []).append("manual")
-    total = int(frames.max()) + 1 if n else 0
-    lo, hi = int(np.floor(spec.start * total)), int(np.ceil(spec.stop * total))
+    lo, hi = _in_range(frames, spec)
     return {f: r for f, r in sorted(flagged.items()) if lo <= f < hi}
+
+
+def flagged_individuals(pred: Any, spec: OutlierSpec) -> dict[int, list[str]]:
+    """The animals whose keypoints the criteria flag, per frame (multi-animal data).
+
+    Parameters
+    ----------
+    pred : Predictions
+        A multi-animal analysis.
+    spec : OutlierSpec
+
+    Returns
+    -------
+    dict of int to list of str
+        Frame -> individuals (in column order) flagged by ``jump``, ``uncertain`` or
+        ``fitting``; empty for single-animal predictions.
+    """
+    if not pred.multi_animal:
+        return {}
+    cols = _columns(pred, spec)
+    frames = np.asarray(pred.frames)
+    owners = np.asarray(pred.individuals)[cols]
+    hit = np.zeros((len(frames), len(cols)), dtype=bool)
+    for mask in _column_flags(pred, spec, cols).values():
+        hit |= mask
+    lo, hi = _in_range(frames, spec)
+    out: dict[int, list[str]] = {}
+    for r in np.flatnonzero(hit.any(axis=1)):
+        if lo <= int(frames[r]) < hi:
+            out[int(frames[r])] = list(dict.fromkeys(owners[hit[r]].tolist()))
+    return out
 
 
 # ---------------------------------------------------------------------------------- extraction
@@ -368,7 +452,10 @@ def extract_outliers(
     spec : OutlierSpec, optional
         Criteria and choice (default: ``jump``, epsilon 20 px, k-means, ``numframes2pick``).
     analysis : path-like, optional
-        The analysis h5 (default: the newest ``<video>DLC*.h5`` beside the video).
+        The analysis h5 (default: the first of
+        :func:`~napari_dlcflow.core.predictions.analysis_files.find_analysis_files` beside the
+        video: the newest model's, its tracked file when there is one). Multi-animal: the
+        machine labels hold every individual's prediction in each extracted frame.
     on_progress, should_stop : callable, optional
         As in :func:`~napari_dlcflow.core.video.extract.extract_frames`.
 
@@ -386,7 +473,11 @@ def extract_outliers(
         predictions_to_labels,
         write_machine_labels,
     )
-    from napari_dlcflow.core.predictions.analysis_files import crop_offset, read_predictions
+    from napari_dlcflow.core.predictions.analysis_files import (
+        crop_offset,
+        read_predictions,
+        untracked_animals,
+    )
     from napari_dlcflow.core.video.extract import (
         extract_frames,
         labeled_data_folder,
@@ -408,6 +499,12 @@ def extract_outliers(
         read_labels(existing)  # an unreadable file stops us before any frame is written
     result = OutlierResult(video=video, analysis=path, folder=folder, reasons=reasons)
     result.candidates = list(reasons)
+    result.individuals = flagged_individuals(pred, spec)
+    if untracked_animals(pred, path):
+        result.notes.append(
+            f"{path.name} is not tracked: its individuals are detection slots, not the same "
+            "animal from frame to frame (analyse with tracking for the _el.h5 file)."
+        )
     if not reasons:
         return result
     crop = None
