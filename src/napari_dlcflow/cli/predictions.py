@@ -44,7 +44,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if value is not None
     }
     spec = AnalysisSpec(
-        config=str(find_config(args.config)),
+        config=str(find_config(args.config) if Path(args.config).is_dir() else Path(args.config)),
         videos=[str(Path(v)) for v in args.videos],
         shuffle=args.shuffle,
         trainset_index=args.trainset_index,
