@@ -26,7 +26,7 @@ def tracked_from_truth(
     keypoints: np.ndarray, individuals: tuple[str, ...], bodyparts: tuple[str, ...]
 ) -> Predictions:
     """Predictions in DeepLabCut's tracked layout from ``(T, N, K, 2)`` truth."""
-    n_frames, n_ind, n_bp, _ = keypoints.shape
+    n_frames = keypoints.shape[0]
     lik = np.where(np.isnan(keypoints).any(axis=-1), np.nan, 0.95)
     data = np.concatenate([keypoints, lik[..., None]], axis=-1).reshape(n_frames, -1, 3)
     return Predictions(

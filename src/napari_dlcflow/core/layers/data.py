@@ -447,9 +447,10 @@ def predictions_layers(
     Returns
     -------
     list of (data, kwargs, layer type)
-        Skeleton (if any), trails (if asked), points and names (multi-animal), bottom to top. The trails carry their
-        groups' RGBA in ``metadata["group_colors"]``: napari needs a colormap made of them
-        (``plugin.predictions_reader.finish_layer_data``) to show the exact colours.
+        Skeleton (if any), trails (if asked), points and names (multi-animal), bottom to top.
+        The trails carry their groups' RGBA in ``metadata["group_colors"]``: napari needs a
+        colormap made of them (``plugin.predictions_reader.finish_layer_data``) to show the
+        exact colours.
     """
     base = name or (pred.path.stem if pred.path is not None else pred.scorer)
     points, extra = points_layer_data(pred, pcutoff=pcutoff, color_by=color_by, colormap=colormap)
