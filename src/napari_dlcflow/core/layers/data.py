@@ -308,12 +308,12 @@ def identity_layer_data(
     pcutoff: float = 0.6,
     at: Sequence[str] = (),
     colormap: str = DEFAULT_COLORMAP,
-    text_size: float = 10.0,
-    offset: float = 12.0,
+    text_size: float = 12.0,
+    offset: float | None = None,
 ) -> LayerData | None:
     """The animals' names, one per animal and frame, in the animal's colour (a Points layer).
 
-    Each label sits ``offset`` pixels above the animal's point of :func:`individual_centres`
+    Each label is centred ``offset`` pixels above the animal's point of :func:`individual_centres`
     (the first visible body part of ``at``, else the mean of its keypoints at or above
     ``pcutoff``) and follows the time axis like the keypoints. The points themselves are
     invisible; only the text shows.
@@ -332,8 +332,10 @@ def identity_layer_data(
         The project's colormap (colour by individual, as the points).
     text_size : float
         Font size in points.
-    offset : float
-        Pixels between the label and the animal's point (upwards).
+    offset : float, optional
+        Pixels between the label and the animal's point (upwards); default half an animal's
+        typical height (the median over frames and animals of the vertical spread of its
+        visible keypoints) plus 6, so the name sits just above the body.
 
     Returns
     -------
@@ -348,6 +350,8 @@ def identity_layer_data(
     centres, names = individual_centres(pred, pcutoff=pcutoff, at=at)
     if not names:
         return None
+    if offset is None:
+        offset = _half_height(pred, names, pcutoff) + 6.0
     frame_i, animal = np.nonzero(~np.isnan(centres).any(axis=2))
     xy = centres[frame_i, animal]
     points = np.column_stack([pred.frames[frame_i].astype(float), xy[:, 1], xy[:, 0]])
@@ -386,6 +390,20 @@ def identity_layer_data(
         "anchor_bodyparts": list(at),
     }
     return points, {**style.as_kwargs(), "features": features, "metadata": meta}, "points"
+
+
+def _half_height(pred: Predictions, names: Sequence[str], pcutoff: float) -> float:
+    """Half the median vertical spread of an animal's visible keypoints (0 when unknown)."""
+    with np.errstate(invalid="ignore"):
+        y = np.where(pred.likelihood >= pcutoff, pred.data[..., 1], np.nan)
+    inds = np.asarray(pred.individuals, dtype=object)
+    spreads = []
+    for name in names:
+        cols = y[:, inds == name]
+        seen = ~np.isnan(cols).all(axis=1)
+        if seen.any():
+            spreads.append(np.nanmax(cols[seen], axis=1) - np.nanmin(cols[seen], axis=1))
+    return float(np.median(np.concatenate(spreads))) / 2 if spreads else 0.0
 
 
 def predictions_layers(
@@ -447,7 +465,8 @@ def predictions_layers(
     Returns
     -------
     list of (data, kwargs, layer type)
-        Skeleton (if any), trails (if asked), points and names (multi-animal), bottom to top.
+        Skeleton (if any), trails (if asked), names (multi-animal) and points, bottom to top:
+        the points come last.
         The trails carry their groups' RGBA in ``metadata["group_colors"]``: napari needs a
         colormap made of them (``plugin.predictions_reader.finish_layer_data``) to show the
         exact colours.
@@ -497,6 +516,13 @@ def predictions_layers(
                 "tracks",
             )
         )
+    identity = (
+        identity_layer_data(pred, name=base, pcutoff=pcutoff, at=names_at, colormap=colormap)
+        if names
+        else None
+    )
+    if identity is not None:
+        layers.append(identity)
     style = PointsStyle(
         name=base,
         size=size,
@@ -515,13 +541,6 @@ def predictions_layers(
             "points",
         )
     )
-    identity = (
-        identity_layer_data(pred, name=base, pcutoff=pcutoff, at=names_at, colormap=colormap)
-        if names
-        else None
-    )
-    if identity is not None:
-        layers.append(identity)
     return layers
 
 

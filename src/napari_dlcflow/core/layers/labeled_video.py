@@ -185,7 +185,7 @@ def draw_frame(
         rr, cc = disk((row[c, 1], row[c, 0]), radius, shape=out.shape[:2])
         out[rr, cc] = colors[c]
     if names:
-        draw_names(out, names, size=max(10, round(2.5 * radius)))
+        draw_names(out, names, size=max(12, round(3 * radius)))
     return out
 
 

@@ -117,6 +117,8 @@ class OverlaySet:
             scale = np.asarray(target.scale, dtype=float)
             translate = np.asarray(target.translate, dtype=float)
         translate = translate + scale * np.array([0.0, y1, x1])
+        # the names go on top, so that no point hides them
+        data.sort(key=lambda d: d[1]["metadata"]["dlcflow_kind"] == "identity")
         for layer_data, kwargs, layer_type in data:
             kwargs = {**kwargs, "scale": tuple(scale), "translate": tuple(translate)}
             layer = getattr(viewer, f"add_{layer_type}")(layer_data, **kwargs)
