@@ -15,6 +15,7 @@ import numpy.typing as npt
 from napari_dlcflow.core.layers.colors import (
     DEFAULT_COLORMAP,
     color_groups,
+    group_colors,
     keypoint_colors,
     palette,
 )
@@ -32,10 +33,13 @@ __all__ = [
     "LABEL_BORDER",
     "LOW_BORDER",
     "PREDICTED_BORDER",
+    "TRAILS_BY",
     "LayerData",
     "editing_colors",
     "editing_points",
     "editing_skeleton",
+    "identity_layer_data",
+    "individual_centres",
     "keypoint_layers",
     "labels_points",
     "points_layer_data",
@@ -56,6 +60,10 @@ LOW_BORDER = np.array([1.0, 0.19, 0.19, 1.0])
 """Border of a prediction below the p-cutoff (red)."""
 LABEL_BORDER = np.array([0.0, 0.0, 0.0, 1.0])
 """Border of a label (black)."""
+TRAILS_BY = ("bodypart", "individual")
+"""Trails per keypoint column, or one per animal along its centre."""
+UNIQUE = "single"
+"""DeepLabCut's individual of the unique body parts: not an animal, so it gets no name label."""
 
 
 # ------------------------------------------------------------------------------ predictions
@@ -184,35 +192,218 @@ def skeleton_vectors_for(
     )
 
 
-def tracks_layer_data(
-    pred: Predictions, *, pcutoff: float = 0.0, frames: tuple[int, int] | None = None
-) -> np.ndarray:
-    """Trails: one napari track per keypoint column, ``(track_id, t, y, x)`` rows.
+def individual_centres(
+    pred: Predictions,
+    *,
+    pcutoff: float = 0.0,
+    at: Sequence[str] = (),
+    frames: tuple[int, int] | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """One point per animal and frame: where its name label and its centre trail go.
 
-    Rows are sorted by track then frame; predictions that are NaN or below ``pcutoff`` are
-    left out (the trail then joins the neighbouring points). ``frames=(start, stop)`` keeps
-    only that window of frames.
+    Parameters
+    ----------
+    pred : Predictions
+        The predictions.
+    pcutoff : float
+        Only keypoints at or above it count (NaN: never).
+    at : sequence of str
+        Preferred body parts, in order: the first one visible in a frame is the animal's point
+        there; where none of them is (or none is given), the mean of its visible keypoints.
+    frames : (int, int), optional
+        Only frames ``start <= frame < stop``.
+
+    Returns
+    -------
+    centres : ndarray of shape (T, N, 2)
+        ``x, y`` per frame (rows of ``pred`` in the window) and animal; NaN where no keypoint
+        of it is visible.
+    names : list of str
+        The N animals: the individuals in column order, without DeepLabCut's ``single`` (the
+        unique body parts); ``[""]`` for a single-animal file.
     """
     rows = _rows(pred, frames)
-    xy = pred.xy[rows]
-    n_frames, n_cols = xy.shape[:2]
+    data = pred.data[rows]
+    names = [n for n in pred.unique_individuals if n != UNIQUE]
     with np.errstate(invalid="ignore"):
-        ok = ~np.isnan(xy).any(axis=2) & (pred.likelihood[rows] >= pcutoff)
+        ok = ~np.isnan(data[..., :2]).any(axis=2) & (data[..., 2] >= pcutoff)
+    out = np.full((data.shape[0], len(names), 2), np.nan)
+    inds = np.asarray(pred.individuals, dtype=object)
+    bps = np.asarray(pred.bodyparts, dtype=object)
+    for j, name in enumerate(names):
+        cols = np.flatnonzero(inds == name)
+        seen = ok[:, cols]
+        count = seen.sum(axis=1)
+        xy = np.where(seen[..., None], data[:, cols, :2], 0.0).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, j] = xy / count[:, None]
+        chosen = np.zeros(len(out), dtype=bool)
+        for bp in at:
+            hit = np.flatnonzero(bps[cols] == bp)
+            if not len(hit):
+                continue
+            c = cols[hit[0]]
+            use = ok[:, c] & ~chosen
+            out[use, j] = data[use, c, :2]
+            chosen |= use
+    return out, names
+
+
+def tracks_layer_data(
+    pred: Predictions,
+    *,
+    pcutoff: float = 0.0,
+    frames: tuple[int, int] | None = None,
+    by: str = "bodypart",
+) -> np.ndarray:
+    """Trails as napari tracks, ``(track_id, t, y, x)`` rows.
+
+    ``by="bodypart"`` gives one track per keypoint column (an individual's body part), so a
+    trail never joins two animals; ``by="individual"`` one track per animal along its centre
+    (:func:`individual_centres`; track ``j`` is animal ``j``). Rows are sorted by track then
+    frame; predictions that are NaN or below ``pcutoff`` are left out (the trail then joins
+    the neighbouring points of the same track). ``frames=(start, stop)`` keeps only that window.
+    """
+    if by not in TRAILS_BY:
+        raise ValueError(f"by must be one of {', '.join(TRAILS_BY)}, not {by!r}")
+    rows = _rows(pred, frames)
+    if by == "individual":
+        xy, _ = individual_centres(pred, pcutoff=pcutoff, frames=frames)
+        ok = ~np.isnan(xy).any(axis=2)
+    else:
+        xy = pred.xy[rows]
+        with np.errstate(invalid="ignore"):
+            ok = ~np.isnan(xy).any(axis=2) & (pred.likelihood[rows] >= pcutoff)
+    n_frames, n_tracks = xy.shape[:2]
     # column-major order: track id outer, frame inner
     keep = ok.T.reshape(-1)
-    track = np.repeat(np.arange(n_cols, dtype=float), n_frames)[keep]
-    t = np.tile(pred.frames[rows].astype(float), n_cols)[keep]
+    track = np.repeat(np.arange(n_tracks, dtype=float), n_frames)[keep]
+    t = np.tile(pred.frames[rows].astype(float), n_tracks)[keep]
     x = xy[..., 0].T.reshape(-1)[keep]
     y = xy[..., 1].T.reshape(-1)[keep]
     return np.column_stack([track, t, y, x])
 
 
-def track_groups(pred: Predictions, tracks: np.ndarray, *, color_by: str = "auto") -> np.ndarray:
-    """The ``group`` feature of trails (colour group of each row's track, scaled to 0..1)."""
+def track_groups(
+    pred: Predictions, tracks: np.ndarray, *, color_by: str = "auto", by: str = "bodypart"
+) -> np.ndarray:
+    """The ``group`` feature of trails (colour group of each row's track, scaled to 0..1).
+
+    ``by`` says what the track ids are (see :func:`tracks_layer_data`): keypoint columns, or
+    animals (coloured as their first column).
+    """
     group, names = color_groups(
         pred.individuals, pred.bodyparts, color_by, multi_animal=pred.multi_animal
     )
+    if by == "individual":
+        animals = [n for n in pred.unique_individuals if n != UNIQUE]
+        group = group[[pred.individuals.index(n) for n in animals]]
     return group[tracks[:, 0].astype(int)] / max(len(names) - 1, 1)
+
+
+def identity_layer_data(
+    pred: Predictions,
+    *,
+    name: str | None = None,
+    pcutoff: float = 0.6,
+    at: Sequence[str] = (),
+    colormap: str = DEFAULT_COLORMAP,
+    text_size: float = 12.0,
+    offset: float | None = None,
+) -> LayerData | None:
+    """The animals' names, one per animal and frame, in the animal's colour (a Points layer).
+
+    Each label is centred ``offset`` pixels above the animal's point of :func:`individual_centres`
+    (the first visible body part of ``at``, else the mean of its keypoints at or above
+    ``pcutoff``) and follows the time axis like the keypoints. The points themselves are
+    invisible; only the text shows.
+
+    Parameters
+    ----------
+    pred : Predictions
+        Multi-animal predictions (single-animal ones give None).
+    name : str, optional
+        Base layer name; the layer is ``"<name> names"``.
+    pcutoff : float
+        Keypoints below it do not count.
+    at : sequence of str
+        Preferred body parts for the label's place.
+    colormap : str
+        The project's colormap (colour by individual, as the points).
+    text_size : float
+        Font size in points.
+    offset : float, optional
+        Pixels between the label and the animal's point (upwards); default half an animal's
+        typical height (the median over frames and animals of the vertical spread of its
+        visible keypoints) plus 6, so the name sits just above the body.
+
+    Returns
+    -------
+    (data, kwargs, "points") or None
+        Points ``(t, y, x)``, with the ``individual`` feature (the text) and ``likelihood``
+        (NaN: the layer holds no predictions); None for single-animal predictions.
+    """
+    import pandas as pd
+
+    if not pred.multi_animal:
+        return None
+    centres, names = individual_centres(pred, pcutoff=pcutoff, at=at)
+    if not names:
+        return None
+    if offset is None:
+        offset = _half_height(pred, names, pcutoff) + 6.0
+    frame_i, animal = np.nonzero(~np.isnan(centres).any(axis=2))
+    xy = centres[frame_i, animal]
+    points = np.column_stack([pred.frames[frame_i].astype(float), xy[:, 1], xy[:, 0]])
+    colors = group_colors(
+        pred.individuals,
+        pred.bodyparts,
+        color_by="individual",
+        multi_animal=True,
+        colormap=colormap,
+    )
+    rgba = np.array([colors[n] for n in names], dtype=float).reshape(-1, 4)
+    base = name or (pred.path.stem if pred.path is not None else pred.scorer)
+    style = PointsStyle(
+        name=f"{base} names",
+        size=1.0,
+        face_color="transparent",
+        border_width=0.0,
+        border_color="transparent",
+        text={
+            "string": "{individual}",
+            "color": rgba[animal] if len(animal) else "white",
+            "size": float(text_size),
+            "translation": [0.0, -float(offset), 0.0],
+            "anchor": "center",
+        },
+    )
+    features = pd.DataFrame(
+        {"individual": pd.Categorical.from_codes(animal.astype(np.int16), names)}
+    )
+    meta = {
+        "dlcflow_predictions": str(pred.path) if pred.path else None,
+        "dlcflow_kind": "identity",
+        "individuals": names,
+        "pcutoff": float(pcutoff),
+        "colormap": colormap,
+        "anchor_bodyparts": list(at),
+    }
+    return points, {**style.as_kwargs(), "features": features, "metadata": meta}, "points"
+
+
+def _half_height(pred: Predictions, names: Sequence[str], pcutoff: float) -> float:
+    """Half the median vertical spread of an animal's visible keypoints (0 when unknown)."""
+    with np.errstate(invalid="ignore"):
+        y = np.where(pred.likelihood >= pcutoff, pred.data[..., 1], np.nan)
+    inds = np.asarray(pred.individuals, dtype=object)
+    spreads = []
+    for name in names:
+        cols = y[:, inds == name]
+        seen = ~np.isnan(cols).all(axis=1)
+        if seen.any():
+            spreads.append(np.nanmax(cols[seen], axis=1) - np.nanmin(cols[seen], axis=1))
+    return float(np.median(np.concatenate(spreads))) / 2 if spreads else 0.0
 
 
 def predictions_layers(
@@ -229,8 +420,11 @@ def predictions_layers(
     symbol: str = "disc",
     skeleton_color: str = "white",
     window: tuple[int, int] | None = None,
+    trails_by: str = "bodypart",
+    names: bool = True,
+    names_at: Sequence[str] = (),
 ) -> list[LayerData]:
-    """napari LayerData tuples for predictions: points, skeleton vectors and trails.
+    """napari LayerData tuples for predictions: points, skeleton vectors, trails and names.
 
     Parameters
     ----------
@@ -260,13 +454,22 @@ def predictions_layers(
         Build the skeleton and trails only for frames ``start <= frame < stop``; the points
         always cover every frame. For long videos the Overlay dock moves this window with the
         current frame, which keeps opening fast and memory low.
+    trails_by : {"bodypart", "individual"}
+        One trail per keypoint column, or one per animal along its centre
+        (:func:`tracks_layer_data`).
+    names : bool
+        In multi-animal files, add the animals' names (:func:`identity_layer_data`).
+    names_at : sequence of str
+        Preferred body parts for the names' places.
 
     Returns
     -------
     list of (data, kwargs, layer type)
-        Skeleton (if any), trails (if asked) and points, bottom to top. The trails carry their
-        groups' RGBA in ``metadata["group_colors"]``: napari needs a colormap made of them
-        (``plugin.predictions_reader.finish_layer_data``) to show the exact colours.
+        Skeleton (if any), trails (if asked), names (multi-animal) and points, bottom to top:
+        the points come last.
+        The trails carry their groups' RGBA in ``metadata["group_colors"]``: napari needs a
+        colormap made of them (``plugin.predictions_reader.finish_layer_data``) to show the
+        exact colours.
     """
     base = name or (pred.path.stem if pred.path is not None else pred.scorer)
     points, extra = points_layer_data(pred, pcutoff=pcutoff, color_by=color_by, colormap=colormap)
@@ -289,7 +492,9 @@ def predictions_layers(
                 "vectors",
             )
         )
-    track_data = tracks_layer_data(pred, pcutoff=pcutoff, frames=window) if trails else None
+    track_data = (
+        tracks_layer_data(pred, pcutoff=pcutoff, frames=window, by=trails_by) if trails else None
+    )
     # napari cannot make a Tracks layer with no vertices (nothing above the p-cutoff)
     if track_data is not None and len(track_data):
         style = TracksStyle(name=f"{base} trails", tail_length=int(tail_length), tail_width=2)
@@ -298,16 +503,26 @@ def predictions_layers(
                 track_data,
                 {
                     **style.as_kwargs(),
-                    "features": {"group": track_groups(pred, track_data, color_by=color_by)},
+                    "features": {
+                        "group": track_groups(pred, track_data, color_by=color_by, by=trails_by)
+                    },
                     "metadata": {
                         **meta,
                         "dlcflow_kind": "trails",
+                        "trails_by": trails_by,
                         "group_colors": [c.tolist() for c in extra["colors"].values()],
                     },
                 },
                 "tracks",
             )
         )
+    identity = (
+        identity_layer_data(pred, name=base, pcutoff=pcutoff, at=names_at, colormap=colormap)
+        if names
+        else None
+    )
+    if identity is not None:
+        layers.append(identity)
     style = PointsStyle(
         name=base,
         size=size,

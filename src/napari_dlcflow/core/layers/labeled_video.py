@@ -2,9 +2,11 @@
 
 Frames are decoded with PyAV one at a time (in presentation order; row ``i`` of the analysis
 file is decoded frame ``i``, as in DeepLabCut), drawn on with scikit-image and encoded again,
-so memory stays flat for any video length. The output goes to a temporary file in the target
-folder and is renamed only when complete; a cancelled or failed export leaves nothing behind.
-The default name follows DeepLabCut: ``<analysis stem>_p<pcutoff x 100>_labeled.mp4``.
+so memory stays flat for any video length. In multi-animal files each animal's name is written
+above it in its colour (with Pillow, which scikit-image brings; without it the names are left
+out and the colours alone tell the animals apart). The output goes to a temporary file in the
+target folder and is renamed only when complete; a cancelled or failed export leaves nothing
+behind. The default name follows DeepLabCut: ``<analysis stem>_p<pcutoff x 100>_labeled.mp4``.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import os
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from napari_dlcflow.core.layers.colors import keypoint_colors, to_rgb8
+from napari_dlcflow.core.layers.data import individual_centres
 from napari_dlcflow.core.layers.skeleton import skeleton_edges
 from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
@@ -26,7 +30,14 @@ from napari_dlcflow.core.predictions.analysis_files import (
 from napari_dlcflow.core.safe_io import atomic_writer
 from napari_dlcflow.core.video.writer import VideoWriter
 
-__all__ = ["CODECS", "default_output", "draw_frame", "render_labeled_video", "video_colors"]
+__all__ = [
+    "CODECS",
+    "default_output",
+    "draw_frame",
+    "draw_names",
+    "render_labeled_video",
+    "video_colors",
+]
 
 CODECS = ("libx264", "mpeg4", "mjpeg")
 
@@ -72,6 +83,55 @@ def _line(
     img[rr, cc] = (img[rr, cc] * (1 - val) + color * val).astype(np.uint8)
 
 
+def draw_names(
+    img: np.ndarray,
+    names: Sequence[tuple[str, float, float, np.ndarray]],
+    *,
+    size: int = 12,
+) -> bool:
+    """Write names centred above points, in place.
+
+    Parameters
+    ----------
+    img : ndarray of uint8 of shape (H, W, 3)
+        The frame (changed in place).
+    names : sequence of (str, float, float, ndarray)
+        ``(text, x, y, uint8 RGB)``: the text is centred ``size`` pixels above ``(x, y)``.
+    size : int
+        Font size in pixels.
+
+    Returns
+    -------
+    bool
+        Whether text could be drawn (False without Pillow).
+    """
+    try:
+        from PIL import Image, ImageDraw, ImageFont
+    except ImportError:
+        return False
+    if not names:
+        return True
+    pil = Image.fromarray(img)
+    draw = ImageDraw.Draw(pil)
+    try:
+        font: Any = ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow < 10.1, or without FreeType: the bitmap font
+        font = ImageFont.load_default()
+    for text, x, y, color in names:
+        fill = tuple(int(c) for c in np.asarray(color)[:3])
+        draw.text(
+            (x, y - size),
+            text,
+            fill=fill,
+            font=font,
+            anchor="ms",
+            stroke_width=1,
+            stroke_fill=(0, 0, 0),
+        )
+    img[...] = np.asarray(pil)
+    return True
+
+
 def draw_frame(
     img: np.ndarray,
     row: np.ndarray,
@@ -81,6 +141,7 @@ def draw_frame(
     edges: Sequence[tuple[int, int]] = (),
     trail: np.ndarray | None = None,
     radius: float = 4.0,
+    names: Sequence[tuple[str, float, float, np.ndarray]] = (),
 ) -> np.ndarray:
     """Draw one frame's keypoints (and skeleton and trails) onto a copy of ``img``.
 
@@ -100,6 +161,8 @@ def draw_frame(
         The previous L frames' rows, oldest first; drawn as fading lines.
     radius : float
         Dot radius in pixels.
+    names : sequence of (str, float, float, ndarray)
+        Animals' names to write, ``(text, x, y, RGB)`` (:func:`draw_names`).
     """
     from skimage.draw import disk
 
@@ -121,6 +184,8 @@ def draw_frame(
     for c in np.flatnonzero(ok):
         rr, cc = disk((row[c, 1], row[c, 0]), radius, shape=out.shape[:2])
         out[rr, cc] = colors[c]
+    if names:
+        draw_names(out, names, size=max(12, round(3 * radius)))
     return out
 
 
@@ -137,6 +202,7 @@ def render_labeled_video(
     crf: int = 23,
     color_by: str = "auto",
     colormap: str | None = None,
+    names: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Path | None:
@@ -165,6 +231,9 @@ def render_labeled_video(
         Colour groups, as in the overlay.
     colormap : str, optional
         Colormap of the colour rule; default the project's (see :func:`video_colors`).
+    names : bool
+        In multi-animal files, write each animal's name above the mean of its keypoints at or
+        above ``pcutoff``, in its colour.
     on_progress : callable, optional
         ``on_progress(done, total)`` after each frame (and once at the start).
     should_stop : callable, optional
@@ -201,6 +270,10 @@ def render_labeled_video(
         raise FileNotFoundError(f"output folder {final.parent} does not exist")
     colors = video_colors(pred, color_by=color_by, colormap=colormap)
     edges = skeleton_edges(pred.individuals, pred.bodyparts, skeleton)
+    centres, animals = (
+        individual_centres(pred, pcutoff=pcutoff) if names and pred.multi_animal else (None, [])
+    )
+    animal_colors = [colors[pred.individuals.index(a)] for a in animals]
     rows = {int(f): i for i, f in enumerate(pred.frames)}
     r = radius if radius is not None else max(2.0, min(info.width, info.height) / 120)
     total = pred.n_frames
@@ -232,6 +305,13 @@ def render_labeled_video(
                         trail = None
                         if trail_length > 0:
                             trail = pred.data[max(0, row_i - trail_length) : row_i + 1]
+                        shown = []
+                        if centres is not None:
+                            shown = [
+                                (a, *centres[row_i, j], animal_colors[j])
+                                for j, a in enumerate(animals)
+                                if not np.isnan(centres[row_i, j]).any()
+                            ]
                         img = draw_frame(
                             img,
                             pred.data[row_i],
@@ -240,6 +320,7 @@ def render_labeled_video(
                             edges=edges,
                             trail=trail,
                             radius=r,
+                            names=shown,
                         )
                     outv.write(img)
                     done = i + 1

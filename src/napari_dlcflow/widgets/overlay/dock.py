@@ -116,13 +116,24 @@ class OverlayDock(QScrollArea):
         self.show_trails.setChecked(True)
         self.show_points = QCheckBox("Points")
         self.show_points.setChecked(True)
-        for box in (self.show_points, self.show_skeleton, self.show_trails):
+        self.show_names = QCheckBox("Names")
+        self.show_names.setChecked(True)
+        self.show_names.setToolTip("Each animal's name on it (multi-animal files)")
+        boxes = (self.show_points, self.show_skeleton, self.show_trails, self.show_names)
+        for box in boxes:
             box.toggled.connect(self._visibility_changed)
         row = QHBoxLayout()
-        row.addWidget(self.show_points)
-        row.addWidget(self.show_skeleton)
-        row.addWidget(self.show_trails)
+        for box in boxes:
+            row.addWidget(box)
         form.addRow("Show", row)
+        self.trails_by = narrow_combo(QComboBox())
+        self.trails_by.addItem("per body part", "bodypart")
+        self.trails_by.addItem("per animal (centre)", "individual")
+        self.trails_by.setToolTip(
+            "One trail per keypoint, or one per animal along the mean of its visible keypoints"
+        )
+        self.trails_by.currentIndexChanged.connect(self._trails_by_changed)
+        form.addRow("Trails", self.trails_by)
         self.tail_length = QSpinBox()
         self.tail_length.setRange(1, 100000)
         self.tail_length.setValue(30)
@@ -239,11 +250,11 @@ class OverlayDock(QScrollArea):
             return
         base = layer.metadata
         siblings = {
-            lay._type_string: lay
+            lay.metadata.get("dlcflow_kind"): lay
             for lay in self.viewer.layers
             if lay is not layer
             and lay.metadata.get("dlcflow_predictions") == base["dlcflow_predictions"]
-            and lay.metadata.get("dlcflow_kind") in ("skeleton", "trails")
+            and lay.metadata.get("dlcflow_kind") in ("skeleton", "trails", "identity")
         }
         if kind == "raw":
             self._forget_sets()
@@ -260,8 +271,9 @@ class OverlayDock(QScrollArea):
             self.viewer,
             pred,
             layer,
-            vectors=siblings.get("vectors"),
-            tracks=siblings.get("tracks"),
+            vectors=siblings.get("skeleton"),
+            tracks=siblings.get("trails"),
+            names=siblings.get("identity"),
             kind=kind,
         )
         self.sets[kind].set_pcutoff(self.pcutoff.value() / 100, rebuild=True)
@@ -402,12 +414,10 @@ class OverlayDock(QScrollArea):
             trails=kind == "raw",
             target=self._target_layer(),
             colormap=self.colormap,
+            trails_by=self.trails_by.currentData(),
+            names=kind == "raw",
         )
-        s.set_visible(
-            points=self.show_points.isChecked(),
-            skeleton=self.show_skeleton.isChecked(),
-            trails=self.show_trails.isChecked(),
-        )
+        self._show_parts(s)
         return s
 
     def _toggle_filtered(self, on: bool) -> None:
@@ -442,13 +452,21 @@ class OverlayDock(QScrollArea):
         for s in self.sets.values():
             s.set_tail_length(value)
 
+    def _show_parts(self, s: OverlaySet) -> None:
+        s.set_visible(
+            points=self.show_points.isChecked(),
+            skeleton=self.show_skeleton.isChecked(),
+            trails=self.show_trails.isChecked(),
+            names=self.show_names.isChecked(),
+        )
+
     def _visibility_changed(self, *_: Any) -> None:
         for s in self.sets.values():
-            s.set_visible(
-                points=self.show_points.isChecked(),
-                skeleton=self.show_skeleton.isChecked(),
-                trails=self.show_trails.isChecked(),
-            )
+            self._show_parts(s)
+
+    def _trails_by_changed(self, *_: Any) -> None:
+        for s in self.sets.values():
+            s.set_trails_by(self.trails_by.currentData())
 
     # ---------------------------------------------------------------------------- filtering
 

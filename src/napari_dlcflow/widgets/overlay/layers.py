@@ -10,6 +10,7 @@ import numpy as np
 
 from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
 from napari_dlcflow.core.layers.data import (
+    identity_layer_data,
     predictions_layers,
     shown_mask,
     skeleton_vectors_for,
@@ -27,6 +28,8 @@ WINDOWED_ABOVE = 300_000
 """Above this many keypoints (frames x tracks) skeleton and trails are built per window."""
 WINDOW_FRAMES = 1500
 """Frames ahead of the current frame in a skeleton/trails window."""
+_ROLES = {"predictions": "points", "skeleton": "vectors", "trails": "tracks", "identity": "names"}
+"""The attribute of each layer kind (``metadata["dlcflow_kind"]``) in a set."""
 
 
 class OverlaySet:
@@ -52,6 +55,10 @@ class OverlaySet:
         The video layer; its scale and translate are copied so the tracks sit on it.
     colormap : str
         The project's colormap (the one colour rule of ``core.layers.colors``).
+    trails_by : {"bodypart", "individual"}
+        One trail per keypoint column, or one per animal along its centre.
+    names : bool
+        In multi-animal files, show each animal's name on it (a Points layer with text).
     """
 
     def __init__(
@@ -66,12 +73,16 @@ class OverlaySet:
         trails: bool = True,
         target: Any = None,
         colormap: str = DEFAULT_COLORMAP,
+        trails_by: str = "bodypart",
+        names: bool = True,
     ) -> None:
         self.viewer = viewer
         self.pred = pred
         self.skeleton = list(skeleton)
         self.kind = kind
         self.pcutoff = float(pcutoff)
+        self.trails_by = trails_by
+        self.colormap = colormap
         style = OVERLAY_STYLES[kind]
         self.tail_length = int(tail_length)
         self.windowed = pred.data.shape[0] * pred.data.shape[1] > WINDOWED_ABOVE
@@ -90,11 +101,14 @@ class OverlaySet:
                 skeleton_color=style.skeleton_color,
                 colormap=colormap,
                 window=self.window,
+                trails_by=trails_by,
+                names=names,
             )
         )
         self.points: Any = None
         self.vectors: Any = None
         self.tracks: Any = None
+        self.names: Any = None
         # coordinates of a cropped analysis are in the crop: shift them onto the full video
         x1, y1 = crop_offset(pred)
         scale = np.ones(3)
@@ -103,10 +117,12 @@ class OverlaySet:
             scale = np.asarray(target.scale, dtype=float)
             translate = np.asarray(target.translate, dtype=float)
         translate = translate + scale * np.array([0.0, y1, x1])
+        # the names go on top, so that no point hides them
+        data.sort(key=lambda d: d[1]["metadata"]["dlcflow_kind"] == "identity")
         for layer_data, kwargs, layer_type in data:
             kwargs = {**kwargs, "scale": tuple(scale), "translate": tuple(translate)}
             layer = getattr(viewer, f"add_{layer_type}")(layer_data, **kwargs)
-            setattr(self, layer_type, layer)
+            setattr(self, _ROLES[kwargs["metadata"]["dlcflow_kind"]], layer)
         self._likelihood = np.asarray(self.points.features["likelihood"], dtype=float)
         if self.windowed:
             viewer.dims.events.current_step.connect(self._frame_changed)
@@ -120,6 +136,7 @@ class OverlaySet:
         *,
         vectors: Any = None,
         tracks: Any = None,
+        names: Any = None,
         kind: str = "raw",
     ) -> OverlaySet:
         """Take over layers that were made elsewhere (the plugin's reader, e.g. a dropped file).
@@ -134,10 +151,13 @@ class OverlaySet:
         self.skeleton = [tuple(e) for e in points.metadata.get("skeleton", [])]
         self.kind = kind
         self.pcutoff = float(points.metadata.get("pcutoff", 0.6))
+        by = tracks.metadata.get("trails_by") if tracks is not None else None
+        self.trails_by = str(by or "bodypart")
+        self.colormap = str(points.metadata.get("colormap") or DEFAULT_COLORMAP)
         self.tail_length = int(tracks.tail_length) if tracks is not None else 30
         self.windowed = False  # the reader builds skeleton and trails for every frame
         self.window = None
-        self.points, self.vectors, self.tracks = points, vectors, tracks
+        self.points, self.vectors, self.tracks, self.names = points, vectors, tracks, names
         self._likelihood = np.asarray(points.features["likelihood"], dtype=float)
         return self
 
@@ -178,7 +198,7 @@ class OverlaySet:
         """The layers of this set that are still in the viewer."""
         return [
             lay
-            for lay in (self.vectors, self.tracks, self.points)
+            for lay in (self.vectors, self.tracks, self.points, self.names)
             if lay is not None and lay in self.viewer.layers
         ]
 
@@ -192,21 +212,48 @@ class OverlaySet:
             self._rebuild_lines()
 
     def _rebuild_lines(self) -> None:
-        """Redo the skeleton and trails for the p-cutoff (and window)."""
+        """Redo the skeleton, trails and names for the p-cutoff (and window)."""
         if self.vectors is not None and self.vectors in self.viewer.layers:
             self.vectors.data = skeleton_vectors_for(
                 self.pred, self.skeleton, pcutoff=self.pcutoff, frames=self.window
             )
         if self.tracks is not None and self.tracks in self.viewer.layers:
-            data = tracks_layer_data(self.pred, pcutoff=self.pcutoff, frames=self.window)
+            by = self.trails_by
+            data = tracks_layer_data(self.pred, pcutoff=self.pcutoff, frames=self.window, by=by)
             if len(data):
-                value = track_groups(self.pred, data)
+                value = track_groups(self.pred, data, by=by)
                 with warnings.catch_warnings():
                     # napari warns that the old colour feature is gone until we set the new one
                     warnings.filterwarnings("ignore", "Previous color_by key", UserWarning)
                     self.tracks.data = data
                 self.tracks.features = {"group": value}
                 self.tracks.color_by = "group"
+                self.tracks.metadata["trails_by"] = by
+        if self.names is not None and self.names in self.viewer.layers:
+            self._rebuild_names()
+
+    def _rebuild_names(self) -> None:
+        """Place the names by the keypoints at or above the p-cutoff."""
+        meta = self.names.metadata
+        new = identity_layer_data(
+            self.pred,
+            pcutoff=self.pcutoff,
+            at=meta.get("anchor_bodyparts", ()),
+            colormap=self.colormap,
+        )
+        if new is None:
+            return
+        data, kwargs, _ = new
+        self.names.data = data
+        self.names.features = kwargs["features"]
+        self.names.text = kwargs["text"]
+        meta["pcutoff"] = self.pcutoff
+
+    def set_trails_by(self, by: str) -> None:
+        """One trail per body part (``"bodypart"``) or per animal's centre (``"individual"``)."""
+        if by != self.trails_by:
+            self.trails_by = by
+            self._rebuild_lines()
 
     def set_tail_length(self, frames: int) -> None:
         """Trail length in frames."""
@@ -220,10 +267,21 @@ class OverlaySet:
                 self._rebuild_lines()
 
     def set_visible(
-        self, *, points: bool = True, skeleton: bool = True, trails: bool = True
+        self,
+        *,
+        points: bool = True,
+        skeleton: bool = True,
+        trails: bool = True,
+        names: bool = True,
     ) -> None:
         """Show or hide the parts of this set."""
-        for layer, on in ((self.points, points), (self.vectors, skeleton), (self.tracks, trails)):
+        parts = (
+            (self.points, points),
+            (self.vectors, skeleton),
+            (self.tracks, trails),
+            (self.names, names),
+        )
+        for layer, on in parts:
             if layer is not None and layer in self.viewer.layers:
                 layer.visible = on
 

@@ -2,7 +2,9 @@
 
 It plots the predictions behind any predictions Points layer (opened by the Overlay dock or the
 analysis-file reader), marks the viewer's current frame, jumps to the frame you click, and
-exports the plotted table as CSV.
+exports the plotted table as CSV. In a multi-animal file the individuals and the body parts are
+chosen apart (every one by default), the lines are coloured by individual, and the exported
+columns name the individual (DeepLabCut's ``individuals`` header row, or ``individual/edge``).
 """
 
 from __future__ import annotations
@@ -76,6 +78,14 @@ class PlotsDock(QWidget):
         self.parts.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.parts.setMaximumHeight(110)
         self.parts.itemChanged.connect(lambda _: self.refresh())
+        self.individuals = QListWidget()
+        self.individuals.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.individuals.setMaximumHeight(80)
+        self.individuals.itemChanged.connect(lambda _: self.refresh())
+        self.individuals_label = QLabel("Individuals")
+        for w in (self.individuals_label, self.individuals):
+            w.setVisible(False)
+            layout.addWidget(w)
         layout.addWidget(QLabel("Body parts / edges"))
         layout.addWidget(self.parts)
         self.canvas = PlotCanvas(self._jump_to)
@@ -138,27 +148,41 @@ class PlotsDock(QWidget):
     def _is_edge_view(self) -> bool:
         return self.view_combo.currentText().startswith("edge")
 
+    def _multi(self) -> bool:
+        return self.pred is not None and self.pred.multi_animal
+
     def _fill_parts(self) -> None:
-        self.parts.blockSignals(True)
-        self.parts.clear()
         names: list[str] = []
+        individuals: list[str] = []
         if self.pred is not None:
-            names = list(self.pred.labels)
+            if self._multi():
+                names = list(self.pred.unique_bodyparts)
+                individuals = list(self.pred.unique_individuals)
+            else:
+                names = list(self.pred.labels)
             names += [f"edge {a}-{b}" for a, b in self.skeleton]
-        for n in names:
-            item = QListWidgetItem(n)
-            item.setCheckState(Qt.CheckState.Checked)
-            self.parts.addItem(item)
-        self.parts.blockSignals(False)
+        _fill_checkable(self.parts, names)
+        _fill_checkable(self.individuals, individuals)
+        for w in (self.individuals_label, self.individuals):
+            w.setVisible(bool(individuals))
 
     def _checked(self, prefix_edge: bool) -> list[str]:
-        out = []
-        for i in range(self.parts.count()):
-            item = self.parts.item(i)
-            checked = item.checkState() == Qt.CheckState.Checked
-            if checked and item.text().startswith("edge ") == prefix_edge:
-                out.append(item.text())
-        return out
+        return [n for n in _checked_items(self.parts) if n.startswith("edge ") == prefix_edge]
+
+    def chosen_individuals(self) -> list[str]:
+        """The individuals checked (multi-animal files; empty otherwise)."""
+        return _checked_items(self.individuals) if self._multi() else []
+
+    def chosen_columns(self) -> list[int]:
+        """Keypoint columns to plot: checked body parts (of the checked individuals)."""
+        if self.pred is None:
+            return []
+        parts = set(self._checked(False))
+        if not self._multi():
+            return [i for i, lab in enumerate(self.pred.labels) if lab in parts]
+        who = set(self.chosen_individuals())
+        pairs = zip(self.pred.individuals, self.pred.bodyparts, strict=True)
+        return [i for i, (ind, bp) in enumerate(pairs) if ind in who and bp in parts]
 
     # ------------------------------------------------------------------------------ tables
 
@@ -171,8 +195,12 @@ class PlotsDock(QWidget):
             quantity = (
                 "length" if self.view_combo.currentText() == "edge lengths" else "orientation"
             )
-            return edge_columns(self.pred, self.skeleton, edges, quantity)
-        return keypoint_columns(self.pred, set(self._checked(False)))
+            df = edge_columns(self.pred, self.skeleton, edges, quantity)
+            if self._multi():  # columns are "individual/a_b"
+                who = set(self.chosen_individuals())
+                df = df[[c for c in df.columns if c[0].split("/")[0] in who]]
+            return df
+        return keypoint_columns(self.pred, {self.pred.labels[i] for i in self.chosen_columns()})
 
     def export_csv(self, path: str | Path) -> Path:
         """Write :meth:`table` as CSV, atomically."""
@@ -208,6 +236,7 @@ class PlotsDock(QWidget):
             return
         view = self.view_combo.currentText()
         pred = self.pred
+        group, names, colors = predictions_colors(pred, colormap=self.colormap)
         stride = max(1, int(np.ceil(pred.n_frames / MAX_POINTS)))
         t = pred.frames[::stride]
         if view.startswith("edge"):
@@ -216,12 +245,12 @@ class PlotsDock(QWidget):
             series = [
                 (c[0], t, df[c].to_numpy()[::stride], None) for c in df.columns if c[1] == quantity
             ]
+            by_ind = dict(zip(names, colors, strict=True)) if self._multi() else {}
+            series = [(n, t_, v, by_ind.get(n.split("/")[0])) for n, t_, v, _ in series]
             unit = "px" if quantity == "length" else "degrees"
             self.canvas.plot_time(series, ylabel=f"{quantity} ({unit})", frame=self._frame())
             return
-        group, _names, colors = predictions_colors(pred, colormap=self.colormap)
-        chosen = set(self._checked(False))
-        cols = [i for i, lab in enumerate(pred.labels) if lab in chosen]
+        cols = self.chosen_columns()
         if view == "image plane":
             traces = [
                 (
@@ -259,8 +288,7 @@ class PlotsDock(QWidget):
         xy = None
         if self.view_combo.currentText() == "image plane":
             rows = np.flatnonzero(self.pred.frames == frame)
-            chosen = set(self._checked(False))
-            cols = [i for i, lab in enumerate(self.pred.labels) if lab in chosen]
+            cols = self.chosen_columns()
             if len(rows):
                 xy = self.pred.data[rows[0], cols, :2]
         self.canvas.mark_frame(frame, xy)
@@ -272,8 +300,7 @@ class PlotsDock(QWidget):
         if self.pred is None:
             return
         if frame is None and x is not None and y is not None:
-            chosen = set(self._checked(False))
-            cols = [i for i, lab in enumerate(self.pred.labels) if lab in chosen]
+            cols = self.chosen_columns()
             if not cols:
                 return
             d = np.hypot(self.pred.data[:, cols, 0] - x, self.pred.data[:, cols, 1] - y)
@@ -289,3 +316,20 @@ class PlotsDock(QWidget):
         hi = int(self.viewer.dims.nsteps[0]) - 1
         step[0] = int(np.clip(round(frame), 0, max(hi, 0)))
         self.viewer.dims.current_step = tuple(step)
+
+
+def _fill_checkable(widget: QListWidget, names: list[str]) -> None:
+    """Fill a list with checked items, without signalling each one."""
+    widget.blockSignals(True)
+    widget.clear()
+    for n in names:
+        item = QListWidgetItem(n)
+        item.setCheckState(Qt.CheckState.Checked)
+        widget.addItem(item)
+    widget.blockSignals(False)
+
+
+def _checked_items(widget: QListWidget) -> list[str]:
+    """The texts of the checked items, in order."""
+    items = (widget.item(i) for i in range(widget.count()))
+    return [it.text() for it in items if it.checkState() == Qt.CheckState.Checked]
