@@ -2,7 +2,7 @@
 
 DeepLabCut's stitching writes ``<video stem><scorer>_el.h5`` with HDF key ``tracks`` and the
 columns ``scorer / individuals / bodyparts / coords``; this writes the same from
-:func:`~napari_dlcflow.core.example.group.render_group`'s truth (likelihood 0.95 where a
+:func:`~napari_dlcflow.core.example.group.render_group`'s truth (high likelihoods where a
 keypoint is visible, NaN where it is hidden).
 """
 
@@ -17,6 +17,8 @@ from napari_dlcflow.core.predictions.analysis_files import (
     Predictions,
     output_files,
     scorer_name,
+    simulate_predictions,
+    write_predictions,
 )
 
 SCORER = scorer_name("resnet_50", "group", "Nov24", 1, "best-20")
@@ -25,17 +27,15 @@ SCORER = scorer_name("resnet_50", "group", "Nov24", 1, "best-20")
 def tracked_from_truth(
     keypoints: np.ndarray, individuals: tuple[str, ...], bodyparts: tuple[str, ...]
 ) -> Predictions:
-    """Predictions in DeepLabCut's tracked layout from ``(T, N, K, 2)`` truth."""
-    n_frames = keypoints.shape[0]
-    lik = np.where(np.isnan(keypoints).any(axis=-1), np.nan, 0.95)
-    data = np.concatenate([keypoints, lik[..., None]], axis=-1).reshape(n_frames, -1, 3)
-    return Predictions(
-        data=data,
-        bodyparts=tuple(bp for _ in individuals for bp in bodyparts),
-        individuals=tuple(ind for ind in individuals for _ in bodyparts),
+    """Predictions in DeepLabCut's tracked layout from ``(T, N, K, 2)`` truth: the truth's
+    coordinates exactly (no noise), every likelihood high, NaN where hidden."""
+    return simulate_predictions(
+        keypoints,
+        bodyparts,
+        individuals=individuals,
         scorer=SCORER,
-        frames=np.arange(n_frames),
-        multi_animal=True,
+        noise_px=0.0,
+        low_fraction=0.0,
     )
 
 
@@ -45,5 +45,5 @@ def write_tracked_group(folder: Path, spec: GroupSpec) -> tuple[Path, Path, Pred
     kp, individuals, bodyparts = read_group_truth(files.truth_csv)
     pred = tracked_from_truth(kp, individuals, bodyparts)
     h5 = output_files(files.video, SCORER, tracker="ellipse")["tracks"]
-    pred.to_dataframe().to_hdf(h5, key="tracks", format="table", mode="w")
+    write_predictions(pred, h5)  # key "tracks", as DeepLabCut's stitching writes it
     return files.video, h5, pred
