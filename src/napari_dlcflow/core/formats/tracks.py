@@ -56,6 +56,5 @@ def load_tracks(path: str | os.PathLike) -> Tracks:
         return sleap.read_tracks(p)
     if suffix in TRACK_FILE_SUFFIXES:
         return read_dlc_tracks(p)
-    raise FormatError(
-        p, f"not a tracks file: expected one of {', '.join(TRACK_FILE_SUFFIXES)} (DeepLabCut, SLEAP)"
-    )
+    expected = ", ".join(TRACK_FILE_SUFFIXES)
+    raise FormatError(p, f"not a tracks file: expected one of {expected} (DeepLabCut, SLEAP)")
