@@ -9,33 +9,40 @@ from __future__ import annotations
 
 
 class Table:
-    """The rows of one benchmark run: what was measured, our figure, the other tool's, a note.
+    """The rows of one benchmark run: what was measured, our figure, the other tools', a note.
 
     Parameters
     ----------
     other : str
         The heading of the other tool's column (``"DeepLabCut 3"``).
     other_label : str, optional
-        Put before the other tool's figure in the progress lines (``"DLC "``).
+        Put before the other tools' figures in the progress lines (``"DLC "``).
+    more : str, optional
+        The headings of further columns (another tool, or the same tool set otherwise); each
+        row then gives one figure per column after ours.
     """
 
-    def __init__(self, other: str, other_label: str = "") -> None:
-        self.other = other
+    def __init__(self, other: str, other_label: str = "", *more: str) -> None:
+        self.others = (other, *more)
         self.other_label = other_label
-        self.rows: list[tuple[str, str, str, str]] = []
+        self.rows: list[tuple[str, ...]] = []
 
-    def row(self, what: str, ours: str, other: str, note: str) -> None:
-        """Keep one measurement and print it at once (a long run shows its progress)."""
-        self.rows.append((what, ours, other, note))
-        print(f"  {what}: ours {ours} | {self.other_label}{other} | {note}", flush=True)
+    def row(self, what: str, ours: str, *figures: str) -> None:
+        """Keep one measurement (``figures``: one per other column, then the note) and print
+        it at once (a long run shows its progress)."""
+        *others, note = figures
+        if len(others) != len(self.others):
+            raise ValueError(f"{what!r}: {len(others)} figures for {len(self.others)} columns")
+        self.rows.append((what, ours, *others, note))
+        theirs = " | ".join(f"{self.other_label}{x}" for x in others)
+        print(f"  {what}: ours {ours} | {theirs} | {note}", flush=True)
 
     def markdown(self) -> str:
         """All the rows as a Markdown table, led by a blank line."""
+        heads = " | ".join(self.others)
         lines = [
-            f"\n| measurement | napari-dlcflow | {self.other} | ratio / note |",
-            "|---|---|---|---|",
+            f"\n| measurement | napari-dlcflow | {heads} | ratio / note |",
+            "|---" * (len(self.others) + 3) + "|",
         ]
-        lines += [
-            f"| {what} | {ours} | {other} | {note} |" for what, ours, other, note in self.rows
-        ]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
         return "\n".join(lines)

@@ -7,7 +7,14 @@ On the same trained multi-animal model and the same video, with a truth to score
   10 px slack and IoU 0.2, DeepLabCut's stitching), writing ``<stem><scorer>_bx.h5``;
 - **DLC**: ``deeplabcut.analyze_videos(config, [video], auto_track=True)`` with DeepLabCut's
   defaults (its ``default_track_method``, ``ellipse`` unless the config says otherwise, and
-  ``inference_cfg.yaml``'s settings as DeepLabCut makes them), writing ``<stem><scorer>_el.h5``.
+  ``inference_cfg.yaml``'s settings as DeepLabCut makes them), writing ``<stem><scorer>_el.h5``;
+- **DLC box**: the same call with ``track_method="box"``, DeepLabCut's box tracker with its
+  template's settings (IoU 0.6, no slack): what a DeepLabCut user whose ellipse tracker fails
+  would try next, and the same tracker as ours with other settings.
+
+Before each DeepLabCut run the model's ``test/inference_cfg.yaml`` gets DeepLabCut's template
+values back for the four tracker keys (ours writes its own settings there); the file as it was
+is put back at the end.
 
 Each run starts from nothing (outputs of the previous run removed, each in its own folder), the
 two take turns, and the time is the median of ``--turns`` runs of the whole call (detection,
@@ -48,10 +55,11 @@ from _table import Table
 _DLC = r"""
 import json, sys, time
 import deeplabcut  # not timed
-config, video, dest, snapshot = sys.argv[1:5]
+config, video, dest, snapshot, method = sys.argv[1:6]
+extra = {} if method == "default" else {"track_method": method}
 t0 = time.perf_counter()
 scorer = deeplabcut.analyze_videos(config, [video], destfolder=dest, auto_track=True,
-                                   overwrite=True, snapshot_index=int(snapshot))
+                                   overwrite=True, snapshot_index=int(snapshot), **extra)
 print("@bench " + json.dumps({"seconds": time.perf_counter() - t0, "scorer": scorer}))
 """
 
@@ -89,9 +97,50 @@ def run_ours(config: str, video: Path, dest: Path, snapshot: int) -> tuple[float
     return seconds, Path(out) if result.ok and out else None
 
 
-def run_dlc(config: str, video: Path, dest: Path, snapshot: int) -> tuple[float, Path | None]:
+TRACKER_KEYS = ("boundingboxslack", "iou_threshold", "max_age", "min_hits")
+
+
+def dlc_template_settings() -> dict:
+    """DeepLabCut's template values of the tracker keys (its package's ``inference_cfg.yaml``)."""
+    import importlib.util
+
+    import yaml
+
+    origin = importlib.util.find_spec("deeplabcut").origin  # not imported: slow
+    template = yaml.safe_load((Path(origin).parent / "inference_cfg.yaml").read_text())
+    return {k: template[k] for k in TRACKER_KEYS}
+
+
+class DLCSettings:
+    """Puts DeepLabCut's template tracker settings into the model's ``inference_cfg.yaml``
+    before each DeepLabCut run, and the file as it was back at the end."""
+
+    def __init__(self, config: str, snapshot: int) -> None:
+        from napari_dlcflow.core.engine.dataset import resolve_model
+        from napari_dlcflow.core.engine.tracking import inference_cfg_path
+
+        self.path = inference_cfg_path(resolve_model(config))
+        self.original = self.path.read_bytes() if self.path.is_file() else None
+        self.template = dlc_template_settings()
+
+    def apply(self) -> None:
+        import yaml
+
+        data = yaml.safe_load(self.original) if self.original else {}
+        data.update(self.template)
+        data.pop("dlcflow_tracking", None)
+        self.path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    def restore(self) -> None:
+        if self.original is not None:
+            self.path.write_bytes(self.original)
+
+
+def run_dlc(
+    config: str, video: Path, dest: Path, snapshot: int, method: str = "default"
+) -> tuple[float, Path | None]:
     proc = subprocess.run(
-        [sys.executable, "-c", _DLC, config, str(video), str(dest), str(snapshot)],
+        [sys.executable, "-c", _DLC, config, str(video), str(dest), str(snapshot), method],
         capture_output=True,
         text=True,
         env=dict(os.environ, HF_HUB_OFFLINE="1"),
@@ -131,20 +180,34 @@ def main(argv: list[str] | None = None) -> int:
 
     n_frames = count_frames(video)
     print(f"video {video} ({n_frames} frames), truth {truth}, model {args.config}", flush=True)
-    runs: dict[str, list[dict]] = {"ours": [], "dlc": []}
-    for turn in range(args.turns):
-        for name, fn in (("ours", run_ours), ("dlc", run_dlc)):
-            dest = work / f"{name}-{turn}"
-            shutil.rmtree(dest, ignore_errors=True)
-            dest.mkdir()
-            before = _load()
-            seconds, tracks = fn(args.config, video, dest, args.snapshot)
-            score = _score(tracks, truth)
-            score.update(seconds=seconds, load=(before, _load()), file=str(tracks))
-            runs[name].append(score)
-            print(f"  turn {turn + 1} {name}: {json.dumps(score)}", flush=True)
+    settings = DLCSettings(args.config, args.snapshot)
+    print(f"DeepLabCut's template tracker settings: {settings.template}", flush=True)
+    runners = {
+        "ours": run_ours,
+        "dlc": run_dlc,
+        "dlc_box": lambda *a: run_dlc(*a, method="box"),
+    }
+    runs: dict[str, list[dict]] = {name: [] for name in runners}
+    try:
+        for turn in range(args.turns):
+            for name, fn in runners.items():
+                dest = work / f"{name}-{turn}"
+                shutil.rmtree(dest, ignore_errors=True)
+                dest.mkdir()
+                if name != "ours":
+                    settings.apply()
+                before = _load()
+                seconds, tracks = fn(args.config, video, dest, args.snapshot)
+                score = _score(tracks, truth)
+                score.update(seconds=seconds, load=(before, _load()), file=str(tracks))
+                runs[name].append(score)
+                print(f"  turn {turn + 1} {name}: {json.dumps(score)}", flush=True)
+    finally:
+        settings.restore()
 
-    table = Table("DeepLabCut 3 (auto_track, its defaults)", "DLC ")
+    table = Table(
+        "DLC 3 auto_track, its defaults", "", "DLC 3 auto_track, box tracker, its settings"
+    )
 
     def med(name: str, key: str) -> float:
         values = [r[key] for r in runs[name] if not r.get("failed") and key in r]
@@ -156,33 +219,23 @@ def main(argv: list[str] | None = None) -> int:
             return "no tracks (failed)"
         return format(med(name, key), spec)
 
-    table.row("IDF1", fmt("ours", "idf1", ".3f"), fmt("dlc", "idf1", ".3f"), "higher is better")
-    table.row(
-        "identity switches per 1,000 frames",
-        fmt("ours", "switches_per_1000", ".1f"),
-        fmt("dlc", "switches_per_1000", ".1f"),
-        "lower is better",
+    def row(label: str, key: str, spec: str, note: str) -> None:
+        table.row(label, *(fmt(name, key, spec) for name in runners), note)
+
+    row("IDF1", "idf1", ".3f", "higher is better")
+    row("identity switches per 1,000 frames", "switches_per_1000", ".1f", "lower is better")
+    row("frames with every animal found", "all_found", ".1%", "")
+    row("median keypoint error of matched animals (px)", "median_px", ".2f", "the model's")
+    ours_s = med("ours", "seconds")
+    ratios = ", ".join(
+        f"{name} / ours = {med(name, 'seconds') / ours_s:.2f}" for name in ("dlc", "dlc_box")
     )
-    table.row(
-        "frames with every animal found",
-        fmt("ours", "all_found", ".1%"),
-        fmt("dlc", "all_found", ".1%"),
-        "",
-    )
-    table.row(
-        "median keypoint error of matched animals (px)",
-        fmt("ours", "median_px", ".2f"),
-        fmt("dlc", "median_px", ".2f"),
-        "the model's accuracy",
-    )
-    ratio = med("dlc", "seconds") / med("ours", "seconds")
     table.row(
         f"time, whole analysis of {n_frames} frames (s, median of {args.turns})",
-        f"{med('ours', 'seconds'):.1f}",
-        f"{med('dlc', 'seconds'):.1f}",
-        f"DLC / ours = {ratio:.2f}",
+        *(f"{med(name, 'seconds'):.1f}" for name in runners),
+        ratios,
     )
-    loads = [x for r in runs["ours"] + runs["dlc"] for x in r["load"]]
+    loads = [x for name in runners for r in runs[name] for x in r["load"]]
     print(table.markdown())
     print(f"\nload average (1 min) around the runs: {min(loads):.1f} to {max(loads):.1f}")
     return 0

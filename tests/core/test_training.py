@@ -29,6 +29,7 @@ from napari_dlcflow.core.engine.training import (
     TrainSpec,
     explain_failure,
     find_job,
+    fitted_crop,
     format_seconds,
     list_snapshots,
     resume_spec,
@@ -62,6 +63,18 @@ def test_spec_validates_and_maps_to_dlc_config_keys(tmp_path: Path) -> None:
     assert up["runner.gpus"] == [0, 1]
     assert up["data.train.crop_sampling.width"] == up["data.train.crop_sampling.height"] == 96
     assert TrainSpec.from_dict({**spec.to_dict(), "future_key": 1}) == spec
+
+
+def test_training_crops_are_cut_down_to_the_frames_not_padded_up() -> None:
+    small = {"a.mp4": {"crop": "0, 160, 0, 120"}, "b.mp4": {"crop": "0, 150, 0, 100"}}
+    assert fitted_crop((448, 448), small) == (160, 128)  # multiples of 32, the largest frame
+    assert fitted_crop((448, 448), {"a.mp4": {"crop": "0, 1024, 0, 1024"}}) is None  # keep 448
+    assert fitted_crop((256, 256), {"a.mp4": {"crop": "10, 410, 0, 200"}}) == (256, 224)
+    # nothing known, or a crop that cannot be read: the net type's crop stays
+    assert fitted_crop((448, 448), {}) is None
+    assert fitted_crop((448, 448), None) is None
+    assert fitted_crop((448, 448), {**small, "c.mp4": {"crop": "garbage"}}) is None
+    assert fitted_crop((448, 448), {**small, "c.mp4": None}) is None
 
 
 def test_snapshot_check_rejects_truncated_files(tmp_path: Path) -> None:

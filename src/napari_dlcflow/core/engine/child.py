@@ -21,6 +21,7 @@ from napari_dlcflow.core.engine.training import (
     CANCEL_FILE,
     INIT_WEIGHTS,
     TrainSpec,
+    fitted_crop,
     snapshot_ok,
 )
 from napari_dlcflow.core.jobs import emit, emit_error
@@ -50,6 +51,14 @@ def _edit_pytorch_config(path: Path, spec: TrainSpec) -> dict[str, Any]:
     cfg = read_config_as_dict(path)
     for key, value in spec.config_updates().items():
         _set_dotted(cfg, key, value)
+    sampling = ((cfg.get("data") or {}).get("train") or {}).get("crop_sampling")
+    if not spec.crop_size and isinstance(sampling, dict) and "width" in sampling:
+        project = read_config_as_dict(spec.config)
+        crop = (int(sampling["width"]), int(sampling.get("height", sampling["width"])))
+        fitted = fitted_crop(crop, project.get("video_sets"))
+        if fitted:
+            sampling["width"], sampling["height"] = fitted
+            emit("log", message=f"training crops {fitted[0]} x {fitted[1]} px (the frames' size)")
     if spec.backbone:
         channels = BACKBONES[spec.backbone]
         cfg["model"]["backbone"]["model_name"] = spec.backbone

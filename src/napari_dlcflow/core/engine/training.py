@@ -61,6 +61,7 @@ __all__ = [
     "TrainSpec",
     "TrainingJob",
     "find_job",
+    "fitted_crop",
     "list_snapshots",
     "resume_spec",
     "shuffle_train_folder",
@@ -118,8 +119,9 @@ class TrainSpec:
         Swap the net type's backbone for one of :data:`BACKBONES` (e.g. ``"resnet18"``, small
         and fast on a CPU).
     crop_size : int, optional
-        Width and height of the training crops (``data.train.crop_sampling``); set it to the
-        frame size for small frames.
+        Width and height of the training crops (``data.train.crop_sampling``). Default: the net
+        type's (448 px), cut down to the project's largest frame (:func:`fitted_crop`) so that
+        small frames are not padded into crops many times their size.
     max_snapshots : int, optional
         How many snapshots to keep (plus the best one).
     resume_from : str, optional
@@ -183,6 +185,40 @@ class TrainSpec:
             updates["data.train.crop_sampling.width"] = int(self.crop_size)
             updates["data.train.crop_sampling.height"] = int(self.crop_size)
         return updates
+
+
+def fitted_crop(
+    crop: tuple[int, int], video_sets: dict[str, Any] | None
+) -> tuple[int, int] | None:
+    """The training crop cut down to the project's largest frame, or None to keep ``crop``.
+
+    DeepLabCut's bottom-up net types sample 448 x 448 crops; a smaller frame is padded to that
+    size, so a 160 x 160 video trains on 7.8 times the pixels it has, for nothing. The frame
+    sizes are the ``crop`` entries of the config's ``video_sets`` (``x1, x2, y1, y2``); the
+    fitted side is rounded up to a multiple of 32 (the backbones' stride).
+
+    Parameters
+    ----------
+    crop : (int, int)
+        The shuffle's crop width and height.
+    video_sets : dict, optional
+        The config's ``video_sets``; entries without a readable crop leave ``crop`` as it is.
+    """
+    from napari_dlcflow.core.video.extract import parse_crop
+
+    widths, heights = [], []
+    for entry in (video_sets or {}).values():
+        try:
+            x1, x2, y1, y2 = parse_crop((entry or {}).get("crop"))  # type: ignore[misc]
+        except (TypeError, ValueError, OverflowError, AttributeError):
+            return None
+        widths.append(x2 - x1)
+        heights.append(y2 - y1)
+    if not widths or min(widths + heights) <= 0:
+        return None
+    largest = (max(widths), max(heights))
+    fitted = (min(crop[0], -(-largest[0] // 32) * 32), min(crop[1], -(-largest[1] // 32) * 32))
+    return None if fitted == tuple(crop) else fitted
 
 
 @dataclass(frozen=True)
