@@ -55,8 +55,9 @@ def test_multi_animal_loop_through_the_cli_with_default_options(tmp_path_factory
     assert code == 0, said
     scores = json.loads(said)
     assert scores["frames"] == 120
-    # a 12-epoch network on 38 frames: the tracks must follow the animals, not be perfect
-    assert scores["idf1"] > 0.5, scores
+    # a 30-epoch network on 38 frames (IDF1 0.58 when written): the tracks must follow the
+    # animals more often than not, not be perfect (the benchmark's model is)
+    assert scores["idf1"] > 0.45, scores
     assert 0.0 <= scores["all_found"] <= 1.0
     per = {p["individual"]: p for p in scores["per_individual"]}
     assert set(per) == {"mouse1", "mouse2"}

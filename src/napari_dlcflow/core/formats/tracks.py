@@ -23,7 +23,7 @@ TRACK_FILE_SUFFIXES = (".h5", ".hdf5", ".csv", ".slp")
 def load_tracks(path: str | os.PathLike) -> Tracks:
     """Read tracks from a DeepLabCut ``.h5``/``.csv`` or a SLEAP ``.slp``.
 
-    DeepLabCut: tracked output (``<video><scorer>_el.h5``, ``_box.h5``, ``_sk.h5``, and
+    DeepLabCut: tracked output (``<video><scorer>_el.h5``, ``_bx.h5``, ``_sk.h5``, and
     ``_filtered``), single-animal analysis files (one individual) and tables of ``x, y`` only
     indexed by frame number (a truth). Unique body parts (individual ``single``) are left out,
     with a note. SLEAP: tracks are the individuals, user-labeled instances are taken over

@@ -191,7 +191,7 @@ def tracks_from_predictions(pred: Predictions, path: Path | None = None) -> Trac
 def read_dlc_tracks(path: str | os.PathLike) -> Tracks:
     """Read a DeepLabCut tracked or analysis file (``.h5``/``.csv``) as :class:`Tracks`.
 
-    Accepts the tracked output (``<video><scorer>_el.h5``, ``_box.h5``, ``_sk.h5``, their
+    Accepts the tracked output (``<video><scorer>_el.h5``, ``_bx.h5``, ``_sk.h5``, their
     ``_filtered`` versions), single-animal analysis files, and tables of ``x, y`` only (a truth)
     whose index is frame numbers.
 
