@@ -8,13 +8,13 @@ On the same trained multi-animal model and the same video, with a truth to score
 - **DLC**: ``deeplabcut.analyze_videos(config, [video], auto_track=True)`` with DeepLabCut's
   defaults (its ``default_track_method``, ``ellipse`` unless the config says otherwise, and
   ``inference_cfg.yaml``'s settings as DeepLabCut makes them), writing ``<stem><scorer>_el.h5``;
-- **DLC box**: the same call with ``track_method="box"``, DeepLabCut's box tracker with its
-  template's settings (IoU 0.6, no slack): what a DeepLabCut user whose ellipse tracker fails
-  would try next, and the same tracker as ours with other settings.
+- **DLC box**: the same call with ``default_track_method: box`` in ``config.yaml``, DeepLabCut's
+  box tracker with its template's settings (IoU 0.6, no slack): what a DeepLabCut user whose
+  ellipse tracker fails would try next, and the same tracker as ours with other settings.
 
 Before each DeepLabCut run the model's ``test/inference_cfg.yaml`` gets DeepLabCut's template
-values back for the four tracker keys (ours writes its own settings there); the file as it was
-is put back at the end.
+values back for the four tracker keys (ours writes its own settings there) and ``config.yaml``
+its ``default_track_method``; both files as they were are put back at the end.
 
 Each run starts from nothing (outputs of the previous run removed, each in its own folder), the
 two take turns, and the time is the median of ``--turns`` runs of the whole call (detection,
@@ -31,9 +31,10 @@ Run from the repository root (not part of the test suite)::
         --video VIDEO --truth TRUTH.csv --turns 3
 
 ``--example N`` instead writes the synthetic group example (``GroupSpec(n_animals=2,
-n_frames=N, height=160, width=160, seed=1)``) and scores against its truth (the model given by
-``--config`` must be trained on that example's kind of animals, e.g. by ``demo --animals 2
---size 160 --seed 1``).
+n_frames=N, height=160, width=160, seed=SEED)``, ``--seed``, default 1) and scores against its
+truth (the model given by ``--config`` must be trained on that example's kind of animals, e.g.
+by ``demo --animals 2 --size 160 --seed 2``; the example's first frames are the same for any
+length, so ``--seed 2 --example 1000`` continues the 300-frame video that model labeled).
 """
 
 from __future__ import annotations
@@ -55,11 +56,10 @@ from _table import Table
 _DLC = r"""
 import json, sys, time
 import deeplabcut  # not timed
-config, video, dest, snapshot, method = sys.argv[1:6]
-extra = {} if method == "default" else {"track_method": method}
+config, video, dest, snapshot = sys.argv[1:5]
 t0 = time.perf_counter()
 scorer = deeplabcut.analyze_videos(config, [video], destfolder=dest, auto_track=True,
-                                   overwrite=True, snapshot_index=int(snapshot), **extra)
+                                   overwrite=True, snapshot_index=int(snapshot))
 print("@bench " + json.dumps({"seconds": time.perf_counter() - t0, "scorer": scorer}))
 """
 
@@ -112,35 +112,43 @@ def dlc_template_settings() -> dict:
 
 
 class DLCSettings:
-    """Puts DeepLabCut's template tracker settings into the model's ``inference_cfg.yaml``
-    before each DeepLabCut run, and the file as it was back at the end."""
+    """Puts DeepLabCut's template tracker settings into the model's ``inference_cfg.yaml`` and
+    the tracker to use into ``config.yaml`` before each DeepLabCut run, and both files as they
+    were back at the end."""
 
-    def __init__(self, config: str, snapshot: int) -> None:
+    def __init__(self, config: str) -> None:
         from napari_dlcflow.core.engine.dataset import resolve_model
         from napari_dlcflow.core.engine.tracking import inference_cfg_path
 
+        self.config = Path(config)
+        self.config_bytes = self.config.read_bytes()
         self.path = inference_cfg_path(resolve_model(config))
         self.original = self.path.read_bytes() if self.path.is_file() else None
         self.template = dlc_template_settings()
 
-    def apply(self) -> None:
+    def apply(self, method: str) -> None:
+        """``method``: ``"default"`` (the config as it was) or a DeepLabCut tracker name."""
         import yaml
 
         data = yaml.safe_load(self.original) if self.original else {}
         data.update(self.template)
         data.pop("dlcflow_tracking", None)
         self.path.write_text(yaml.safe_dump(data, sort_keys=False))
+        lines = self.config_bytes.decode().splitlines()
+        if method != "default":
+            lines = [x for x in lines if not x.startswith("default_track_method:")]
+            lines.append(f"default_track_method: {method}")
+        self.config.write_text("\n".join(lines) + "\n")
 
     def restore(self) -> None:
+        self.config.write_bytes(self.config_bytes)
         if self.original is not None:
             self.path.write_bytes(self.original)
 
 
-def run_dlc(
-    config: str, video: Path, dest: Path, snapshot: int, method: str = "default"
-) -> tuple[float, Path | None]:
+def run_dlc(config: str, video: Path, dest: Path, snapshot: int) -> tuple[float, Path | None]:
     proc = subprocess.run(
-        [sys.executable, "-c", _DLC, config, str(video), str(dest), str(snapshot), method],
+        [sys.executable, "-c", _DLC, config, str(video), str(dest), str(snapshot)],
         capture_output=True,
         text=True,
         env=dict(os.environ, HF_HUB_OFFLINE="1"),
@@ -163,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video")
     parser.add_argument("--truth", help="DLC tracked .h5/.csv or SLEAP .slp with tracks")
     parser.add_argument("--example", type=int, help="write the 2-animal example of N frames")
+    parser.add_argument("--seed", type=int, default=1, help="the example's seed (default 1)")
     parser.add_argument("--snapshot", type=int, default=-1)
     parser.add_argument("--turns", type=int, default=3)
     args = parser.parse_args(argv)
@@ -171,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.example:
         from napari_dlcflow.core.example.group import GroupSpec, write_group_example
 
-        spec = GroupSpec(n_animals=2, n_frames=args.example, height=160, width=160, seed=1)
+        spec = GroupSpec(n_animals=2, n_frames=args.example, height=160, width=160, seed=args.seed)
         files = write_group_example(work / "example", spec)
         video, truth = files.video, files.truth_csv
     else:
@@ -180,13 +189,10 @@ def main(argv: list[str] | None = None) -> int:
 
     n_frames = count_frames(video)
     print(f"video {video} ({n_frames} frames), truth {truth}, model {args.config}", flush=True)
-    settings = DLCSettings(args.config, args.snapshot)
+    settings = DLCSettings(args.config)
     print(f"DeepLabCut's template tracker settings: {settings.template}", flush=True)
-    runners = {
-        "ours": run_ours,
-        "dlc": run_dlc,
-        "dlc_box": lambda *a: run_dlc(*a, method="box"),
-    }
+    runners = {"ours": run_ours, "dlc": run_dlc, "dlc_box": run_dlc}
+    methods = {"dlc": "default", "dlc_box": "box"}
     runs: dict[str, list[dict]] = {name: [] for name in runners}
     try:
         for turn in range(args.turns):
@@ -194,8 +200,10 @@ def main(argv: list[str] | None = None) -> int:
                 dest = work / f"{name}-{turn}"
                 shutil.rmtree(dest, ignore_errors=True)
                 dest.mkdir()
-                if name != "ours":
-                    settings.apply()
+                if name in methods:
+                    settings.apply(methods[name])
+                else:
+                    settings.restore()  # ours from the files as the user had them
                 before = _load()
                 seconds, tracks = fn(args.config, video, dest, args.snapshot)
                 score = _score(tracks, truth)

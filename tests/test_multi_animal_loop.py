@@ -65,3 +65,47 @@ def test_multi_animal_loop_through_the_cli_with_default_options(tmp_path_factory
 
     code, said = cli("track-report", tracked)
     assert code == 0 and "2 identities" in said, said
+
+
+def test_changed_individuals_and_a_shorter_video_on_the_trained_model(
+    tmp_path_factory, tmp_path, monkeypatch
+):
+    run = ma_trained(tmp_path_factory)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import cv2
+
+    from napari_dlcflow.core.video.reader import count_frames
+
+    # the config's individuals changed after training: named, nothing analysed
+    original = run.config.read_bytes()
+    text = original.decode()
+    assert "- mouse2\n" in text
+    try:
+        run.config.write_text(text.replace("- mouse2\n", "- mouse2\n- mouse3\n", 1))
+        code, said = cli("analyze", run.config, run.video, "--destfolder", tmp_path / "changed")
+    finally:
+        run.config.write_bytes(original)
+    assert code != 0
+    assert str(run.config) in said and "trained with ['mouse1', 'mouse2']" in said, said
+    assert not list((tmp_path / "changed").glob("*.h5"))
+
+    # a video replaced by a shorter one under the same name: its detections are redone, the
+    # tracks have one row per frame of the new video
+    out = tmp_path / "short"
+    code, said = cli("analyze", run.config, run.video, "--destfolder", out)
+    assert code == 0, said
+    short = out / run.video.name  # beside the detections of the 120-frame video
+    src = cv2.VideoCapture(str(run.video))
+    frame = src.read()[1]
+    writer = cv2.VideoWriter(str(short), cv2.VideoWriter_fourcc(*"mp4v"), 30, frame.shape[1::-1])
+    for _ in range(60):
+        writer.write(frame)
+        frame = src.read()[1]
+    writer.release()
+    src.release()
+    assert count_frames(short) == 60
+    code, said = cli("analyze", run.config, short, "--destfolder", out)
+    assert code == 0, said
+    assert "detections: done" in said and "already" not in said, said
+    tracked = next(out.glob("synthetic_animals*_bx.h5"))
+    assert len(pd.read_hdf(tracked)) == 60

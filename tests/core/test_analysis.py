@@ -75,6 +75,15 @@ def test_status_needs_our_marker_matching_a_full_h5(small_video: Path, tmp_path:
     marker.rename(legacy)
     assert video_status(video, SCORER) == "done"
     legacy.rename(marker)
+    # the video replaced by another under the same name: analysed again; a copy (same size,
+    # new modification time) is not
+    original = video.read_bytes()
+    os.utime(video, ns=(1, 1))
+    assert video_status(video, SCORER) == "done"
+    video.write_bytes(original + b"\0")
+    assert video_status(video, SCORER) == "partial"
+    video.write_bytes(original)
+    assert video_status(video, SCORER) == "done"
     # the h5 rewritten a second later (a later run killed while writing): no longer done
     _fake_output(video, 40)
     os.utime(h5, ns=(record["h5_mtime_ns"] + 10**9, record["h5_mtime_ns"] + 10**9))

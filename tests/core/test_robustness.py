@@ -435,6 +435,11 @@ def test_child_failure_names_file_and_cause() -> None:
     reason = ChildResult(returncode=1, log=log).reason()
     assert "/p/labeled-data/m4s1/img0042.png" in reason and "cv2.error" in reason
     assert explain_child_failure("RuntimeError: CUDA out of memory") is None
+    # a child the out-of-memory killer stopped (seen: DeepLabCut's multi-animal analysis of a
+    # 3-epoch network on 1024 px frames took 24 GiB) says that it may have run out of memory
+    killed = ChildResult(returncode=-9, log=[]).reason()
+    assert killed.startswith("killed by signal 9") and "ran out of memory" in killed
+    assert ChildResult(returncode=-15, log=[]).reason() == "killed by signal 15"
 
 
 def test_cli_repair(openfield_project: Path, capsys: pytest.CaptureFixture[str]) -> None:

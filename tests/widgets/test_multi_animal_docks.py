@@ -74,7 +74,19 @@ def test_multi_animal_analysis_and_tracks_by_individual_through_the_docks(
     assert faces["mouse1"] != faces["mouse2"]
     scores = compare_tracks(load_tracks(tracked), load_tracks(run.truth))
     assert scores.idf1 > 0.45, scores  # as in the CLI loop test
-    viewer.dims.set_current_step(0, 60)
+    # shown on the frame where both animals are named and their names farthest apart
+    frames = names.data[:, 0].astype(int)
+    apart = {
+        f: float(np.ptp(names.data[frames == f, 1:], axis=0).max())
+        for f in np.unique(frames)
+        if (frames == f).sum() == 2
+    }
+    assert apart, "no frame with both animals named"
+    frame = max(apart, key=apart.get)
+    on_frame = np.flatnonzero(names.data[:, 0] == frame)
+    assert set(names.text.view_text(on_frame)) == {"mouse1", "mouse2"}
+    points.size = 5  # the layer controls' point size: 160 px frames are small
+    viewer.dims.set_current_step(0, frame)
     shot = save_screenshot(viewer, "ma-overlay-tracked", canvas_only=True)
     assert shot.is_file()
     window = save_screenshot(viewer, "ma-overlay-dock")

@@ -92,6 +92,11 @@ class ChildResult:
         if self.cancelled:
             return "cancelled"
         if self.returncode < 0:
+            if -self.returncode == 9:  # what the out-of-memory killer sends
+                return (
+                    "killed by signal 9 (SIGKILL: kill -9, or the system ran out of memory and "
+                    "its out-of-memory killer stopped the process)"
+                )
             return f"killed by signal {-self.returncode}"
         from napari_dlcflow.core.untrusted import explain_child_failure
 

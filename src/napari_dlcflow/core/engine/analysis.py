@@ -278,6 +278,7 @@ def mark_complete(
     marker = marker_path(video, scorer, destfolder)
     record = {
         "video": str(Path(video).resolve()),
+        "video_size": Path(video).stat().st_size,
         "h5": h5.name,
         "h5_size": st.st_size,
         "h5_mtime_ns": st.st_mtime_ns,
@@ -301,8 +302,10 @@ def video_status(
 ) -> str:
     """``"done"``, ``"partial"``, ``"stale"`` or ``"missing"`` for one video and scorer.
 
-    ``done`` needs our marker to match the h5 (size and modification time) and the marker to
-    record as many rows as frames. Any output file without that is ``partial``. ``stale``: a
+    ``done`` needs our marker to match the h5 (size and modification time) and the video (its
+    size: a video replaced by another under the same name is analysed again; copies keep their
+    size, so a project copied elsewhere is not), and the marker to record as many rows as
+    frames. Any output file without that is ``partial``. ``stale``: a
     complete output of another snapshot with the same scorer name (DeepLabCut's names do not
     carry the iteration, so iteration 1's ``snapshot-best-020`` writes where iteration 0's did);
     it is analysed again. ``tracking``: the settings a multi-animal output must have been
@@ -315,8 +318,12 @@ def video_status(
             record = json.loads(marker.read_text(encoding="utf-8"))
             h5 = marker.with_name(str(record.get("h5") or files["h5"].name))
             st = h5.stat()
+            same_video = "video_size" not in record or (  # markers before 2026-12-07
+                record["video_size"] == Path(video).stat().st_size
+            )
             if (
-                record.get("h5_size") == st.st_size
+                same_video
+                and record.get("h5_size") == st.st_size
                 and record.get("h5_mtime_ns") == st.st_mtime_ns
                 and record.get("rows") == record.get("frames")
             ):

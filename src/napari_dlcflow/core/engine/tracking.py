@@ -434,7 +434,7 @@ def track_video(
 
     # 1. detections and assemblies
     det_files = {k: files[k] for k in ("full", "meta", "assemblies")}
-    det_settings = {"frames": n_frames}
+    det_settings = {"frames": n_frames, "video_size": Path(video).stat().st_size}
     if _stage_done(record, "detections", det_files, det_settings):
         emit("tracking_stage", video=video, stage="detections", state="skipped")
     else:
