@@ -273,7 +273,7 @@ def train_network(
     eval_interval: int = 10,
     device: str = "auto",
     gpus: Sequence[int] | None = None,
-    weights: str = "pretrained",
+    weights: str = "auto",
     offline: bool = False,
     backbone: str | None = None,
     crop_size: int | None = None,
@@ -290,8 +290,11 @@ def train_network(
         Default: those of the last dataset creation.
     epochs : int, optional
         Total epochs (default: 200).
-    weights : {"pretrained", "scratch"}
-        ImageNet weights (downloaded once) or random ones; ``offline`` never downloads.
+    weights : {"auto", "pretrained", "scratch"}
+        ImageNet weights (downloaded once) or random ones; ``auto`` (the default): pretrained
+        when cached or downloadable now, else from scratch, said as a ``UserWarning`` before
+        the job starts (:func:`napari_dlcflow.core.engine.weights.choose_weights`, as the
+        command line). ``offline`` never downloads.
     wait : bool
         Wait for the job to end and return its status; else return the running job.
     on_epoch : callable, optional
@@ -303,10 +306,18 @@ def train_network(
     """
     from napari_dlcflow.core.engine.dataset import resolve_model
     from napari_dlcflow.core.engine.training import TrainSpec, start_training
+    from napari_dlcflow.core.engine.weights import choose_weights
 
     cfg = _config(config)
     model = resolve_model(cfg, shuffle, trainset_index)
     folder = model.find_train_folder()
+    weights, note = choose_weights(
+        folder / "pytorch_config.yaml", weights, backbone=backbone, offline=offline
+    )
+    if note:
+        import warnings
+
+        warnings.warn(note, UserWarning, stacklevel=2)
     spec = TrainSpec(
         config=str(cfg),
         shuffle=model.shuffle,

@@ -84,7 +84,7 @@ def test_multi_animal_analysis_and_tracks_by_individual_through_the_docks(
     assert apart, "no frame with both animals named"
     frame = max(apart, key=apart.get)
     on_frame = np.flatnonzero(names.data[:, 0] == frame)
-    assert set(names.text.view_text(on_frame)) == {"mouse1", "mouse2"}
+    assert set(names.features["individual"].iloc[on_frame]) == {"mouse1", "mouse2"}
     points.size = 5  # the layer controls' point size: 160 px frames are small
     viewer.dims.set_current_step(0, frame)
     shot = save_screenshot(viewer, "ma-overlay-tracked", canvas_only=True)

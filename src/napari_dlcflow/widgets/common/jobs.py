@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
-from qtpy.QtCore import QElapsedTimer, QEvent, QObject, QThreadPool
+from qtpy.QtCore import QElapsedTimer, QEvent, QObject, QSize, Qt, QThreadPool
 from qtpy.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -213,20 +213,37 @@ def _install_close_guard() -> None:
     app.installEventFilter(_GUARD[0])
 
 
+_SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse
+
+
 class StatusLine(QLabel):
     """One line (wrapping) that says what a dock is doing, or what went wrong.
 
     ``setText`` (and :meth:`info`) show plain text; :meth:`error` shows it in red.
     """
 
+    #: The most a word (a long file path) may ask of the dock's width; longer words are cut at
+    #: the label's edge, the whole text in the tooltip and selectable (docks fit 360 px).
+    MAX_WORD_WIDTH = 200
+
     def __init__(self, text: str = "") -> None:
         super().__init__(text)
         self.setWordWrap(True)
+        self.setTextInteractionFlags(self.textInteractionFlags() | _SELECTABLE)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self.MAX_WORD_WIDTH), hint.height())
 
     def setText(self, text: str) -> None:
         """Show ``text`` in the normal colour."""
         self.setStyleSheet("")
+        self._set(text)
+
+    def _set(self, text: str) -> None:
         super().setText(text)
+        self.setToolTip(text)
 
     def info(self, text: str) -> None:
         """Show ``text`` in the normal colour."""
@@ -234,7 +251,7 @@ class StatusLine(QLabel):
 
     def error(self, text: str) -> None:
         """Show ``text`` as an error (red)."""
-        super().setText(text)
+        self._set(text)
         self.setStyleSheet(ERROR_STYLE)
 
 
