@@ -12,6 +12,7 @@ import pytest
 import yaml
 from test_validation import _ready
 
+from _fresh_process import top_level_modules_after
 from napari_dlcflow.core.engine.dataset import (
     DatasetBlockedError,
     DatasetSpec,
@@ -34,7 +35,8 @@ def test_net_types_from_dlc_source() -> None:
     assert types["dekr_w32"].multi_animal_only and not types["dekr_w32"].needs_detector
     assert types["ctd_coam_w32"].needs_conditions
     assert not types["resnet_50"].needs_detector and types["resnet_50"].note
-    assert "deeplabcut" not in sys.modules
+    code = "from napari_dlcflow.core.engine.dataset import net_types\nnet_types()"
+    assert "deeplabcut" not in top_level_modules_after(code)  # read from its files
 
 
 def test_split_is_seeded_and_complete() -> None:

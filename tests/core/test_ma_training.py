@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
+from _fresh_process import top_level_modules_after
 from napari_dlcflow.core.engine.dataset import net_types_for
 from napari_dlcflow.core.engine.weights import choose_weights, is_online, weights_status
 
@@ -39,7 +39,11 @@ def test_empty_cache_offline_is_not_available(caches: tuple[Path, Path]) -> None
     assert not item.cached and not st.online and not st.available
     assert item.cache_path == caches[0] / "hub" / "models--timm--resnet50_gn.a1h_in1k"
     assert "not available offline" in st.message and str(item.cache_path) in st.message
-    assert "deeplabcut" not in sys.modules
+    code = (
+        "from napari_dlcflow.core.engine.weights import weights_status\n"
+        f"weights_status({BOTTOM_UP!r})"
+    )
+    assert "deeplabcut" not in top_level_modules_after(code)
 
 
 def test_cached_file_where_timm_looks(caches: tuple[Path, Path]) -> None:
