@@ -141,3 +141,14 @@ def test_jobs_report_in_napari_activity_panel_and_notifications(
     with qtbot.waitSignal(worker.finished, timeout=10_000):
         gate.set()
     assert len(notification_manager.records) == n_records
+
+
+def test_a_long_path_does_not_widen_the_status_line(qtbot: Any) -> None:
+    status = StatusLine()
+    qtbot.addWidget(status)
+    path = "/tmp/" + "/".join(["a-very-long-folder-name-without-spaces"] * 8) + "/config.yaml"
+    status.error(f"cannot read {path}: no such file")
+    assert status.minimumSizeHint().width() <= StatusLine.MAX_WORD_WIDTH
+    assert status.toolTip() == status.text() == f"cannot read {path}: no such file"
+    status.setText("short")  # the tooltip follows the text
+    assert status.toolTip() == "short" and status.styleSheet() == ""
