@@ -22,6 +22,11 @@ EPOCHS = 30  # 12 left a network whose tracks were near chance (IDF1 0.33)
 SIZE = 160
 FRAMES = 120
 LABELED = 40
+# The example's seed. Seed 0's first 120 frames keep one mouse half under the shelter almost
+# throughout (both bodies visible in 12 frames): a network trained on them finds one animal a
+# frame and the tracks are one identity. Seed 2 (the benchmark's) has both animals in view in
+# 91 of 120 frames, 19 frames closer than 30 px and 43 frames with a part under the shelter.
+SEED = 2
 
 
 @dataclass
@@ -57,7 +62,7 @@ def ma_trained(tmp_path_factory: pytest.TempPathFactory) -> MATrained:
     try:
         code, said = cli(
             "demo", "--animals", "2", "--out", root, "--epochs", "0", "--frames", FRAMES,
-            "--labeled", LABELED, "--size", SIZE, "--headless",
+            "--labeled", LABELED, "--size", SIZE, "--seed", SEED, "--headless",
         )  # fmt: skip
         assert code == 0, said
         config = next(root.glob("synthetic-animals-*/config.yaml"))
