@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core.layers",),  # how keypoints are drawn: colours, skeleton, layer data, labeled videos
     ("core.engine",),  # the only package that imports deeplabcut or torch
     ("core.refine",),  # outliers, model-assisted labels, the next iteration
+    ("core.proofread",),  # identity proofreading: track edits, candidates, safe save
     ("core.example",),  # the synthetic animal
     ("core.batch", "core.workflow"),  # many videos on dask; where a project stands
     ("info", "demo_refine"),
@@ -54,7 +55,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("widgets.analysis", "widgets.refine"),  # step pieces that docks below embed
     ("widgets.project", "widgets.preprocess", "widgets.labeling", "widgets.dataset"),
     ("widgets.training", "widgets.overlay"),
-    ("widgets.plots",),
+    ("widgets.plots", "widgets.proofread"),
     ("widgets.workflow",),
     ("widgets", "viewer"),
     ("demo",),

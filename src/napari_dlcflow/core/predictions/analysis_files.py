@@ -688,7 +688,7 @@ def read_meta(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def write_predictions(
-    pred: Predictions, path: str | os.PathLike, *, csv: bool = False
+    pred: Predictions, path: str | os.PathLike, *, csv: bool = False, backup: bool = False
 ) -> list[Path]:
     """Write predictions as DeepLabCut does (h5 table, key ``df_with_missing``), atomically.
 
@@ -705,6 +705,9 @@ def write_predictions(
         A ``.csv`` path writes the CSV table alone.
     csv : bool
         Also write the same table as ``.csv`` beside the ``.h5``.
+    backup : bool
+        Keep the previous version of each file replaced as a backup generation
+        (:func:`~napari_dlcflow.core.safe_io.list_backups`).
 
     Returns
     -------
@@ -714,16 +717,16 @@ def write_predictions(
     final = Path(path)
     df = pred.to_dataframe()
     if final.suffix.lower() == ".csv":  # the CSV alone, as DLC's save_as_csv writes it
-        with atomic_writer(final, backup=False) as tmp:
+        with atomic_writer(final, backup=backup) as tmp:
             df.to_csv(tmp)
         return [final]
-    with atomic_writer(final, backup=False) as tmp:
+    with atomic_writer(final, backup=backup) as tmp:
         tracked = tracker_of(final) is not None and not final.stem.endswith("_filtered")
         df.to_hdf(tmp, key=TRACKS_KEY if tracked else HDF_KEY, format="table", mode="w")
     written = [final]
     if csv:
         out = final.with_suffix(".csv")
-        with atomic_writer(out, backup=False) as tmp:
+        with atomic_writer(out, backup=backup) as tmp:
             df.to_csv(tmp)
         written.append(out)
     return written

@@ -44,6 +44,7 @@ __all__ = [
     "Tracks",
     "compare_tracks",
     "default_threshold",
+    "predictions_from_tracks",
     "read_dlc_tracks",
     "track_report",
     "tracks_from_predictions",
@@ -205,6 +206,48 @@ def read_dlc_tracks(path: str | os.PathLike) -> Tracks:
     p = Path(path)
     pred = read_predictions(p, meta=False, xy_only=True, frame_index=True)
     return tracks_from_predictions(pred, p)
+
+
+def predictions_from_tracks(
+    tracks: Tracks, scorer: str, *, likelihood: float = 1.0
+) -> Predictions:
+    """DeepLabCut's multi-animal table of ``tracks`` (the inverse of
+    :func:`tracks_from_predictions`): one row per frame ``0 .. T-1``, columns individual by
+    individual, as DeepLabCut's tracked files have them.
+
+    Parameters
+    ----------
+    tracks : Tracks
+        What to convert (e.g. a SLEAP file's tracks).
+    scorer : str
+        The scorer of the table's header.
+    likelihood : float, default 1.0
+        The likelihood of present points when ``tracks`` has none (a SLEAP file read by
+        :func:`~napari_dlcflow.core.formats.sleap.read_tracks`); absent points get NaN.
+
+    Returns
+    -------
+    Predictions
+        ``multi_animal`` True, ``path`` ``tracks.source``.
+    """
+    kp = tracks.keypoints
+    t, n, k, _ = kp.shape
+    data = np.empty((t, n, k, 3))
+    data[..., :2] = kp
+    if tracks.likelihood is not None:
+        data[..., 2] = tracks.likelihood
+    else:
+        data[..., 2] = np.where(np.isnan(kp).any(axis=-1), np.nan, float(likelihood))
+    return Predictions(
+        data=data.reshape(t, n * k, 3),
+        bodyparts=tuple(tracks.bodyparts) * n,
+        individuals=tuple(i for i in tracks.individuals for _ in range(k)),
+        scorer=scorer,
+        frames=np.arange(t),
+        multi_animal=True,
+        path=tracks.source,
+        notes=list(tracks.notes),
+    )
 
 
 # ------------------------------------------------------------------------- with a truth
