@@ -14,11 +14,15 @@ scrubbing. Counted:
 - **fixes found by scrubbing**: switches left after the candidate pass, fixed the same way at
   their frame (the user had to find them without help);
 - **needed**: the fewest swaps that reach zero (every change of the frame-by-frame assignment
-  to the truth), what a user who knew every frame would do.
+  to the truth), what a user who knew every frame would do;
+- **range fixes**: the short runs left where an identity shows the other animal (frames the
+  network assembled from parts of both), each fixed by a swap in the range where both are
+  exchanged, else by deleting the fragment.
 
 Where the identities changed: in every frame the predicted animals are matched to the true ones
-(Hungarian, mean keypoint distance, farther than the comparison's threshold: no match); a
-predicted identity whose true animal differs from its last matched one changed there. Fixing a
+(Hungarian, mean keypoint distance, farther than the comparison's threshold: no match; a match
+lasting fewer than 5 matched frames is a flicker, not counted); a predicted identity whose true
+animal differs from its last matched one changed there. Fixing a
 change at frame ``g`` swaps the identities that changed, from ``g`` onward (a permutation of
 more than two is done as several swaps, each counted).
 
@@ -56,10 +60,14 @@ from napari_dlcflow.core.predictions.tracks import (
 from napari_dlcflow.core.proofread import Edit, TrackSession, find_candidates
 
 WINDOW = 3  # frames either side of a candidate the user looks at
+MIN_RUN = 5  # a match to another animal shorter than this is a flicker, not a swap
 
 
-def frame_assignment(pred: Tracks, truth: Tracks, threshold: float) -> np.ndarray:
-    """``(T, N_pred)``: the true animal each predicted identity is in each frame (-1: none)."""
+def frame_assignment(
+    pred: Tracks, truth: Tracks, threshold: float, *, flickers: bool = False
+) -> np.ndarray:
+    """``(T, N_pred)``: the true animal each predicted identity is in each frame (-1: none);
+    short matches to another animal left out unless ``flickers``."""
     t_n = min(pred.n_frames, truth.n_frames)
     out = np.full((pred.n_frames, len(pred.individuals)), -1, dtype=int)
     p, q = pred.keypoints[:t_n], truth.keypoints[:t_n]
@@ -78,6 +86,23 @@ def frame_assignment(pred: Tracks, truth: Tracks, threshold: float) -> np.ndarra
         for r, k in zip(rows, cols, strict=True):
             if big[r, k] <= threshold:
                 out[t, r] = k
+    return out if flickers else _without_flickers(out)
+
+
+def _without_flickers(assign: np.ndarray) -> np.ndarray:
+    """Matches that last fewer than :data:`MIN_RUN` matched frames set to -1: a frame where the
+    network assembled one animal from parts of both is wrong for both, not a swap a user would
+    fix from there on."""
+    out = assign.copy()
+    for i in range(assign.shape[1]):
+        seen = np.flatnonzero(assign[:, i] >= 0)
+        if not len(seen):
+            continue
+        labels = assign[seen, i]
+        cuts = np.flatnonzero(np.diff(labels)) + 1
+        for run in np.split(np.arange(len(seen)), cuts):
+            if len(run) < MIN_RUN:
+                out[seen[run], i] = -1
     return out
 
 
@@ -132,6 +157,37 @@ def fix_at(session: TrackSession, truth: Tracks, frame: int, threshold: float) -
     return 0, 0
 
 
+def fix_flickers(session: TrackSession, truth: Tracks, threshold: float) -> int:
+    """Fix the short runs where an identity shows another animal (a frame assembled from
+    parts of both): swap the two in the range where both are exchanged, else delete the
+    fragment. The number of edits."""
+    assign = frame_assignment(session.tracks(), truth, threshold, flickers=True)
+    own = []
+    for i in range(assign.shape[1]):
+        seen = assign[:, i][assign[:, i] >= 0]
+        own.append(int(np.bincount(seen).argmax()) if len(seen) else -1)
+    edits = 0
+    done = np.zeros_like(assign, dtype=bool)
+    for i, mine in enumerate(own):
+        wrong = (assign[:, i] >= 0) & (assign[:, i] != mine) & ~done[:, i]
+        for lo, hi in _runs(wrong):
+            j = next((j for j, o in enumerate(own) if o == assign[lo, i]), None)
+            a = session.individuals[i]
+            if j is not None and (assign[lo:hi, j] == mine).all():
+                session.apply(Edit("swap", a, session.individuals[j], start=lo, stop=hi))
+                done[lo:hi, j] = True
+            else:
+                session.apply(Edit("delete", a, start=lo, stop=hi))
+            edits += 1
+    return edits
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, stop)`` of the runs of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
 def proofread(pred: Tracks, truth: Tracks, expected: int) -> dict[str, float]:
     """Simulate the guided pass, then the scrubbing pass; the counts."""
     threshold = default_threshold(truth)
@@ -165,6 +221,8 @@ def proofread(pred: Tracks, truth: Tracks, expected: int) -> dict[str, float]:
                     Edit("swap", session.individuals[i], session.individuals[j], start=t)
                 )
                 scrub += 1
+        mid2 = compare_tracks(session.tracks(), truth)
+        ranges = fix_flickers(session, truth, threshold)
         after = compare_tracks(session.tracks(), truth)
     return {
         "frames": pred.n_frames,
@@ -177,6 +235,9 @@ def proofread(pred: Tracks, truth: Tracks, expected: int) -> dict[str, float]:
         "switches_mid": middle.switches,
         "idf1_mid": middle.idf1,
         "scrub": scrub,
+        "switches_swapped": mid2.switches,
+        "idf1_swapped": mid2.idf1,
+        "ranges": ranges,
         "switches_after": after.switches,
         "idf1_after": after.idf1,
         "needed": needed,
@@ -227,9 +288,13 @@ def main(argv: list[str] | None = None) -> int:
         ("switches / IDF1 after the candidate pass",
          f"{r['switches_mid']} / {r['idf1_mid']:.3f}"),
         ("fixes found by scrubbing (no candidate near)", f"{r['scrub']}"),
+        ("switches / IDF1 after the swaps",
+         f"{r['switches_swapped']} / {r['idf1_swapped']:.3f}"),
+        ("range fixes of mis-assembled frames (swap in range / delete fragment)",
+         f"{r['ranges']}"),
         ("switches / IDF1 at the end", f"{r['switches_after']} / {r['idf1_after']:.3f}"),
-        ("key presses in all (visits + fixes + scrubbed fixes)",
-         f"{r['visited'] + r['fixes'] + r['scrub']}"),
+        ("key presses in all (visits + fixes + scrubbed + range fixes)",
+         f"{r['visited'] + r['fixes'] + r['scrub'] + r['ranges']}"),
         ("candidates' time per recompute (s, median)", f"{r['candidates_s']:.3f}"),
     ]  # fmt: skip
     for what_, value in rows:

@@ -50,3 +50,23 @@ def test_overlay_benchmark_reads_its_memory_figures_from_proc() -> None:
     now = bench._rss_mib()
     assert 0 < now <= bench._peak_rss_mib()
     assert bench._status_mib("NoSuchField") != bench._status_mib("NoSuchField")  # NaN
+
+
+def test_proofreading_effort_reaches_zero_switches_on_injected_swaps(shared_data: Path) -> None:
+    """The effort benchmark's simulated user, on 400 frames of clip.slp with 3 swaps injected:
+    it finds the swaps (the fewest is 3), edits through a real TrackSession and ends with no
+    identity switch and the truth's IDF1."""
+    from napari_dlcflow.core.formats.tracks import load_tracks
+    from napari_dlcflow.core.predictions.tracks import Tracks
+
+    module = _load("bench_proofread_effort")
+    full = load_tracks(shared_data / "sleap-tests" / "tracks" / "clip.slp")
+    truth = Tracks(
+        full.keypoints[:400], None, full.individuals, full.bodyparts, covered=full.covered[:400]
+    )
+    pred = module.inject(truth, 3, seed=1)
+    r = module.proofread(pred, truth, expected=2)
+    assert r["switches_before"] > 0 and r["idf1_before"] < 0.9, r
+    assert r["needed"] == 3, r
+    assert r["fixes"] + r["scrub"] == 3, r
+    assert r["switches_after"] == 0 and r["idf1_after"] == pytest.approx(1.0), r
