@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +87,32 @@ def test_bad_input_is_one_line_and_status_2(
     missing = tmp_path / "nowhere" / "c.csv"
     assert "no such folder" in error(["check-tracks", str(tracked), "--csv", str(missing)])
     assert not missing.parent.exists()
+
+
+def test_proofread_then_compare_before_and_after(
+    tracked: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The loop a user runs: check-tracks lists the swap, a session fixes it and saves over the
+    file (the original kept as a backup), compare-tracks --before original scores both."""
+    from napari_dlcflow.core.proofread import Edit, TrackSession, original_version
+
+    (tmp_path / "truth").mkdir()
+    truth = write_dlc(tmp_path / "truth" / "truth.h5", truth_xy())
+    session = TrackSession.open(tracked)
+    session.apply(Edit("swap", "mouse1", "mouse2", start=100))
+    session.save()
+    assert original_version(tracked).suffix == ".bak"
+    assert main(["check-tracks", str(tracked), "--kinds", "jump"]) == 0  # the swap is gone
+    capsys.readouterr()
+    assert main(["compare-tracks", str(tracked), str(truth), "--before", "original"]) == 0
+    out = capsys.readouterr().out
+    assert "identity switches 2 -> 0" in out, out
+    assert (
+        main(["compare-tracks", str(tracked), str(truth), "--before", "original", "--json"]) == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    # IDF1 after: not 1, mouse3 is still lost for 30 of 300 frames
+    assert doc["before"]["idf1"] < 0.8 < 0.98 < doc["after"]["idf1"] < 1.0, doc
+    # no log beside the truth: a clear error naming the file, status 2
+    assert main(["compare-tracks", str(truth), str(truth), "--before", "original"]) == 2
+    assert "truth.h5" in capsys.readouterr().err

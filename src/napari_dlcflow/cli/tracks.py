@@ -38,16 +38,34 @@ def cmd_compare_tracks(args: argparse.Namespace) -> int:
     from napari_dlcflow.core.predictions.tracks import compare_tracks
 
     pred, truth = _load(args.predictions), _load(args.truth)
-    result = compare_tracks(
-        pred,
-        truth,
-        threshold=args.threshold,
-        require_names=not args.ignore_names,
-        common_bodyparts=args.common_bodyparts,
-    )
+    options = {
+        "threshold": args.threshold,
+        "require_names": not args.ignore_names,
+        "common_bodyparts": args.common_bodyparts,
+    }
+    result = compare_tracks(pred, truth, **options)
+    before = None
+    if args.before:
+        before_path = args.before
+        if before_path == "original":
+            from napari_dlcflow.core.proofread import original_version
+
+            before_path = original_version(args.predictions)
+        before = compare_tracks(_load(str(before_path)), truth, **options)
     if args.json:
-        print(json.dumps(result.to_dict()))
+        doc = result.to_dict()
+        if before is not None:
+            doc = {"before": before.to_dict(), "after": doc, "before_file": str(before_path)}
+        print(json.dumps(doc))
         return 0
+    if before is not None:
+        print(f"before:      {before_path}")
+        print(
+            f"  IDF1 {before.idf1:.4f} -> {result.idf1:.4f}, MOTA {before.mota:.4f} -> "
+            f"{result.mota:.4f}, identity switches {before.switches} -> {result.switches}, "
+            f"every animal found {100.0 * before.all_found:.1f}% -> "
+            f"{100.0 * result.all_found:.1f}%"
+        )
     print(f"predictions: {pred.name}")
     print(f"truth:       {truth.name}")
     print(f"frames compared: {result.frames}, match threshold: {result.threshold:.1f} px")
@@ -197,6 +215,12 @@ def register(sub: Any) -> None:
         "--common-bodyparts",
         action="store_true",
         help="compare the body parts both files have when the truth has more",
+    )
+    p.add_argument(
+        "--before",
+        metavar="FILE",
+        help="also score an earlier version of the predictions and show before -> after; "
+        "'original' is the version before proofreading (found through the edit log)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_compare_tracks)

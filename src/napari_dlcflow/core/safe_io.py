@@ -35,6 +35,7 @@ __all__ = [
     "SaveError",
     "atomic_write",
     "atomic_writer",
+    "backed_up_name",
     "backup_folder",
     "changed_outside",
     "content_hash",
@@ -77,6 +78,16 @@ def list_backups(path: str | os.PathLike) -> list[Path]:
         return []
     found = [p for p in folder.glob(f"{target.name}.*.bak") if p.is_file()]
     return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def backed_up_name(backup: str | os.PathLike) -> str | None:
+    """The name of the file a backup (``<name>.<timestamp>.bak``) was made of; None for a
+    path that is not such a backup."""
+    b = Path(backup)
+    if b.suffix != ".bak" or b.parent.name != BACKUP_DIRNAME:
+        return None
+    name = b.name.removesuffix(".bak").rpartition(".")[0]
+    return name or None
 
 
 def _umask() -> int:

@@ -9,10 +9,13 @@ SLEAP reader (:func:`napari_dlcflow.core.formats.sleap.read_tracks`) is here, ab
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from napari_dlcflow.core.formats._model import FormatError
 from napari_dlcflow.core.predictions.tracks import Tracks, read_dlc_tracks
+from napari_dlcflow.core.safe_io import backed_up_name
 
 __all__ = ["TRACK_FILE_SUFFIXES", "load_tracks"]
 
@@ -28,6 +31,9 @@ def load_tracks(path: str | os.PathLike) -> Tracks:
     indexed by frame number (a truth). Unique body parts (individual ``single``) are left out,
     with a note. SLEAP: tracks are the individuals, user-labeled instances are taken over
     predicted ones, instances without a track are ignored (counted in a warning and the notes).
+
+    A backup (``.dlcflow-backups/<name>.<timestamp>.bak``, e.g. the version before
+    proofreading) is read as the file it was made of.
 
     Parameters
     ----------
@@ -49,6 +55,14 @@ def load_tracks(path: str | os.PathLike) -> Tracks:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no such tracks file: {p}")
+    original = backed_up_name(p)
+    if original is not None:  # a backup (safe_io): read it under its file's name
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / original
+            shutil.copyfile(p, copy)
+            tracks = load_tracks(copy)
+        tracks.source = p
+        return tracks
     suffix = p.suffix.lower()
     if suffix == ".slp":
         from napari_dlcflow.core.formats import sleap

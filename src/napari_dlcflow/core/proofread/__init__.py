@@ -5,9 +5,11 @@
 - :mod:`.session`: :class:`TrackSession`, the tracks being proofread, with undo and redo, a
   replayable history and a safe save (DeepLabCut's tracked ``.h5``, a backup, the edit log);
 - :mod:`.candidates`: :func:`find_candidates`, the frames most likely to hold an identity
-  problem, ranked.
+  problem, ranked;
+- :mod:`.to_labels`: :func:`send_to_labels`, the corrected frames into the labeled data (the
+  refine loop for several animals).
 
-Qt-free; imports core.predictions, core.formats and core.safe_io.
+Qt-free; imports core.predictions, core.formats, core.refine and core.safe_io.
 """
 
 from napari_dlcflow.core.proofread.candidates import CANDIDATE_KINDS, Candidate, find_candidates
@@ -25,10 +27,12 @@ from napari_dlcflow.core.proofread.session import (
     TracksChangedOnDiskError,
     TrackSession,
     edits_path,
+    original_version,
     read_edit_log,
     saved_edits,
     sleap_save_path,
 )
+from napari_dlcflow.core.proofread.to_labels import corrected_frames, send_to_labels
 
 __all__ = [
     "CANDIDATE_KINDS",
@@ -42,10 +46,13 @@ __all__ = [
     "TrackSession",
     "TracksChangedOnDiskError",
     "apply_edit",
+    "corrected_frames",
     "edits_path",
     "find_candidates",
+    "original_version",
     "plan_edit",
     "read_edit_log",
     "saved_edits",
+    "send_to_labels",
     "sleap_save_path",
 ]

@@ -57,6 +57,7 @@ __all__ = [
     "TrackSession",
     "TracksChangedOnDiskError",
     "edits_path",
+    "original_version",
     "read_edit_log",
     "saved_edits",
     "sleap_save_path",
@@ -151,6 +152,37 @@ def saved_edits(path: str | os.PathLike, save: int = -1) -> list[Edit]:
     if not saves:
         raise ValueError(f"{edits_path(path)}: no save recorded")
     return [Edit.from_dict(d) for d in saves[save].get("edits", [])]
+
+
+def original_version(path: str | os.PathLike) -> Path:
+    """The tracks as they were before any proofreading recorded in ``path``'s edit log: the
+    file the first save's session read (a SLEAP ``.slp`` or another file, while its content
+    is unchanged), else the backup of ``path`` with that content.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no log, or neither the file read nor a backup with its content is left
+        (the message says which hash was looked for).
+    ValueError
+        As :func:`read_edit_log`.
+    """
+    p = Path(path)
+    saves = read_edit_log(p)["saves"]
+    if not saves:
+        raise ValueError(f"{edits_path(p)}: no save recorded")
+    first = saves[0]
+    digest = str(first.get("source_sha256") or "")
+    source = Path(str(first.get("source") or ""))
+    if source.is_file() and source.resolve() != p.resolve() and content_hash(source) == digest:
+        return source
+    for backup in reversed(list_backups(p)):  # oldest first
+        if content_hash(backup) == digest:
+            return backup
+    raise FileNotFoundError(
+        f"{p}: the version read before proofreading (sha256 {digest[:12]}...) is neither at "
+        f"{source} nor among its backups"
+    )
 
 
 @dataclass
