@@ -66,3 +66,16 @@ def test_refused_when_identities_are_not_the_projects(tmp_path: Path) -> None:
         send_to_labels(group.project, group.video, session)
     with pytest.raises(ValueError, match="outside the video"):
         send_to_labels(group.project, group.video, session, frames=[500])
+
+
+def test_workflow_status_counts_the_proofread_videos(tmp_path: Path) -> None:
+    from napari_dlcflow.core.workflow.status import workflow_status
+
+    group = make_group(tmp_path)
+    step = workflow_status(group.project).step("proofread")
+    assert (step.state, step.summary) == ("todo", "0 of 1 tracked video proofread")
+    session = TrackSession.open(group.tracked)
+    session.apply(Edit("delete", session.individuals[0], start=5, stop=6))
+    session.save()  # the edit log beside the tracked file marks it proofread
+    step = workflow_status(group.project).step("proofread")
+    assert (step.state, step.summary) == ("done", "1 of 1 tracked video proofread")

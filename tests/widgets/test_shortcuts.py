@@ -50,7 +50,9 @@ def test_no_key_is_bound_twice_and_all_are_in_one_table(
 def test_every_shortcut_is_documented() -> None:
     docs = Path(__file__).resolve().parents[2] / "docs"
     labeling = (docs / "labeling.md").read_text()
-    for key, _where, _what in _shortcuts.all_shortcuts():
-        assert f"`{key}`" in labeling, key
+    proofreading = (docs / "proofreading.md").read_text()
+    for key, where, _what in _shortcuts.all_shortcuts():
+        page = proofreading if where.startswith("Proofread") else labeling
+        assert f"`{key}`" in page, (key, where)
     overlay = (docs / "overlay.md").read_text()
     assert f"press **{MARK_KEY}**" in overlay

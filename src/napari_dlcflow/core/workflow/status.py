@@ -9,7 +9,9 @@ The rules, in loop order (the first that applies names the next step):
 5. no training dataset of the current iteration, or labels saved after it was made: *dataset*;
 6. a training job running, no snapshot yet, or no evaluation of the snapshots: *training*;
 7. videos without a complete analysis: *analysis*;
-8. otherwise: *refine* (outlier frames, then the next iteration).
+8. a multi-animal project with tracked videos whose tracks have no edit log (never proofread):
+   *proofread*;
+9. otherwise: *refine* (outlier frames, then the next iteration).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("training", "Training and evaluation"),
     ("analysis", "Analysis and overlay"),
     ("plots", "Plots"),
+    ("proofread", "Identity proofreading"),
     ("refine", "Refinement"),
 )
 
@@ -174,6 +177,23 @@ def _analysis_facts(project: Any) -> dict[str, Any]:
     return {"videos": len(videos), "analysed": done}
 
 
+def _proofread_facts(project: Any) -> dict[str, Any]:
+    """Tracked files of the project's videos (DeepLabCut's ``_el/_bx/_sk.h5``) and how many
+    have an edit log beside them (:func:`~napari_dlcflow.core.proofread.edits_path`)."""
+    from napari_dlcflow.core.predictions.analysis_files import find_analysis_files, tracker_of
+    from napari_dlcflow.core.proofread import edits_path
+
+    tracked = proofread = 0
+    for video in (Path(v) for v in project.videos):
+        if not video.parent.is_dir():
+            continue
+        mine = [h5 for h5 in find_analysis_files(video) if tracker_of(h5) is not None]
+        if mine:
+            tracked += 1
+            proofread += any(edits_path(h5).is_file() for h5 in mine)
+    return {"tracked": tracked, "proofread": proofread}
+
+
 def workflow_status(project: Any | str | os.PathLike | None) -> WorkflowStatus:
     """Read where ``project`` stands in the loop.
 
@@ -279,6 +299,18 @@ def workflow_status(project: Any | str | os.PathLike | None) -> WorkflowStatus:
         "done" if n_an else "todo",
         f"{_plural(n_an, 'analysed video')} to plot" if n_an else "analyse a video first",
     )
+    proof = _proofread_facts(project) if project.multianimal else {"tracked": 0, "proofread": 0}
+    n_tr, n_pr = proof["tracked"], proof["proofread"]
+    if not project.multianimal:
+        put("proofread", "done", "one animal: no identities to proofread")
+    else:
+        put(
+            "proofread",
+            "done" if n_tr and n_pr == n_tr else ("partial" if n_pr else "todo"),
+            f"{n_pr} of {_plural(n_tr, 'tracked video')} proofread"
+            if n_tr
+            else "track a video first",
+        )
     rsum = f"iteration {project.iteration}"
     if current is not None and current.machine_label_frames:
         rsum += f", {_plural(current.machine_label_frames, 'machine-labeled frame')}"
@@ -307,7 +339,19 @@ def workflow_status(project: Any | str | os.PathLike | None) -> WorkflowStatus:
         nxt, why = "training", "Evaluate the trained model to see its error in pixels."
     elif n_an < n_v:
         nxt, why = "analysis", f"{n_v - n_an} of {_plural(n_v, 'video')} are not analysed yet."
+    elif n_pr < n_tr:
+        nxt = "proofread"
+        why = (
+            f"{n_tr - n_pr} of {_plural(n_tr, 'tracked video')} not proofread: check where "
+            "identities swap and fix them."
+        )
     else:
         nxt, why = "refine", "Every video is analysed: find outlier frames, correct them, retrain."
-    facts = {"labeling": lab, "training": train, "analysis": ana, "pending": pending}
+    facts = {
+        "labeling": lab,
+        "training": train,
+        "analysis": ana,
+        "pending": pending,
+        "proofread": proof,
+    }
     return WorkflowStatus(tuple(s[k] for k, _ in STEPS), nxt, why, facts)

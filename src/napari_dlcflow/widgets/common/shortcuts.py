@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "LABELING_SHORTCUTS",
     "MARK_FRAME_KEY",
+    "PROOFREAD_SHORTCUTS",
     "VIEWER_SHORTCUTS",
     "all_shortcuts",
     "collisions",
@@ -53,13 +54,34 @@ VIEWER_SHORTCUTS: list[tuple[str, str, str]] = [
 ]
 
 
+#: The Proofread dock's keys, bound on the viewer while the dock exists by
+#: ``widgets/proofread/dock.py``: (key, action, what it does). None of napari's viewer keys,
+#: nor a key of the layers the view shows (points, tracks, vectors, the video's image layer):
+#: a selected layer's own key would shadow a viewer key. Undo and redo are the Labeling dock's
+#: keys for the same action (the labels layer's, while it is selected).
+PROOFREAD_SHORTCUTS: list[tuple[str, str, str]] = [
+    ("Shift-Right", "next_candidate", "next identity candidate (after the current frame)"),
+    ("Shift-Left", "previous_candidate", "previous identity candidate"),
+    ("E", "swap_from_here", "swap the two chosen identities from the current frame on"),
+    ("Shift-E", "swap_in_range", "swap the two chosen identities in the marked range"),
+    ("[", "mark_range_start", "mark the current frame as the start of the range"),
+    ("]", "mark_range_end", "mark the current frame as the end of the range"),
+    ("G", "give_fragment", "give the first identity's fragment here to the second"),
+    ("Shift-D", "delete_fragment", "delete the first identity's fragment here"),
+    ("Control-Z", "undo", "undo"),
+    ("Control-Shift-Z", "redo", "redo"),
+]
+
+
 def all_shortcuts() -> list[tuple[str, str, str]]:
-    """Every shortcut as (key, where, what): the Labeling dock's, then the viewer's."""
+    """Every shortcut as (key, where, what): the Labeling dock's, then the viewer's (the
+    Overlay dock's, then the Proofread dock's)."""
     labeling = [
         (key, "Labeling (labels layer)", what) for key, _action, what in LABELING_SHORTCUTS
     ]
     saving = [("Control-S", "Labeling (labels layer)", "save the labels")]
-    return labeling + saving + VIEWER_SHORTCUTS
+    proofread = [(key, "Proofread (viewer)", what) for key, _action, what in PROOFREAD_SHORTCUTS]
+    return labeling + saving + VIEWER_SHORTCUTS + proofread
 
 
 def collisions() -> dict[str, list[str]]:

@@ -80,6 +80,12 @@ def _plots_page(viewer: napari.Viewer) -> QWidget:
     return PlotsDock(viewer)
 
 
+def _proofread_page(viewer: napari.Viewer) -> QWidget:
+    from napari_dlcflow.widgets.proofread.dock import ProofreadDock
+
+    return ProofreadDock(viewer)
+
+
 def _refine_page(viewer: napari.Viewer) -> QWidget:
     from napari_dlcflow.widgets.refine.iterations import IterationsSection
 
@@ -115,6 +121,7 @@ PAGES: dict[str, Callable[[napari.Viewer], QWidget]] = {
     "training": _training_page,
     "analysis": _analysis_page,
     "plots": _plots_page,
+    "proofread": _proofread_page,
     "refine": _refine_page,
 }
 
