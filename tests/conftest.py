@@ -19,6 +19,13 @@ from _xdist_groups import (  # noqa: F401  (hooks: xdist_group marks work on pyt
 
 pytest_plugins = ["pytester"]  # tests/test_xdist_groups.py runs a small suite in a child
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under -n 2 on two cores, each worker's DeepLabCut children (torch, OpenMP) and Dask
+    # workers get one thread: two workers' two-thread children on two cores spin against each
+    # other (docs/testing.md, "Suite time"). A value the user set is kept.
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 ARTIFACTS = ROOT / "tests" / "_artifacts"
