@@ -304,3 +304,45 @@ def test_corrected_frames_go_to_the_labeled_data(
         for kp in zip(group.pred.individuals, group.pred.bodyparts, strict=True)
     ]
     assert_allclose(row[cols], truth[40, :, :2], atol=1e-6)
+
+
+def test_more_identities_than_the_project_are_said(
+    make_napari_viewer: Any, tmp_path: Path
+) -> None:
+    """Tracks whose stitching left a third identity in a two-animal project: the dock says so
+    and expects the project's two animals a frame (no 'missing' run where one is split)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from _tracked_group import make_group
+    from napari_dlcflow.core.predictions.analysis_files import Predictions
+    from napari_dlcflow.napari_common import state_for_viewer
+
+    group = make_group(tmp_path)
+    pred = group.pred
+    k = len(pred.bodyparts) // 2
+    data = pred.data.reshape(len(pred.data), 2, k, 3)
+    third = np.full_like(data[:, 1], np.nan)
+    third[:20] = data[:20, 1]  # mouse2's first 20 frames went to a third identity
+    mouse2 = data[:, 1].copy()
+    mouse2[:20] = np.nan
+    split = np.concatenate([data[:, 0], mouse2, third], axis=1)
+    names = ("mouse1",) * k + ("mouse2",) * k + ("mouse3",) * k
+    three = Predictions(
+        data=split,
+        bodyparts=tuple(pred.bodyparts[:k]) * 3,
+        individuals=names,
+        scorer=pred.scorer,
+        frames=pred.frames,
+        multi_animal=True,
+    )
+    write_predictions(three, group.tracked)
+    viewer = make_napari_viewer()
+    viewer.add_image(read_frames(group.video), rgb=True, name=group.video.stem)
+    state_for_viewer(viewer).open(group.project.config_path)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-dlcflow", "Proofread")
+    assert dock.load(group.tracked), dock.status.text()
+    assert "More identities than the project's 2 individuals" in dock.summary.text()
+    dock.refresh_candidates()
+    kinds = {c.kind for c in dock.candidates}
+    assert "missing" not in kinds, dock.candidates  # two animals in every frame

@@ -525,11 +525,38 @@ class ProofreadDock(QScrollArea):
         self._update_buttons()
         return True
 
+    def _project_animals(self) -> int | None:
+        """The open multi-animal project's number of individuals, if its body parts are the
+        tracks' (the project the tracks belong to), else None."""
+        project = state_for_viewer(self.viewer).project
+        s = self.session
+        if project is None or s is None or not project.multianimal:
+            return None
+        if not set(s.bodyparts) <= set(project.all_bodyparts):
+            return None
+        return len(project.individuals) or None
+
+    def _expected_animals(self) -> int | None:
+        """Animals expected in a frame (the "missing" candidates): the project's individuals
+        when it is open, else every identity of the file."""
+        n = self._project_animals()
+        s = self.session
+        if n is None or s is None:
+            return None
+        return min(n, len(s.individuals))
+
     def _describe(self) -> None:
         s = self.session
         if s is None:
             self.summary.setText("")
             return
+        n = self._project_animals()
+        extra = (
+            f" More identities than the project's {n} individuals: merge the extra ones "
+            "(tracklets the stitching left apart) or give their fragments to the right animal."
+            if n is not None and len(s.individuals) > n
+            else ""
+        )
         missing = int((self.states == MISSING).sum())
         filled = int((self.states == FILLED).sum())
         low = int((self.states == LOW).sum())
@@ -537,7 +564,7 @@ class ProofreadDock(QScrollArea):
         self.summary.setText(
             f"{s.n_frames:,} frames, {len(s.individuals)} identities, {len(s.bodyparts)} body "
             f"parts; {present:,} identity-frames present ({low:,} low confidence, {filled:,} "
-            f"filled), {missing:,} missing"
+            f"filled), {missing:,} missing" + extra
         )
 
     # ------------------------------------------------------------------------------ display
@@ -783,9 +810,10 @@ class ProofreadDock(QScrollArea):
             return
         self._candidates_stale = False
         tracks = s.tracks()
+        search = partial(find_candidates, expected=self._expected_animals())
         if s.n_frames * len(s.individuals) <= SYNC_CANDIDATES:
             try:
-                found = find_candidates(tracks)
+                found = search(tracks)
             except ValueError as exc:
                 self.status.error(f"Candidates not found: {exc}")
                 return
@@ -793,7 +821,7 @@ class ProofreadDock(QScrollArea):
             return
         self.candidates_label.setText("Looking for candidates…")
         self.candidate_jobs.start(
-            find_candidates,
+            search,
             tracks,
             on_result=partial(self._candidates_found, s),
             on_error=lambda exc: self.status.error(f"Candidates not found: {exc}"),
