@@ -6,6 +6,7 @@ Run from the repository root::
     python benchmarks/bench_video.py                  # makes 1500x1080 H.264 + MJPEG videos
     python benchmarks/bench_video.py --video my.mp4   # or measures your own file
     python benchmarks/bench_video.py --frames 300     # a quick run
+    python benchmarks/bench_video.py --only-microscopy  # OME-TIFF / OME-Zarr rows only
 
 It prints one table. Comparisons whose tool is missing (``cv2``, ``ffmpeg`` on PATH) are skipped
 with a note. Timings drift between runs on shared machines: read them as ratios within one run.
@@ -321,6 +322,144 @@ def bench_preprocess(path: Path, n: int, threads: int, out: Path) -> None:
         row("crop+contrast+encode", f"{n / t_ours:.0f}", "skipped: ffmpeg not on PATH", "")
 
 
+def make_microscopy(folder: Path, n: int, side: int = 128) -> dict[str, Path]:
+    """A 16-bit, 2-channel time-lapse of ``n`` time points (TCYX, 0.65 µm, 0.5 s) as an
+    OME-TIFF (tifffile) and an OME-Zarr (zarr + ome-zarr-models, one chunk per plane)."""
+    import tifffile
+    import zarr
+    from ome_zarr_models.v05.axes import Axis
+    from ome_zarr_models.v05.image import Image
+    from pydantic_zarr.v3 import ArraySpec
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:side, :side]
+    base = ((xx * 37 + yy * 11) % 4096).astype(np.uint16)
+    data = np.empty((n, 2, side, side), np.uint16)
+    for t in range(n):
+        data[t, 0] = base + rng.integers(0, 200, (side, side), dtype=np.uint16) + t % 1000
+        data[t, 1] = 4095 - base + 3 * (t % 500)
+    out = {"ome-tiff": folder / "bench.ome.tif", "ome-zarr": folder / "bench.ome.zarr"}
+    meta = {"axes": "TCYX", "PhysicalSizeX": 0.65, "PhysicalSizeY": 0.65, "TimeIncrement": 0.5}
+    tifffile.imwrite(out["ome-tiff"], data, ome=True, photometric="minisblack", metadata=meta)
+    spec = ArraySpec.from_array(
+        data,
+        chunk_grid={"name": "regular", "configuration": {"chunk_shape": (1, 1, side, side)}},
+        dimension_names=list("tcyx"),
+    )
+    axes = [Axis(name="t", type="time", unit="second"), Axis(name="c", type="channel")]
+    axes += [Axis(name=a, type="space", unit="micrometer") for a in "yx"]
+    image = Image.new(
+        array_specs=[spec], paths=["0"], axes=axes, scales=[[0.5, 1, 0.65, 0.65]],
+        translations=[None],
+    )  # fmt: skip
+    image.to_zarr(zarr.storage.LocalStore(str(out["ome-zarr"])), path="")["0"][:] = data
+    return out
+
+
+def bench_microscopy(folder: Path, n: int, turns: int, k: int) -> None:
+    """Opening, stepping and random access on channel 1 of a 2-channel 16-bit OME-TIFF and
+    OME-Zarr, against the same planes read with tifffile / zarr directly (medians of
+    interleaved turns; every reader and plane checked equal)."""
+    import tifffile
+    import zarr
+
+    from napari_dlcflow.core.video.microscopy import MicroscopySource
+
+    t_make, files = timed(lambda: make_microscopy(folder, n))
+    print(f"\n== microscopy: {n} time points x 2 channels, 128x128 uint16, made in {t_make:.0f} s")
+
+    def direct(kind: str, path: Path) -> dict[str, Callable[..., object]]:
+        """The other tool: opening, and reading plane (t, channel 1) of the open file."""
+        if kind == "ome-tiff":
+
+            def open_tf() -> object:
+                tf = tifffile.TiffFile(str(path))
+                pages = tf.series[0].pages
+                return tf, pages
+
+            def reader(opened: object) -> Callable[[int], np.ndarray]:
+                pages = opened[1]  # type: ignore[index]
+                return lambda t: pages[2 * t + 1].asarray()
+
+            def close(opened: object) -> None:
+                opened[0].close()  # type: ignore[index]
+
+            return {"open": open_tf, "reader": reader, "close": close}
+
+        def open_z() -> object:
+            return zarr.open_group(str(path), mode="r")["0"]
+
+        return {
+            "open": open_z,
+            "reader": lambda arr: lambda t: np.asarray(arr[t, 1]),
+            "close": lambda arr: None,
+        }
+
+    idx = [int(i) for i in np.random.default_rng(1).choice(n, size=min(k, n), replace=False)]
+    for kind, path in files.items():
+        other = direct(kind, path)
+        label = "tifffile pages" if kind == "ome-tiff" else "zarr array"
+        times: dict[str, list[float]] = {}
+
+        def add(key: str, dt: float, times: dict[str, list[float]] = times) -> None:
+            times.setdefault(key, []).append(dt)
+
+        for turn in range(max(turns, 15)):  # opening is quick: more turns, steadier medians
+            if turn % 2:  # who opens first alternates (the first pays for a cold page cache)
+                dt, opened = timed(other["open"])
+                add("theirs_open", dt)
+            dt, src = timed(lambda path=path: MicroscopySource(path, channel=1))
+            add("ours_open", dt)
+            if not turn % 2:
+                dt, opened = timed(other["open"])
+                add("theirs_open", dt)
+            src.close()
+            other["close"](opened)
+        for _ in range(turns):
+            src = MicroscopySource(path, channel=1)
+            opened = other["open"]()
+            read = other["reader"](opened)
+            assert np.array_equal(src.frame(n - 1), read(n - 1))  # the same planes
+            src.close()
+            src = MicroscopySource(path, channel=1)  # a cold cache for stepping
+            add("ours_step", timed(lambda src=src: [src.frame(i) for i in range(n)])[0])
+            add("theirs_step", timed(lambda read=read: [read(i) for i in range(n)])[0])
+            src.close()
+            other["close"](opened)
+        src = MicroscopySource(path, channel=1)
+        opened = other["open"]()
+        read = other["reader"](opened)
+        same = 0
+        for i in idx:
+            for key, fn in (("ours_random", src.frame), ("theirs_random", read)):
+                t0 = time.perf_counter()
+                fn(i)
+                add(key, time.perf_counter() - t0)
+            same += bool(np.array_equal(src.frame(i), read(i)))
+        src.close()
+        other["close"](opened)
+        med = {key: statistics.median(v) for key, v in times.items()}
+        row(
+            f"{kind}: open, channel 1 of 2 (ms)",
+            f"{med['ours_open'] * 1e3:.1f}",
+            f"{label} {med['theirs_open'] * 1e3:.1f}",
+            f"{med['theirs_open'] / med['ours_open']:.2f}x (goal >= 0.9x)",
+        )
+        row(
+            f"{kind}: stepping through {n} time points (frames/s)",
+            f"{n / med['ours_step']:.0f}",
+            f"{label} {n / med['theirs_step']:.0f}",
+            f"{med['theirs_step'] / med['ours_step']:.2f}x (goal >= 0.9x)",
+        )
+        row(
+            f"{kind}: random reads ({len(idx)}), median (ms)",
+            f"{med['ours_random'] * 1e3:.3f}",
+            f"{label} {med['theirs_random'] * 1e3:.3f}",
+            f"{med['theirs_random'] / med['ours_random']:.2f}x (goal >= 0.9x), "
+            f"{same}/{len(idx)} planes equal",
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--video", type=Path, help="measure this file instead of generated ones")
@@ -330,6 +469,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, help="folder for generated videos (kept)")
     ap.add_argument("--turns", type=int, default=3, help="interleaved turns (medians)")
     ap.add_argument("--no-encode", action="store_true", help="skip crop + contrast + encode")
+    ap.add_argument(
+        "--microscopy-frames", type=int, default=2000, help="time points of the microscopy rows"
+    )
+    ap.add_argument("--no-microscopy", action="store_true", help="skip the microscopy rows")
+    ap.add_argument(
+        "--only-microscopy", action="store_true", help="only the microscopy rows (no videos)"
+    )
     args = ap.parse_args(argv)
     threads = os.cpu_count() or 1
     w, h = (int(v) for v in args.size.split("x"))
@@ -340,7 +486,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        if args.video:
+        print(f"load average at the start: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        if not args.no_microscopy:
+            bench_microscopy(folder, args.microscopy_frames, args.turns, args.random)
+        if args.only_microscopy:
+            videos = {}
+        elif args.video:
             videos = {"video": args.video}
         else:
             t, videos = timed(lambda: make_videos(folder, args.frames, w, h))
@@ -354,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
                 bench_random(path, hashes, args.random if key != "avi" else min(60, args.random))
             if key in ("h264", "video") and not args.no_encode:
                 bench_preprocess(path, n, threads, folder)
+    print(f"load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(TABLE.markdown())
     return 0
 

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_dlcflow.core.video.frames import TIFF_SUFFIXES, VideoError
+
 __all__ = ["VideoError", "VideoInfo", "probe_video", "read_frames"]
-
-
-class VideoError(ValueError):
-    """A video file cannot be used; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,8 @@ class VideoInfo:
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
-    """Open a video and decode its first frame to prove it is usable.
+    """Open a video and decode its first frame to prove it is usable (a TIFF stack or
+    microscopy file: read its metadata; time points are frames, never channels or planes).
 
     Parameters
     ----------
@@ -63,6 +62,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     import av  # PyAV: imported here to keep ``import napari_dlcflow`` light
 
     p = Path(path)
+    if p.suffix.lower() in TIFF_SUFFIXES or p.is_dir() or _is_microscopy(p):
+        return _probe_frames(p)
     if not p.is_file():
         raise VideoError(f"Video {p} does not exist")
     if p.stat().st_size == 0:
@@ -88,6 +89,37 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         raise
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise VideoError(f"Video {p} cannot be read: {exc}") from exc
+
+
+def _is_microscopy(p: Path) -> bool:
+    from napari_dlcflow.core.video.microscopy import is_microscopy
+
+    return is_microscopy(p)
+
+
+def _probe_frames(p: Path) -> VideoInfo:
+    """Probe a TIFF stack or microscopy file by its metadata: the size, the number of time
+    points (never channels or planes counted as frames) and the frame rate the file states
+    (0.0 when it states none)."""
+    from napari_dlcflow.core.video.microscopy import describe, is_microscopy
+    from napari_dlcflow.core.video.reader import TiffStackReader
+
+    if is_microscopy(p):
+        info = describe(p)
+        dt = info.frame_interval_s
+        return VideoInfo(
+            path=p,
+            width=info.size("X"),
+            height=info.size("Y"),
+            fps=1.0 / dt if dt else 0.0,
+            n_frames_header=info.size("T"),
+            codec=info.format,
+        )
+    if p.is_dir():
+        raise VideoError(f"{p} is a folder, not a video or microscopy file")
+    with TiffStackReader(p) as src:
+        m = src.meta
+        return VideoInfo(p, m.width, m.height, 0.0, m.n_frames, "tiff")
 
 
 def read_frames(path: str | os.PathLike, max_frames: int | None = None) -> np.ndarray:

@@ -17,22 +17,25 @@ shows them as an Image layer with a time axis without loading the file.
 
 from __future__ import annotations
 
-import abc
 import bisect
 import os
 import re
 import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from napari_dlcflow.core.untrusted import mp4_box_problem, shorten
-from napari_dlcflow.core.video.probe import VideoError
+from napari_dlcflow.core.video.frames import (
+    _LRU,
+    TIFF_SUFFIXES,
+    FrameSource,
+    VideoError,
+    VideoMeta,
+)
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -64,7 +67,6 @@ VIDEO_SUFFIXES = (
     ".mj2",
     ".h264",
 )
-TIFF_SUFFIXES = (".tif", ".tiff")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 """Suffixes of the image files the package reads (image folders, labeled-data, imports)."""
 
@@ -105,228 +107,6 @@ PLAYBACK_PREFETCH = 8
 
 class VariableFrameRateWarning(UserWarning):
     """The video's frame durations vary; frame indices stay the truth, times are approximate."""
-
-
-@dataclass(frozen=True)
-class VideoMeta:
-    """What we know about a frame source.
-
-    Attributes
-    ----------
-    path : Path
-        The file or folder.
-    n_frames : int
-        Number of frames, counted from the packet index (never from the header).
-    height, width : int
-        Frame size in pixels.
-    fps : float
-        Frame rate (0.0 when unknown, e.g. for an image folder).
-    codec : str
-        Decoder name (``h264``, ``mjpeg``, ...), ``tiff`` or ``images``.
-    dtype : str
-        Sample type of the frames as returned (``uint8`` or ``uint16``).
-    channels : int
-        1 for grayscale, 3 for RGB.
-    vfr : bool
-        True when frame durations vary (variable frame rate).
-    n_frames_header : int
-        The count the container header states (0 when absent); may differ from ``n_frames``.
-    exact_by : str
-        How frames are located: ``"pts"`` (presentation timestamps), ``"count"`` (counting
-        decoded frames from a keyframe, for containers such as AVI), ``"tiff"`` or ``"files"``.
-    """
-
-    path: Path
-    n_frames: int
-    height: int
-    width: int
-    fps: float
-    codec: str
-    dtype: str
-    channels: int
-    vfr: bool = False
-    n_frames_header: int = 0
-    exact_by: str = "count"
-
-    @classmethod
-    def of_frames(
-        cls, path: Path, n_frames: int, first: np.ndarray, codec: str, **extra: Any
-    ) -> VideoMeta:
-        """The metadata of frames held as arrays (images, an array): no frame rate, and the
-        size, sample type and channels of ``first``, a frame as the source returns it.
-
-        Parameters
-        ----------
-        path : Path
-            The file or folder (a placeholder for an array).
-        n_frames : int
-            Number of frames.
-        first : ndarray
-            One frame, ``(H, W)`` or ``(H, W, 3)``.
-        codec : str
-            ``images``, ``array``, ...
-        **extra
-            Other fields (``n_frames_header``, ``exact_by``).
-        """
-        return cls(
-            path=path,
-            n_frames=n_frames,
-            height=first.shape[0],
-            width=first.shape[1],
-            fps=0.0,
-            codec=codec,
-            dtype=str(first.dtype),
-            channels=1 if first.ndim == 2 else 3,
-            **extra,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """The metadata as plain JSON-friendly values."""
-        return {
-            "path": str(self.path),
-            "n_frames": self.n_frames,
-            "height": self.height,
-            "width": self.width,
-            "fps": self.fps,
-            "codec": self.codec,
-            "dtype": self.dtype,
-            "channels": self.channels,
-            "vfr": self.vfr,
-            "n_frames_header": self.n_frames_header,
-            "exact_by": self.exact_by,
-        }
-
-
-class FrameSource(abc.ABC):
-    """Array-like base of every reader: ``(T, H, W)`` or ``(T, H, W, 3)``, read lazily.
-
-    Subclasses implement :meth:`frame` (abstract: a reader without it cannot be made) and set
-    ``meta``.
-    """
-
-    meta: VideoMeta
-
-    # --- array protocol -------------------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, ...]:
-        m = self.meta
-        base = (m.n_frames, m.height, m.width)
-        return base if m.channels == 1 else (*base, m.channels)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return np.dtype(self.meta.dtype)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
-
-    @property
-    def rgb(self) -> bool:
-        """True when frames have a trailing colour axis of 3."""
-        return self.meta.channels == 3
-
-    def __len__(self) -> int:
-        return self.meta.n_frames
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = np.stack([self.frame(i) for i in range(len(self))])
-        return out.astype(dtype) if dtype is not None else out
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        if any(k is Ellipsis for k in key):
-            pos = next(i for i, k in enumerate(key) if k is Ellipsis)
-            fill = self.ndim - (len(key) - 1)
-            key = key[:pos] + (slice(None),) * fill + key[pos + 1 :]
-        t, rest = key[0], key[1:]
-        n = len(self)
-        if isinstance(t, (int, np.integer)):
-            i = int(t)
-            if i < 0:
-                i += n
-            if not 0 <= i < n:
-                raise IndexError(f"frame {t} out of range for {n} frames of {self.meta.path}")
-            return self.frame(i)[rest] if rest else self.frame(i)
-        if isinstance(t, slice):
-            idx = range(*t.indices(n))
-        else:
-            idx = [int(j) + n if int(j) < 0 else int(j) for j in np.asarray(t).ravel()]
-        frames = [self.frame(i)[rest] if rest else self.frame(i) for i in idx]
-        if not frames:
-            sub = np.empty(self.shape[1:], self.dtype)[rest] if rest else None
-            shape = (0, *(sub.shape if sub is not None else self.shape[1:]))
-            return np.empty(shape, self.dtype)
-        return np.stack(frames)
-
-    @abc.abstractmethod
-    def frame(self, index: int) -> np.ndarray:
-        """Return frame ``index`` (0-based) as a read-only array."""
-
-    def iter_frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
-        """Yield frames ``start`` .. ``stop - 1`` in order (fast path for sequential reads)."""
-        stop = len(self) if stop is None else min(stop, len(self))
-        for i in range(start, stop):
-            yield self.frame(i)
-
-    def close(self) -> None:  # noqa: B027 - optional: readers without open files keep it
-        """Release the file."""
-
-    def __enter__(self) -> FrameSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        m = self.meta
-        return (
-            f"{type(self).__name__}({str(m.path)!r}, frames={m.n_frames}, "
-            f"size={m.width}x{m.height}, codec={m.codec}, dtype={m.dtype})"
-        )
-
-
-class _LRU:
-    """A small frame cache bounded by count and bytes."""
-
-    def __init__(self, max_frames: int, max_bytes: int) -> None:
-        self.max_frames = max(1, max_frames)
-        self.max_bytes = max_bytes
-        self._d: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, i: int) -> np.ndarray | None:
-        a = self._d.get(i)
-        if a is not None:
-            self._d.move_to_end(i)
-        return a
-
-    def __contains__(self, i: int) -> bool:
-        return i in self._d
-
-    def keys(self) -> list[int]:
-        return list(self._d)
-
-    def put(self, i: int, a: np.ndarray) -> None:
-        if i in self._d:
-            self._d.move_to_end(i)
-            return
-        self._d[i] = a
-        self._bytes += a.nbytes
-        while len(self._d) > self.max_frames or (
-            self._bytes > self.max_bytes and len(self._d) > 1
-        ):
-            _, old = self._d.popitem(last=False)
-            self._bytes -= old.nbytes
-
-    def clear(self) -> None:
-        self._d.clear()
-        self._bytes = 0
 
 
 def _out_format(pix_fmt: str) -> tuple[str, str, int]:
@@ -943,7 +723,10 @@ class TiffStackReader(FrameSource):
     """A multi-page TIFF (microscope stack) read page by page or memory-mapped.
 
     8- and 16-bit grayscale and RGB keep their sample type; nothing is clipped to 8 bit.
-    Leading axes beyond time (e.g. T x Z) are flattened into the frame axis.
+    Pages are time points. A file whose OME or ImageJ metadata declares channels or z-planes,
+    or a plain TIFF with more than one leading axis, is refused with the option to pass: such
+    files are :class:`~napari_dlcflow.core.video.microscopy.MicroscopySource`'s, never
+    channels or planes read as frames.
 
     Parameters
     ----------
@@ -978,6 +761,24 @@ class TiffStackReader(FrameSource):
         rgb = axes.endswith("S") and shape[-1] in (3, 4)
         frame_shape = shape[-3:] if rgb else shape[-2:]
         lead = shape[: len(shape) - len(frame_shape)]
+        lead_axes = axes[: len(lead)]
+        declared = series.kind in ("ome", "imagej") or self._tf.is_ome or self._tf.is_imagej
+        if declared and (len(lead) > 1 or lead_axes not in ("", "T", "I")):
+            self._tf.close()
+            raise VideoError(
+                f"TIFF {p} has axes {axes} (from its "
+                f"{'OME' if self._tf.is_ome else 'ImageJ'} metadata): open it with "
+                "open_frames(path, channel=..., z=...) or MicroscopySource, which pick a channel "
+                "and z-plane instead of reading them as time points"
+            )
+        if len(lead) > 1:
+            self._tf.close()
+            raise VideoError(
+                f"TIFF {p} does not declare its axis order (shape "
+                f"{'x'.join(map(str, shape))}, no OME or ImageJ metadata): pass axes= with the "
+                "letters T, C, Z for each leading axis, then YX, e.g. "
+                f"open_frames(path, axes={'TCZ'[: min(len(lead), 3)] + 'YX'!r})"
+            )
         n = int(np.prod(lead)) if lead else 1
         if n == 0 or 0 in frame_shape[:2]:
             self._tf.close()
@@ -1184,16 +985,22 @@ class ImageFolderReader(FrameSource):
         return arr
 
 
+_MICROSCOPY_KEYS = ("choice", "channel", "colors", "z", "scene", "axes")
+
+
 def open_frames(path: str | os.PathLike, **kwargs: Any) -> FrameSource:
-    """Open a video file, a TIFF stack or an image folder as a lazy frame source.
+    """Open a video file, a TIFF stack, a microscopy file or an image folder as a lazy frame
+    source.
 
     Parameters
     ----------
     path : path-like
-        A video (by suffix: mp4, avi, mov, mkv, ...), a ``.tif``/``.tiff`` stack or a folder
-        of images.
+        A video (by suffix: mp4, avi, mov, mkv, ...), a ``.tif``/``.tiff`` stack, an OME-TIFF,
+        ImageJ hyperstack, OME-Zarr folder, ND2, CZI or LIF file, or a folder of images.
     **kwargs
-        Passed to :class:`VideoReader` for videos.
+        ``choice``, ``channel``, ``colors``, ``z``, ``scene``, ``axes`` go to
+        :class:`~napari_dlcflow.core.video.microscopy.MicroscopySource` (for microscopy files,
+        and for a plain TIFF given ``axes``); the rest to :class:`VideoReader` for videos.
 
     Returns
     -------
@@ -1204,7 +1011,14 @@ def open_frames(path: str | os.PathLike, **kwargs: Any) -> FrameSource:
     VideoError
         If the path cannot be read as frames (the message names it).
     """
+    from napari_dlcflow.core.video.microscopy import MicroscopySource, is_microscopy
+
     p = Path(path)
+    micro = {k: kwargs.pop(k) for k in _MICROSCOPY_KEYS if kwargs.get(k) is not None}
+    for k in _MICROSCOPY_KEYS:
+        kwargs.pop(k, None)
+    if is_microscopy(p) or (micro and p.suffix.lower() in TIFF_SUFFIXES):
+        return MicroscopySource(p, **micro)
     if p.is_dir():
         return ImageFolderReader(p)
     if p.suffix.lower() in TIFF_SUFFIXES:
