@@ -70,6 +70,17 @@ def test_manifest_reader_claims_videos_not_projects() -> None:
     assert not any(p.endswith((".yaml", ".yml", ".h5", ".csv")) for p in video.filename_patterns)
 
 
+def test_manifest_claims_microscopy_folders_and_files() -> None:
+    """OME-Zarr is a folder: a reader of its own accepts directories (the video reader does
+    not); ND2, CZI and LIF files go to it too."""
+    import npe2
+
+    pm = npe2.PluginManifest.from_distribution("napari-dlcflow")
+    (micro,) = [r for r in pm.contributions.readers if r.command.endswith("microscopy_reader")]
+    assert micro.accepts_directories
+    assert {"*.zarr", "*.nd2", "*.czi", "*.lif"} <= set(micro.filename_patterns)
+
+
 def test_file_dialogs_offer_every_video_suffix_the_readers_take() -> None:
     """One suffix list: the reader's. The dialogs' filter is made from it (.webm included)."""
     from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES

@@ -35,10 +35,7 @@ def test_channels_open_as_scaled_layers(
     viewer = make_napari_viewer()
     viewer.open(str(ome), plugin="napari-dlcflow")
     viewer.open(str(ij), plugin="napari-dlcflow")
-    reader = get_video_reader(str(zarr_path))  # the manifest does not claim folders yet
-    assert reader is not None
-    for data, kwargs, kind in reader(str(zarr_path)):
-        viewer._add_layer_from_data(data, kwargs, kind)
+    viewer.open(str(zarr_path), plugin="napari-dlcflow")  # a folder: the microscopy reader
     names = [layer.name for layer in viewer.layers]
     assert names[:4] == ["cells [GFP]", "cells [RFP]", "hyperstack [C0]", "hyperstack [C1]"]
     assert names[4:] == ["cells [C0]", "cells [C1]"]  # OME-Zarr: no channel names
