@@ -26,7 +26,7 @@ pytestmark = pytest.mark.gui
 
 
 def test_channels_open_as_scaled_layers(
-    make_napari_viewer: Any, shared_data: Path, tmp_path: Path
+    make_napari_viewer: Any, shared_data: Path, tmp_path: Path, save_screenshot: Any
 ) -> None:
     tcyx = real_tcyx(shared_data)
     ome = write_ome_tiff(tmp_path / "cells.ome.tif", tcyx)
@@ -56,6 +56,11 @@ def test_channels_open_as_scaled_layers(
     viewer.dims.set_point(0, 6 * DT_S)
     assert viewer.dims.current_step[0] == 6
     assert viewer.dims.range[0].step == pytest.approx(DT_S)
+    # the OME-TIFF's two channels over each other, green and magenta, at 3 s
+    for layer in list(viewer.layers)[2:]:
+        layer.visible = False
+    viewer.reset_view()
+    assert save_screenshot(viewer, "microscopy-channels").is_file()
 
 
 def test_bad_microscopy_file_is_a_named_error(
