@@ -32,7 +32,16 @@ WIDTH = 360
 SPEC = SyntheticSpec(n_frames=40, height=64, width=64, seed=1)
 SCORER = scorer_name("resnet_50", "synthetic", "Nov24", 1, "best-20")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts"  # looked at, not in the docs
-DOCKS = ("Project", "Preprocess", "Labeling", "Dataset", "Training", "Overlay", "Plots", "Proofread")
+DOCKS = (
+    "Project",
+    "Preprocess",
+    "Labeling",
+    "Dataset",
+    "Training",
+    "Overlay",
+    "Plots",
+    "Proofread",
+)
 
 
 @pytest.fixture

@@ -30,17 +30,15 @@ from qtpy.QtWidgets import (
 )
 
 from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
-from napari_dlcflow.core.layers.style import DisplaySettings, display_settings
+from napari_dlcflow.core.layers.style import DisplaySettings
 from napari_dlcflow.core.predictions.analysis_files import (
     PredictionsError,
     filtered_path,
     raw_path,
     read_predictions,
     video_for,
-    video_stem,
 )
 from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES
-from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.analysis.panel import AnalyzePanel
 from napari_dlcflow.widgets.common.dock import (
     narrow_combo,
@@ -51,7 +49,7 @@ from napari_dlcflow.widgets.common.dock import (
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
 from napari_dlcflow.widgets.overlay import files as _overlay_io
 from napari_dlcflow.widgets.overlay.export import child_events
-from napari_dlcflow.widgets.overlay.layers import OverlaySet
+from napari_dlcflow.widgets.overlay.layers import OverlaySet, display_settings_for, video_layer_of
 from napari_dlcflow.widgets.refine.outliers import OutliersPanel
 
 if TYPE_CHECKING:
@@ -337,24 +335,12 @@ class OverlayDock(QScrollArea):
         return self.viewer.layers[name] if name in self.viewer.layers else None  # noqa: SIM401
 
     def _pick_video_layer(self, path: Path) -> None:
-        from napari.layers import Image
-
-        stem = video_stem(path)
-        for lay in self.viewer.layers:
-            if not isinstance(lay, Image):
-                continue
-            source = getattr(getattr(lay, "source", None), "path", None)
-            if lay.name == stem or (source and Path(source).stem == stem):
-                self.video_layer.setCurrentText(lay.name)
-                return
+        name = video_layer_of(self.viewer, path)
+        if name is not None:
+            self.video_layer.setCurrentText(name)
 
     def _settings_for(self, path: Path, bodyparts: tuple[str, ...]) -> DisplaySettings:
-        """Skeleton, p-cutoff and colormap: the open project's if it has these body parts,
-        else those of the file's own project."""
-        project = state_for_viewer(self.viewer).project
-        if project is not None and set(bodyparts) & set(project.all_bodyparts):
-            return DisplaySettings.from_project(project)
-        return display_settings(path)
+        return display_settings_for(self.viewer, path, bodyparts)
 
     def load(self, path: str | Path, *, skeleton: list[tuple[str, str]] | None = None) -> bool:
         """Open an analysis file (and its ``_filtered.h5`` if present) over the video layer.

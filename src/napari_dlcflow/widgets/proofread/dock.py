@@ -39,8 +39,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP, group_colors
-from napari_dlcflow.core.layers.style import DisplaySettings, display_settings
-from napari_dlcflow.core.predictions.analysis_files import video_stem
+from napari_dlcflow.core.layers.style import DisplaySettings
 from napari_dlcflow.core.proofread import Candidate, Edit, EditError, TrackSession, find_candidates
 from napari_dlcflow.core.safe_io import SaveError
 from napari_dlcflow.napari_common import state_for_viewer
@@ -54,6 +53,7 @@ from napari_dlcflow.widgets.common.dock import (
 )
 from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
 from napari_dlcflow.widgets.common.shortcuts import PROOFREAD_SHORTCUTS
+from napari_dlcflow.widgets.overlay.layers import display_settings_for, video_layer_of
 from napari_dlcflow.widgets.proofread import dialogs as _dialogs
 from napari_dlcflow.widgets.proofread.candidates import CandidatesTable, step_in_time
 from napari_dlcflow.widgets.proofread.keys import (
@@ -345,17 +345,9 @@ class ProofreadDock(QScrollArea):
         return self.viewer.layers[name] if name in self.viewer.layers else None  # noqa: SIM401
 
     def _pick_video_layer(self, path: Path) -> None:
-        from napari.layers import Image
-
-        stem = video_stem(path)
-        for lay in self.viewer.layers:
-            if not isinstance(lay, Image):
-                continue
-            source = getattr(getattr(lay, "source", None), "path", None)
-            meta = lay.metadata.get("path")
-            if lay.name == stem or any(s and Path(s).stem == stem for s in (source, meta)):
-                self.video_layer.setCurrentText(lay.name)
-                return
+        name = video_layer_of(self.viewer, path)
+        if name is not None:
+            self.video_layer.setCurrentText(name)
 
     def _viewer_tracks(self) -> list[Path]:
         """The multi-animal prediction files other docks show on the viewer."""
@@ -395,12 +387,7 @@ class ProofreadDock(QScrollArea):
         return self.load(found[0])
 
     def _settings_for(self, path: Path, bodyparts: tuple[str, ...]) -> DisplaySettings:
-        """The open project's skeleton, p-cutoff and colormap if it has these body parts, else
-        those of the file's own project (the Overlay dock's rule)."""
-        project = state_for_viewer(self.viewer).project
-        if project is not None and set(bodyparts) & set(project.all_bodyparts):
-            return DisplaySettings.from_project(project)
-        return display_settings(path)
+        return display_settings_for(self.viewer, path, bodyparts)
 
     def load(self, path: str | Path, *, skeleton: list[tuple[str, str]] | None = None) -> bool:
         """Open tracks for proofreading over the video layer (asking first about unsaved edits).
