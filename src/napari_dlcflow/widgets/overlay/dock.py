@@ -42,20 +42,22 @@ from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES
 from napari_dlcflow.widgets.analysis.panel import AnalyzePanel
 from napari_dlcflow.widgets.common.dock import (
     narrow_combo,
-    refill_combo,
     scroll_body,
     wrap_rows,
 )
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
+from napari_dlcflow.widgets.common.video_layer import (
+    chosen_video_layer,
+    refill_video_layers,
+    video_layer_of,
+)
 from napari_dlcflow.widgets.overlay import files as _overlay_io
 from napari_dlcflow.widgets.overlay.export import child_events
-from napari_dlcflow.widgets.overlay.layers import OverlaySet, display_settings_for, video_layer_of
+from napari_dlcflow.widgets.overlay.layers import OverlaySet, display_settings_for
 from napari_dlcflow.widgets.refine.outliers import OutliersPanel
 
 if TYPE_CHECKING:
     import napari
-
-NO_LAYER = "(none)"
 
 
 class OverlayDock(QScrollArea):
@@ -212,15 +214,7 @@ class OverlayDock(QScrollArea):
     # ------------------------------------------------------------------------------ loading
 
     def _refresh_layers(self, *_: Any) -> None:
-        from napari.layers import Image
-
-        current = self.video_layer.currentText()
-        names = [lay.name for lay in self.viewer.layers if isinstance(lay, Image)]
-        refill_combo(
-            self.video_layer,
-            [NO_LAYER, *names],
-            current if current in names else (names[0] if names else NO_LAYER),
-        )
+        refill_video_layers(self.video_layer, self.viewer)
 
     def _layer_inserted(self, event: Any = None, *, value: Any = None) -> None:
         """Adopt a predictions Points layer that the plugin's reader added (drag and drop)."""
@@ -331,8 +325,7 @@ class OverlayDock(QScrollArea):
             self.load(path)
 
     def _target_layer(self) -> Any:
-        name = self.video_layer.currentText()
-        return self.viewer.layers[name] if name in self.viewer.layers else None  # noqa: SIM401
+        return chosen_video_layer(self.video_layer, self.viewer)
 
     def _pick_video_layer(self, path: Path) -> None:
         name = video_layer_of(self.viewer, path)

@@ -20,7 +20,7 @@ from napari_dlcflow.core.layers.data import (
     tracks_layer_data,
 )
 from napari_dlcflow.core.layers.style import OVERLAY_STYLES, DisplaySettings, display_settings
-from napari_dlcflow.core.predictions.analysis_files import Predictions, crop_offset, video_stem
+from napari_dlcflow.core.predictions.analysis_files import Predictions, crop_offset
 from napari_dlcflow.napari_common import finish_layer_data, state_for_viewer
 
 if TYPE_CHECKING:
@@ -298,23 +298,6 @@ class OverlaySet:
         self.release()
         for layer in self.layers:
             self.viewer.layers.remove(layer)
-
-
-def video_layer_of(viewer: Any, path: str | os.PathLike) -> str | None:
-    """The name of the image layer on ``viewer`` showing the video ``path`` (an analysis or
-    tracks file) was made from: named like the video, or read from a file of that name; None
-    when there is none."""
-    from napari.layers import Image
-
-    stem = video_stem(path)
-    for lay in viewer.layers:
-        if not isinstance(lay, Image):
-            continue
-        source = getattr(getattr(lay, "source", None), "path", None)
-        meta = lay.metadata.get("path")
-        if lay.name == stem or any(s and Path(s).stem == stem for s in (source, meta)):
-            return str(lay.name)
-    return None
 
 
 def display_settings_for(

@@ -53,7 +53,12 @@ from napari_dlcflow.widgets.common.dock import (
 )
 from napari_dlcflow.widgets.common.jobs import JobRunner, StatusLine
 from napari_dlcflow.widgets.common.shortcuts import PROOFREAD_SHORTCUTS
-from napari_dlcflow.widgets.overlay.layers import display_settings_for, video_layer_of
+from napari_dlcflow.widgets.common.video_layer import (
+    chosen_video_layer,
+    refill_video_layers,
+    video_layer_of,
+)
+from napari_dlcflow.widgets.overlay.layers import display_settings_for
 from napari_dlcflow.widgets.proofread import dialogs as _dialogs
 from napari_dlcflow.widgets.proofread.candidates import CandidatesTable, step_in_time
 from napari_dlcflow.widgets.proofread.keys import (
@@ -78,7 +83,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DETAIL_FRAMES", "ProofreadDock"]
 
-NO_LAYER = "(none)"
 DETAIL_FRAMES = 240
 """Frames of the zoomed strip under the timeline (centred on the current frame)."""
 SYNC_CANDIDATES = 60_000
@@ -329,20 +333,11 @@ class ProofreadDock(QScrollArea):
     # ------------------------------------------------------------------------------ layers
 
     def _refresh_layers(self, *_: Any) -> None:
-        from napari.layers import Image
-
-        current = self.video_layer.currentText()
-        names = [lay.name for lay in self.viewer.layers if isinstance(lay, Image)]
-        refill_combo(
-            self.video_layer,
-            [NO_LAYER, *names],
-            current if current in names else (names[0] if names else NO_LAYER),
-        )
+        refill_video_layers(self.video_layer, self.viewer)
         self.from_viewer_button.setEnabled(bool(self._viewer_tracks()))
 
     def _target_layer(self) -> Any:
-        name = self.video_layer.currentText()
-        return self.viewer.layers[name] if name in self.viewer.layers else None  # noqa: SIM401
+        return chosen_video_layer(self.video_layer, self.viewer)
 
     def _pick_video_layer(self, path: Path) -> None:
         name = video_layer_of(self.viewer, path)
