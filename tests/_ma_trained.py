@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,22 @@ def cli(*args: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+def cli_child(*args: str) -> tuple[int, str]:
+    """Run ``napari-dlcflow ARGS`` in a child process; its exit status and what it printed.
+
+    ``train`` says where its weights come from by asking timm, which imports torch: in the
+    test process, after a viewer made an OpenGL context (Mesa's llvmpipe loads its LLVM),
+    torch's import of triton (another LLVM) crashed the process with a segmentation fault.
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "napari_dlcflow", *(str(a) for a in args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
 def ma_trained(tmp_path_factory: pytest.TempPathFactory) -> MATrained:
     if "run" in _CACHE:
         return _CACHE["run"]
@@ -68,7 +86,7 @@ def ma_trained(tmp_path_factory: pytest.TempPathFactory) -> MATrained:
         config = next(root.glob("synthetic-animals-*/config.yaml"))
         code, said = cli("create-dataset", config.parent)
         assert code == 0, said
-        code, train_said = cli(
+        code, train_said = cli_child(
             "train", config.parent, "--epochs", EPOCHS, "--backbone", "resnet18",
             "--batch-size", "8", "--eval-interval", EPOCHS,  # best snapshot = the last
         )  # fmt: skip
