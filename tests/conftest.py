@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable
@@ -25,6 +26,15 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # other (docs/testing.md, "Suite time"). A value the user set is kept.
     for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
+
+# The engine's own tests import torch in the test process, and torch imports triton on first use
+# of torch._dynamo (timm does). Triton loads its LLVM; where a viewer drew before, Mesa's
+# llvmpipe has loaded another, and triton's import then crashes the worker (segmentation fault:
+# a CI run of December 2026 lost a worker this way and hung). Loaded here, before any viewer,
+# the two coexist. The product itself never imports timm or torch in a process that may hold a
+# viewer (docs/architecture.md; tests/test_cli_ma_training.py checks the command line and API).
+with contextlib.suppress(ImportError):
+    import triton  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from _fresh_process import top_level_modules_after
 from napari_dlcflow.cli import main
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "sleap-tests" / "tracks"
@@ -59,6 +60,28 @@ def test_pretrained_offline_refused_before_a_job(
     assert rc != 0
     assert "resnet50_gn weights are not available offline" in err
     assert not (folder / "dlcflow-job.json").exists()  # no job started
+
+
+def test_train_asks_about_weights_without_importing_torch(
+    ma_project: Path, no_weights: None
+) -> None:
+    """The weights are looked up in a child: a script with a napari viewer open crashes when it
+    imports timm (triton's LLVM after Mesa's), so neither the command line's ``train`` nor
+    :func:`napari_dlcflow.api.train_network` may import timm or torch in the caller's process."""
+    code = (
+        "from napari_dlcflow.cli import main\n"
+        f"argv = ['train', {str(ma_project)!r}, '--weights', 'pretrained', '--detach']\n"
+        "assert main(argv) == 2\n"
+        "import napari_dlcflow.api as api\n"
+        "try:\n"
+        f"    api.train_network({str(ma_project / 'config.yaml')!r}, weights='pretrained')\n"
+        "except ValueError as exc:\n"
+        "    assert 'not available offline' in str(exc), exc\n"
+        "else:\n"
+        "    raise AssertionError('pretrained weights offline were not refused')\n"
+    )
+    loaded = top_level_modules_after(code)
+    assert not {"timm", "torch", "triton", "deeplabcut"} & loaded
 
 
 def test_analyze_takes_the_project_folder(

@@ -293,7 +293,7 @@ def train_network(
     weights : {"auto", "pretrained", "scratch"}
         ImageNet weights (downloaded once) or random ones; ``auto`` (the default): pretrained
         when cached or downloadable now, else from scratch, said as a ``UserWarning`` before
-        the job starts (:func:`napari_dlcflow.core.engine.weights.choose_weights`, as the
+        the job starts (:func:`napari_dlcflow.core.engine.weights.choose_weights_in_child`, as the
         command line). ``offline`` never downloads.
     wait : bool
         Wait for the job to end and return its status; else return the running job.
@@ -306,12 +306,12 @@ def train_network(
     """
     from napari_dlcflow.core.engine.dataset import resolve_model
     from napari_dlcflow.core.engine.training import TrainSpec, start_training
-    from napari_dlcflow.core.engine.weights import choose_weights
+    from napari_dlcflow.core.engine.weights import choose_weights_in_child
 
     cfg = _config(config)
     model = resolve_model(cfg, shuffle, trainset_index)
     folder = model.find_train_folder()
-    weights, note = choose_weights(
+    weights, note = choose_weights_in_child(
         folder / "pytorch_config.yaml", weights, backbone=backbone, offline=offline
     )
     if note:

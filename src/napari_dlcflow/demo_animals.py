@@ -115,7 +115,7 @@ def _train_and_track(project: Any, epochs: int) -> Path | None:
         shuffle_train_folder,
         start_training,
     )
-    from napari_dlcflow.core.engine.weights import choose_weights
+    from napari_dlcflow.core.engine.weights import choose_weights_in_child
 
     config = project.config_path
     try:
@@ -131,7 +131,7 @@ def _train_and_track(project: Any, epochs: int) -> Path | None:
     else:
         _step(2, "Training dataset: re-using shuffle 1")
     if not list_snapshots(folder, check=True):
-        weights, said = choose_weights(config, "auto", backbone="resnet18")
+        weights, said = choose_weights_in_child(config, "auto", backbone="resnet18")
         t0 = _step(3, f"Train a tiny network, {epochs} epochs")
         print(f"    {said}")
         job = start_training(

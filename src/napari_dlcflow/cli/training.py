@@ -162,9 +162,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         spec = resume_spec(old, epochs=args.epochs)
         print(f"resuming from {Path(spec.resume_from or '').name}")
     else:
-        from napari_dlcflow.core.engine.weights import choose_weights
+        from napari_dlcflow.core.engine.weights import choose_weights_in_child
 
-        weights, note = choose_weights(
+        weights, note = choose_weights_in_child(
             folder / "pytorch_config.yaml",
             args.weights,
             backbone=args.backbone,

@@ -37,6 +37,7 @@ __all__ = [
     "WeightsItem",
     "WeightsStatus",
     "choose_weights",
+    "choose_weights_in_child",
     "is_online",
     "weights_choice",
     "weights_choice_in_child",
@@ -367,11 +368,16 @@ class WeightsChoice:
         it refused (``pretrained`` offline with nothing cached, an unfetchable detector).
     message : str
         One line: what the training will start from, or why it is refused.
+    note : str
+        :func:`choose_weights`' own line (which weights, where they were looked for), for a
+        command line or a script to print before the job starts; empty when nothing needs
+        saying or when refused.
     """
 
     asked: str
     weights: str | None
     message: str
+    note: str = ""
 
     @property
     def refused(self) -> bool:
@@ -403,7 +409,7 @@ def weights_choice(
     if online is None:
         online = is_online(offline)
     try:
-        resolved, _ = choose_weights(
+        resolved, note = choose_weights(
             source, weights, backbone=backbone, offline=offline, online=online
         )
     except ValueError as exc:
@@ -439,7 +445,7 @@ def weights_choice(
                 f"; the detector's {det.name} weights are not available offline: it starts "
                 "from its backbone's weights"
             )
-    return WeightsChoice(weights, resolved, line)
+    return WeightsChoice(weights, resolved, line, note)
 
 
 def weights_here(
@@ -454,7 +460,13 @@ def weights_here(
     from napari_dlcflow.core.jobs import emit
 
     choice = weights_choice(source, weights, backbone=backbone, offline=offline, online=online)
-    emit("weights", asked=choice.asked, weights=choice.weights, message=choice.message)
+    emit(
+        "weights",
+        asked=choice.asked,
+        weights=choice.weights,
+        message=choice.message,
+        note=choice.note,
+    )
 
 
 def weights_choice_in_child(
@@ -496,4 +508,43 @@ def weights_choice_in_child(
     event = result.last("weights")
     if event is None:
         raise RuntimeError(f"could not check the weights of {source}: {result.reason()}")
-    return WeightsChoice(str(event["asked"]), event.get("weights"), str(event["message"]))
+    return WeightsChoice(
+        str(event["asked"]),
+        event.get("weights"),
+        str(event["message"]),
+        str(event.get("note") or ""),
+    )
+
+
+def choose_weights_in_child(
+    source: str | os.PathLike,
+    weights: str = "auto",
+    *,
+    backbone: str | None = None,
+    offline: bool = False,
+) -> tuple[str, str]:
+    """:func:`choose_weights`, asked in a child process: what the command line, the Python API
+    and the demo call before a training starts.
+
+    A process that drew a napari viewer must not import timm (which imports torch and triton:
+    after Mesa's llvmpipe loaded its LLVM, triton's LLVM crashes the process), and a script
+    that trains may well have a viewer open.
+
+    Returns
+    -------
+    tuple of str
+        ``(weights, note)`` as :func:`choose_weights` returns them.
+
+    Raises
+    ------
+    ValueError
+        Where :func:`choose_weights` refuses (its message), or ``weights`` is not a choice.
+    RuntimeError
+        If the child fails (an unreadable ``pytorch_config.yaml``: the message names it).
+    """
+    if weights not in ("auto", "pretrained", "scratch"):
+        raise ValueError(f"weights must be auto, pretrained or scratch, got {weights!r}")
+    choice = weights_choice_in_child(source, weights, backbone=backbone, offline=offline)
+    if choice.refused:
+        raise ValueError(choice.message)
+    return str(choice.weights), choice.note
