@@ -43,3 +43,46 @@ def add_device(p: argparse.ArgumentParser, *, default: str | None = "auto") -> N
         help="auto, cpu, cuda, cuda:1, mps"
         + (f" (default: {default})" if default else " (default: the model's setting)"),
     )
+
+
+def add_choice(p: argparse.ArgumentParser) -> None:
+    """``--choice``: the channel/z/scene of microscopy files (one text, as in their names)."""
+    p.add_argument(
+        "--choice",
+        metavar="TEXT",
+        help="microscopy files: which channel, z-plane and scene, as in the names made from it: "
+        "C1 (channel 1), C0+C1 (merged into RGB), Z3 or Zmax/Zmean (plane or projection), "
+        "S2 (scene), joined by _ (S2_C0_Zmax); needed for files with several channels or planes",
+    )
+
+
+def sources(paths: list[str], choice: str | None) -> list[str]:
+    """Each path as a source key with ``choice``
+    (:func:`~napari_dlcflow.core.video.source.source_key`), checked where it is not a plain
+    video: a file that needs a choice it was not given is an error naming ``--choice``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the problem and the option.
+    """
+    from napari_dlcflow.core.video.frames import VideoError
+    from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES
+    from napari_dlcflow.core.video.source import SourceRef, parse_source_key
+
+    out = []
+    for path in paths:
+        ref = parse_source_key(path)
+        if choice:
+            ref = SourceRef(ref.path, choice)
+        if ref.choice or ref.path.suffix.lower() not in VIDEO_SUFFIXES:
+            try:
+                ref.open().close()
+            except VideoError as exc:
+                if "choose" not in str(exc):
+                    raise
+                raise ValueError(
+                    f"{exc} (on the command line: --choice, e.g. --choice C0 or --choice C0_Zmax)"
+                ) from exc
+        out.append(ref.key)
+    return out

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from napari_dlcflow.cli.batch import add_batch_options, later_step_files, wants_batch
-from napari_dlcflow.cli.options import add_config, add_device, add_model_options
+from napari_dlcflow.cli.options import (
+    add_choice,
+    add_config,
+    add_device,
+    add_model_options,
+    sources,
+)
 
 
 def _print(line: str) -> None:
@@ -45,7 +51,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     }
     spec = AnalysisSpec(
         config=str(find_config(args.config) if Path(args.config).is_dir() else Path(args.config)),
-        videos=[str(Path(v)) for v in args.videos],
+        videos=sources([str(Path(v)) for v in args.videos], args.choice),
         shuffle=args.shuffle,
         trainset_index=args.trainset_index,
         snapshot_index=snapshot,
@@ -206,6 +212,7 @@ def register(sub: Any) -> None:
         "--min-length", type=int, help="shorter tracklets are stitched last (default 10)"
     )
     t.add_argument("--animals", type=int, help="animals in the videos (default: the config's)")
+    add_choice(p)
     add_batch_options(p)
     p.set_defaults(func=cmd_analyze)
 

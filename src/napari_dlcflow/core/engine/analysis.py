@@ -14,6 +14,14 @@ row per frame of the video; it records the h5's size and modification time. A vi
 done only when its marker matches its h5. Anything else found (h5, pickles without a matching
 marker) is a partial output: the video is analysed again with ``overwrite=True``, never
 reported as done.
+
+Sources that are not plain videos (a microscopy file with its channel/z/scene choice, a TIFF
+stack): ``spec.videos`` holds their ``video_sets`` keys
+(:func:`~napari_dlcflow.core.video.source.source_key`); our engine reads them through their
+frame source and names the outputs with the choice, beside the file
+(``cells_C1DLC_<scorer>.h5``). DeepLabCut's own loop reads videos with OpenCV and cannot read
+them: asking for it (``engine="dlc"``, or a model that falls back to it, or multi-animal
+tracking) fails that source with a message saying so.
 """
 
 from __future__ import annotations
@@ -29,7 +37,8 @@ from typing import Any
 from napari_dlcflow.core.engine import inference
 from napari_dlcflow.core.engine.tracking import TrackingError, TrackingSpec, track_video
 from napari_dlcflow.core.predictions.analysis_files import output_files
-from napari_dlcflow.core.video.reader import count_frames
+from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES, count_frames
+from napari_dlcflow.core.video.source import SourceRef, parse_source_key
 
 __all__ = [
     "ENGINES",
@@ -43,8 +52,10 @@ __all__ = [
     "count_frames",
     "mark_complete",
     "marker_path",
+    "output_folder",
     "parse_progress",
     "run_in_child",
+    "source_frames",
     "video_status",
 ]
 
@@ -188,14 +199,36 @@ class AnalysisResult:
 
 
 # ------------------------------------------------------------------------- output bookkeeping
+def _plain_video(ref: SourceRef) -> bool:
+    """True for a video file DeepLabCut's own loop can read (no choice, a video suffix)."""
+    return not ref.choice and ref.path.suffix.lower() in VIDEO_SUFFIXES
+
+
+def source_frames(video: str | os.PathLike | SourceRef) -> int:
+    """The exact frame count of a video (:func:`count_frames`) or of another source (its
+    frame source's length, the choice applied)."""
+    ref = parse_source_key(video)
+    if _plain_video(ref):
+        return count_frames(ref.path)
+    with ref.open() as src:
+        return len(src)
+
+
+def output_folder(
+    video: str | os.PathLike | SourceRef, destfolder: str | os.PathLike | None = None
+) -> Path:
+    """Where the outputs of ``video`` go: ``destfolder``, else beside the file (for a
+    ``video_sets`` key with a choice, beside the file it names)."""
+    return Path(destfolder) if destfolder is not None else parse_source_key(video).path.parent
 
 
 def marker_path(
     video: str | os.PathLike, scorer: str, destfolder: str | os.PathLike | None = None
 ) -> Path:
-    """Our completion marker ``<stem><scorer>.dlcflow-analysis.json`` beside DLC's output."""
-    folder = Path(destfolder) if destfolder is not None else Path(video).parent
-    return folder / f"{Path(video).stem}{scorer}{MARKER_SUFFIX}"
+    """Our completion marker ``<stem><scorer>.dlcflow-analysis.json`` beside DLC's output
+    (``<stem>`` with the choice for a source that has one: ``cells_C1``)."""
+    ref = parse_source_key(video)
+    return output_folder(ref, destfolder) / f"{ref.stem}{scorer}{MARKER_SUFFIX}"
 
 
 def _marker_to_read(
@@ -262,23 +295,27 @@ def mark_complete(
     """
     from napari_dlcflow.core.safe_io import atomic_write
 
-    h5 = Path(h5) if h5 is not None else output_files(video, scorer, destfolder)["h5"]
+    ref = parse_source_key(video)
+    dest = output_folder(ref, destfolder)
+    h5 = Path(h5) if h5 is not None else output_files(ref.key, scorer, dest)["h5"]
     if not h5.is_file():
         raise FileNotFoundError(f"analysis output {h5} does not exist")
-    expected = count_frames(video) if n_frames is None else int(n_frames)
+    expected = source_frames(ref) if n_frames is None else int(n_frames)
     try:
         rows = _h5_rows(h5)
     except Exception as exc:
         raise IncompleteAnalysisError(f"{h5} cannot be read: {exc}") from exc
     if rows != expected:
         raise IncompleteAnalysisError(
-            f"{h5} has {rows} rows but {Path(video).name} has {expected} frames"
+            f"{h5} has {rows} rows but {ref.path.name}"
+            f"{f' ({ref.choice})' if ref.choice else ''} has {expected} frames"
         )
     st = h5.stat()
-    marker = marker_path(video, scorer, destfolder)
+    marker = marker_path(ref, scorer, dest)
     record = {
-        "video": str(Path(video).resolve()),
-        "video_size": Path(video).stat().st_size,
+        "video": str(ref.path.resolve()),
+        **({"choice": ref.choice} if ref.choice else {}),
+        "video_size": _size(ref.path),
         "h5": h5.name,
         "h5_size": st.st_size,
         "h5_mtime_ns": st.st_mtime_ns,
@@ -290,6 +327,13 @@ def mark_complete(
     }
     atomic_write(marker, json.dumps(record, indent=1), backup=False)
     return marker
+
+
+def _size(path: Path) -> int:
+    """A file's size; a folder's (OME-Zarr) total size of its files."""
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return path.stat().st_size
 
 
 def video_status(
@@ -311,15 +355,17 @@ def video_status(
     it is analysed again. ``tracking``: the settings a multi-animal output must have been
     tracked with (else it is ``partial``, and only its tracking is redone).
     """
-    files = output_files(video, scorer, destfolder)
-    marker = _marker_to_read(video, scorer, destfolder)
+    ref = parse_source_key(video)
+    destfolder = output_folder(ref, destfolder)
+    files = output_files(ref.key, scorer, destfolder)
+    marker = _marker_to_read(ref, scorer, destfolder)
     if marker.is_file():
         try:
             record = json.loads(marker.read_text(encoding="utf-8"))
             h5 = marker.with_name(str(record.get("h5") or files["h5"].name))
             st = h5.stat()
             same_video = "video_size" not in record or (  # markers before 2026-12-07
-                record["video_size"] == Path(video).stat().st_size
+                record["video_size"] == _size(ref.path)
             )
             if (
                 same_video
@@ -495,16 +541,33 @@ def run_in_child(spec: AnalysisSpec) -> int:
         emit("tracking", message=tracking.describe(n_individuals), **recorded)
     failures = 0
     for i, video in enumerate(spec.videos):
-        files = output_files(video, scorer, spec.destfolder)
+        ref = parse_source_key(video)
+        dest = str(output_folder(ref, spec.destfolder))
+        files = output_files(ref.key, scorer, dest)
         if tracking is not None:
-            files["h5"] = output_files(video, scorer, spec.destfolder, tracker=tracking.tracker)[
-                "tracks"
-            ]
-        status = video_status(video, scorer, spec.destfolder, snapshot=snapshot, tracking=recorded)
+            files["h5"] = output_files(ref.key, scorer, dest, tracker=tracking.tracker)["tracks"]
+        status = video_status(video, scorer, dest, snapshot=snapshot, tracking=recorded)
         if status == "done":
             emit("video_skipped", video=video, index=i, h5=str(files["h5"]))
             continue
-        n_frames = count_frames(video)
+        if not _plain_video(ref) and (engine is None or tracking is not None):
+            failures += 1
+            loop = "multi-animal tracking" if tracking is not None else "DeepLabCut's own loop"
+            emit(
+                "video_failed",
+                video=video,
+                message=f"{ref.path}{f' ({ref.choice})' if ref.choice else ''}: {loop} reads "
+                "videos with OpenCV and cannot read this source (a microscopy file, TIFF stack "
+                "or channel choice); analyse it with the dlcflow engine (engine='dlcflow'), "
+                "or convert it to a video first",
+            )
+            continue
+        try:
+            n_frames = source_frames(ref)
+        except Exception as exc:
+            failures += 1
+            emit("video_failed", video=video, message=f"{type(exc).__name__}: {exc}")
+            continue
         redo = status in ("partial", "stale")
         emit(
             "video_start",
@@ -514,8 +577,8 @@ def run_in_child(spec: AnalysisSpec) -> int:
             redo=redo,
             stale=status == "stale",
         )
-        _marker_to_read(video, scorer, spec.destfolder).unlink(missing_ok=True)
-        marker_path(video, scorer, spec.destfolder).unlink(missing_ok=True)
+        _marker_to_read(video, scorer, dest).unlink(missing_ok=True)
+        marker_path(video, scorer, dest).unlink(missing_ok=True)
         kwargs: dict[str, Any] = {
             "shuffle": spec.shuffle,
             "trainingsetindex": spec.trainset_index,
@@ -569,12 +632,12 @@ def run_in_child(spec: AnalysisSpec) -> int:
             continue
         if used and used != scorer:  # should not happen; trust what DLC says it wrote
             scorer = used
-            files = output_files(video, scorer, spec.destfolder)
+            files = output_files(ref.key, scorer, dest)
         try:
             mark_complete(
                 video,
                 scorer,
-                spec.destfolder,
+                dest,
                 n_frames=n_frames,
                 snapshot=snapshot,
                 extra=extra,

@@ -19,7 +19,13 @@ ours is the loop around them (``../shared/ANALYSIS-FACTS.md`` measured where DLC
 - the child runs with :data:`~napari_dlcflow.core.engine.analysis.HEAP_ENV` (set by
   :func:`~napari_dlcflow.core.engine.analysis.analyze`): large activation buffers then come
   from a heap that is kept, instead of fresh mappings that page-fault on every batch;
-- the output has one row per frame the decoder delivered, whatever the header claims.
+- the output has one row per frame the decoder delivered, whatever the header claims;
+- a source that is not a plain video (a microscopy file with its channel/z/scene choice, a TIFF
+  stack; :class:`~napari_dlcflow.core.video.source.SourceRef`) is read through its frame
+  source as 8-bit RGB (:class:`~napari_dlcflow.core.video.source.Rgb8Frames`, the pixels frame
+  extraction wrote for labeling); its outputs are named with the choice
+  (``cells_C1DLC_...h5``, beside the file) and its ``_meta.pickle`` data dict gets
+  ``"dlcflow_source"``: ``{"path", "choice", "pixel_size_um", "frame_interval_s"}``.
 
 fp32 (the default) gives DLC's predictions (the tests hold it to 0.01 px and 1e-4 likelihood).
 The opt-in fast mode (bf16 autocast on a CPU, fp16 on a GPU) is not the same predictions;
@@ -300,12 +306,18 @@ class _Feeder(threading.Thread):
         batch = self.slots[0].shape[0]
         t0 = time.perf_counter()
         try:
-            convert = VideoReformatter()
+            if hasattr(self.reader, "iter_av_frames"):
+                convert = VideoReformatter()
+                frames = (
+                    convert.reformat(f, format="rgb24").to_ndarray()
+                    for _, f in self.reader.iter_av_frames()
+                )
+            else:  # another source as 8-bit RGB (Rgb8Frames)
+                frames = self.reader.iter_frames()
             slot, start, j = self.free.get(), 0, 0
-            for _, frame in self.reader.iter_av_frames():
+            for rgb in frames:
                 if self.stop.is_set():
                     return
-                rgb = convert.reformat(frame, format="rgb24").to_ndarray()
                 self.slots[slot][j] = rgb[y1:y2, x1:x2]
                 j += 1
                 if j == batch:
@@ -491,8 +503,9 @@ def analyze_video(
     ----------
     model : EngineModel
         From :func:`load_model`.
-    video : path-like
-        The video.
+    video : path-like or SourceRef
+        The video, or another source with its channel/z/scene choice (or its ``video_sets``
+        key, :func:`~napari_dlcflow.core.video.source.source_key`).
     destfolder : path-like, optional
         Output folder (default: beside the video, as DLC).
     cropping : sequence of int, optional
@@ -519,12 +532,15 @@ def analyze_video(
     import torch
 
     from napari_dlcflow.core.predictions.analysis_files import output_files
-    from napari_dlcflow.core.video.reader import VideoReader
+    from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES, VideoReader
+    from napari_dlcflow.core.video.source import Rgb8Frames, parse_source_key
 
-    video = Path(video)
+    ref = parse_source_key(video)
+    video = ref.path
     folder = Path(destfolder) if destfolder is not None else video.parent
     folder.mkdir(parents=True, exist_ok=True)
-    reader = VideoReader(video, cache_frames=1)
+    plain = not ref.choice and video.suffix.lower() in VIDEO_SUFFIXES
+    reader: Any = VideoReader(video, cache_frames=1) if plain else Rgb8Frames(ref.open())
     try:
         meta = reader.meta
         total = int(meta.n_frames)
@@ -583,7 +599,7 @@ def analyze_video(
         seconds = time.perf_counter() - t0
         if not predictions:
             raise ValueError(f"{video}: the decoder delivered no frames")
-        files = output_files(video, model.scorer, folder)
+        files = output_files(ref.key, model.scorer, folder)
         _write_outputs(
             model,
             predictions,
@@ -594,10 +610,11 @@ def analyze_video(
             fps=meta.fps,
             runtime=(time.time() - seconds, time.time()),
             save_as_csv=save_as_csv,
+            source=None if plain else ref.record(reader.src.meta),
         )
         return VideoRun(
             rows=len(predictions),
-            header_frames=_header_frames(video),
+            header_frames=_header_frames(video) if plain else None,
             seconds=seconds,
             decode_wait=waited,
             h5=str(files["h5"]),
@@ -630,8 +647,11 @@ def _write_outputs(
     fps: float,
     runtime: tuple[float, float],
     save_as_csv: bool,
+    source: dict[str, Any] | None = None,
 ) -> None:
-    """DLC's meta pickle, full pickle and h5 (+ csv), each written whole then renamed."""
+    """DLC's meta pickle, full pickle and h5 (+ csv), each written whole then renamed;
+    ``source`` (where the pixels came from) goes into the meta's data dict as
+    ``"dlcflow_source"`` (plain videos keep DLC's meta exactly: None)."""
     from deeplabcut.pose_estimation_pytorch.apis import videos as dlc_videos
     from deeplabcut.utils import auxiliaryfunctions
 
@@ -648,6 +668,8 @@ def _write_outputs(
         runtime=runtime,
         video=facts,
     )
+    if source is not None:
+        metadata["data"]["dlcflow_source"] = dict(source)
     _pickle_atomic(metadata, files["meta"])
     pose_cfg = auxiliaryfunctions.read_plainconfig(
         loader.model_folder.parent / "test" / "pose_cfg.yaml"

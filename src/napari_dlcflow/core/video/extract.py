@@ -6,11 +6,21 @@ to the width the folder already uses. The video is decoded in one (uniform) or t
 sequential passes with PyAV and frame indices are counted, never sought, so every file holds
 exactly the frame its name says; only downsampled frames are kept in memory. Existing images
 and label files are never overwritten: frames already in the folder are not picked again.
+
+Other sources (microscopy files with a channel/z/scene choice, TIFF stacks, image folders, an
+array on the viewer) are read through their frame-exact
+:class:`~napari_dlcflow.core.video.frames.FrameSource`, as 8-bit RGB
+(:class:`~napari_dlcflow.core.video.source.Rgb8Frames`, the pixels analysis feeds the
+network). The folder of a source with a choice carries it (``labeled-data/cells_C1``, see
+:class:`~napari_dlcflow.core.video.source.SourceRef`); the frame names stay DeepLabCut's
+``img<time point>.png``, and :data:`SOURCE_RECORD` in the folder says where the pixels came
+from.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import re
@@ -21,10 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from napari_dlcflow.core.safe_io import atomic_write
-from napari_dlcflow.core.video.reader import count_frames
+from napari_dlcflow.core.video.frames import FrameSource
+from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES, count_frames
+from napari_dlcflow.core.video.source import Rgb8Frames, SourceRef, parse_source_key
 
 __all__ = [
     "METHODS",
+    "SOURCE_RECORD",
     "ExtractionResult",
     "count_frames",
     "existing_indices",
@@ -33,12 +46,17 @@ __all__ = [
     "index_digits",
     "iter_extract_frames",
     "labeled_data_folder",
+    "list_sources",
     "parse_crop",
     "pick_uniform",
     "save_frame",
 ]
 
 METHODS = ("uniform", "kmeans")
+SOURCE_RECORD = "dlcflow-source.json"
+"""The file in a labeled-data folder that records where its frames came from (``path``,
+``choice``, ``pixel_size_um``, ``frame_interval_s``, and ``origin`` for an array with no file);
+written by extraction from any source that is not a plain video."""
 _IMG = re.compile(r"^img(\d+)\.png$")
 
 Progress = Callable[[int, int], None]
@@ -86,9 +104,13 @@ def frame_name(index: int, n_frames: int, digits: int | None = None) -> str:
     return f"img{str(int(index)).zfill(digits or index_digits(n_frames))}.png"
 
 
-def labeled_data_folder(project_root: str | os.PathLike, video: str | os.PathLike) -> Path:
-    """``<project>/labeled-data/<video stem>``."""
-    return Path(project_root) / "labeled-data" / Path(video).stem
+def labeled_data_folder(
+    project_root: str | os.PathLike, video: str | os.PathLike | SourceRef
+) -> Path:
+    """``<project>/labeled-data/<video stem>``; a source with a choice (a
+    :class:`~napari_dlcflow.core.video.source.SourceRef` or its ``video_sets`` key) adds it:
+    ``labeled-data/cells_C1``."""
+    return Path(project_root) / "labeled-data" / parse_source_key(video).stem
 
 
 def existing_indices(folder: str | os.PathLike) -> tuple[list[int], int | None]:
@@ -150,6 +172,53 @@ def _decode(video: str | os.PathLike) -> Generator[tuple[int, object], None, Non
         yield from enumerate(container.decode(stream))
 
 
+def _open_source(
+    video: str | os.PathLike | SourceRef | FrameSource,
+) -> tuple[Rgb8Frames | None, SourceRef | None, bool]:
+    """The 8-bit RGB frames of a source that is not a plain video (None for a video, which is
+    decoded sequentially with PyAV), its reference, and whether we opened it."""
+    if isinstance(video, FrameSource):
+        ref = SourceRef(video.meta.path, video.meta.choice, getattr(video, "origin", ""))
+        return Rgb8Frames(video), ref, False
+    ref = parse_source_key(video)
+    if not ref.choice and ref.path.suffix.lower() in VIDEO_SUFFIXES:
+        return None, None, False
+    return Rgb8Frames(ref.open()), ref, True
+
+
+def _source_frames(
+    video: str | os.PathLike | SourceRef | FrameSource,
+    rgb8: Rgb8Frames | None,
+    wanted: set[int],
+    hi: int,
+    fmt: str,
+) -> Generator[tuple[int, np.ndarray | None], None, None]:
+    """``(index, frame or None)`` up to ``hi``: a video's every frame in order (decoded only
+    where wanted), another source's wanted frames by random access; ``fmt`` "gray" or "rgb"."""
+    if rgb8 is None:
+        for i, frame in _decode(video):  # type: ignore[arg-type]
+            if i >= hi:
+                break
+            fmt_av = "gray" if fmt == "gray" else "rgb24"
+            yield i, frame.to_ndarray(format=fmt_av) if i in wanted else None  # type: ignore[attr-defined]
+        return
+    for i in sorted(j for j in wanted if j < hi):
+        rgb = rgb8.frame(i)
+        if fmt == "gray":
+            yield i, rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        else:
+            yield i, rgb
+
+
+def _write_source_record(folder: Path, ref: SourceRef, meta: object) -> None:
+    """Record where the frames of ``folder`` came from (kept if it says the same)."""
+    path = folder / SOURCE_RECORD
+    record = ref.record(meta)  # type: ignore[arg-type]
+    text = json.dumps(record, indent=1, ensure_ascii=False)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        atomic_write(path, text, backup=False)
+
+
 def _png_bytes(img: np.ndarray) -> bytes:
     from PIL import Image
 
@@ -198,7 +267,7 @@ def save_frame(
 
 
 def iter_extract_frames(
-    video: str | os.PathLike,
+    video: str | os.PathLike | SourceRef | FrameSource,
     folder: str | os.PathLike,
     *,
     method: str = "uniform",
@@ -216,13 +285,43 @@ def iter_extract_frames(
     A napari worker can run it directly (``yielded`` -> progress bar, ``quit()`` cancels);
     :func:`extract_frames` wraps it with callbacks. ``candidates`` restricts the choice to
     those frame indices (outlier frames); decoding then stops after the last of them.
+    ``video`` is a video path, a ``video_sets`` key or
+    :class:`~napari_dlcflow.core.video.source.SourceRef` (a microscopy file and its choice), or
+    an open :class:`~napari_dlcflow.core.video.frames.FrameSource` (an array on the viewer).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if not (0.0 <= start < stop <= 1.0):
         raise ValueError(f"need 0 <= start < stop <= 1, got start={start}, stop={stop}")
-    out = Path(folder)
-    n_frames = count_frames(video)
+    rgb8, ref, own = _open_source(video)
+    try:
+        return (
+            yield from _extract(
+                video, rgb8, ref, Path(folder), method, n, start, stop, crop, seed,
+                resize_width, max_samples, candidates,
+            )
+        )  # fmt: skip
+    finally:
+        if own and rgb8 is not None:
+            rgb8.close()
+
+
+def _extract(
+    video: str | os.PathLike | SourceRef | FrameSource,
+    rgb8: Rgb8Frames | None,
+    ref: SourceRef | None,
+    out: Path,
+    method: str,
+    n: int,
+    start: float,
+    stop: float,
+    crop: tuple[int, int, int, int] | None,
+    seed: int,
+    resize_width: int,
+    max_samples: int,
+    candidates: Sequence[int] | None,
+) -> Generator[tuple[int, int], None, ExtractionResult]:
+    n_frames = count_frames(video) if rgb8 is None else len(rgb8)  # type: ignore[arg-type]
     result = ExtractionResult(folder=out, n_frames=n_frames)
     if n_frames == 0:
         from napari_dlcflow.core.video.probe import VideoError
@@ -250,15 +349,12 @@ def iter_extract_frames(
         sample = set(candidates[::step])
         feats: list[np.ndarray] = []
         idx: list[int] = []
-        for i, frame in _decode(video):
-            if i >= hi:
-                break
-            if i in sample:
-                gray = frame.to_ndarray(format="gray")  # type: ignore[attr-defined]
+        for i, gray in _source_frames(video, rgb8, sample, hi, "gray"):
+            if gray is not None:
                 feats.append(_small(_crop(gray, crop), resize_width))
                 idx.append(i)
             done = i + 1
-            if done % 25 == 0:
+            if done % 25 == 0 or rgb8 is not None:
                 yield done, total
         done = hi
         yield done, total
@@ -283,29 +379,28 @@ def iter_extract_frames(
     if not picked:
         return result
     out.mkdir(parents=True, exist_ok=True)
+    if ref is not None and rgb8 is not None:
+        _write_source_record(out, ref, rgb8.src.meta if hasattr(rgb8.src, "meta") else None)
     want = set(picked)
     last = max(picked)
     base = done
     seen = -1
-    for i, frame in _decode(video):
+    for i, rgb in _source_frames(video, rgb8, want, last + 1, "rgb"):
         seen = i
-        if i in want:
-            rgb = frame.to_ndarray(format="rgb24")  # type: ignore[attr-defined]
+        if rgb is not None:
             path = out / frame_name(i, n_frames, width)
             if not path.exists():
                 atomic_write(path, _png_bytes(_crop(rgb, crop)), backup=False)
                 result.written.append(path)
-        if i % 25 == 0:
+        if i % 25 == 0 or rgb8 is not None:
             yield base + i + 1, total
-        if i >= last:
-            break
     result.missing = [i for i in picked if i > seen]
     yield total, total
     return result
 
 
 def extract_frames(
-    video: str | os.PathLike,
+    video: str | os.PathLike | SourceRef | FrameSource,
     folder: str | os.PathLike,
     *,
     method: str = "uniform",
@@ -322,8 +417,9 @@ def extract_frames(
 
     Parameters
     ----------
-    video : path-like
-        The video file.
+    video : path-like, SourceRef or FrameSource
+        The video file, a source with its channel/z/scene choice (or its ``video_sets`` key),
+        or open frames (an array on the viewer).
     folder : path-like
         ``labeled-data/<video stem>`` (see :func:`labeled_data_folder`).
     method : {"uniform", "kmeans"}
@@ -374,16 +470,36 @@ def extract_frames(
         return stop_.value  # type: ignore[no-any-return]
 
 
-def project_video_crop(project: object, video: str | os.PathLike) -> tuple[int, int, int, int]:
+def project_video_crop(
+    project: object, video: str | os.PathLike | SourceRef
+) -> tuple[int, int, int, int]:
     """The ``video_sets`` crop of ``video`` in ``project`` (a
     :class:`~napari_dlcflow.core.project.config.Project`); KeyError if the video is not listed."""
     sets = project.videos  # type: ignore[attr-defined]
-    key = next((k for k in sets if Path(k).name == Path(video).name), None)
+    want = parse_source_key(video)
+    same = (want.path.name, want.choice)
+    key = next(
+        (k for k in sets if (lambda r: (r.path.name, r.choice))(parse_source_key(k)) == same),
+        None,
+    )
     if key is None:
         raise KeyError(f"{video} is not in video_sets of config.yaml")
     crop = parse_crop(sets[key])
     assert crop is not None
     return crop
+
+
+def list_sources(project: object, entries: Sequence[tuple[str, int, int]]) -> list[str]:
+    """Add each ``(video_sets key, width, height)`` not yet listed to the project's
+    ``video_sets`` (in memory; save the project to write ``config.yaml``): DeepLabCut's
+    dataset creation finds a labeled-data folder only through these keys. Returns the keys
+    added."""
+    added = []
+    for key, width, height in entries:
+        if key not in project.videos:  # type: ignore[attr-defined]
+            project.set_video(key, int(width), int(height))  # type: ignore[attr-defined]
+            added.append(key)
+    return added
 
 
 def extract_for_project(

@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from napari_dlcflow.core.safe_io import atomic_write, atomic_writer
-from napari_dlcflow.core.video.reader import FrameSource, VideoError, VideoReader, open_frames
+from napari_dlcflow.core.video.reader import FrameSource, VideoError, VideoReader
+from napari_dlcflow.core.video.source import SourceRef, parse_source_key
 from napari_dlcflow.core.video.writer import VideoWriter
 
 __all__ = [
@@ -487,11 +488,13 @@ class _OneFrame(FrameSource):
 
 # --- writing -------------------------------------------------------------------------------------
 def output_path_for(
-    source: str | os.PathLike, out_dir: str | os.PathLike, spec: PreprocessSpec
+    source: str | os.PathLike | SourceRef, out_dir: str | os.PathLike, spec: PreprocessSpec
 ) -> Path:
-    """Where the output of ``source`` goes: ``<out_dir>/<stem><suffix><.mp4|.mkv>``."""
-    s = Path(source)
-    stem = s.stem if s.is_file() or s.suffix else s.name
+    """Where the output of ``source`` goes: ``<out_dir>/<stem><suffix><.mp4|.mkv>``; the stem
+    of a source with a channel/z/scene choice carries it (``cells_C1_pre.mp4``)."""
+    ref = parse_source_key(source)
+    s = ref.path
+    stem = ref.stem if s.is_file() or s.suffix else s.name
     return Path(out_dir) / f"{stem}{spec.output.suffix}{spec.output.extension}"
 
 
@@ -543,7 +546,7 @@ StopFn = Callable[[], bool]
 
 
 def preprocess_video(
-    source: str | os.PathLike,
+    source: str | os.PathLike | SourceRef | FrameSource,
     out_dir: str | os.PathLike,
     spec: PreprocessSpec,
     *,
@@ -556,8 +559,13 @@ def preprocess_video(
 
     Parameters
     ----------
-    source : path-like
-        The input; never modified.
+    source : path-like or SourceRef
+        The input; never modified. A microscopy file with its channel/z/scene choice is a
+        :class:`~napari_dlcflow.core.video.source.SourceRef` or its ``video_sets`` key; the
+        sidecar records the choice (``"choice"``) so that a rerun reads the same pixels. Open
+        frames (an :class:`~napari_dlcflow.core.video.array_source.ArraySource`: a layer with
+        no file) are read as they are; the output is named after the array and the sidecar's
+        ``"source"`` says ``"napari layer '<name>' (no file)"``.
     out_dir : path-like
         Output folder (created if missing). The output is named by :func:`output_path_for`; a
         sidecar ``<output>.dlcflow.json`` records source, ROI, method, parameters, what was
@@ -592,12 +600,20 @@ def preprocess_video(
     import av
 
     spec.check()
-    src_path = Path(source)
     out_folder = Path(out_dir)
-    out = output_path_for(src_path, out_folder, spec)
-    if out.resolve() == src_path.resolve():
-        raise PreprocessError(f"{src_path}: the output would overwrite the source")
-    src = open_frames(src_path, threads=decode_threads)
+    if isinstance(source, FrameSource):  # open frames: an array with no file behind it
+        ref = SourceRef(Path(""), "", getattr(source, "origin", "") or str(source.meta.path))
+        src_path = Path(ref.origin)
+        name = str(getattr(source, "name", "") or source.meta.path.stem)
+        out = out_folder / f"{name}{spec.output.suffix}{spec.output.extension}"
+        src = source
+    else:
+        ref = parse_source_key(source)
+        src_path = ref.path
+        out = output_path_for(ref, out_folder, spec)
+        if out.resolve() == src_path.resolve():
+            raise PreprocessError(f"{src_path}: the output would overwrite the source")
+        src = ref.open(threads=decode_threads)
     try:
         m = src.meta
         lossless = spec.output.codec == "lossless"
@@ -638,8 +654,11 @@ def preprocess_video(
                             on_progress(i + 1, n)
                 record = {
                     "dlcflow_preprocess": SIDECAR_VERSION,
-                    "source": str(src_path.resolve()),
-                    "source_bytes": src_path.stat().st_size if src_path.is_file() else None,
+                    "source": ref.origin or str(src_path.resolve()),
+                    "choice": ref.choice,
+                    "source_bytes": (
+                        src_path.stat().st_size if not ref.origin and src_path.is_file() else None
+                    ),
                     "source_video": m.as_dict(),
                     "output": out.name,
                     "frames": n,
@@ -665,7 +684,8 @@ def preprocess_video(
             ) from exc
         return out
     finally:
-        src.close()
+        if src is not source:  # opened here
+            src.close()
 
 
 _PLANAR8 = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "gray")
@@ -737,7 +757,7 @@ class BatchResult:
 
 
 def preprocess_batch(
-    jobs: Sequence[tuple[str | os.PathLike, PreprocessSpec]],
+    jobs: Sequence[tuple[str | os.PathLike | FrameSource, PreprocessSpec]],
     out_dir: str | os.PathLike,
     *,
     on_progress: Callable[[int, int, int], None] | None = None,
@@ -764,7 +784,7 @@ def preprocess_batch(
     results: list[BatchResult] = []
     stopped = False
     for k, (path, spec) in enumerate(jobs):
-        res = BatchResult(Path(path))
+        res = BatchResult(path.meta.path if isinstance(path, FrameSource) else Path(path))
         results.append(res)
         if stopped or (should_stop is not None and should_stop()):
             stopped = True

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from napari_dlcflow.core.video.source import parse_source_key
+
 __all__ = ["STEPS", "StepStatus", "WorkflowStatus", "workflow_status"]
 
 #: Step keys in loop order, with the titles the workflow dock shows.
@@ -232,7 +234,8 @@ def workflow_status(project: Any | str | os.PathLike | None) -> WorkflowStatus:
     dataset = _dataset_file(project)
     n_parts = len(project.all_bodyparts)
     n_videos = len(project.videos)
-    missing_videos = [v for v in project.videos if not Path(v).exists()]
+    # a channel of a microscopy file is a key under the file (core/video/source.py)
+    missing_videos = [v for v in project.videos if not parse_source_key(v).path.exists()]
 
     s: dict[str, StepStatus] = {}
 

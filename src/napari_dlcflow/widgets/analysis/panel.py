@@ -45,6 +45,7 @@ from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.batch import RUN_ON, batch_events
 from napari_dlcflow.widgets.common.dock import ElidedLabel, narrow_combo, wrap_rows
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
+from napari_dlcflow.widgets.common.source_choice import ask_choice, layer_source
 
 if TYPE_CHECKING:
     import napari
@@ -229,9 +230,16 @@ class AnalyzePanel(QGroupBox):
         row = QHBoxLayout()
         self.add_videos_button = QPushButton("Add…")
         self.add_videos_button.clicked.connect(self._add_videos)
+        self.add_layer_button = QPushButton("Add layer")
+        self.add_layer_button.setToolTip(
+            "Analyse the selected image layer: its file (and channel), or, for an array with "
+            "no file, the array written to the project's videos folder as a TIFF first"
+        )
+        self.add_layer_button.clicked.connect(self.add_layer)
         self.clear_videos_button = QPushButton("Clear")
         self.clear_videos_button.clicked.connect(self.videos.clear)
         row.addWidget(self.add_videos_button)
+        row.addWidget(self.add_layer_button)
         row.addWidget(self.clear_videos_button)
         form.addRow(row)
         self.shuffle = QSpinBox()
@@ -357,7 +365,50 @@ class AnalyzePanel(QGroupBox):
 
     def _add_videos(self) -> None:
         for path in _dialogs.ask_videos(self):
-            self.videos.addItem(path)
+            try:
+                key = ask_choice(self, path)  # a channel/z/scene where the file has several
+            except ValueError as exc:  # VideoError: the file cannot be read
+                self.status.error(f"{path}: {exc}")
+                continue
+            if key is not None:
+                self.videos.addItem(key)
+
+    def add_layer(self, layer: Any = None) -> str | None:
+        """Add an image layer (default: the selected one) as a source: its file with the
+        choice our reader recorded, or an array with no file streamed to
+        ``<project>/videos/<layer name>.tif`` (a child process cannot see the viewer's
+        memory; the TIFF records the layer as its origin). Returns what was listed."""
+        from napari.layers import Image
+
+        from napari_dlcflow.core.video.array_source import (
+            ArraySource,
+            write_array_tiff,
+            written_from,
+        )
+
+        layer = layer if layer is not None else self.viewer.layers.selection.active
+        project = self.state.project
+        if not isinstance(layer, Image) or project is None:
+            self.status.error("Open a project and select an image layer with a time axis.")
+            return None
+        try:
+            src = layer_source(layer)
+            if isinstance(src, ArraySource):
+                out = project.root / "videos" / f"{layer.name}.tif"
+                if not out.exists():
+                    key = str(write_array_tiff(src, out))
+                    self.status.info(f"Wrote {src.origin} to {out} for the analysis.")
+                elif written_from(out) == (src.origin, tuple(src.shape)):
+                    key = str(out)  # written from this layer before
+                else:
+                    raise ValueError(f"{out} exists already and is not this layer; rename it")
+            else:
+                key = src.key
+        except (ValueError, OSError) as exc:
+            self.status.error(f"Layer {layer.name!r}: {exc}")
+            return None
+        self.videos.addItem(key)
+        return key
 
     def spec(self) -> AnalysisSpec:
         """The analysis asked for in the form.

@@ -4,6 +4,7 @@ in it, and the layer showing the video a file was made from (the Overlay and Pro
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from qtpy.QtWidgets import QComboBox
 
 from napari_dlcflow.core.predictions.analysis_files import video_stem
+from napari_dlcflow.core.video.source import SourceRef
 from napari_dlcflow.widgets.common.dock import refill_combo
 
 __all__ = ["NO_LAYER", "chosen_video_layer", "refill_video_layers", "video_layer_of"]
@@ -41,8 +43,9 @@ def chosen_video_layer(combo: QComboBox, viewer: Any) -> Any:
 
 def video_layer_of(viewer: Any, path: str | os.PathLike) -> str | None:
     """The name of the image layer on ``viewer`` showing the video ``path`` (an analysis or
-    tracks file) was made from: named like the video, or read from a file of that name; None
-    when there is none."""
+    tracks file) was made from: named like the video, or read from a file of that name (for a
+    channel layer of our reader, the file's stem with its choice: ``cells_C1``); None when
+    there is none."""
     from napari.layers import Image
 
     stem = video_stem(path)
@@ -51,6 +54,10 @@ def video_layer_of(viewer: Any, path: str | os.PathLike) -> str | None:
             continue
         source = getattr(getattr(lay, "source", None), "path", None)
         meta = lay.metadata.get("path")
-        if lay.name == stem or any(s and Path(s).stem == stem for s in (source, meta)):
+        choice = str(lay.metadata.get("dlcflow_choice") or "")  # a channel of our reader
+        stems = {Path(s).stem for s in (source, meta) if s}
+        with contextlib.suppress(ValueError):
+            stems |= {SourceRef(s, choice).stem for s in (source, meta) if s}
+        if lay.name == stem or stem in stems:
             return str(lay.name)
     return None

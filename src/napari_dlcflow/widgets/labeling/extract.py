@@ -1,4 +1,13 @@
-"""The "Extract frames" section of the Labeling dock: uniform, k-means or the current frame."""
+"""The "Extract frames" section of the Labeling dock: uniform, k-means or the current frame.
+
+Sources: the project's videos (``video_sets``; a microscopy file with several channels or
+planes asks which, once) and any image layer on the viewer: a layer with a file behind it is
+that file with the choice our reader recorded; a layer with no file (an array from a script)
+is read frame by frame and its frames go to ``labeled-data/<layer name>`` with a record saying
+so. A source new to the project is added to ``video_sets`` (DeepLabCut's dataset creation finds
+labeled-data folders through it); an array's key is the TIFF that analysis will stream it to
+(``videos/<layer name>.tif``).
+"""
 
 from __future__ import annotations
 
@@ -16,14 +25,19 @@ from qtpy.QtWidgets import (
     QSpinBox,
 )
 
+from napari_dlcflow.core.video.array_source import ArraySource
 from napari_dlcflow.core.video.extract import (
     iter_extract_frames,
     labeled_data_folder,
+    list_sources,
     project_video_crop,
     save_frame,
 )
+from napari_dlcflow.core.video.frames import VideoError
+from napari_dlcflow.core.video.source import SourceRef, parse_source_key
 from napari_dlcflow.widgets.common.dock import narrow_combo, wrap_rows
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow
+from napari_dlcflow.widgets.common.source_choice import ask_choice, layer_source
 
 if TYPE_CHECKING:
     from napari_dlcflow.widgets.common.labeling_host import LabelingHost
@@ -69,44 +83,85 @@ class ExtractSection(QGroupBox):
         self.jobs = JobRunner(status=dock, row=row, progress=self.progress)
         dock.state.opened.connect(self.refresh)
         dock.state.changed.connect(self.refresh)
+        layers = dock.viewer.layers.events
+        for event in (layers.inserted, layers.removed):
+            event.connect(self.refresh)
         self.refresh()
 
     def refresh(self, *_args: object) -> None:
-        """Fill the video list and defaults from the open project."""
+        """Fill the source list (the project's videos, then the viewer's image layers) and
+        the defaults from the open project."""
+        from napari.layers import Image
+
         p = self.dock.state.project
         current = self.video_combo.currentData()
         self.video_combo.clear()
         if p is None:
             return
         for v in p.videos:
-            self.video_combo.addItem(Path(v).name, v)
+            ref = parse_source_key(v)
+            self.video_combo.addItem(ref.path.name + (f" [{ref.choice}]" if ref.choice else ""), v)
+        own = getattr(self.dock.image_layer, "name", None)
+        for lay in self.dock.viewer.layers:
+            if isinstance(lay, Image) and lay.ndim >= 3 and lay.name != own:
+                self.video_combo.addItem(f"layer: {lay.name}", f"layer:{lay.name}")
         if current:
             i = self.video_combo.findData(current)
             if i >= 0:
                 self.video_combo.setCurrentIndex(i)
         self.n_spin.setValue(int(p.get("numframes2pick") or 20))
 
-    def _video(self) -> tuple[Any, Path, Path] | None:
+    def _video(self) -> tuple[Any, Any, Path, str] | None:
+        """The project, the source (a ``video_sets`` key or an array source), its folder and
+        its ``video_sets`` key;
+        None (with the reason shown) when there is none or the user cancelled the choice."""
         p = self.dock.state.project
         video = self.video_combo.currentData()
         if p is None or not video:
             self.dock.error("Open a project with a video first (Project dock).")
             return None
-        path = Path(video)
-        if not path.is_absolute():
-            path = p.root / path
-        return p, path, labeled_data_folder(p.root, path)
+        try:
+            if str(video).startswith("layer:"):
+                layer = self.dock.viewer.layers[str(video)[len("layer:") :]]
+                src = layer_source(layer)
+                if isinstance(src, ArraySource):
+                    key = str(p.root / "videos" / f"{layer.name}.tif")
+                    self._list(p, key, src.meta.width, src.meta.height)
+                    return p, src, labeled_data_folder(p.root, key), key
+                video = src.key
+            ref = parse_source_key(video)
+            if not ref.path.is_absolute():
+                ref = SourceRef(p.root / ref.path, ref.choice)
+            key = ask_choice(self, ref.key)
+            if key is None:
+                return None
+            ref = parse_source_key(key)
+            if ref.choice:
+                with ref.open() as frames:
+                    self._list(p, key, frames.meta.width, frames.meta.height)
+        except (VideoError, KeyError, ValueError, OSError) as exc:
+            self.dock.error(f"{video}: {exc}")
+            return None
+        return p, key, labeled_data_folder(p.root, key), key
+
+    def _list(self, project: Any, key: str, width: int, height: int) -> None:
+        """Add a new source to ``video_sets`` and save the project."""
+        if list_sources(project, [(key, width, height)]):
+            self.dock.state.save()
+            self.dock.state.notify_changed()
 
     def extract(self) -> Any:
         """Start extraction in a worker thread; returns the worker."""
-        got = self._video()
+        method, n = self.method_combo.currentText(), self.n_spin.value()
+        got = self._video()  # may list a new source in config.yaml (refresh)
         if got is None:
             return None
-        p, video, folder = got
+        p, video, folder, key = got
+        name = video.origin if isinstance(video, ArraySource) else parse_source_key(video).stem
         try:
-            crop = project_video_crop(p, video) if self.crop_check.isChecked() else None
+            crop = project_video_crop(p, key) if self.crop_check.isChecked() else None
         except (KeyError, ValueError) as exc:
-            self.dock.error(f"Crop of {video.name}: {exc}")
+            self.dock.error(f"Crop of {name}: {exc}")
             return None
         start = float(p.get("start") or 0.0)
         stop = float(p.get("stop") if p.get("stop") is not None else 1.0)
@@ -114,13 +169,13 @@ class ExtractSection(QGroupBox):
             iter_extract_frames,
             video,
             folder,
-            method=self.method_combo.currentText(),
-            n=self.n_spin.value(),
+            method=method,
+            n=n,
             start=start,
             stop=stop,
             crop=crop,
-            message=f"Extracting frames of {video.name}…",
-            error_prefix=f"Extraction of {video}",
+            message=f"Extracting frames of {name}…",
+            error_prefix=f"Extraction of {name}",
             on_result=self._on_done,
             on_cancel=lambda: self.dock.info(
                 "Extraction cancelled; frames already written are kept."
@@ -150,7 +205,7 @@ class ExtractSection(QGroupBox):
         got = self._video()
         if got is None:
             return None
-        p, video, folder = got
+        p, _source, folder, key = got
         viewer = self.dock.viewer
         active = viewer.layers.selection.active
         own = {getattr(self.dock.image_layer, "name", None)}
@@ -168,7 +223,7 @@ class ExtractSection(QGroupBox):
         n_frames = int(layer.data.shape[0])
         frame = np.asarray(layer.data[t])
         try:
-            crop = project_video_crop(p, video) if self.crop_check.isChecked() else None
+            crop = project_video_crop(p, key) if self.crop_check.isChecked() else None
             path = save_frame(frame, folder, t, n_frames, crop=crop)
         except (OSError, ValueError, KeyError) as exc:
             self.dock.error(f"Frame {t} not saved: {exc}")

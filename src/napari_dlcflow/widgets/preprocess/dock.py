@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from napari_dlcflow.core.video.array_source import ArraySource
 from napari_dlcflow.core.video.preprocess import (
     BatchResult,
     PreprocessError,
@@ -32,10 +33,12 @@ from napari_dlcflow.core.video.preprocess import (
     record_crop,
 )
 from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES, FrameSource, VideoError
+from napari_dlcflow.core.video.source import SourceRef, parse_source_key
 from napari_dlcflow.napari_common import state_for_viewer
 from napari_dlcflow.widgets.common import dialogs as _dialogs
 from napari_dlcflow.widgets.common.dock import narrow_combo, refill_combo, scroll_body
 from napari_dlcflow.widgets.common.jobs import JobRunner, RunCancelRow, StatusLine
+from napari_dlcflow.widgets.common.source_choice import ask_choice
 from napari_dlcflow.widgets.preprocess.form import ContrastForm, OutputForm, RoiForm
 from napari_dlcflow.widgets.preprocess.roi import LAYER_NAME, RoiSync
 
@@ -44,15 +47,25 @@ if TYPE_CHECKING:
 
 PREVIEW_LAYER = "preview"
 PREVIEW_MODES = {"off": "Off", "overlay": "Processed over the ROI", "side": "Side by side"}
+_LAYER = "layer:"
+"""List entries of a layer with no file: ``layer:<name>`` (its array is read at run time)."""
 
 
-def _source_key(src: FrameSource) -> tuple[str, tuple[int, ...]]:
-    """A video's identity that holds across accesses.
+def _source_key(src: FrameSource) -> tuple[str, str, tuple[int, ...]]:
+    """A video's identity that holds across accesses (two channels of one file differ).
 
     A plugin's viewer is napari's ``PublicOnlyProxy``: each ``layer.data`` is a new proxy
     object, so ``id()`` of it changes from one call to the next.
     """
-    return str(src.meta.path), tuple(int(n) for n in src.shape)
+    return str(src.meta.path), src.meta.choice, tuple(int(n) for n in src.shape)
+
+
+def _entry(src: FrameSource) -> str:
+    """The list entry of a source: its ``video_sets`` key (file and choice), or
+    ``layer:<name>`` for an array with no file."""
+    if isinstance(src, ArraySource):
+        return _LAYER + src.name
+    return SourceRef(src.meta.path, src.meta.choice).key
 
 
 class PreprocessDock(QScrollArea):
@@ -184,10 +197,14 @@ class PreprocessDock(QScrollArea):
 
     # ------------------------------------------------------------------ videos
     def _video_layers(self) -> list[Any]:
+        """Image layers with a time axis: our readers' (a file behind them) and any array
+        (a script's), but not the preview."""
         return [
             ly
             for ly in self.viewer.layers
-            if ly._type_string == "image" and isinstance(ly.data, FrameSource)
+            if ly._type_string == "image"
+            and ly.name != PREVIEW_LAYER
+            and (isinstance(ly.data, FrameSource) or ly.ndim >= (4 if ly.rgb else 3))
         ]
 
     def _refresh_videos(self, *_: object) -> None:
@@ -203,26 +220,38 @@ class PreprocessDock(QScrollArea):
         return self.viewer.layers[name] if name and name in self.viewer.layers else None
 
     def current_source(self) -> FrameSource | None:
-        """The chosen video as a frame source, or None."""
+        """The chosen video as a frame source (an array layer read lazily), or None."""
         layer = self.current_layer()
-        return None if layer is None else layer.data
+        if layer is None:
+            return None
+        if isinstance(layer.data, FrameSource):
+            return layer.data
+        try:
+            return ArraySource(layer.data, str(layer.name))
+        except VideoError:
+            return None
 
     def open_video(self, path: str | Path) -> Any:
-        """Open ``path`` as a lazy video layer and choose it; errors go to the status line."""
+        """Open ``path`` as a lazy video layer and choose it (a microscopy file: one layer per
+        channel, the first chosen); errors go to the status line."""
+        from napari_dlcflow.core.video.microscopy import is_microscopy
         from napari_dlcflow.napari_common import layer_data_for
 
         try:
-            data, kwargs, _ = layer_data_for(path)
-        except (VideoError, OSError) as exc:
+            if is_microscopy(path):  # one layer per channel, each with its choice
+                layer = self.viewer.open(path, plugin="napari-dlcflow")[0]
+            else:
+                data, kwargs, _ = layer_data_for(path)
+                layer = self.viewer.add_image(data, **kwargs)
+        except (ValueError, OSError) as exc:  # VideoError; napari's ReaderPluginError
             self._error(str(exc))
             return None
-        layer = self.viewer.add_image(data, **kwargs)
         self.video_combo.setCurrentText(layer.name)
         return layer
 
     def _open_dialog(self) -> None:
         for path in _dialogs.ask_videos(self):
-            self.open_video(path)
+            self.open_video(path)  # a microscopy file opens one layer per channel
 
     def _video_changed(self, *_: object) -> None:
         src = self.current_source()
@@ -243,8 +272,9 @@ class PreprocessDock(QScrollArea):
         self.roi_form.h.setMaximum(m.height)
         if self.roi_sync.layer(create=False) is None:  # a default, not a request: no layer
             self.roi_sync.set_roi(Roi(0, 0, m.width, m.height), show=False)
-        if not any(self._item_path(i) == m.path for i in range(self.video_list.count())):
-            self._add_to_list(m.path)
+        entry = _entry(src)
+        if not any(self._item_path(i) == Path(entry) for i in range(self.video_list.count())):
+            self._add_to_list(entry)
         self.schedule_preview()
 
     def _whole_frame(self) -> None:
@@ -275,14 +305,22 @@ class PreprocessDock(QScrollArea):
     def _label_item(item: QListWidgetItem) -> None:
         path, roi = item.data(Qt.ItemDataRole.UserRole)
         extra = "" if roi is None else f"   [ROI {roi.x},{roi.y} {roi.width}x{roi.height}]"
-        item.setText(Path(path).name + extra)
+        ref = parse_source_key(path)
+        name = str(path) if str(path).startswith(_LAYER) else ref.path.name
+        item.setText(name + (f" [{ref.choice}]" if ref.choice else "") + extra)
 
     def add_videos(self, paths: list[str | Path]) -> None:
-        """Add files to the list of videos to process."""
+        """Add files to the list of videos to process (a microscopy file with several
+        channels or planes asks which)."""
         have = {self._item_path(i) for i in range(self.video_list.count())}
         for p in paths:
-            if Path(p) not in have:
-                self._add_to_list(p)
+            try:
+                key = ask_choice(self, p)
+            except (VideoError, OSError) as exc:
+                self._error(f"{p}: {exc}")
+                continue
+            if key is not None and Path(key) not in have:
+                self._add_to_list(key)
 
     def _add_files(self) -> None:
         self.add_videos(_dialogs.ask_videos(self))
@@ -430,15 +468,25 @@ class PreprocessDock(QScrollArea):
         self.preview_count += 1
 
     # ------------------------------------------------------------------ apply
-    def _jobs(self, only_current: bool) -> list[tuple[Path, PreprocessSpec]]:
+    def _jobs(self, only_current: bool) -> list[tuple[Any, PreprocessSpec]]:
+        """``(source, spec)`` pairs: a source is a ``video_sets`` key (file and choice) or the
+        array source of a layer with no file."""
         if only_current:
             src = self.current_source()
-            return [] if src is None else [(src.meta.path, self.spec())]
-        jobs = []
+            if src is None:
+                return []
+            return [(src if isinstance(src, ArraySource) else _entry(src), self.spec())]
+        jobs: list[tuple[Any, PreprocessSpec]] = []
         for i in range(self.video_list.count()):
             path, roi = self.video_list.item(i).data(Qt.ItemDataRole.UserRole)
             use = roi if (self.per_video_roi.isChecked() and roi is not None) else None
-            jobs.append((Path(path), self.spec(use)))
+            source: Any = path
+            if str(path).startswith(_LAYER):
+                name = str(path)[len(_LAYER) :]
+                if name not in self.viewer.layers:
+                    raise ValueError(f"layer {name!r} is no longer on the viewer")
+                source = ArraySource(self.viewer.layers[name].data, name)
+            jobs.append((source, self.spec(use)))
         return jobs
 
     def apply_current(self) -> Any:
@@ -447,13 +495,26 @@ class PreprocessDock(QScrollArea):
 
     def apply_list(self) -> Any:
         """Process every video of the list."""
-        return self._run(self._jobs(only_current=False))
+        try:
+            jobs = self._jobs(only_current=False)
+        except (ValueError, VideoError) as exc:
+            self._error(str(exc))
+            return None
+        return self._run(jobs)
 
-    def _out_dir(self, source: Path) -> Path:
+    def _out_dir(self, source: Any) -> Path:
+        """The output folder: the form's, else ``preprocessed`` beside the file (for a layer
+        with no file, in the open project's videos folder, else the working folder)."""
         text = self.output_form.folder.text().strip()
-        return Path(text) if text else source.parent / "preprocessed"
+        if text:
+            return Path(text)
+        if isinstance(source, FrameSource):
+            project = self.state.project
+            base = project.root / "videos" if project is not None else Path.cwd()
+            return base / "preprocessed"
+        return parse_source_key(source).path.parent / "preprocessed"
 
-    def _run(self, jobs: list[tuple[Path, PreprocessSpec]]) -> Any:
+    def _run(self, jobs: list[tuple[Any, PreprocessSpec]]) -> Any:
         if not jobs:
             self._error("No video to process: open one or add files to the list")
             return None
@@ -467,6 +528,7 @@ class PreprocessDock(QScrollArea):
         stop = self.jobs.stop
         self._progress = (0, 0, 1, n)
         out_dirs = {self._out_dir(p) for p, _ in jobs}
+        dests = [self._out_dir(p) for p, _ in jobs]
 
         def work() -> list[BatchResult]:
             results: list[BatchResult] = []
@@ -477,7 +539,7 @@ class PreprocessDock(QScrollArea):
 
                 results += preprocess_batch(
                     [(path, spec)],
-                    self._out_dir(path),
+                    dests[k],
                     on_progress=progress,
                     should_stop=stop.is_set,
                 )
@@ -550,13 +612,13 @@ class PreprocessDock(QScrollArea):
             self._info(message)
 
     @staticmethod
-    def _size_of(path: Path) -> tuple[int, int]:
-        from napari_dlcflow.core.video.reader import open_frames
-
-        with open_frames(path) as src:
+    def _size_of(path: Any) -> tuple[int, int]:
+        if isinstance(path, FrameSource):
+            raise VideoError(f"{path.meta.path}: a layer with no file has no crop to record")
+        with parse_source_key(path).open() as src:
             return src.meta.width, src.meta.height
 
-    def _record_crops(self, jobs: list[tuple[Path, PreprocessSpec]]) -> None:
+    def _record_crops(self, jobs: list[tuple[Any, PreprocessSpec]]) -> None:
         project = self.state.project
         if project is None:
             self._error("Open a project first (Project dock) to record crops in its config")
