@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 PathLike = str | os.PathLike
 
-__all__ = ["finish_layer_data", "layer_data_for", "state_for_viewer"]
+__all__ = ["finish_layer_data", "layer_data_for", "physical_scale", "state_for_viewer"]
 
 _STATES: weakref.WeakKeyDictionary[object, ProjectState] = weakref.WeakKeyDictionary()
 
@@ -48,7 +48,9 @@ def layer_data_for(path: PathLike, **reader_kwargs: Any) -> tuple[Any, dict[str,
     Returns
     -------
     tuple
-        A napari layer data tuple; ``metadata["dlcflow_video"]`` holds the video's facts.
+        A napari layer data tuple; ``metadata["dlcflow_video"]`` holds the video's facts. A
+        source whose file states its pixel size or frame interval (a microscopy file) gets them
+        as the layer's ``scale`` and ``units`` (:func:`physical_scale`).
     """
     import numpy as np
 
@@ -72,18 +74,53 @@ def layer_data_for(path: PathLike, **reader_kwargs: Any) -> tuple[Any, dict[str,
             "rgb": src.rgb,
             "contrast_limits": limits,
             "metadata": {"dlcflow_video": m.as_dict(), "path": str(p)},
+            **physical_scale(m.pixel_size_um, m.frame_interval_s),
         },
         "image",
     )
 
 
-def finish_layer_data(layers: list[tuple[Any, dict[str, Any], str]]) -> list[tuple]:
-    """Give trails layers the exact per-group colours of the points (needs napari)."""
+def physical_scale(pixel_size_um: float | None, frame_interval_s: float | None) -> dict[str, Any]:
+    """``scale`` (``[dt, px, px]``), ``units`` and ``axis_labels`` of a ``(t, y, x)`` layer.
+
+    The same rule as the microscopy reader's layers: 1 and ``pixel`` where a value is unknown;
+    an empty dict when both are (so a plain video keeps napari's defaults).
+    """
+    if pixel_size_um is None and frame_interval_s is None:
+        return {}
+    px, dt = pixel_size_um, frame_interval_s
+    return {
+        "scale": [dt or 1.0, px or 1.0, px or 1.0],
+        "units": ["s" if dt else "pixel", "µm" if px else "pixel", "µm" if px else "pixel"],
+        "axis_labels": ["t", "y", "x"],
+    }
+
+
+def finish_layer_data(
+    layers: list[tuple[Any, dict[str, Any], str]],
+    *,
+    pixel_size_um: float | None = None,
+    frame_interval_s: float | None = None,
+) -> list[tuple]:
+    """Give trails layers the exact per-group colours of the points (needs napari).
+
+    Parameters
+    ----------
+    layers : list of tuple
+        Layer data tuples of one predictions file (points, skeleton, trails, names).
+    pixel_size_um, frame_interval_s : float, optional
+        Physical units of the image the predictions were made on, so that the layers sit on
+        its layer scaled in seconds and µm (:func:`physical_scale`; e.g.
+        :meth:`~napari_dlcflow.core.predictions.units.Units.image_units`).
+    """
     import numpy as np
     from napari.utils.colormaps import Colormap
 
+    extra = physical_scale(pixel_size_um, frame_interval_s)
     out = []
     for data, kwargs, kind in layers:
+        if extra:
+            kwargs = {**kwargs, **extra}
         colors = kwargs.get("metadata", {}).get("group_colors")
         if kind == "tracks" and colors:
             rgba = np.asarray(colors, dtype=float)

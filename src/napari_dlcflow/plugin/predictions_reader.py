@@ -23,6 +23,7 @@ def read_predictions_layers(path: PathLike) -> list[tuple]:
     from napari_dlcflow.core.layers.data import predictions_layers
     from napari_dlcflow.core.layers.style import display_settings
     from napari_dlcflow.core.predictions.analysis_files import read_predictions
+    from napari_dlcflow.core.predictions.units import units_of
     from napari_dlcflow.napari_common import finish_layer_data
 
     pred = read_predictions(path)
@@ -34,7 +35,11 @@ def read_predictions_layers(path: PathLike) -> list[tuple]:
         colormap=settings.colormap,
         symbol="cross" if Path(path).stem.endswith("_filtered") else "disc",
     )
-    return finish_layer_data(layers)
+    # on a microscopy layer (scaled in µm and s by our reader) the points must land on it
+    pixel_size_um, frame_interval_s = units_of(pred).image_units()
+    return finish_layer_data(
+        layers, pixel_size_um=pixel_size_um, frame_interval_s=frame_interval_s
+    )
 
 
 def get_predictions_reader(path: PathLike | list[PathLike]) -> Callable[[Any], list] | None:

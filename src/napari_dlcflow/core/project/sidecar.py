@@ -40,6 +40,10 @@ class Sidecar:
     batch_clusters : dict
         Named cluster profiles for batch work (name to mapping; see
         :mod:`napari_dlcflow.core.batch.profiles`).
+    units : dict
+        Physical units entered for videos whose files do not say (video key, the stem that
+        names its analysis files, to ``{"pixel_size_um": float or None, "frame_interval_s":
+        float or None}``; see :mod:`napari_dlcflow.core.predictions.units`).
     extra : dict
         Settings written by later versions that this one does not know (kept as they are).
     """
@@ -49,6 +53,7 @@ class Sidecar:
     label_qc: dict[str, Any] = field(default_factory=dict)
     last_dataset: dict[str, Any] = field(default_factory=dict)
     batch_clusters: dict[str, Any] = field(default_factory=dict)
+    units: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @staticmethod
@@ -87,6 +92,8 @@ class Sidecar:
             kwargs["last_dataset"] = dict(kwargs["last_dataset"] or {})
         if not isinstance(kwargs.get("batch_clusters", {}), dict):
             raise ValueError(f"{path}: batch_clusters must be a mapping of profile names")
+        if "units" in kwargs:
+            kwargs["units"] = _checked_units(path, kwargs["units"])
         return cls(**kwargs, extra=data)
 
     def save(self, project_root: str | os.PathLike) -> None:
@@ -97,6 +104,8 @@ class Sidecar:
         extra = data.pop("extra")
         if not data["batch_clusters"]:
             del data["batch_clusters"]  # written only once a profile is set
+        if not data["units"]:
+            del data["units"]  # written only once units are entered
         data.update(extra)
         buf = io.StringIO()
         buf.write("# napari-dlcflow settings for this project (DeepLabCut ignores this file)\n")
@@ -104,3 +113,34 @@ class Sidecar:
         y.default_flow_style = False
         y.dump(data, buf)
         atomic_write(self.path_for(project_root), buf.getvalue())
+
+
+UNIT_KEYS = ("pixel_size_um", "frame_interval_s")
+"""The fields of one video's entry under ``units``."""
+
+
+def _checked_units(path: Path, value: Any) -> dict[str, dict[str, float | None]]:
+    """The ``units`` section as read, checked: positive finite numbers or null per field."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: units must be a mapping of video names")
+    out: dict[str, dict[str, float | None]] = {}
+    for video, entry in value.items():
+        if not isinstance(entry, dict) or set(entry) - set(UNIT_KEYS):
+            raise ValueError(
+                f"{path}: units of {video!r} must be a mapping with {' and/or '.join(UNIT_KEYS)}"
+            )
+        row: dict[str, float | None] = {}
+        for key in UNIT_KEYS:
+            v = entry.get(key)
+            ok = v is None or (
+                isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < float("inf")
+            )
+            if not ok:
+                raise ValueError(
+                    f"{path}: units of {video!r}: {key} must be a positive number, not {v!r}"
+                )
+            row[key] = None if v is None else float(v)
+        out[str(video)] = row
+    return out

@@ -113,16 +113,26 @@ class OverlaySet:
         self.names: Any = None
         # coordinates of a cropped analysis are in the crop: shift them onto the full video
         x1, y1 = crop_offset(pred)
+        # on a scaled layer (a microscopy file in s and µm) the tracks take its scale and units
         scale = np.ones(3)
         translate = np.zeros(3)
+        placed: dict[str, Any] = {}
         if target is not None and getattr(target, "ndim", 0) == 3:
             scale = np.asarray(target.scale, dtype=float)
             translate = np.asarray(target.translate, dtype=float)
+            units = getattr(target, "units", None)
+            if units is not None:
+                placed = {"units": tuple(str(u) for u in units)}
         translate = translate + scale * np.array([0.0, y1, x1])
         # the names go on top, so that no point hides them
         data.sort(key=lambda d: d[1]["metadata"]["dlcflow_kind"] == "identity")
         for layer_data, kwargs, layer_type in data:
-            kwargs = {**kwargs, "scale": tuple(scale), "translate": tuple(translate)}
+            kwargs = {
+                **kwargs,
+                **placed,
+                "scale": tuple(scale),
+                "translate": tuple(translate),
+            }
             layer = getattr(viewer, f"add_{layer_type}")(layer_data, **kwargs)
             setattr(self, _ROLES[kwargs["metadata"]["dlcflow_kind"]], layer)
         self._likelihood = np.asarray(self.points.features["likelihood"], dtype=float)

@@ -1,4 +1,9 @@
-"""The matplotlib canvas of the Plots dock: time series and image-plane trajectories."""
+"""The matplotlib canvas of the Plots dock: time series and image-plane trajectories.
+
+The dock gives the values in the units it chose (pixels or µm); a time axis in seconds is
+drawn as ``frame * time_factor`` and the current-frame marker and clicks are converted back, so
+the dock talks in frames throughout.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ class PlotCanvas(FigureCanvasQTAgg):
         self._mode = "empty"
         self._markers: list[Any] = []
         self._dots: Any = None
+        self._time_factor = 1.0
         self.mpl_connect("button_press_event", self._clicked)
         self.clear("")
 
@@ -49,42 +55,66 @@ class PlotCanvas(FigureCanvasQTAgg):
         if 0 < n <= 16:
             ax.legend(fontsize=6, ncol=2 if n > 6 else 1, loc="upper right", framealpha=0.6)
 
-    def plot_time(self, series: Sequence[Series], *, ylabel: str, frame: int) -> None:
-        """One axis: each series over frames; a vertical line at ``frame``."""
+    def plot_time(
+        self,
+        series: Sequence[Series],
+        *,
+        ylabel: str,
+        frame: int,
+        xlabel: str = "frame",
+        time_factor: float = 1.0,
+    ) -> None:
+        """One axis: each series over frames (times ``time_factor``: seconds); a vertical line
+        at ``frame``."""
         self.figure.clear()
+        self._time_factor = float(time_factor)
         ax = self.figure.add_subplot(111)
         for name, t, v, color in series:
-            ax.plot(t, v, lw=0.8, label=name, color=color)
-        ax.set_xlabel("frame", fontsize=8)
+            ax.plot(t * self._time_factor, v, lw=0.8, label=name, color=color)
+        ax.set_xlabel(xlabel, fontsize=8)
         ax.set_ylabel(ylabel, fontsize=8)
         self._style(ax)
         self._legend(ax, len(series))
-        self._markers = [ax.axvline(frame, color="red", lw=1)]
+        self._markers = [ax.axvline(frame * self._time_factor, color="red", lw=1)]
         self._mode = "time"
         self.draw_idle()
 
-    def plot_xy_time(self, series: Sequence[Series], *, frame: int) -> None:
-        """Two axes (x and y over frames), shared time axis."""
+    def plot_xy_time(
+        self,
+        series: Sequence[Series],
+        *,
+        frame: int,
+        unit: str = "px",
+        xlabel: str = "frame",
+        time_factor: float = 1.0,
+    ) -> None:
+        """Two axes (x and y, in ``unit``, over frames times ``time_factor``), shared time
+        axis."""
         self.figure.clear()
+        self._time_factor = float(time_factor)
         ax_x = self.figure.add_subplot(211)
         ax_y = self.figure.add_subplot(212, sharex=ax_x)
         for name, t, v, color in series:
             (ax_x if name.endswith(" x") else ax_y).plot(
-                t, v, lw=0.8, color=color, label=name[:-2]
+                t * self._time_factor, v, lw=0.8, color=color, label=name[:-2]
             )
-        ax_x.set_ylabel("x (px)", fontsize=8)
-        ax_y.set_ylabel("y (px)", fontsize=8)
-        ax_y.set_xlabel("frame", fontsize=8)
+        ax_x.set_ylabel(f"x ({unit})", fontsize=8)
+        ax_y.set_ylabel(f"y ({unit})", fontsize=8)
+        ax_y.set_xlabel(xlabel, fontsize=8)
         ax_y.invert_yaxis()  # image rows grow downwards
         for ax in (ax_x, ax_y):
             self._style(ax)
         self._legend(ax_x, len(series) // 2)
-        self._markers = [ax.axvline(frame, color="red", lw=1) for ax in (ax_x, ax_y)]
+        x = frame * self._time_factor
+        self._markers = [ax.axvline(x, color="red", lw=1) for ax in (ax_x, ax_y)]
         self._mode = "time"
         self.draw_idle()
 
-    def plot_plane(self, traces: Sequence[Series], t: np.ndarray, *, frame: int) -> None:
-        """Trajectories in the image plane (y down); the current frame's points as dots."""
+    def plot_plane(
+        self, traces: Sequence[Series], t: np.ndarray, *, frame: int, unit: str = "px"
+    ) -> None:
+        """Trajectories in the image plane (y down, in ``unit``); the current frame's points
+        as dots."""
         del t
         self.figure.clear()
         ax = self.figure.add_subplot(111)
@@ -92,8 +122,8 @@ class PlotCanvas(FigureCanvasQTAgg):
             ax.plot(x, y, lw=0.6, color=color, label=name, alpha=0.8)
         ax.set_aspect("equal", adjustable="datalim")
         ax.invert_yaxis()
-        ax.set_xlabel("x (px)", fontsize=8)
-        ax.set_ylabel("y (px)", fontsize=8)
+        ax.set_xlabel(f"x ({unit})", fontsize=8)
+        ax.set_ylabel(f"y ({unit})", fontsize=8)
         self._style(ax)
         self._legend(ax, len(traces))
         self._dots = ax.scatter([], [], s=30, facecolors="none", edgecolors="red", zorder=5)
@@ -103,8 +133,9 @@ class PlotCanvas(FigureCanvasQTAgg):
 
     def mark_frame(self, frame: int, xy: np.ndarray | None = None) -> None:
         """Move the current-frame markers."""
+        x = frame * self._time_factor
         for line in self._markers:
-            line.set_xdata([frame, frame])
+            line.set_xdata([x, x])
         if self._dots is not None:
             pts = np.zeros((0, 2)) if xy is None else np.asarray(xy, dtype=float)
             self._dots.set_offsets(pts[~np.isnan(pts).any(axis=1)] if len(pts) else pts)
@@ -112,15 +143,15 @@ class PlotCanvas(FigureCanvasQTAgg):
 
     @property
     def marker_frame(self) -> float | None:
-        """Where the current-frame line is (None when there is none)."""
+        """The frame the current-frame line marks (None when there is none)."""
         if not self._markers:
             return None
-        return float(np.asarray(self._markers[0].get_xdata())[0])
+        return float(np.asarray(self._markers[0].get_xdata())[0]) / self._time_factor
 
     def _clicked(self, event: Any) -> None:
         if event.inaxes is None or event.xdata is None:
             return
         if self._mode == "time":
-            self._on_click(float(event.xdata))
+            self._on_click(float(event.xdata) / self._time_factor)
         elif self._mode == "plane":
             self._on_click(None, float(event.xdata), float(event.ydata))
