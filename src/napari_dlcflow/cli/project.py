@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from napari_dlcflow.cli.options import add_config
+from napari_dlcflow.cli.options import add_choice, add_config, sources
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -68,7 +68,7 @@ def cmd_create_project(args: argparse.Namespace) -> int:
     project = create_project(
         args.task,
         args.scorer,
-        args.videos,
+        sources(args.videos, args.choice),
         args.dir,
         copy_videos=args.copy,
         multianimal=args.multi_animal,
@@ -159,6 +159,7 @@ def register(sub: Any) -> None:
     p.add_argument("--copy", action="store_true", help="copy videos instead of linking them")
     p.add_argument("--multi-animal", action="store_true")
     p.add_argument("--bodyparts", help="comma-separated body part names")
+    add_choice(p)
     p.set_defaults(func=cmd_create_project)
 
     p = sub.add_parser("check-project", help="ask DeepLabCut whether it accepts a config.yaml")

@@ -19,6 +19,7 @@ from napari_dlcflow.core.project.config import Project, check_names
 from napari_dlcflow.core.project.sidecar import Sidecar
 from napari_dlcflow.core.safe_io import atomic_write, atomic_writer
 from napari_dlcflow.core.video.probe import VideoInfo, probe_video
+from napari_dlcflow.core.video.source import SourceRef, parse_source_key
 
 __all__ = ["add_videos", "create_project", "project_folder_name"]
 
@@ -117,13 +118,19 @@ def _bring_video(info: VideoInfo, dest_dir: Path, copy: bool) -> Path:
     return dest
 
 
-def _probe_all(videos: Sequence[str | os.PathLike]) -> list[VideoInfo]:
-    infos = [probe_video(v) for v in videos]
-    names = [i.path.name for i in infos]
+def _probe_all(videos: Sequence[str | os.PathLike]) -> list[tuple[VideoInfo, str]]:
+    """Each video (or source key with a channel/z/scene choice, ``core/video/source.py``)
+    probed once per file, with its choice; two files sharing a name are refused."""
+    refs = [parse_source_key(v) for v in videos]
+    infos: dict[Path, VideoInfo] = {}
+    for ref in refs:
+        if ref.path not in infos:
+            infos[ref.path] = probe_video(ref.path)
+    names = [p.name for p in infos]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"Two videos share a file name ({', '.join(dupes)}); rename one first")
-    return infos
+    return [(infos[ref.path], ref.choice) for ref in refs]
 
 
 def create_project(
@@ -221,10 +228,13 @@ def create_project(
             project.bodyparts = parts
             doc["individuals"] = ["individual_1"]
         project.skeleton = list(skeleton)
-        for info in infos:
-            linked = _bring_video(info, staging / "videos", copy_videos)
-            (staging / "labeled-data" / info.path.stem).mkdir(exist_ok=True)
-            project.set_video(final / "videos" / linked.name, info.width, info.height)
+        brought: dict[Path, Path] = {}
+        for info, choice in infos:
+            if info.path not in brought:  # several channels of one file: one link
+                brought[info.path] = _bring_video(info, staging / "videos", copy_videos)
+            ref = SourceRef(final / "videos" / brought[info.path].name, choice)
+            (staging / "labeled-data" / ref.stem).mkdir(exist_ok=True)
+            project.set_video(ref.key, info.width, info.height)
         atomic_write(cfg_path, project.to_text(), backup=False)
         Sidecar(
             created_with=f"napari-dlcflow {__version__}",
@@ -263,13 +273,16 @@ def add_videos(
     infos = _probe_all(videos)
     dest_dir = project.root / "videos"
     dest_dir.mkdir(exist_ok=True)
-    clashes = [i.path.name for i in infos if (dest_dir / i.path.name).exists()]
+    clashes = sorted({i.path.name for i, _ in infos if (dest_dir / i.path.name).exists()})
     if clashes:
         raise FileExistsError(f"{dest_dir} already has {', '.join(clashes)}")
-    added = []
-    for info in infos:
-        dest = _bring_video(info, dest_dir, copy)
-        (project.root / "labeled-data" / info.path.stem).mkdir(parents=True, exist_ok=True)
-        project.set_video(dest, info.width, info.height)
-        added.append(dest)
+    added: list[Path] = []
+    brought: dict[Path, Path] = {}
+    for info, choice in infos:
+        if info.path not in brought:
+            brought[info.path] = _bring_video(info, dest_dir, copy)
+            added.append(brought[info.path])
+        ref = SourceRef(brought[info.path], choice)
+        (project.root / "labeled-data" / ref.stem).mkdir(parents=True, exist_ok=True)
+        project.set_video(ref.key, info.width, info.height)
     return added
