@@ -24,21 +24,37 @@ def test_check_labels_prints_and_writes_csv(
     text = capsys.readouterr().out
     assert rc == 1  # findings: a script can stop here
     lines = text.splitlines()
-    assert lines[0].split()[:4] == ["kind", "folder/image", "body", "parts"]
+    assert lines[0].split()[:5] == ["severity", "kind", "folder/image", "body", "parts"]
     assert any(
-        line.startswith("duplicate") and "m4s1/img0007.png" in line and "snout+leftear" in line
+        line.startswith("mistake  duplicate")
+        and "m4s1/img0007.png" in line
+        and "snout+leftear" in line
         for line in lines
     )
     assert lines[-1] == f"written: {out_csv}"
-    assert lines[-2] == "4 findings: duplicate 1, swap 1, misplaced 2"
+    assert any(line.startswith("why duplicate (mistake): ") for line in lines)
+    summary = next(line for line in lines if "likely mistake" in line)
+    print(text)
+    assert summary.startswith("4 likely mistakes: ")
     rows = list(csv.DictReader(out_csv.open()))
-    assert [r["kind"] for r in rows] == ["duplicate", "swap", "misplaced", "misplaced"]
-    assert rows[0]["image"] == "img0007.png" and rows[0]["bodyparts"] == "snout+leftear"
-    assert rows[0]["key"] == "duplicate|m4s1|img0007.png||snout+leftear"
+    assert sorted(r["kind"] for r in rows if r["severity"] == "mistake") == [
+        "duplicate",
+        "misplaced",
+        "misplaced",
+        "swap",
+    ]
+    dup = next(r for r in rows if r["kind"] == "duplicate")
+    assert dup["image"] == "img0007.png" and dup["bodyparts"] == "snout+leftear"
+    assert dup["key"] == "duplicate|m4s1|img0007.png||snout+leftear"
+    # --all adds the notes to the printed table (the CSV has them anyway)
+    notes = [r for r in rows if r["severity"] == "note"]
+    rc = main(["check-labels", str(openfield_project), "--all"])
+    text = capsys.readouterr().out
+    assert rc == 1 and sum(line.startswith("note ") for line in text.splitlines()) == len(notes)
     # only some checks; the config file works as well as the folder
     rc = main(["check-labels", str(openfield_project / "config.yaml"), "--kinds", "outside"])
     assert rc == 0
-    assert capsys.readouterr().out.strip() == "no findings"
+    assert capsys.readouterr().out.strip() == "no likely mistakes"
 
 
 def test_check_labels_errors_name_the_problem(

@@ -210,7 +210,8 @@ def check_labels(config: PathLike, kinds: Sequence[str] | None = None) -> list[A
     Returns
     -------
     list of Finding
-        Kind, folder, image, body parts, score and a one-line reason, most likely first.
+        Kind, severity (``"mistake"`` or ``"note"``), folder, image, body parts, score, a
+        one-line reason and a one-sentence why; likely mistakes first, most likely first.
     """
     from napari_dlcflow.core.engine.evaluation import latest_frames
     from napari_dlcflow.core.labels.qc import check_labels as run_check

@@ -3,6 +3,8 @@ real openfield project, plain and with mistakes put in by hand."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -100,17 +102,17 @@ def test_each_mistake_is_found_where_it_was_made(synthetic: Path, tmp_path: Path
         ("outside", names[17], ("tailbase",)),
         ("missing", names[22], ("neck",)),
     }
-    # sorted by kind, every finding explains itself in one line
-    assert [f.kind for f in found] == [
-        "outside",
-        "duplicate",
-        "leftover",
-        "swap",
-        "skeleton",
-        "missing",
-    ]
+    # likely mistakes first, most suspicious first (scores are comparable across kinds); the
+    # unlabeled part is a note, last; every finding says why in one sentence
+    print([(f.kind, f.severity, f.score) for f in found])
+    assert [f.severity for f in found] == ["mistake"] * 5 + ["note"]
+    assert found[-1].kind == "missing" and "hidden" in found[-1].why
+    scores = [f.score for f in found[:5]]
+    assert scores == sorted(scores, reverse=True) and min(scores) >= 1.0
+    assert all(f.why.endswith(".") and f.why.count(". ") == 0 for f in found)
     assert all(f.reason and "\n" not in f.reason and f.folder == "synthetic_animal" for f in found)
-    assert "outside the 128x128 image" in found[0].reason
+    outside = next(f for f in found if f.kind == "outside")
+    assert "outside the 128x128 image" in outside.reason
     # only the chosen checks run
     assert _summary(check_labels(Project.open(root), kinds=["swap", "outside"])) == {
         ("swap", names[5], ("left_forepaw", "right_forepaw")),
@@ -124,15 +126,29 @@ def test_each_mistake_is_found_where_it_was_made(synthetic: Path, tmp_path: Path
     assert np.array_equal(fixed.xy[5], load_folder(synthetic / "labeled-data" / folder.name).xy[5])
     assert np.array_equal(np.delete(fixed.xy, 5, 0), np.delete(labels.xy, 5, 0), equal_nan=True)
     with pytest.raises(ValueError, match="only a swap"):
-        swap_fix(labels, found[0])
+        swap_fix(labels, outside)
     # table and CSV
     text = format_findings(found)
-    assert text.splitlines()[-1] == (
-        "6 findings: outside 1, duplicate 1, leftover 1, swap 1, skeleton 1, missing 1"
-    )
-    rows = findings_csv(found).splitlines()
-    assert rows[0] == "kind,folder,image,individual,bodyparts,score,reason,key"
-    assert len(rows) == 7 and rows[4].startswith(f"swap,synthetic_animal,{names[5]},,")
+    assert text.splitlines()[0].split()[:3] == ["severity", "kind", "folder/image"]
+    assert "1 note: missing 1" in text
+    assert "why missing (note): " in text
+    rows = list(csv.DictReader(io.StringIO(findings_csv(found))))
+    assert list(rows[0]) == [
+        "severity",
+        "kind",
+        "folder",
+        "image",
+        "individual",
+        "other",
+        "bodyparts",
+        "score",
+        "reason",
+        "why",
+        "key",
+    ]
+    assert [r["severity"] for r in rows] == ["mistake"] * 5 + ["note"]
+    swap_row = next(r for r in rows if r["kind"] == "swap")
+    assert (swap_row["image"], swap_row["bodyparts"]) == (names[5], "left_forepaw+right_forepaw")
 
 
 def test_dismissed_findings_are_remembered_in_the_sidecar(synthetic: Path, tmp_path: Path) -> None:

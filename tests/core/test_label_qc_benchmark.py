@@ -32,12 +32,15 @@ def test_recall_and_false_findings_on_openfield(openfield_project: Path) -> None
         "duplicate": 8,
         "leftover": 8,
         "outside": 8,
+        "identity": 0,  # one animal: nothing to exchange
     }
     for kind in ("swap", "duplicate", "leftover", "outside"):
         assert stats[kind]["recall"] >= 0.9, (kind, stats[kind])
     # displaced points: below the goal (docs/label-qc.md says why: 4 points, a bending tail)
     assert stats["displaced"]["recall"] >= 0.6, stats["displaced"]
     for kind, s in stats.items():
+        if not s["injected"]:
+            continue
         assert s["fp_new_per20"] <= 1.0, (kind, s)
         assert s["fp_all_per20"] <= 1.0, (kind, s)
     # the labels are put back

@@ -45,7 +45,7 @@ def test_findings_list_jump_fix_and_dismiss(
         ("misplaced", "img0041.png"),
     }
     assert panel.table.rowCount() == 4
-    assert panel.note.text() == "4 finding(s): swap 2, misplaced 2"
+    assert panel.note.text() == "4 likely mistakes: swap 2, misplaced 2."
     # filter by kind
     panel.kind_combo.setCurrentText("misplaced")
     shown = [r for r in range(4) if not panel.table.isRowHidden(r)]

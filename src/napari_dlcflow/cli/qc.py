@@ -12,9 +12,10 @@ __all__ = ["cmd_check_labels", "register"]
 
 
 def cmd_check_labels(args: argparse.Namespace) -> int:
-    """``check-labels``: print the likely labeling mistakes of a project, optionally as CSV.
+    """``check-labels``: print the likely labeling mistakes of a project (``--all``: and the
+    notes), optionally all findings, notes included, as CSV (with a ``severity`` column).
 
-    Exits 0 when nothing was found, 1 when there are findings (so scripts can stop a run).
+    Exits 0 when no likely mistake was found, 1 when there are (so scripts can stop a run).
     """
     from napari_dlcflow.core.engine.evaluation import latest_frames
     from napari_dlcflow.core.labels.qc import (
@@ -38,20 +39,23 @@ def cmd_check_labels(args: argparse.Namespace) -> int:
     findings = check_labels(
         project,
         kinds,
-        include_dismissed=args.all,
+        include_dismissed=args.dismissed,
         evaluation=latest_frames(project.config_path),
     )
-    print(format_findings(findings))
+    shown = findings if args.all else [f for f in findings if f.mistake]
+    print(format_findings(shown, hidden_notes=len(findings) - len(shown)))
     if args.csv:
         out = Path(args.csv)
         atomic_write(out, findings_csv(findings), backup=False)
         print(f"written: {out}")
-    return 1 if findings else 0
+    return 1 if any(f.mistake for f in findings) else 0
 
 
 def register(sub: Any) -> None:
     """Add ``check-labels`` to the CLI's subparsers (``--help`` stays light: nothing heavy is
     imported here)."""
+    from napari_dlcflow.core.labels.qc_finding import KINDS
+
     p = sub.add_parser(
         "check-labels", help="find likely labeling mistakes (swaps, misplaced points, ...)"
     )
@@ -59,8 +63,13 @@ def register(sub: Any) -> None:
     p.add_argument("--csv", help="also write the findings to this CSV file")
     p.add_argument(
         "--kinds",
-        help="comma-separated checks: outside, duplicate, leftover, swap, misplaced, skeleton, "
-        "missing, model (default: all)",
+        help="comma-separated checks: " + ", ".join(KINDS) + " (default: all)",
     )
-    p.add_argument("--all", action="store_true", help="include findings dismissed before")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="also print the notes (unlabeled parts, unusual but possible poses); the CSV "
+        "always has them, with a severity column",
+    )
+    p.add_argument("--dismissed", action="store_true", help="include findings dismissed before")
     p.set_defaults(func=cmd_check_labels)

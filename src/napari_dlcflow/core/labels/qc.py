@@ -9,6 +9,11 @@ and returns :class:`Finding` objects, most suspicious first. Reading never write
 ``duplicate``
     Two body parts of one animal at (nearly) the same spot, while that pair is normally apart;
     or the same spot given to two animals.
+``overlap``
+    Two animals labeled on top of each other (multi-animal).
+``identity``
+    Two animals' labels exchanged from one labeled frame to the next (multi-animal; fixed with
+    :func:`identity_fix`).
 ``leftover``
     A point identical to the one in the previous labeled image of the same folder while the
     animal's other points moved (a point that was not moved on).
@@ -16,6 +21,11 @@ and returns :class:`Finding` objects, most suspicious first. Reading never write
     A left/right pair (from the names: ``left``/``right``, ``L``/``R``, ``_l``/``_r`` ... or
     declared in the sidecar) whose exchange makes the pose fit the project's shape model much
     better: the pair sits on the wrong side of the body axis.
+``crossed``
+    A point of one animal that belongs to another animal's body (multi-animal).
+``views``
+    The same part in two views of one image (``nose_top``, ``nose_bot``) at places that do not
+    correspond (robust fit of the views' epipolar relation): one of the two is misplaced.
 ``misplaced``
     A point far from where the other points of the pose put it under the project's robust
     shape model (generalized Procrustes: similarity-aligned median pose, rotation without
@@ -30,9 +40,16 @@ and returns :class:`Finding` objects, most suspicious first. Reading never write
 ``model``
     A label a trained model confidently disagrees with (when evaluation predictions exist).
 
-Scores are robust z-scores or ratios (larger is more suspicious); thresholds are in
-:class:`QCSettings`, tuned on seeded injected mistakes (``benchmarks/bench_label_qc.py``).
-Findings dismissed by the user are remembered in the sidecar (``label_qc: dismissed``).
+Each finding is a *likely mistake* or a *note* (``Finding.severity``; ``missing`` and
+findings below a kind's mistake threshold are notes) and says why in one sentence
+(``Finding.why``). Scores are comparable across kinds: the evidence over the kind's threshold
+of a likely mistake (1.0 at the threshold). Thresholds are in :class:`QCSettings`, tuned on
+seeded injected mistakes (``benchmarks/bench_label_qc.py``).
+
+Images that hold several views (a mirror, tiled cameras) are checked per view: views from the
+sidecar (``label_qc: views``) or from the body-part names (``nose_top``/``nose_bot``,
+``cam1_nose``...; :mod:`napari_dlcflow.core.labels.qc_views`). Findings dismissed by the user
+are remembered in the sidecar (``label_qc: dismissed``).
 """
 
 from __future__ import annotations
@@ -42,13 +59,33 @@ import io
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from napari_dlcflow.core.labels.collected import UNIQUE_INDIVIDUAL, Labels, load_folder
+from napari_dlcflow.core.labels.qc_finding import (
+    KINDS,
+    MISTAKE,
+    NOTE,
+    SEVERITIES,
+    Finding,
+    QCSettings,
+    grade,
+)
+from napari_dlcflow.core.labels.qc_identity import identity_checks, identity_fix
+from napari_dlcflow.core.labels.qc_shape import Group as _Group
+from napari_dlcflow.core.labels.qc_shape import Pose as _Pose
+from napari_dlcflow.core.labels.qc_shape import ShapeModel as _ShapeModel
+from napari_dlcflow.core.labels.qc_shape import body_size as _size
+from napari_dlcflow.core.labels.qc_shape import fit as _fit
+from napari_dlcflow.core.labels.qc_shape import loo as _loo
+from napari_dlcflow.core.labels.qc_shape import mad_z as _mad_z
+from napari_dlcflow.core.labels.qc_shape import mst as _mst
+from napari_dlcflow.core.labels.qc_shape import wrap as _wrap
+from napari_dlcflow.core.labels.qc_views import counterparts, split_views, view_disagreements
 from napari_dlcflow.core.untrusted import MAX_QUOTED, shorten
 
 if TYPE_CHECKING:
@@ -57,131 +94,37 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "MISTAKE",
+    "NOTE",
+    "SEVERITIES",
     "Finding",
     "QCSettings",
     "check_labels",
     "declared_pairs",
+    "declared_views",
     "dismiss",
     "dismissed_keys",
     "findings_csv",
     "format_findings",
+    "identity_fix",
+    "summary",
     "swap_fix",
     "symmetric_pairs",
 ]
 
-KINDS: tuple[str, ...] = (
-    "outside",
-    "duplicate",
-    "leftover",
-    "swap",
-    "misplaced",
-    "skeleton",
-    "missing",
-    "model",
+_CSV_FIELDS = (
+    "severity",
+    "kind",
+    "folder",
+    "image",
+    "individual",
+    "other",
+    "bodyparts",
+    "score",
+    "reason",
+    "why",
+    "key",
 )
-_CSV_FIELDS = ("kind", "folder", "image", "individual", "bodyparts", "score", "reason", "key")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One likely labeling mistake.
-
-    Attributes
-    ----------
-    kind : str
-        One of :data:`KINDS`.
-    folder : str
-        The ``labeled-data`` folder (video stem).
-    image : str
-        The image file name (``img0042.png``).
-    individual : str
-        The animal (``""`` in a single-animal project, ``"single"`` for unique body parts).
-    bodyparts : tuple of str
-        The body parts involved (a swap names its pair, left first).
-    score : float
-        How suspicious (larger is worse; comparable within a kind).
-    reason : str
-        One line saying what was seen.
-    """
-
-    kind: str
-    folder: str
-    image: str
-    individual: str
-    bodyparts: tuple[str, ...]
-    score: float
-    reason: str
-
-    @property
-    def key(self) -> str:
-        """Stable identity used to remember a dismissal."""
-        return "|".join(
-            (self.kind, self.folder, self.image, self.individual, "+".join(self.bodyparts))
-        )
-
-    @property
-    def row(self) -> tuple[str, str, str]:
-        """The CollectedData row index of the image."""
-        return ("labeled-data", self.folder, self.image)
-
-
-@dataclass(frozen=True)
-class QCSettings:
-    """Thresholds of the checks (defaults tuned with ``benchmarks/bench_label_qc.py``).
-
-    Attributes
-    ----------
-    outside_margin : float
-        Pixels; a point must be at least this far inside the border to pass.
-    duplicate_px, duplicate_frac : float
-        Two points closer than ``max(duplicate_px, duplicate_frac * size)`` are a duplicate
-        when the pair is normally at least ``duplicate_apart`` times that far apart.
-    duplicate_apart : float
-    leftover_px : float
-        A point within this many pixels of the previous image's counts as identical.
-    leftover_moved : float
-        The other points must have moved by at least this fraction of the animal's size
-        (median displacement), and by ``leftover_moved_px`` pixels.
-    leftover_moved_px : float
-    swap_ratio : float
-        Flag a swap when, with the pair exchanged, its distance to where the other points put
-        it (shape model) is at least this many times smaller...
-    swap_min : float
-        ...and smaller by at least this much (fraction of the animal's size).
-    misplaced_z, misplaced_min : float
-        Robust z-score of a point's leave-one-out residual, and the residual's minimum as a
-        fraction of the animal's size.
-    skeleton_z, skeleton_min : float
-        Robust z-score of an edge's deviation (its vector, in the animal's frame and size,
-        minus the edge's median vector), and that deviation's minimum in body sizes.
-    missing_fraction : float
-        A part labeled in at least this fraction of its folder's poses is expected.
-    model_px, model_frac, model_likelihood : float
-        A label farther than ``max(model_px, model_frac * size)`` from a prediction with at
-        least this likelihood.
-    min_poses : int
-        Poses needed before a shape model is built (fewer: only the model-free checks run).
-    """
-
-    outside_margin: float = 0.0
-    duplicate_px: float = 2.0
-    duplicate_frac: float = 0.05
-    duplicate_apart: float = 4.0
-    leftover_px: float = 0.01
-    leftover_moved: float = 0.02
-    leftover_moved_px: float = 0.5
-    swap_ratio: float = 1.5
-    swap_min: float = 0.05
-    misplaced_z: float = 6.0
-    misplaced_min: float = 0.25
-    skeleton_z: float = 6.0
-    skeleton_min: float = 0.3
-    missing_fraction: float = 0.9
-    model_px: float = 10.0
-    model_frac: float = 0.3
-    model_likelihood: float = 0.9
-    min_poses: int = 8
-
 
 # ---------------------------------------------------------------------------------- pairs
 _WORDS = (("left", "right"), ("lft", "rgt"))
@@ -258,6 +201,14 @@ def declared_pairs(project_root: str | os.PathLike) -> list[tuple[str, str]]:
     return [(str(p[0]), str(p[1])) for p in pairs if isinstance(p, list | tuple) and len(p) == 2]
 
 
+def declared_views(project_root: str | os.PathLike) -> dict[str, list[str]]:
+    """Views the user declared in the sidecar (``label_qc: views: {name: [parts...]}``)."""
+    views = _qc_settings(project_root).get("views") or {}
+    if not isinstance(views, dict):
+        return {}
+    return {str(k): [str(p) for p in v] for k, v in views.items() if isinstance(v, list | tuple)}
+
+
 def dismissed_keys(project_root: str | os.PathLike) -> set[str]:
     """:attr:`Finding.key` of the findings the user dismissed (``label_qc: dismissed``)."""
     return {str(k) for k in _qc_settings(project_root).get("dismissed") or []}
@@ -274,141 +225,6 @@ def dismiss(project_root: str | os.PathLike, findings: Iterable[Finding]) -> set
     side.label_qc = qc
     side.save(project_root)
     return set(keys)
-
-
-# ---------------------------------------------------------------------------------- geometry
-def _fit(src: np.ndarray, dst: np.ndarray) -> tuple[complex, complex, complex]:
-    """Similarity (rotation, scale, translation; no reflection) taking complex ``src`` onto
-    ``dst``: ``dst ~ z * (src - cs) + cd``. Returns ``(z, cs, cd)``."""
-    cs, cd = src.mean(), dst.mean()
-    a, b = src - cs, dst - cd
-    den = float(np.sum(np.abs(a) ** 2))
-    z = complex(np.sum(np.conj(a) * b) / den) if den > 0 else 0j
-    return z, complex(cs), complex(cd)
-
-
-def _mad_z(values: np.ndarray) -> tuple[float, float]:
-    """Median and robust spread (1.4826 MAD, floored) of finite ``values``."""
-    v = values[np.isfinite(values)]
-    if v.size == 0:
-        return 0.0, 1.0
-    med = float(np.median(v))
-    mad = 1.4826 * float(np.median(np.abs(v - med)))
-    spread = max(mad, 1e-3, 0.05 * abs(med))
-    return med, spread
-
-
-def _wrap(a: np.ndarray) -> np.ndarray:
-    return (a + np.pi) % (2 * np.pi) - np.pi
-
-
-@dataclass
-class _Pose:
-    folder: str
-    image: str
-    individual: str
-    xy: np.ndarray  # (K,) complex, nan where unlabeled
-
-
-@dataclass
-class _Group:
-    """Poses of one kind of animal (the individuals, or the unique body parts)."""
-
-    parts: list[str]
-    poses: list[_Pose] = field(default_factory=list)
-
-    def array(self) -> np.ndarray:
-        return np.array([p.xy for p in self.poses]).reshape(len(self.poses), len(self.parts))
-
-
-class _ShapeModel:
-    """Robust generalized Procrustes model of a group's poses (unit RMS radius)."""
-
-    def __init__(self, X: np.ndarray, iterations: int = 6) -> None:
-        ok = np.isfinite(X)
-        use = ok.sum(axis=1) >= 3
-        self.valid = bool(use.sum() >= 3)
-        K = X.shape[1]
-        self.ref = np.full(K, np.nan + 0j)
-        if not self.valid:
-            return
-        Xu = X[use]
-        start = int(np.argmax(np.isfinite(Xu).sum(axis=1)))
-        ref = Xu[start].copy()
-        for _ in range(iterations):
-            aligned = np.full_like(Xu, np.nan + 0j)
-            for i, p in enumerate(Xu):
-                m = np.isfinite(p) & np.isfinite(ref)
-                if m.sum() < 2:
-                    continue
-                z, cs, cd = _fit(p[m], ref[m])
-                aligned[i] = z * (p - cs) + cd
-            new = np.nanmedian(aligned.real, axis=0) + 1j * np.nanmedian(aligned.imag, axis=0)
-            fin = np.isfinite(new)
-            if fin.sum() < 2:
-                self.valid = False
-                return
-            new = new - new[fin].mean()
-            new = new / np.sqrt(np.mean(np.abs(new[fin]) ** 2))
-            ref = np.where(fin, new, np.nan + 0j)
-        self.ref = ref
-
-    def fit(
-        self, p: np.ndarray, mask: np.ndarray | None = None
-    ) -> tuple[complex, complex, complex]:
-        """Similarity from the model onto ``p`` over ``mask`` (default: all common points)."""
-        m = np.isfinite(p) & np.isfinite(self.ref)
-        if mask is not None:
-            m &= mask
-        return _fit(self.ref[m], p[m])
-
-    def residual(self, p: np.ndarray) -> tuple[float, float]:
-        """RMS residual of the best fit as a fraction of the pose's size, and that size."""
-        m = np.isfinite(p) & np.isfinite(self.ref)
-        z, cs, cd = _fit(self.ref[m], p[m])
-        if abs(z) == 0:
-            return np.inf, 0.0
-        pred = z * (self.ref[m] - cs) + cd
-        return float(np.sqrt(np.mean(np.abs(pred - p[m]) ** 2)) / abs(z)), abs(z)
-
-
-def _loo(ref: np.ndarray, p: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Leave-one-out residual of each point of ``p`` in ``m``: its distance, in body sizes,
-    from where the model fitted to the other points of ``m`` puts it (NaN elsewhere)."""
-    e = np.full(len(p), np.nan)
-    if m.sum() < 3:
-        return e
-    for k in np.flatnonzero(m):
-        o = m.copy()
-        o[k] = False
-        z, cs, cd = _fit(ref[o], p[o])
-        if abs(z) > 0:
-            e[k] = abs(z * (ref[k] - cs) + cd - p[k]) / abs(z)
-    return e
-
-
-def _size(p: np.ndarray) -> float:
-    """RMS distance of the labeled points from their centre, in pixels."""
-    q = p[np.isfinite(p)]
-    if q.size < 2:
-        return 0.0
-    return float(np.sqrt(np.mean(np.abs(q - q.mean()) ** 2)))
-
-
-def _mst(ref: np.ndarray) -> list[tuple[int, int]]:
-    """Minimum spanning tree (Prim) over the model's points: a skeleton when none is given."""
-    idx = [i for i in range(len(ref)) if np.isfinite(ref[i])]
-    if len(idx) < 2:
-        return []
-    done, edges = {idx[0]}, []
-    while len(done) < len(idx):
-        best = min(
-            ((abs(ref[a] - ref[b]), a, b) for a in done for b in idx if b not in done),
-            key=lambda t: t[0],
-        )
-        edges.append((best[1], best[2]))
-        done.add(best[2])
-    return edges
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -476,6 +292,24 @@ def _groups(tables: Sequence[tuple[Path, Labels]]) -> dict[str, _Group]:
     return groups
 
 
+def _by_view(
+    groups: dict[str, _Group], declared: dict[str, list[str]] | None = None
+) -> dict[str, _Group]:
+    """Each group split into its views (``animal@top``, ``animal@bot``; one view: as it is)."""
+    out: dict[str, _Group] = {}
+    for gname, group in groups.items():
+        views = split_views(group.parts, declared)
+        if len(views) == 1:
+            out[gname] = group
+            continue
+        for view, parts in views.items():
+            idx = [group.parts.index(p) for p in parts]
+            sub = _Group(parts=list(parts))
+            sub.poses = [_Pose(q.folder, q.image, q.individual, q.xy[idx]) for q in group.poses]
+            out[f"{gname}@{view}" if view else gname] = sub
+    return out
+
+
 # ---------------------------------------------------------------------------------- checks
 def _name(ind: str, bp: str) -> str:
     return f"{ind}/{bp}" if ind else bp
@@ -509,7 +343,7 @@ def _outside(tables: Sequence[tuple[Path, Labels]], s: QCSettings, out: list[Fin
                             name,
                             ind,
                             (bp,),
-                            round(float(dist), 2),
+                            round(2.0 + min(float(dist), 1000.0) / 1000.0, 3),
                             f"{_name(ind, bp)} at ({x:.1f}, {y:.1f}) is outside the "
                             f"{w}x{h} image (DeepLabCut drops it)",
                         )
@@ -519,13 +353,18 @@ def _outside(tables: Sequence[tuple[Path, Labels]], s: QCSettings, out: list[Fin
 def _duplicates(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding]) -> None:
     K = len(group.parts)
     sizes = np.array([_size(p) for p in X])
+    tols = np.maximum(s.duplicate_px, s.duplicate_frac * sizes)
     with np.errstate(invalid="ignore"):
         typical = np.full((K, K), np.nan)
+        close = np.zeros((K, K))  # how often the pair is within 2 tolerances
         for a in range(K):
             for b in range(a + 1, K):
-                d = np.abs(X[:, a] - X[:, b]) / np.where(sizes > 0, sizes, np.nan)
+                dd = np.abs(X[:, a] - X[:, b])
+                d = dd / np.where(sizes > 0, sizes, np.nan)
                 if np.isfinite(d).any():
                     typical[a, b] = typical[b, a] = np.nanmedian(d)
+                    fin = np.isfinite(dd)
+                    close[a, b] = close[b, a] = float(np.mean(dd[fin] < 2 * tols[fin]))
     for i, pose in enumerate(group.poses):
         p = X[i]
         tol = max(s.duplicate_px, s.duplicate_frac * sizes[i])
@@ -537,6 +376,14 @@ def _duplicates(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding])
                 usual = typical[a, b] * sizes[i]
                 if not np.isfinite(usual) or usual < s.duplicate_apart * tol:
                     continue
+                score = round(float(usual / tol) / s.duplicate_mistake, 2)
+                reason = (
+                    f"{group.parts[a]} and {group.parts[b]} are {d:.1f} px apart "
+                    f"(usually {usual:.0f} px): one is labeled twice"
+                )
+                if close[a, b] >= s.duplicate_close and d >= s.duplicate_same_px:
+                    score = min(score, 0.99)
+                    reason += f"? (they are this close in {close[a, b]:.0%} of the images)"
                 out.append(
                     Finding(
                         "duplicate",
@@ -544,9 +391,8 @@ def _duplicates(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding])
                         pose.image,
                         pose.individual,
                         (group.parts[a], group.parts[b]),
-                        round(float(usual / max(d, 0.1)), 2),
-                        f"{group.parts[a]} and {group.parts[b]} are {d:.1f} px apart "
-                        f"(usually {usual:.0f} px): one is labeled twice",
+                        score,
+                        reason,
                     )
                 )
     # the same spot given to two animals in one image
@@ -569,7 +415,7 @@ def _duplicates(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding])
                             image,
                             ia,
                             parts,
-                            float(same.sum()),
+                            2.0 + float(same.sum()),
                             f"{ia} and {ib} share {len(parts)} point(s) ({', '.join(parts)}): "
                             "one animal labeled twice?",
                         )
@@ -606,7 +452,7 @@ def _leftovers(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding]) 
                     pose.image,
                     pose.individual,
                     (bp,),
-                    round(moved / max(size, 1e-6), 3),
+                    round(moved / max(size, 1e-6) / s.leftover_mistake, 2),
                     f"{_name(pose.individual, bp)} is exactly where it was in "
                     f"{group.poses[j].image} while the other points moved {moved:.0f} px",
                 )
@@ -701,7 +547,7 @@ def _shape_checks(
                         pose.image,
                         pose.individual,
                         (group.parts[a], group.parts[b]),
-                        round(gain, 2),
+                        round(gain / s.swap_mistake, 2),
                         f"{group.parts[a]} and {group.parts[b]} look exchanged: the other "
                         f"points put them the other way round ({gain:.1f}x closer)",
                     )
@@ -749,7 +595,7 @@ def _shape_checks(
                     pose.image,
                     pose.individual,
                     (bp,),
-                    round(float(zs[k]), 2),
+                    round(float(zs[k]) / s.misplaced_mistake, 2),
                     f"{_name(pose.individual, bp)} is {e[k]:.2f} body sizes from where the "
                     f"other points put it (usually {stats[k][0]:.2f})",
                 )
@@ -796,7 +642,7 @@ def _shape_checks(
                     pose.image,
                     pose.individual,
                     (group.parts[a], group.parts[b]),
-                    round(float(zs), 2),
+                    round(float(zs) / s.skeleton_mistake, 2),
                     f"edge {group.parts[a]}-{group.parts[b]} is {ratio:.1f}x its usual length "
                     f"and turned {turn:.0f} degrees ({dev[i]:.2f} body sizes off)",
                 )
@@ -822,7 +668,7 @@ def _model_findings(frames: EvalFrames, s: QCSettings, out: list[Finding]) -> No
                         img.name,
                         "",
                         (bp,),
-                        round(d / max(size, 1e-6), 3),
+                        round(d / max(tol, 1e-6), 2),
                         f"{bp}: the model ({frames.snapshot or 'evaluated snapshot'}) puts it "
                         f"{d:.0f} px away "
                         f"with likelihood {lk[k]:.2f} ({frames.split[n]} image)",
@@ -861,7 +707,7 @@ def check_labels(
     Returns
     -------
     list of Finding
-        By kind (in :data:`KINDS` order), then most suspicious first.
+        Likely mistakes first, then notes; each most suspicious (highest score) first.
 
     Raises
     ------
@@ -881,7 +727,10 @@ def check_labels(
         _outside(tables, s, out)
     outside = list(out)
     declared = [*declared_pairs(project.root), *(pairs or [])]
-    for gname, group in _groups(tables).items():
+    between = [k for k in ("identity", "overlap") if k in want]
+    groups = _groups(tables)
+    views = declared_views(project.root)
+    for gname, group in _by_view(groups, views).items():
         X = group.array()
         index = {(p.folder, p.image, p.individual): i for i, p in enumerate(group.poses)}
         Xo = X.copy()  # without the points outside the image
@@ -896,7 +745,9 @@ def check_labels(
             _leftovers(group, Xo, s, out)
         if "missing" in want:
             _missing(group, X, s, out)
-        shape_kinds = {"swap", "misplaced", "skeleton"} & set(want)
+        if between and gname.startswith("animal"):
+            identity_checks(group, Xo, None, between, s, set(), _frame_number, out)
+        shape_kinds = {"swap", "misplaced", "skeleton", "crossed"} & set(want)
         labeled = int((np.isfinite(X).sum(axis=1) >= 3).sum())
         if not shape_kinds or labeled < s.min_poses or len(group.parts) < 3:
             continue
@@ -916,8 +767,10 @@ def check_labels(
         model = _ShapeModel(Xs)
         if not model.valid:
             continue
-        skeleton = list(project.skeleton) if gname == "animal" else []
+        skeleton = list(project.skeleton) if gname.startswith("animal") else []
         found: list[Finding] = []
+        if "crossed" in want and gname.startswith("animal"):
+            identity_checks(group, Xs, model.ref, ["crossed"], s, busy, _frame_number, found)
         _shape_checks(
             group,
             Xs,
@@ -934,8 +787,109 @@ def check_labels(
     if not include_dismissed:
         gone = dismissed_keys(project.root)
         out = [f for f in out if f.key not in gone]
+    if "views" in want:
+        _views(groups, views, s, out)
+    out = _seen_in_another_view(out, groups, views)
+    out = _runs_are_notes(out, tables, s)
+    out = [replace(f, severity=grade(f.kind, f.score)) for f in out]
     order = {k: n for n, k in enumerate(KINDS)}
-    out.sort(key=lambda f: (order[f.kind], -f.score, f.folder, f.image))
+    out.sort(
+        key=lambda f: (SEVERITIES.index(f.severity), -f.score, order[f.kind], f.folder, f.image)
+    )
+    return out
+
+
+def _views(
+    groups: dict[str, _Group], declared: dict[str, list[str]], s: QCSettings, out: list[Finding]
+) -> None:
+    """Pairs of one part in two views that do not correspond (one of the two is misplaced)."""
+    told = {
+        (f.folder, f.image, f.individual, bp)
+        for f in out
+        if f.kind in ("outside", "duplicate", "leftover", "swap")
+        for bp in f.bodyparts
+    }
+    for group in groups.values():
+        views = split_views(group.parts, declared)
+        if len(views) < 2:
+            continue
+        X = group.array()
+        for i, a, b, r, z in view_disagreements(X, group.parts, views, s.views_z):
+            q = group.poses[i]
+            if {(q.folder, q.image, q.individual, bp) for bp in (a, b)} & told:
+                continue
+            out.append(
+                Finding(
+                    "views",
+                    q.folder,
+                    q.image,
+                    q.individual,
+                    (a, b),
+                    round(z / s.views_mistake, 2),
+                    f"{_name(q.individual, a)} and {b} do not show the same point: {r:.0f} px "
+                    "off the relation the other pairs of views follow",
+                )
+            )
+
+
+_RUN_KINDS = ("duplicate", "leftover", "misplaced", "skeleton", "views")
+
+
+def _runs_are_notes(
+    findings: list[Finding], tables: Sequence[tuple[Path, Labels]], s: QCSettings
+) -> list[Finding]:
+    """The same finding (kind, animal, parts) in ``run_length`` or more consecutive labeled
+    images of a folder is a behaviour (a wing held out) or a labeling habit, not a slip: a
+    note, saying so."""
+    order: dict[tuple[str, str], int] = {}
+    for folder, labels in tables:
+        names = sorted((row[-1] for row in labels.images), key=_frame_number)
+        order.update({(folder.name, n): i for i, n in enumerate(names)})
+    by: dict[tuple, list[int]] = {}
+    for n, f in enumerate(findings):
+        if f.kind in _RUN_KINDS:
+            by.setdefault((f.kind, f.folder, f.individual, f.bodyparts), []).append(n)
+    out = list(findings)
+    for members in by.values():
+        members.sort(key=lambda n: order.get((findings[n].folder, findings[n].image), -1))
+        pos = [order.get((findings[n].folder, findings[n].image), -10) for n in members]
+        start = 0
+        for j in range(1, len(members) + 1):
+            if j < len(members) and pos[j] == pos[j - 1] + 1:
+                continue
+            if j - start >= s.run_length:
+                for n in members[start:j]:
+                    f = out[n]
+                    out[n] = replace(
+                        f,
+                        score=min(f.score, 0.99),
+                        reason=f"{f.reason} (and in {j - start - 1} neighbouring images)",
+                    )
+            start = j
+    return out
+
+
+def _seen_in_another_view(
+    findings: list[Finding], groups: dict[str, _Group], declared: dict[str, list[str]]
+) -> list[Finding]:
+    """Drop ``missing`` findings of a part labeled in another view of the same image: hidden
+    in one view and seen in the other is what mirrors and several cameras are for."""
+    out = []
+    lookup: dict[tuple[str, str, str], tuple[_Group, int]] = {}
+    for group in groups.values():
+        for i, q in enumerate(group.poses):
+            lookup[(q.folder, q.image, q.individual)] = (group, i)
+    other = {}
+    for group in groups.values():
+        other.update(counterparts(split_views(group.parts, declared)))
+    for f in findings:
+        if f.kind == "missing" and other.get(f.bodyparts[0]):
+            group, i = lookup[(f.folder, f.image, f.individual)]
+            xy = group.poses[i].xy
+            seen = [q for q in other[f.bodyparts[0]] if np.isfinite(xy[group.parts.index(q)])]
+            if seen:
+                continue
+        out.append(f)
     return out
 
 
@@ -962,48 +916,87 @@ def swap_fix(labels: Labels, finding: Finding) -> Labels:
     return out
 
 
-def format_findings(findings: Sequence[Finding], width: int | None = None) -> str:
-    """The findings as a plain-text table (one line each), with a count per kind.
+def _counts(findings: Sequence[Finding]) -> str:
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.kind] = counts.get(f.kind, 0) + 1
+    return ", ".join(f"{k} {n}" for k, n in counts.items())
+
+
+def summary(findings: Sequence[Finding], hidden_notes: int = 0) -> str:
+    """One line: likely mistakes and notes, counted per kind.
+
+    Examples
+    --------
+    >>> summary([Finding("swap", "v", "a.png", "", ("l", "r"), 2.0, "")], hidden_notes=3)
+    '1 likely mistake: swap 1; 3 notes not shown'
+    """
+    mistakes = [f for f in findings if f.mistake]
+    notes = [f for f in findings if not f.mistake]
+    n = len(mistakes)
+    line = f"{n} likely mistake{'' if n == 1 else 's'}" + (f": {_counts(mistakes)}" if n else "")
+    if notes:
+        line += f"; {len(notes)} note{'' if len(notes) == 1 else 's'}: {_counts(notes)}"
+    if hidden_notes:
+        line += f"; {hidden_notes} note{'' if hidden_notes == 1 else 's'} not shown"
+    return line
+
+
+def format_findings(
+    findings: Sequence[Finding], width: int | None = None, hidden_notes: int = 0
+) -> str:
+    """The findings as a plain-text table (one line each), the count per severity and kind,
+    and why each kind shown matters (one sentence per kind and severity).
 
     Names come from the label files, so each cell is shortened: a damaged file's 200,000-
     character image name gives a line of a few hundred characters, not a screenful.
+    ``hidden_notes`` is the number of notes left out (said in the count line).
     """
     if not findings:
-        return "no findings"
-    lines = [f"{'kind':<10} {'folder/image':<32} {'body parts':<24} {'score':>7}  reason"]
+        return "no likely mistakes" + (
+            f" ({hidden_notes} notes not shown)" if hidden_notes else ""
+        )
+    head = f"{'severity':<8} {'kind':<10} {'folder/image':<32} {'body parts':<24}"
+    lines = [f"{head} {'score':>7}  reason"]
     for f in findings:
         who = "+".join(f.bodyparts)
         if f.individual:
             who = f"{f.individual}:{who}"
+        if f.other:
+            who = f"{who} ({f.other})"
         place = shorten(f.folder + "/" + f.image, 120)
         line = (
-            f"{f.kind:<10} {place:<32} {shorten(who, 80):<24} {f.score:>7.2f}  "
+            f"{f.severity:<8} {f.kind:<10} {place:<32} {shorten(who, 80):<24} {f.score:>7.2f}  "
             f"{shorten(f.reason, 2 * MAX_QUOTED)}"
         )
         lines.append(line if width is None or len(line) <= width else line[: width - 3] + "...")
-    counts: dict[str, int] = {}
+    lines.append(summary(findings, hidden_notes))
+    seen: dict[tuple[str, str], str] = {}
     for f in findings:
-        counts[f.kind] = counts.get(f.kind, 0) + 1
-    lines.append(f"{len(findings)} findings: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+        seen.setdefault((f.kind, f.severity), f.why)
+    lines.extend(f"why {kind} ({sev}): {why}" for (kind, sev), why in seen.items())
     return "\n".join(lines)
 
 
 def findings_csv(findings: Sequence[Finding]) -> str:
-    """The findings as CSV text (header ``kind,folder,image,individual,bodyparts,score,reason,
-    key``; body parts joined with ``+``)."""
+    """The findings as CSV text (header ``severity,kind,folder,image,individual,other,
+    bodyparts,score,reason,why,key``; body parts joined with ``+``)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(_CSV_FIELDS)
     for f in findings:
         w.writerow(
             [
+                f.severity,
                 f.kind,
                 f.folder,
                 f.image,
                 f.individual,
+                f.other,
                 "+".join(f.bodyparts),
                 f.score,
                 f.reason,
+                f.why,
                 f.key,
             ]
         )

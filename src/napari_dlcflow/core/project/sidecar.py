@@ -30,8 +30,9 @@ class Sidecar:
         ``"copy"`` or ``"link"``: how new videos are brought into ``videos/``.
     label_qc : dict
         Label quality control (:mod:`napari_dlcflow.core.labels.qc`): ``dismissed`` (keys of
-        findings the user dismissed) and ``pairs`` (left/right body-part pairs declared by the
-        user, ``[[left, right], ...]``).
+        findings the user dismissed), ``pairs`` (left/right body-part pairs declared by the
+        user, ``[[left, right], ...]``) and ``views`` (the views of images that hold several,
+        ``{view: [body parts]}``, where the names do not say).
     last_dataset : dict
         What the last dataset creation made (written by
         :func:`napari_dlcflow.core.engine.dataset.create_datasets`): ``iteration``,

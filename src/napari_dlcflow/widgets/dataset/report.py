@@ -47,7 +47,8 @@ class ReportView(QTreeWidget):
             from napari_dlcflow.core.labels.qc import check_labels
 
             try:
-                n = len(check_labels(project, evaluation=latest_frames(project.config_path)))
+                found = check_labels(project, evaluation=latest_frames(project.config_path))
+                n = sum(f.mistake for f in found)  # notes are not mistakes
             except ValueError as exc:  # LabelsError: the report above names the file
                 n, why = -1, str(exc)
             qc = QTreeWidgetItem(

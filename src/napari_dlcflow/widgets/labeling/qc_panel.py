@@ -1,9 +1,12 @@
 """The Labeling dock's label-QC panel: the likely labeling mistakes of the project, as a table.
 
-Sortable by any column and filtered by kind; a click opens the finding's folder if needed,
-jumps to its image and selects its points in the Points layer; a swap is fixed with one click
-(and saved through the dock's normal safe save); a dismissed finding is remembered in the
-sidecar. The checks are :func:`napari_dlcflow.core.labels.qc.check_labels`.
+Likely mistakes are listed, notes (an unlabeled part, an unusual but possible pose) when
+*show notes* is ticked. Sortable by any column (the score is comparable across kinds) and
+filtered by kind; a click opens the finding's folder if needed, jumps to its image, selects its
+points in the Points layer and says why the finding is there; a left/right swap or an identity
+swap between two animals is fixed with one click (and saved through the dock's normal safe
+save); a dismissed finding is remembered in the sidecar. The checks are
+:func:`napari_dlcflow.core.labels.qc.check_labels`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QGroupBox,
     QLabel,
@@ -25,7 +29,9 @@ from qtpy.QtWidgets import (
 
 from napari_dlcflow.core.engine.evaluation import latest_frames
 from napari_dlcflow.core.labels.collected import LabelsError
-from napari_dlcflow.core.labels.qc import KINDS, Finding, check_labels, dismiss
+from napari_dlcflow.core.labels.qc import NOTE, Finding, check_labels, dismiss, summary
+from napari_dlcflow.core.labels.qc_finding import KINDS
+from napari_dlcflow.core.labels.qc_identity import identity_columns
 from napari_dlcflow.widgets.common.dock import button_grid, narrow_combo
 
 if TYPE_CHECKING:
@@ -33,7 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LabelQCPanel"]
 
-_COLUMNS = ("kind", "image", "animal", "body parts", "score", "reason")
+_COLUMNS = ("kind", "image", "animal", "body parts", "score", "severity", "reason")
+_FIXABLE = ("swap", "identity")
 
 
 class _Score(QTableWidgetItem):
@@ -59,12 +66,28 @@ class LabelQCPanel(QGroupBox):
         self.kind_combo = narrow_combo(QComboBox())
         self.kind_combo.addItems(["all kinds", *KINDS])
         self.kind_combo.currentTextChanged.connect(self._apply_filter)
+        self.notes_box = QCheckBox("show notes")
+        self.notes_box.setToolTip(
+            "Also list notes: unlabeled parts and unusual but possible poses (worth a look)"
+        )
+        self.notes_box.toggled.connect(self._apply_filter)
         self.fix_button = QPushButton("Fix swap")
+        self.fix_button.setToolTip(
+            "Exchange the swapped pair (or the two animals) in this image and save"
+        )
         self.fix_button.clicked.connect(self.fix_swap)
         self.dismiss_button = QPushButton("Dismiss")
         self.dismiss_button.clicked.connect(self.dismiss_selected)
         lay.addLayout(
-            button_grid([self.check_button, self.kind_combo, self.fix_button, self.dismiss_button])
+            button_grid(
+                [
+                    self.check_button,
+                    self.kind_combo,
+                    self.notes_box,
+                    self.fix_button,
+                    self.dismiss_button,
+                ]
+            )
         )
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setHorizontalHeaderLabels(list(_COLUMNS))
@@ -94,13 +117,7 @@ class LabelQCPanel(QGroupBox):
             self.note.setText(f"Check failed: {exc}")
             return []
         self._fill()
-        counts: dict[str, int] = {}
-        for f in self.findings:
-            counts[f.kind] = counts.get(f.kind, 0) + 1
-        self.note.setText(
-            f"{len(self.findings)} finding(s)"
-            + (": " + ", ".join(f"{k} {n}" for k, n in counts.items()) if counts else ".")
-        )
+        self.note.setText(summary(self.findings) + ".")
         return self.findings
 
     def _fill(self) -> None:
@@ -110,24 +127,28 @@ class LabelQCPanel(QGroupBox):
             cells = [
                 f.kind,
                 f"{f.folder}/{f.image}",
-                f.individual,
+                f"{f.individual}+{f.other}" if f.other else f.individual,
                 "+".join(f.bodyparts),
                 f"{f.score:g}",
+                f.severity,
                 f.reason,
             ]
             for c, text in enumerate(cells):
                 item = _Score(text) if c == 4 else QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, f.key)
-                item.setToolTip(f.reason)
+                item.setToolTip(f"{f.reason}\n{f.why}")
                 self.table.setItem(r, c, item)
         self.table.setSortingEnabled(True)
         self._apply_filter()
 
     def _apply_filter(self, *_args: object) -> None:
         kind = self.kind_combo.currentText()
+        notes = self.notes_box.isChecked()
         for r in range(self.table.rowCount()):
             item = self.table.item(r, 0)
+            sev = self.table.item(r, 5)
             hide = kind != "all kinds" and item is not None and item.text() != kind
+            hide |= not notes and sev is not None and sev.text() == NOTE
             self.table.setRowHidden(r, hide)
         self._update_buttons()
 
@@ -146,7 +167,10 @@ class LabelQCPanel(QGroupBox):
 
     def _update_buttons(self) -> None:
         f = self.selected()
-        self.fix_button.setEnabled(f is not None and f.kind == "swap")
+        self.fix_button.setEnabled(f is not None and f.kind in _FIXABLE)
+        self.fix_button.setText(
+            "Fix identity" if f is not None and f.kind == "identity" else "Fix swap"
+        )
         self.dismiss_button.setEnabled(f is not None)
 
     # ------------------------------------------------------------------ actions
@@ -166,7 +190,13 @@ class LabelQCPanel(QGroupBox):
             return False
         t = model.image_names.index(f.image)
         dock.go_to_frame(t)
-        wanted = {model.keypoints.index((f.individual, bp)) for bp in f.bodyparts}
+        who = [f.individual, f.other] if f.kind == "identity" else [f.individual]
+        wanted = {
+            model.keypoints.index((ind, bp))
+            for ind in who
+            for bp in f.bodyparts
+            if (ind, bp) in model.keypoints
+        }
         layer = dock.points_layer
         if layer is not None and len(layer.data):
             kps = layer.features["keypoint"].to_numpy()
@@ -174,26 +204,36 @@ class LabelQCPanel(QGroupBox):
             layer.selected_data = {
                 i for i in range(len(frames)) if frames[i] == t and kps[i] in wanted
             }
-        self.note.setText(f.reason)
+        self.note.setText(f"{f.reason}. {f.why}")
         return True
 
     def fix_swap(self) -> bool:
-        """Exchange the pair of the selected swap in the dock and save (normal safe save)."""
+        """Exchange the pair of the selected swap, or the two animals of the selected identity
+        swap, in the dock and save (the normal safe save: backup, stamp check)."""
         f = self.selected()
-        if f is None or f.kind != "swap" or not self.jump(self.table.currentRow()):
+        if f is None or f.kind not in _FIXABLE or not self.jump(self.table.currentRow()):
             return False
         model = self.dock.model
         assert model is not None
         t = model.image_names.index(f.image)
-        a, b = (model.keypoints.index((f.individual, bp)) for bp in f.bodyparts)
-        (xa, ya), (xb, yb) = model.xy[t, a].tolist(), model.xy[t, b].tolist()
-        model.set_many([(t, a, xb, yb), (t, b, xa, ya)])
+        if f.kind == "identity":
+            cols = identity_columns(model.keypoints, f.individual, f.other)
+            what = f"{f.individual} and {f.other}"
+        else:
+            a, b = (model.keypoints.index((f.individual, bp)) for bp in f.bodyparts)
+            cols = [(a, b)]
+            what = "/".join(f.bodyparts)
+        changes = []
+        for a, b in cols:
+            (xa, ya), (xb, yb) = model.xy[t, a].tolist(), model.xy[t, b].tolist()
+            changes += [(t, a, xb, yb), (t, b, xa, ya)]
+        model.set_many(changes)
         self.dock.redraw()
         if not self.dock.save():
             self.note.setText(f"Swapped, not saved: {self.dock.status.text()}")
             return False
         self._remove(f)
-        self.note.setText(f"Fixed and saved: {'/'.join(f.bodyparts)} exchanged in {f.image}.")
+        self.note.setText(f"Fixed and saved: {what} exchanged in {f.image}.")
         return True
 
     def dismiss_selected(self) -> bool:
