@@ -47,7 +47,6 @@ def _write_labels(folder: Path, xy: np.ndarray, scorer: str) -> None:
     from napari_dlcflow.core.labels.collected import labels_from_dataframe, write_labels
 
     images = sorted(folder.glob("img*.png"))
-    assert len(images) == N
     cols = pd.MultiIndex.from_product([[scorer], PARTS, ["x", "y"]])
     index = pd.MultiIndex.from_tuples([("labeled-data", folder.name, p.name) for p in images])
     values = np.stack([xy[int(p.stem[3:])].reshape(-1) for p in images])
@@ -72,10 +71,11 @@ def test_one_channel_of_an_ome_tiff_from_labels_to_plots_in_micrometres(
     key = f"{project / 'videos' / 'mouse.ome.tif'}/mouse_C0.tif"
     assert key in (project / "config.yaml").read_text()
 
-    # label: every time point of channel 0, with the authors' labels
-    code, said = cli("extract-frames", project, "--n", N)
+    # label: 30 of the 40 time points of channel 0, with the authors' labels
+    code, said = cli("extract-frames", project, "--n", 30)
     assert code == 0, said
     folder = project / "labeled-data" / "mouse_C0"
+    assert len(list(folder.glob("img*.png"))) == 30
     source = pd.read_json(folder / "dlcflow-source.json", typ="series")
     assert source["choice"] == "C0" and source["pixel_size_um"] == pytest.approx(PX_UM)
     _write_labels(folder, xy, "me")
@@ -103,6 +103,24 @@ def test_one_channel_of_an_ome_tiff_from_labels_to_plots_in_micrometres(
         "pixel_size_um": pytest.approx(PX_UM),
         "frame_interval_s": pytest.approx(DT_S),
     }
+    # the later steps on the same source: a labeled video and an outlier frame to refine
+    code, said = cli("labeled-video", linked, "--choice", "C0")  # finds its analysis
+    assert code == 0, said
+    (labeled,) = (project / "videos").glob("mouse_C0DLC_*_labeled.mp4")
+    from napari_dlcflow.core.video.reader import open_frames
+
+    with open_frames(labeled) as rendered:
+        assert (rendered.meta.n_frames, rendered.meta.height, rendered.meta.width) == (N, 120, 160)
+        assert rendered.meta.fps == pytest.approx(1 / DT_S)
+    unlabeled = sorted(set(range(N)) - {int(p.stem[3:]) for p in folder.glob("img*.png")})
+    code, said = cli(
+        "extract-outliers", project, linked, "--choice", "C0", "--criteria", "manual",
+        "--frames", str(unlabeled[0]),
+    )  # fmt: skip
+    assert code == 0, said
+    machine = pd.read_hdf(next(folder.glob("machinelabels-iter0.h5")))
+    assert [Path(str(r[-1])).stem for r in machine.index] == [f"img{unlabeled[0]:02d}"]
+
     # the network saw channel 0's pixels: after 8 epochs from scratch on 38 frames it is near
     # its training labels (the tracked parts within a few pixels of 160 x 120 frames)
     err = np.linalg.norm(pred.data[:, :, :2] - xy, axis=-1)

@@ -129,7 +129,7 @@ def cmd_labeled_video(args: argparse.Namespace) -> int:
         from napari_dlcflow.cli.batch import batch_labeled
 
         return batch_labeled(args)
-    video = Path(args.video)
+    video = Path(sources([args.video], args.choice)[0])
     analysis = Path(args.analysis) if args.analysis else None
     if analysis is None:
         found = find_analysis_files(video, filtered=args.filtered)
@@ -237,6 +237,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("labeled-video", help="render a video with the predictions drawn on")
     p.add_argument("video", help="the video (with --cluster: a folder of videos, or one)")
+    add_choice(p)
     p.add_argument("--analysis", help="analysis .h5 (default: the newest beside the video)")
     p.add_argument("--filtered", action="store_true", help="use the _filtered.h5")
     p.add_argument("--config", help="config.yaml for skeleton and pcutoff")

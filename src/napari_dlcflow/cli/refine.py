@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from napari_dlcflow.cli.options import add_config, add_device, add_model_options
+from napari_dlcflow.cli.options import (
+    add_choice,
+    add_config,
+    add_device,
+    add_model_options,
+    sources,
+)
 
 __all__ = ["register"]
 
@@ -51,7 +57,9 @@ def cmd_extract_outliers(args: argparse.Namespace) -> int:
         use_crop=args.crop,
         seed=args.seed,
     )
-    videos = args.videos or list(project.videos)
+    if args.choice and not args.videos:
+        raise ValueError("--choice needs the videos it applies to")
+    videos = sources(args.videos, args.choice) if args.videos else list(project.videos)
     if args.analysis and len(videos) != 1:
         raise ValueError("--analysis names one file: give exactly one video with it")
     failed = 0
@@ -173,6 +181,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("extract-outliers", help="extract frames where the model is likely wrong")
     add_config(p)
     p.add_argument("videos", nargs="*", help="analysed videos (default: all in video_sets)")
+    add_choice(p)
     p.add_argument(
         "--analysis",
         help="the analysis h5 (default: newest beside the video; its tracked _el.h5 if any)",

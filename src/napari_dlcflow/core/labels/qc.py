@@ -61,6 +61,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,6 +77,12 @@ from napari_dlcflow.core.labels.qc_finding import (
     grade,
 )
 from napari_dlcflow.core.labels.qc_identity import identity_checks, identity_fix
+from napari_dlcflow.core.labels.qc_scene import (
+    offset_residuals,
+    offsets,
+    residuals,
+    scene_from_motion,
+)
 from napari_dlcflow.core.labels.qc_shape import Group as _Group
 from napari_dlcflow.core.labels.qc_shape import Pose as _Pose
 from napari_dlcflow.core.labels.qc_shape import ShapeModel as _ShapeModel
@@ -101,6 +108,7 @@ __all__ = [
     "QCSettings",
     "check_labels",
     "declared_pairs",
+    "declared_scene_parts",
     "declared_views",
     "dismiss",
     "dismissed_keys",
@@ -207,6 +215,13 @@ def declared_views(project_root: str | os.PathLike) -> dict[str, list[str]]:
     if not isinstance(views, dict):
         return {}
     return {str(k): [str(p) for p in v] for k, v in views.items() if isinstance(v, list | tuple)}
+
+
+def declared_scene_parts(project_root: str | os.PathLike) -> list[str] | None:
+    """Parts the user declared as scene parts (``label_qc: scene_parts: [...]``): points that
+    do not move with the animal. None when the sidecar does not say (found from the data)."""
+    parts = _qc_settings(project_root).get("scene_parts")
+    return None if parts is None else [str(p) for p in parts]
 
 
 def dismissed_keys(project_root: str | os.PathLike) -> set[str]:
@@ -422,7 +437,12 @@ def _duplicates(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding])
                     )
 
 
-def _leftovers(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding]) -> None:
+def _leftovers(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding]) -> set[str]:
+    """Leftover points; returns the parts that stay put in at least ``leftover_habit`` of the
+    project's pairs of consecutive images where the animal moved (planted legs, a labeling
+    habit): their leftovers must also be implausible to be likely mistakes."""
+    pairs = np.zeros(len(group.parts))
+    still = np.zeros(len(group.parts))
     last: dict[tuple[str, str], int] = {}
     for i, pose in enumerate(group.poses):
         key = (pose.folder, pose.individual)
@@ -436,6 +456,9 @@ def _leftovers(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding]) 
             continue
         move = np.abs(p - q)
         size = _size(p)
+        if float(np.median(move[both])) >= max(s.leftover_moved_px, s.leftover_moved * size):
+            pairs += both
+            still += both & (move <= s.leftover_px)
         for k in np.flatnonzero(both & (move <= s.leftover_px)):
             others = both.copy()
             others[k] = False
@@ -457,6 +480,13 @@ def _leftovers(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding]) 
                     f"{group.poses[j].image} while the other points moved {moved:.0f} px",
                 )
             )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = still / pairs
+    return {
+        bp
+        for bp, r, n in zip(group.parts, rate, still, strict=True)
+        if r >= s.leftover_habit and n >= s.leftover_habit_n
+    }
 
 
 def _missing(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding]) -> None:
@@ -627,6 +657,10 @@ def _shape_checks(
         typical = complex(np.nanmedian(v.real), np.nanmedian(v.imag))
         dev = np.abs(v - typical)
         med, spread = _mad_z(dev)
+        # an edge with a heavy tail (a leg, a tail: several joints) is scaled by its tail too
+        if np.isfinite(dev).sum() >= 10:
+            tail = float(np.nanquantile(dev, s.skeleton_quantile))
+            spread = max(spread, (tail - med) / NormalDist().inv_cdf(s.skeleton_quantile))
         for i, pose in enumerate(group.poses):
             if not np.isfinite(dev[i]) or (i, a) in busy or (i, b) in busy:
                 continue
@@ -730,7 +764,11 @@ def check_labels(
     between = [k for k in ("identity", "overlap") if k in want]
     groups = _groups(tables)
     views = declared_views(project.root)
-    for gname, group in _by_view(groups, views).items():
+    bodies, scenes = _split_scene(groups, declared_scene_parts(project.root), views, s)
+    for scene in scenes.values():
+        _scene_checks(scene, outside, want, s, out)
+    views_of_all = _by_view(groups, views)
+    for gname, group in _by_view(bodies, views).items():
         X = group.array()
         index = {(p.folder, p.image, p.individual): i for i, p in enumerate(group.poses)}
         Xo = X.copy()  # without the points outside the image
@@ -739,10 +777,13 @@ def check_labels(
             if i is not None and f.bodyparts[0] in group.parts:
                 Xo[i, group.parts.index(f.bodyparts[0])] = np.nan + 0j
         before = len(out)
-        if "duplicate" in want:
-            _duplicates(group, Xo, s, out)
+        if "duplicate" in want:  # on all parts, the scene's too (a hand on the joystick)
+            full = views_of_all.get(gname)
+            if full is not None:
+                _duplicates(full, _without(full, outside), s, out)
+        habit: set[str] = set()
         if "leftover" in want:
-            _leftovers(group, Xo, s, out)
+            habit = _leftovers(group, Xo, s, out)
         if "missing" in want:
             _missing(group, X, s, out)
         if between and gname.startswith("animal"):
@@ -755,6 +796,8 @@ def check_labels(
         busy: set[tuple[int, int]] = set()
         Xs = X.copy()
         for f in [*outside, *out[before:]]:
+            if f.kind == "duplicate" and not set(f.bodyparts) <= set(group.parts):
+                continue
             i = index.get((f.folder, f.image, f.individual))
             if i is None or f.kind not in ("outside", "duplicate", "leftover"):
                 continue
@@ -767,6 +810,7 @@ def check_labels(
         model = _ShapeModel(Xs)
         if not model.valid:
             continue
+        _plausible_leftovers(out, before, group.parts, habit, index, Xo, Xs, model, s)
         skeleton = list(project.skeleton) if gname.startswith("animal") else []
         found: list[Finding] = []
         if "crossed" in want and gname.startswith("animal"):
@@ -791,12 +835,160 @@ def check_labels(
         _views(groups, views, s, out)
     out = _seen_in_another_view(out, groups, views)
     out = _runs_are_notes(out, tables, s)
+    out = _border_notes(out, tables, s)
     out = [replace(f, severity=grade(f.kind, f.score)) for f in out]
     order = {k: n for n, k in enumerate(KINDS)}
     out.sort(
         key=lambda f: (SEVERITIES.index(f.severity), -f.score, order[f.kind], f.folder, f.image)
     )
     return out
+
+
+def _without(group: _Group, outside: Sequence[Finding]) -> np.ndarray:
+    """The group's poses without the points outside the image."""
+    X = group.array()
+    index = {(p.folder, p.image, p.individual): i for i, p in enumerate(group.poses)}
+    for f in outside:
+        i = index.get((f.folder, f.image, f.individual))
+        if i is not None and f.bodyparts[0] in group.parts:
+            X[i, group.parts.index(f.bodyparts[0])] = np.nan + 0j
+    return X
+
+
+def _subgroup(group: _Group, parts: Sequence[str]) -> _Group:
+    idx = [group.parts.index(p) for p in parts]
+    sub = _Group(parts=list(parts))
+    sub.poses = [_Pose(q.folder, q.image, q.individual, q.xy[idx]) for q in group.poses]
+    return sub
+
+
+def _split_scene(
+    groups: dict[str, _Group],
+    declared: list[str] | None,
+    views: dict[str, list[str]],
+    s: QCSettings,
+) -> tuple[dict[str, _Group], dict[str, _Group]]:
+    """Each group without its scene parts (declared, else found from the motion), and the
+    scene parts of each group that has some (same name, same poses)."""
+    bodies: dict[str, _Group] = {}
+    scenes: dict[str, _Group] = {}
+    for gname, group in groups.items():
+        if declared is not None:
+            scene = [p for p in group.parts if p in declared]
+        else:  # per view: a mirror view moves the other way, centroids across views cancel
+            found = {
+                p
+                for view in _by_view({gname: group}, views).values()
+                for p in scene_from_motion(view, view.array(), s.scene_ratio, s.min_poses)
+            }
+            scene = [p for p in group.parts if p in found]
+        rest = [p for p in group.parts if p not in scene]
+        if not scene or not rest:
+            bodies[gname] = group
+            continue
+        bodies[gname] = _subgroup(group, rest)
+        scenes[gname] = _subgroup(group, scene)
+    return bodies, scenes
+
+
+def _scene_checks(
+    scene: _Group,
+    outside: Sequence[Finding],
+    want: Sequence[str],
+    s: QCSettings,
+    out: list[Finding],
+) -> None:
+    """Unlabeled parts and misplaced points among the scene parts (no leftovers:
+    a fixed object's identical label in consecutive images is expected). Scene parts keep
+    their offsets to each other: a point far from where the others put it is misplaced (two
+    scene parts: their edge is off)."""
+    X = _without(scene, outside)
+    if "leftover" in want:  # a fixed object never moves, so only a moving one can be left
+        _leftovers(scene, X, s, out)
+    if "missing" in want:
+        _missing(scene, scene.array(), s, out)
+    if len(scene.parts) < 2 or int(np.isfinite(X).all(axis=1).sum()) < s.min_poses:
+        return
+    E, stats = offset_residuals(X)
+    pair = len(scene.parts) == 2
+    kind = "skeleton" if pair else "misplaced"
+    if kind not in want:
+        return
+    lim, least = (s.skeleton_z if pair else s.misplaced_z), s.misplaced_min
+    top = s.skeleton_mistake if pair else s.misplaced_mistake
+    for i, pose in enumerate(scene.poses):
+        zs = np.array([(E[i, k] - m) / sd for k, (m, sd) in enumerate(stats)])
+        zs[~np.isfinite(zs)] = -np.inf
+        k = int(np.argmax(zs))
+        if zs[k] < lim or E[i, k] < least:
+            continue
+        if not pair and np.isfinite(X[i]).sum() >= 3:
+            # the culprit: the point without which the others agree best (a point far off
+            # drags the others' predictions, so they may stand out more than itself)
+            off, extent = offsets(X)
+            cost = {}
+            for c in np.flatnonzero(np.isfinite(X[i])):
+                o = np.isfinite(X[i])
+                o[c] = False
+                ec = residuals(X[i], off, extent, o)
+                zc = [max((ec[j] - stats[j][0]) / stats[j][1], 0.0) for j in np.flatnonzero(o)]
+                cost[int(c)] = float(np.sum(np.square(zc)))
+            k = min(cost, key=cost.__getitem__)
+            if zs[k] < lim or E[i, k] < least:
+                continue
+        parts = tuple(scene.parts) if pair else (scene.parts[k],)
+        out.append(
+            Finding(
+                kind,
+                pose.folder,
+                pose.image,
+                pose.individual,
+                parts,
+                round(float(zs[k]) / top, 2),
+                f"{_name(pose.individual, scene.parts[k])} is {E[i, k]:.2f} scene extents "
+                f"from where the other scene points put it (usually {stats[k][0]:.2f})",
+            )
+        )
+
+
+def _plausible_leftovers(
+    out: list[Finding],
+    start: int,
+    parts: Sequence[str],
+    habit: set[str],
+    index: dict[tuple[str, str, str], int],
+    X: np.ndarray,
+    Xs: np.ndarray,
+    model: _ShapeModel,
+    s: QCSettings,
+) -> None:
+    """Leftovers of ``out[start:]`` on parts that often stay put (``habit``) whose carried
+    point is plausible where it is under the shape model (a planted leg while the body
+    moves) become notes. ``X`` holds the carried
+    points, ``Xs`` the poses the model was built from (without them)."""
+    rows = [n for n in range(start, len(out)) if out[n].kind == "leftover"]
+    if not rows:
+        return
+    ref = model.ref
+    E = np.array([_loo(ref, p, np.isfinite(p) & np.isfinite(ref)) for p in Xs])
+    stats = [_mad_z(E[:, k]) for k in range(E.shape[1])]
+    for n in rows:
+        f = out[n]
+        i = index.get((f.folder, f.image, f.individual))
+        if i is None or f.bodyparts[0] not in parts or f.bodyparts[0] not in habit:
+            continue
+        k = list(parts).index(f.bodyparts[0])
+        p = Xs[i].copy()
+        p[k] = X[i, k]
+        e = _loo(ref, p, np.isfinite(p) & np.isfinite(ref))[k]
+        z = (e - stats[k][0]) / stats[k][1]
+        if not np.isfinite(z) or z >= s.leftover_z:  # implausible, or nothing to tell
+            continue
+        out[n] = replace(
+            f,
+            score=min(f.score, 0.99),
+            reason=f"{f.reason}; it is plausible there (z {z:.1f})",
+        )
 
 
 def _views(
@@ -866,6 +1058,49 @@ def _runs_are_notes(
                         reason=f"{f.reason} (and in {j - start - 1} neighbouring images)",
                     )
             start = j
+    return out
+
+
+_BORDER_KINDS = ("duplicate", "leftover", "misplaced", "skeleton", "views")
+
+
+def _border_notes(
+    findings: list[Finding], tables: Sequence[tuple[Path, Labels]], s: QCSettings
+) -> list[Finding]:
+    """Findings on a point at the image border (within ``border_px``: the part leaves the
+    frame and is labeled where it does, a labeling convention) are notes, saying so."""
+    rows = {
+        (folder.name, row[-1]): (folder, labels, r)
+        for folder, labels in tables
+        for r, row in enumerate(labels.images)
+    }
+    sizes: dict[tuple[str, str], tuple[int, int] | None] = {}
+    out = []
+    for f in findings:
+        where = rows.get((f.folder, f.image))
+        if f.kind not in _BORDER_KINDS or f.score < 1.0 or where is None:
+            out.append(f)
+            continue
+        folder, labels, r = where
+        if (f.folder, f.image) not in sizes:
+            sizes[(f.folder, f.image)] = _image_size(folder / f.image)
+        hw = sizes[(f.folder, f.image)]
+        at = []
+        for bp in f.bodyparts:
+            key = (f.individual, bp)
+            if hw is None or key not in labels.keypoints:
+                continue
+            x, y = labels.xy[r, labels.keypoints.index(key)]
+            h, w = hw
+            at.append(bool(min(x, y, w - x, h - y) <= s.border_px))
+        hit = all(at) if f.kind == "duplicate" else any(at)
+        if at and hit:
+            f = replace(
+                f,
+                score=min(f.score, 0.99),
+                reason=f"{f.reason} (at the image border: the part leaves the frame)",
+            )
+        out.append(f)
     return out
 
 

@@ -202,6 +202,25 @@ class QCSettings:
     crossed_ratio, crossed_min : float
         A point at least ``crossed_min`` body sizes from where its animal puts it and this
         many times closer to where another animal puts that part.
+    scene_ratio : float
+        A part whose image position moves, relative to the median of the animal's other
+        parts, this many times as much as the typical part does is a scene part (an
+        obstacle, a joystick): checked apart from the animal
+        (:mod:`~napari_dlcflow.core.labels.qc_scene`).
+    skeleton_quantile : float
+        An edge's spread is at least what this quantile of its deviations says under a normal
+        law (legs and tails, with heavy tails, are scaled by them).
+    leftover_z : float
+        A leftover of a part that often stays put (``leftover_habit``) is a likely mistake only
+        when the carried point is this implausible where it is (robust z of its leave-one-out
+        residual under the shape model); else a note.
+    leftover_habit, leftover_habit_n : float, int
+        A part that stays put in at least this fraction (and number) of the pairs of
+        consecutive images where the animal moved (planted legs, a labeling habit) gets the
+        ``leftover_z`` test.
+    border_px : float
+        A point within this many pixels of the image border marks a part leaving the frame
+        (a labeling convention): findings on it are notes.
     """
 
     outside_margin: float = 0.0
@@ -238,3 +257,9 @@ class QCSettings:
     overlap_frac: float = 0.25
     crossed_ratio: float = 3.0
     crossed_min: float = 0.5
+    scene_ratio: float = 2.0
+    skeleton_quantile: float = 0.9
+    leftover_z: float = 2.5
+    leftover_habit: float = 0.02
+    leftover_habit_n: int = 3
+    border_px: float = 1.5

@@ -11,8 +11,9 @@ behind. The default name follows DeepLabCut: ``<analysis stem>_p<pcutoff x 100>_
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -246,7 +247,7 @@ def render_labeled_video(
     """
     import av
 
-    from napari_dlcflow.core.video.probe import VideoError, probe_video
+    from napari_dlcflow.core.video.probe import VideoError
 
     if codec not in CODECS:
         raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
@@ -260,7 +261,6 @@ def render_labeled_video(
         pred = pred.with_data(shifted)
         pred.path = source_path
     src = Path(video)
-    info = probe_video(src)
     if out is None:
         if pred.path is None:
             raise ValueError("give an output path for predictions that were not read from a file")
@@ -275,27 +275,21 @@ def render_labeled_video(
     )
     animal_colors = [colors[pred.individuals.index(a)] for a in animals]
     rows = {int(f): i for i, f in enumerate(pred.frames)}
-    r = radius if radius is not None else max(2.0, min(info.width, info.height) / 120)
     total = pred.n_frames
-    width, height = info.width + info.width % 2, info.height + info.height % 2
-    rate = Fraction(info.fps).limit_denominator(1001) if info.fps > 0 else Fraction(30)
     done = 0
     try:
-        with atomic_writer(final, backup=False) as tmp:
-            with (
-                av.open(str(src)) as inp,
-                VideoWriter(
-                    tmp, width=width, height=height, fps=rate, codec=codec, crf=crf
-                ) as outv,
-            ):
-                stream_in = inp.streams.video[0]
-                stream_in.thread_type = "AUTO"
+        with atomic_writer(final, backup=False) as tmp, _rgb_frames(src) as (w, h, fps, frames):
+            r = radius if radius is not None else max(2.0, min(w, h) / 120)
+            width, height = w + w % 2, h + h % 2
+            rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
+            with VideoWriter(
+                tmp, width=width, height=height, fps=rate, codec=codec, crf=crf
+            ) as outv:
                 if on_progress:
                     on_progress(0, total)
-                for i, frame in enumerate(inp.decode(stream_in)):
+                for i, img in enumerate(frames):
                     if should_stop and should_stop():
                         raise _Cancelled
-                    img = frame.to_ndarray(format="rgb24")
                     if img.shape[:2] != (height, width):
                         padded = np.zeros((height, width, 3), np.uint8)
                         padded[: img.shape[0], : img.shape[1]] = img
@@ -337,3 +331,33 @@ def render_labeled_video(
 
 class _Cancelled(Exception):
     pass
+
+
+@contextlib.contextmanager
+def _rgb_frames(
+    video: Path,
+) -> Iterator[tuple[int, int, float, Iterator[np.ndarray]]]:
+    """``(width, height, fps, frames)`` of ``video`` as 8-bit RGB: a video decoded by PyAV in
+    order, any other source (a microscopy file's chosen channel, a TIFF stack, an image folder:
+    ``core/video/source.py``) read as the network saw it (:class:`Rgb8Frames`), its frame
+    interval as the rate."""
+    import av
+
+    from napari_dlcflow.core.video.probe import probe_video
+    from napari_dlcflow.core.video.reader import VIDEO_SUFFIXES
+    from napari_dlcflow.core.video.source import Rgb8Frames, parse_source_key
+
+    ref = parse_source_key(video)
+    if not ref.choice and ref.path.suffix.lower() in VIDEO_SUFFIXES:
+        info = probe_video(ref.path)
+        with av.open(str(ref.path)) as inp:
+            stream = inp.streams.video[0]
+            stream.thread_type = "AUTO"
+            decoded = (f.to_ndarray(format="rgb24") for f in inp.decode(stream))
+            yield info.width, info.height, info.fps, decoded
+        return
+    with ref.open() as src:
+        rgb = Rgb8Frames(src)
+        dt = src.meta.frame_interval_s
+        fps = 1.0 / dt if dt else float(src.meta.fps or 0.0)
+        yield rgb.meta.width, rgb.meta.height, fps, (rgb.frame(i) for i in range(len(rgb)))

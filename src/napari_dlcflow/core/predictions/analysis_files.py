@@ -390,16 +390,19 @@ def find_analysis_files(
     Parameters
     ----------
     video : path-like
-        The video (only its stem is used).
+        The video, or a ``video_sets`` key with a channel/z/scene choice (only the stem of
+        what it names is used: ``cells_C1``).
     folder : path-like, optional
         Where to look; defaults to the video's folder (DLC's default ``destfolder``).
     filtered : bool
         Return the ``_filtered.h5`` files instead of the raw ones.
     """
-    v = Path(video)
-    where = Path(folder) if folder is not None else v.parent
+    from napari_dlcflow.core.video.source import parse_source_key
+
+    ref = parse_source_key(video)  # a channel of a microscopy file: its file's folder
+    where = Path(folder) if folder is not None else ref.path.parent
     found: list[tuple[Path, int]] = []
-    for p in where.glob(f"{_glob_escape(v.stem)}DLC*.h5"):
+    for p in where.glob(f"{_glob_escape(ref.stem)}DLC*.h5"):
         if p.name.startswith(".") or p.stem.endswith("_filtered") != filtered:
             continue
         if _is_skeleton_output(p):

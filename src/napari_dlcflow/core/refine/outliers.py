@@ -486,8 +486,10 @@ def extract_outliers(
 
     if spec is None:
         spec = OutlierSpec(n=int(project.get("numframes2pick") or 20))
+    from napari_dlcflow.core.video.source import parse_source_key
+
     video = Path(video)
-    if not video.is_file():
+    if not parse_source_key(video).path.exists():  # a channel's key names its file
         raise FileNotFoundError(f"{video}: no such video")
     path = _analysis_for(project, video, analysis)
     pred = read_predictions(path)
