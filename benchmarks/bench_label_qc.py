@@ -107,6 +107,19 @@ def copied_project(src: Path, dest: Path) -> Path:
     return dest
 
 
+def reaching_project(src: Path, work: Path) -> Path:
+    """The Reaching example, its joystick declared a scene part as a user would (sidecar
+    ``label_qc: scene_parts``): the joystick moves when pushed, so it is not found from the
+    motion, and it is not part of the mouse's shape."""
+    from napari_dlcflow.core.project.sidecar import Sidecar
+
+    root = copied_project(src, work / "reaching")
+    side = Sidecar.load(root)
+    side.label_qc = {**side.label_qc, "scene_parts": ["Joystick1", "Joystick2"]}
+    side.save(root)
+    return root
+
+
 def imported_project(source: Path, name: str, work: Path) -> Path:
     """A foreign label file (Lightning Pose CSV, SLEAP...) imported into a new project (cached)."""
     from napari_dlcflow.core.formats import read_foreign
@@ -426,7 +439,7 @@ def project_paths(args: argparse.Namespace, work: Path) -> dict[str, Path | str]
         "flies": (SHARED / "sleap-tests" / "tracks" / "clip.slp", flies_project),
         "reaching": (
             Path(args.reaching) if args.reaching else None,
-            lambda w: copied_project(Path(args.reaching), w / "reaching"),
+            lambda w: reaching_project(Path(args.reaching), w),
         ),
         "mirror-mouse": (
             Path(args.mirror_mouse) / "CollectedData.csv" if args.mirror_mouse else None,

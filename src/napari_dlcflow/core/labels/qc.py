@@ -16,7 +16,9 @@ and returns :class:`Finding` objects, most suspicious first. Reading never write
     :func:`identity_fix`).
 ``leftover``
     A point identical to the one in the previous labeled image of the same folder while the
-    animal's other points moved (a point that was not moved on).
+    animal's other points moved (a point that was not moved on). A note when the part stays
+    put in the image across the project (a head-fixed nose), or when the part often stays put
+    (planted legs: ``leftover_habit``) and the carried point is plausible where it is.
 ``swap``
     A left/right pair (from the names: ``left``/``right``, ``L``/``R``, ``_l``/``_r`` ... or
     declared in the sidecar) whose exchange makes the pose fit the project's shape model much
@@ -45,6 +47,14 @@ findings below a kind's mistake threshold are notes) and says why in one sentenc
 (``Finding.why``). Scores are comparable across kinds: the evidence over the kind's threshold
 of a likely mistake (1.0 at the threshold). Thresholds are in :class:`QCSettings`, tuned on
 seeded injected mistakes (``benchmarks/bench_label_qc.py``).
+
+Scene parts (an obstacle, a joystick: points that do not move with the animal; from the
+sidecar, ``label_qc: scene_parts``, else found from the motion by
+:mod:`~napari_dlcflow.core.labels.qc_scene`) are taken out of the animal's shape model,
+skeleton and leftover checks and checked among themselves (their offsets to each other).
+Findings on a point within ``border_px`` of the image border (a part leaving the frame) are
+notes. A duplicate in one view that the other view confirms (both parts labeled there,
+each agreeing with its counterpart) is a real overlap: a note.
 
 Images that hold several views (a mirror, tiled cameras) are checked per view: views from the
 sidecar (``label_qc: views``) or from the body-part names (``nose_top``/``nose_bot``,
@@ -78,6 +88,7 @@ from napari_dlcflow.core.labels.qc_finding import (
 )
 from napari_dlcflow.core.labels.qc_identity import identity_checks, identity_fix
 from napari_dlcflow.core.labels.qc_scene import (
+    fixed_parts,
     offset_residuals,
     offsets,
     residuals,
@@ -437,10 +448,17 @@ def _duplicates(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding])
                     )
 
 
-def _leftovers(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding]) -> set[str]:
+def _leftovers(
+    group: _Group,
+    X: np.ndarray,
+    s: QCSettings,
+    out: list[Finding],
+    fixed: Sequence[str] = (),
+) -> set[str]:
     """Leftover points; returns the parts that stay put in at least ``leftover_habit`` of the
     project's pairs of consecutive images where the animal moved (planted legs, a labeling
-    habit): their leftovers must also be implausible to be likely mistakes."""
+    habit): their leftovers must also be implausible to be likely mistakes. Leftovers of
+    ``fixed`` parts (that stay put in the image while the others move) are notes."""
     pairs = np.zeros(len(group.parts))
     still = np.zeros(len(group.parts))
     last: dict[tuple[str, str], int] = {}
@@ -468,17 +486,16 @@ def _leftovers(group: _Group, X: np.ndarray, s: QCSettings, out: list[Finding]) 
             if moved < max(s.leftover_moved_px, s.leftover_moved * size):
                 continue
             bp = group.parts[k]
+            score = round(moved / max(size, 1e-6) / s.leftover_mistake, 2)
+            reason = (
+                f"{_name(pose.individual, bp)} is exactly where it was in "
+                f"{group.poses[j].image} while the other points moved {moved:.0f} px"
+            )
+            if bp in fixed:
+                score = min(score, 0.99)
+                reason += "; this part stays put in the image across the project"
             out.append(
-                Finding(
-                    "leftover",
-                    pose.folder,
-                    pose.image,
-                    pose.individual,
-                    (bp,),
-                    round(moved / max(size, 1e-6) / s.leftover_mistake, 2),
-                    f"{_name(pose.individual, bp)} is exactly where it was in "
-                    f"{group.poses[j].image} while the other points moved {moved:.0f} px",
-                )
+                Finding("leftover", pose.folder, pose.image, pose.individual, (bp,), score, reason)
             )
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = still / pairs
@@ -683,6 +700,54 @@ def _shape_checks(
             )
 
 
+def _sparse_edges(
+    group: _Group,
+    X: np.ndarray,
+    skeleton: Sequence[tuple[str, str]],
+    s: QCSettings,
+    told: set[tuple[str, str, str, str]],
+    out: list[Finding],
+) -> None:
+    """Skeleton edges of poses with fewer than three labeled points (no shape to fit: a hand
+    and a finger): an edge far longer or shorter than that edge is anywhere in the project
+    (robust z of its log length). Edges from ``skeleton``, else every pair of parts."""
+    sparse = np.isfinite(X).sum(axis=1) < 3
+    if not sparse.any():
+        return
+    K = len(group.parts)
+    edges = [
+        (group.parts.index(a), group.parts.index(b))
+        for a, b in skeleton
+        if a in group.parts and b in group.parts
+    ] or [(a, b) for a in range(K) for b in range(a + 1, K)]
+    for a, b in edges:
+        length = np.abs(X[:, a] - X[:, b])
+        if int(np.isfinite(length).sum()) < s.min_poses:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = np.abs(np.log(length / np.nanmedian(length)))
+        med, spread = _mad_z(dev)
+        for i in np.flatnonzero(sparse & np.isfinite(dev)):
+            q = group.poses[i]
+            if {(q.folder, q.image, q.individual, group.parts[c]) for c in (a, b)} & told:
+                continue
+            zs = (dev[i] - med) / spread
+            if zs < s.skeleton_z or dev[i] < np.log1p(s.skeleton_min):
+                continue
+            out.append(
+                Finding(
+                    "skeleton",
+                    q.folder,
+                    q.image,
+                    q.individual,
+                    (group.parts[a], group.parts[b]),
+                    round(float(zs) / s.skeleton_mistake, 2),
+                    f"edge {group.parts[a]}-{group.parts[b]} is {np.exp(dev[i]):.1f}x longer or "
+                    "shorter than usual (too few points here to say which one is off)",
+                )
+            )
+
+
 def _model_findings(frames: EvalFrames, s: QCSettings, out: list[Finding]) -> None:
     """Labels the evaluated snapshot of ``frames`` confidently disagrees with."""
     for n, img in enumerate(frames.images):
@@ -783,12 +848,20 @@ def check_labels(
                 _duplicates(full, _without(full, outside), s, out)
         habit: set[str] = set()
         if "leftover" in want:
-            habit = _leftovers(group, Xo, s, out)
+            fixed = fixed_parts(group, Xo, s.scene_ratio, s.min_poses)
+            habit = _leftovers(group, Xo, s, out, fixed)
         if "missing" in want:
             _missing(group, X, s, out)
         if between and gname.startswith("animal"):
             identity_checks(group, Xo, None, between, s, set(), _frame_number, out)
         shape_kinds = {"swap", "misplaced", "skeleton", "crossed"} & set(want)
+        if "skeleton" in want and gname.startswith("animal"):
+            told = {
+                (f.folder, f.image, f.individual, bp)
+                for f in [*outside, *out[before:]]
+                for bp in f.bodyparts
+            }
+            _sparse_edges(group, Xo, list(project.skeleton), s, told, out)
         labeled = int((np.isfinite(X).sum(axis=1) >= 3).sum())
         if not shape_kinds or labeled < s.min_poses or len(group.parts) < 3:
             continue
@@ -834,6 +907,7 @@ def check_labels(
     if "views" in want:
         _views(groups, views, s, out)
     out = _seen_in_another_view(out, groups, views)
+    out = _overlap_in_one_view(out, groups, views, s)
     out = _runs_are_notes(out, tables, s)
     out = _border_notes(out, tables, s)
     out = [replace(f, severity=grade(f.kind, f.score)) for f in out]
@@ -898,10 +972,10 @@ def _scene_checks(
     s: QCSettings,
     out: list[Finding],
 ) -> None:
-    """Unlabeled parts and misplaced points among the scene parts (no leftovers:
-    a fixed object's identical label in consecutive images is expected). Scene parts keep
-    their offsets to each other: a point far from where the others put it is misplaced (two
-    scene parts: their edge is off)."""
+    """Leftovers, unlabeled parts and misplaced points among the scene parts. A leftover is a
+    scene point left where it was while the other scene points moved (a fixed object, whose
+    points all stay put, gives none). Scene parts keep their offsets to each other: a point
+    far from where the others put it is misplaced (two scene parts: their edge is off)."""
     X = _without(scene, outside)
     if "leftover" in want:  # a fixed object never moves, so only a moving one can be left
         _leftovers(scene, X, s, out)
@@ -946,7 +1020,8 @@ def _scene_checks(
                 parts,
                 round(float(zs[k]) / top, 2),
                 f"{_name(pose.individual, scene.parts[k])} is {E[i, k]:.2f} scene extents "
-                f"from where the other scene points put it (usually {stats[k][0]:.2f})",
+                f"from where the other scene points put it (usually {stats[k][0]:.2f})"
+                + ("; one of the two is off" if pair else ""),
             )
         )
 
@@ -1101,6 +1176,48 @@ def _border_notes(
                 reason=f"{f.reason} (at the image border: the part leaves the frame)",
             )
         out.append(f)
+    return out
+
+
+def _overlap_in_one_view(
+    findings: list[Finding],
+    groups: dict[str, _Group],
+    declared: dict[str, list[str]],
+    s: QCSettings,
+) -> list[Finding]:
+    """A duplicate in one view whose two parts are both labeled in another view, where each
+    agrees with its counterpart (no view disagreement, even at half the threshold), is a real
+    overlap of that view (a hind paw behind the fore paw seen from the side): a note."""
+    out = list(findings)
+    for group in groups.values():
+        views = split_views(group.parts, declared)
+        if len(views) < 2:
+            continue
+        other = counterparts(views)
+        X = group.array()
+        doubtful = {
+            (i, p)
+            for i, a, b, _, _ in view_disagreements(X, group.parts, views, s.views_z / 2)
+            for p in (a, b)
+        }
+        rows = {(q.folder, q.image, q.individual): i for i, q in enumerate(group.poses)}
+        for n, f in enumerate(out):
+            i = rows.get((f.folder, f.image, f.individual))
+            if f.kind != "duplicate" or i is None or f.score < 1.0 or len(f.bodyparts) != 2:
+                continue
+            if not all(bp in group.parts and other.get(bp) for bp in f.bodyparts):
+                continue
+            seen = all(
+                any(np.isfinite(X[i, group.parts.index(q)]) for q in other[bp])
+                for bp in f.bodyparts
+            )
+            agree = not any((i, q) in doubtful for bp in f.bodyparts for q in [bp, *other[bp]])
+            if seen and agree:
+                out[n] = replace(
+                    f,
+                    score=min(f.score, 0.99),
+                    reason=f"{f.reason}? (the other view agrees with both: a real overlap)",
+                )
     return out
 
 

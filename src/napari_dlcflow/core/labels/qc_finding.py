@@ -261,5 +261,5 @@ class QCSettings:
     skeleton_quantile: float = 0.9
     leftover_z: float = 2.5
     leftover_habit: float = 0.02
-    leftover_habit_n: int = 3
+    leftover_habit_n: int = 5
     border_px: float = 1.5

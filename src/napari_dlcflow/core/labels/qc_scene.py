@@ -16,7 +16,7 @@ import numpy as np
 
 from napari_dlcflow.core.labels.qc_shape import Group, mad_z
 
-__all__ = ["offset_residuals", "offsets", "residuals", "scene_from_motion"]
+__all__ = ["fixed_parts", "offset_residuals", "offsets", "residuals", "scene_from_motion"]
 
 
 def _centred(group: Group, X: np.ndarray) -> np.ndarray:
@@ -60,6 +60,20 @@ def scene_from_motion(group: Group, X: np.ndarray, ratio: float, min_poses: int)
     K = len(group.parts)
     if K < 4:
         return []
+    ratios = _ratios(group, X, min_poses)
+    if len(ratios) < 3:
+        return []
+    # relative to the typical part: a part fixed in the image (a head-fixed nose) pulls the
+    # other parts' median towards rest, so every ratio grows alike
+    typical = float(np.median(list(ratios.values())))
+    out = [group.parts[k] for k, r in ratios.items() if r >= ratio * typical]
+    return out if K - len(out) >= max(3, K / 2) else []
+
+
+def _ratios(group: Group, X: np.ndarray, min_poses: int) -> dict[int, float]:
+    """Per part: its spread around its track mean over the spread of the other parts'
+    median (both in the image), where computable."""
+    K = len(group.parts)
     D = _centred(group, X)
     fin = np.isfinite(D)
     ratios: dict[int, float] = {}
@@ -76,13 +90,19 @@ def scene_from_motion(group: Group, X: np.ndarray, ratio: float, min_poses: int)
         cs = float(np.sqrt(np.mean(np.abs(c) ** 2)))
         if cs > 0:
             ratios[k] = own / cs
+    return ratios
+
+
+def fixed_parts(group: Group, X: np.ndarray, ratio: float, min_poses: int) -> list[str]:
+    """Parts of ``group`` that stay put in the image while the others move (a head-fixed
+    animal's nose): their motion, relative to the median of the other parts, is at most
+    ``1 / (2 * ratio)`` of the typical part's. An identical label in consecutive images is
+    expected there. Arguments as in :func:`scene_from_motion`."""
+    ratios = _ratios(group, X, min_poses)
     if len(ratios) < 3:
         return []
-    # relative to the typical part: a part fixed in the image (a nose on the border) pulls
-    # every part's median away from the others' motion alike
     typical = float(np.median(list(ratios.values())))
-    out = [group.parts[k] for k, r in ratios.items() if r >= ratio * typical]
-    return out if K - len(out) >= max(3, K / 2) else []
+    return [group.parts[k] for k, r in ratios.items() if r * 2 * ratio <= typical]
 
 
 def offsets(X: np.ndarray) -> tuple[np.ndarray, float]:
