@@ -49,9 +49,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         )
         if value is not None
     }
+    batch = wants_batch(args)
+    if batch and args.choice:
+        raise ValueError(
+            "--choice is not taken with --cluster yet: analyse the channel without --cluster, "
+            "or give its video_sets key (FILE/<name>_<choice><suffix>)"
+        )
+    listed = [str(Path(v)) for v in args.videos]  # with --cluster: folders and globs too
     spec = AnalysisSpec(
         config=str(find_config(args.config) if Path(args.config).is_dir() else Path(args.config)),
-        videos=sources([str(Path(v)) for v in args.videos], args.choice),
+        videos=listed if batch else sources(listed, args.choice),
         shuffle=args.shuffle,
         trainset_index=args.trainset_index,
         snapshot_index=snapshot,
@@ -64,7 +71,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         fast=args.fast,
         tracking=tracking or None,
     )
-    if wants_batch(args):
+    if batch:
         from napari_dlcflow.cli.batch import batch_analyze
 
         return batch_analyze(args, spec)
