@@ -97,6 +97,15 @@ def test_one_channel_of_an_ome_tiff_from_labels_to_plots_in_micrometres(
 
     pred = read_predictions(h5)
     assert pred.data.shape == (N, len(PARTS), 3)
+    # the same channel on the batch layer (a local Dask cluster): the same predictions
+    batch = tmp_path / "batch"
+    code, said = cli(
+        "analyze", project, linked, "--choice", "C0", "--cluster", "local", "--workers", "1",
+        "--destfolder", batch, "--summary", tmp_path / "summary.csv",
+    )  # fmt: skip
+    assert code == 0, said
+    (batch_h5,) = batch.glob("mouse_C0DLC_*.h5")
+    assert_allclose(read_predictions(batch_h5).data, pred.data, atol=1e-4)
     assert pred.meta["dlcflow_source"] == {
         "path": str(linked),
         "choice": "C0",

@@ -80,6 +80,8 @@ def expand_inputs(
     FileNotFoundError
         If an input does not exist or a folder has no matching file (naming it).
     """
+    from napari_dlcflow.core.video.source import parse_source_key
+
     out: list[str] = []
     for text in paths:
         p = Path(text)
@@ -96,7 +98,7 @@ def expand_inputs(
             if not found:
                 raise FileNotFoundError(f"no file matching {pattern!r} in folder {p}")
             out += found
-        elif p.exists():
+        elif p.exists() or parse_source_key(p).path.exists():  # a channel's key: its file
             out.append(str(p))
         else:
             raise FileNotFoundError(f"input {p} does not exist")
@@ -239,7 +241,12 @@ def batch_analyze(args: argparse.Namespace, spec: Any) -> int:
 
     from napari_dlcflow.core.batch.tasks import analysis_tasks
 
-    spec = replace(spec, videos=expand_inputs(spec.videos, args.glob))
+    videos = expand_inputs(spec.videos, args.glob)
+    if getattr(args, "choice", None):  # the same channel/z/scene of every file
+        from napari_dlcflow.cli.options import sources
+
+        videos = sources(videos, args.choice)
+    spec = replace(spec, videos=videos)
     return run_cli_batch(args, analysis_tasks(spec))
 
 

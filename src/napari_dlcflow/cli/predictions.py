@@ -50,12 +50,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if value is not None
     }
     batch = wants_batch(args)
-    if batch and args.choice:
-        raise ValueError(
-            "--choice is not taken with --cluster yet: analyse the channel without --cluster, "
-            "or give its video_sets key (FILE/<name>_<choice><suffix>)"
-        )
-    listed = [str(Path(v)) for v in args.videos]  # with --cluster: folders and globs too
+    listed = [str(Path(v)) for v in args.videos]  # with --cluster: folders, expanded there
     spec = AnalysisSpec(
         config=str(find_config(args.config) if Path(args.config).is_dir() else Path(args.config)),
         videos=listed if batch else sources(listed, args.choice),
