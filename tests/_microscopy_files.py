@@ -53,9 +53,11 @@ def write_imagej(path: Path, data: np.ndarray, axes: str = "TCYX") -> Path:
     return path
 
 
-def write_ome_zarr(path: Path, data: np.ndarray, names: str = "tcyx") -> Path:
-    """An OME-Zarr 0.5 image (metadata by ome-zarr-models, one chunk per plane) with axes
-    ``names`` and their units."""
+def write_ome_zarr(
+    path: Path, data: np.ndarray, names: str = "tcyx", tile: int | None = None
+) -> Path:
+    """An OME-Zarr 0.5 image (metadata by ome-zarr-models, one chunk per plane, or per
+    ``tile`` x ``tile`` piece of a plane) with axes ``names`` and their units."""
     import zarr
     from ome_zarr_models.v05.axes import Axis
     from ome_zarr_models.v05.image import Image
@@ -65,7 +67,9 @@ def write_ome_zarr(path: Path, data: np.ndarray, names: str = "tcyx") -> Path:
     kinds |= {"y": ("space", "micrometer"), "x": ("space", "micrometer")}
     axes = [Axis(name=n, type=kinds[n][0], unit=kinds[n][1]) for n in names]
     scale = [{"t": DT_S, "c": 1.0, "z": 2.0}.get(n, PX_UM) for n in names]
-    chunks = tuple(1 if n in "tcz" else s for n, s in zip(names, data.shape, strict=True))
+    chunks = tuple(
+        1 if n in "tcz" else (tile or s) for n, s in zip(names, data.shape, strict=True)
+    )
     spec = ArraySpec.from_array(
         data,
         chunk_grid={"name": "regular", "configuration": {"chunk_shape": chunks}},

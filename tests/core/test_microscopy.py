@@ -172,6 +172,17 @@ def test_missing_zarr_chunk(files: dict[str, Path], tcyx: np.ndarray, tmp_path: 
         assert src[5].any()
 
 
+def test_missing_tile_of_a_plane(tcyx: np.ndarray, tmp_path: Path) -> None:
+    """A plane in 2 x 2 chunks with one missing: the blank tile is found, the rest of the plane
+    holds data."""
+    tiled = write_ome_zarr(tmp_path / "tiled.ome.zarr", tcyx[:, :, :48, :64], tile=32)
+    (tiled / "0" / "c" / "3" / "0" / "1" / "1").unlink()  # time 3, channel 0, bottom right
+    with open_frames(tiled, channel=0) as src:
+        np.testing.assert_array_equal(src[2], tcyx[2, 0, :48, :64])
+        with pytest.raises(VideoError, match=r"chunk 0/c/3/0/1/1 of plane t=3"):
+            src[3]
+
+
 def test_undeclared_axis_order_asks_for_axes(tcyx: np.ndarray, tmp_path: Path) -> None:
     plain = tmp_path / "plain 4d.tif"
     tifffile.imwrite(plain, tcyx)  # shape only, no OME or ImageJ axes
