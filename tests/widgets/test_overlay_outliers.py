@@ -57,7 +57,7 @@ def _open(make_napari_viewer: Any, analysed: tuple[Any, Path, Path]) -> tuple[An
 
 def _wait(qtbot: Any, dock: OverlayDock, worker: Any) -> None:
     assert worker is not None, dock.outliers_panel.status_text()
-    qtbot.waitUntil(lambda: not dock.outliers_panel.jobs.busy, timeout=30000)
+    qtbot.waitUntil(lambda: not dock.outliers_panel.jobs.busy, timeout=120000)
 
 
 def _images(folder: Path) -> set[str]:
@@ -111,7 +111,7 @@ def test_jump_extraction_writes_the_frames_and_machine_labels(
     assert viewer.dims.current_step[0] == 41  # wraps around
 
     qtbot.mouseClick(panel.extract_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not panel.jobs.busy and panel.result is not None, timeout=30000)
+    qtbot.waitUntil(lambda: not panel.jobs.busy and panel.result is not None, timeout=120000)
     new = {"img20.png", "img21.png", "img40.png", "img41.png"}
     assert _images(folder) == before | new
     machine = read_machine_labels(folder)
