@@ -74,7 +74,8 @@ def small_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def save_screenshot() -> Callable[..., Path]:
     """Save a viewer screenshot to tests/_artifacts (and to docs/images when
-    ``DLCFLOW_DOCS_IMAGES=1``); returns the path. ``camera=((y, x), zoom)`` frames a detail."""
+    ``DLCFLOW_DOCS_IMAGES=1``); returns the path. ``camera=((y, x), zoom)`` frames a detail.
+    Given a Qt widget (a dialog) instead of a viewer, it saves the widget as drawn."""
 
     def save(
         viewer: object,
@@ -88,10 +89,19 @@ def save_screenshot() -> Callable[..., Path]:
 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        prepare(viewer, size)  # type: ignore[arg-type]
-        if camera is not None:  # ((y, x) centre, zoom) after the reset of prepare
-            viewer.camera.center, viewer.camera.zoom = camera  # type: ignore[attr-defined]
-        save_screenshot(viewer, path, canvas_only=canvas_only)  # type: ignore[arg-type]
+        if not hasattr(viewer, "layers"):  # a dialog or a widget: what a user sees of it
+            from qtpy.QtWidgets import QApplication
+
+            if viewer.parent() is None:  # type: ignore[attr-defined]  # a top-level dialog
+                viewer.adjustSize()  # type: ignore[attr-defined]
+            QApplication.processEvents()
+            if not viewer.grab().save(str(path)):  # type: ignore[attr-defined]
+                raise OSError(f"Could not write the screenshot {path}")
+        else:
+            prepare(viewer, size)  # type: ignore[arg-type]
+            if camera is not None:  # ((y, x) centre, zoom) after the reset of prepare
+                viewer.camera.center, viewer.camera.zoom = camera  # type: ignore[attr-defined]
+            save_screenshot(viewer, path, canvas_only=canvas_only)  # type: ignore[arg-type]
         if os.environ.get("DLCFLOW_DOCS_IMAGES") == "1":
             DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, DOCS_IMAGES / path.name)

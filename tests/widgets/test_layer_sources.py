@@ -70,7 +70,9 @@ def test_extract_from_an_array_layer_and_a_channel_layer(
     assert str(project.root / "videos" / "script cells.tif") in keys
 
 
-def test_choice_dialog_gives_the_choice_text(qtbot, shared_data: Path, tmp_path: Path) -> None:
+def test_choice_dialog_gives_the_choice_text(
+    qtbot, shared_data: Path, tmp_path: Path, save_screenshot
+) -> None:
     from napari_dlcflow.widgets.common.source_choice import ChoiceDialog, needs_choice
 
     ome = write_ome_tiff(tmp_path / "cells.ome.tif", real_tcyx(shared_data))
@@ -80,6 +82,7 @@ def test_choice_dialog_gives_the_choice_text(qtbot, shared_data: Path, tmp_path:
     assert dialog.channel.itemText(1) == "1: RFP"
     dialog.channel.setCurrentIndex(1)
     assert dialog.choice() == "C1"
+    assert save_screenshot(dialog, "microscopy-choice-dialog").is_file()
     dialog.channel.setCurrentIndex(2)
     assert dialog.choice() == "C0+C1"
 
@@ -119,7 +122,7 @@ def test_preprocess_a_channel_layer_and_an_array_layer(
 
 
 def test_analysis_panel_adds_layers_as_sources(
-    make_napari_viewer, small_video: Path, shared_data: Path, tmp_path: Path
+    make_napari_viewer, small_video: Path, shared_data: Path, tmp_path: Path, save_screenshot
 ) -> None:
     from napari_dlcflow.core.project.create import create_project
     from napari_dlcflow.core.video.reader import open_frames
@@ -131,7 +134,10 @@ def test_analysis_panel_adds_layers_as_sources(
     project = create_project("t", "me", [small_video], tmp_path, bodyparts=["head", "tail"])
     viewer = make_napari_viewer()
     state_for_viewer(viewer).open(project.config_path)
-    panel = AnalyzePanel(viewer, on_output=lambda _p: None)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-dlcflow", "Overlay")
+    panel = dock.analyze_panel
+    assert isinstance(panel, AnalyzePanel)
+    panel.videos.clear()  # the project's video: only the added layers are looked at here
     layers = viewer.open(ome, plugin="napari-dlcflow")
     assert panel.add_layer(layers[1]) == source_key(ome, "C1")
     array = viewer.add_image(tcyx[:, 0], name="script cells")
@@ -140,9 +146,15 @@ def test_analysis_panel_adds_layers_as_sources(
     with open_frames(tif) as back:
         np.testing.assert_array_equal(np.asarray(back), tcyx[:, 0])
     assert panel.add_layer(array) == str(tif)  # written from this layer before: reused
+    assert panel.videos.count() == 2  # ... and listed once
     tifffile.imwrite(project.root / "videos" / "clash.tif", tcyx[:5, 1])  # someone else's
     before = (project.root / "videos" / "clash.tif").read_bytes()
     assert panel.add_layer(viewer.add_image(tcyx[:, 1], name="clash")) is None
     assert "is not this layer" in panel.status.text()
     assert (project.root / "videos" / "clash.tif").read_bytes() == before
     assert panel.spec().videos[-2:] == [source_key(ome, "C1"), str(tif)]
+    viewer.layers.remove("clash")
+    from napari_dlcflow.widgets.common.screenshot import prepare
+
+    prepare(viewer)  # the dock laid out; then the analysis panel alone, as drawn
+    assert save_screenshot(panel, "microscopy-add-layer").is_file()

@@ -371,7 +371,12 @@ class AnalyzePanel(QGroupBox):
                 self.status.error(f"{path}: {exc}")
                 continue
             if key is not None:
-                self.videos.addItem(key)
+                self._list(key)
+
+    def _list(self, key: str) -> None:
+        """Add ``key`` to the videos unless it is listed already."""
+        if not self.videos.findItems(key, Qt.MatchFlag.MatchExactly):
+            self.videos.addItem(key)
 
     def add_layer(self, layer: Any = None) -> str | None:
         """Add an image layer (default: the selected one) as a source: its file with the
@@ -407,7 +412,7 @@ class AnalyzePanel(QGroupBox):
         except (ValueError, OSError) as exc:
             self.status.error(f"Layer {layer.name!r}: {exc}")
             return None
-        self.videos.addItem(key)
+        self._list(key)
         return key
 
     def spec(self) -> AnalysisSpec:
