@@ -27,7 +27,9 @@ def test_demo_end_to_end_and_again(tmp_path: Path) -> None:
         "--out",
         str(out),
         "--frames",
-        "150",
+        "60",
+        "--labeled",  # not 60: the dataset then adds its training fraction to config.yaml
+        "30",
         "--epochs",
         "2",
         "--refine-epochs",
@@ -58,7 +60,7 @@ def test_demo_end_to_end_and_again(tmp_path: Path) -> None:
     )
 
     analyses = find_analysis_files(project.root / "videos" / "synthetic_animal.mp4")
-    assert analyses and all(len(read_predictions(a).frames) == 150 for a in analyses)
+    assert analyses and all(len(read_predictions(a).frames) == 60 for a in analyses)
     assert "median error against the truth" in first.stdout
     # ... and one refine iteration: outliers, corrected labels, iteration 1 trained from 0's best
     assert "outlier frame(s)" in first.stdout

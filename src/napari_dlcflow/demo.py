@@ -169,6 +169,9 @@ def run_demo(
         if refine_epochs > 0:
             from napari_dlcflow.demo_refine import refine_once
 
+            # the dataset was made in a child, which may have added its training fraction to
+            # config.yaml: the project read before it is stale
+            project = Project.open(project.config_path)
             video = next(iter(project.videos))
             predictions = refine_once(project, video, keypoints, predictions, refine_epochs)
             if predictions is None:
