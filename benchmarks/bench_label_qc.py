@@ -30,8 +30,9 @@ in multi-animal projects, ``identity`` (two animals' labels exchanged in one ima
   findings of the data, listed with ``--baseline``).
 
 Run: ``.venv/bin/python benchmarks/bench_label_qc.py [--seeds 1 2 3] [--baseline]
-[--reaching PATH] [--mirror-mouse PATH]``. Thresholds were tuned on seed 0 only; report other
-seeds.
+[--reaching PATH] [--mirror-mouse PATH] [--geometry-only]``. Thresholds were tuned on seed 0
+only; report other seeds. ``--geometry-only`` runs the checks without the image evidence
+(``QCSettings.appearance``), to compare.
 """
 
 from __future__ import annotations
@@ -461,7 +462,7 @@ def project_paths(args: argparse.Namespace, work: Path) -> dict[str, Path | str]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from napari_dlcflow.core.labels.qc import check_labels, format_findings
+    from napari_dlcflow.core.labels.qc import QCSettings, check_labels, format_findings
     from napari_dlcflow.core.project.config import Project
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -479,7 +480,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--mirror-mouse", help="Lightning Pose's data/mirror-mouse-example folder")
     ap.add_argument("--baseline", action="store_true", help="list findings on unmodified data")
+    ap.add_argument(
+        "--geometry-only", action="store_true", help="without the image evidence (to compare)"
+    )
     args = ap.parse_args(argv)
+    settings = QCSettings(appearance=not args.geometry_only)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     for name, root in project_paths(args, work).items():
@@ -487,10 +492,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(root)
             continue
         if args.baseline:
-            found = check_labels(Project.open(root / "config.yaml"))
+            found = check_labels(Project.open(root / "config.yaml"), settings=settings)
             print(f"== {name}: findings on the unmodified labels ({root})")
             print(format_findings(found))
-        stats = run(root, args.seeds, args.per_kind)
+        stats = run(root, args.seeds, args.per_kind, settings)
         print(table(f"== {name}, seeds {args.seeds}, {args.per_kind} per kind and seed", stats))
     return 0
 

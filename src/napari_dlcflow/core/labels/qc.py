@@ -56,6 +56,13 @@ Findings on a point within ``border_px`` of the image border (a part leaving the
 notes. A duplicate in one view that the other view confirms (both parts labeled there,
 each agreeing with its counterpart) is a real overlap: a note.
 
+The images are evidence too (:mod:`~napari_dlcflow.core.labels.qc_appearance`; off with
+``QCSettings.appearance``): a leftover whose patch changed as much as the ones the animal's
+other parts moved away from is a likely mistake, one whose patch did not change (a planted
+leg) a note; a doubtful ``misplaced``/``skeleton`` point whose image does not look like that
+part elsewhere in the project is a likely mistake; a scene point that does not look like
+itself is ``misplaced``. An image that cannot be read leaves the geometry alone.
+
 Images that hold several views (a mirror, tiled cameras) are checked per view: views from the
 sidecar (``label_qc: views``) or from the body-part names (``nose_top``/``nose_bot``,
 ``cam1_nose``...; :mod:`napari_dlcflow.core.labels.qc_views`). Findings dismissed by the user
@@ -70,6 +77,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_dlcflow.core.labels.qc_appearance import (
+    Images,
+    appearance_scores,
+    leftover_evidence,
+    scene_appearance,
+    weigh_shape,
+)
 from napari_dlcflow.core.labels.qc_checks import (
     check_duplicates,
     check_leftovers,
@@ -202,8 +216,11 @@ def check_labels(
     groups = pose_groups(tables)
     views = declared_views(project.root)
     bodies, scenes = split_scene(groups, declared_scene_parts(project.root), views, s)
+    images = Images([folder for folder, _ in tables])
     for scene in scenes.values():
         check_scene(scene, outside, want, s, out)
+        if s.appearance and "misplaced" in want:
+            scene_appearance(scene, without_outside(scene, outside), images, s, out)
     views_of_all = by_view(groups, views)
     for gname, group in by_view(bodies, views).items():
         X = group.array()
@@ -222,6 +239,9 @@ def check_labels(
         if "leftover" in want:
             fixed = fixed_parts(group, Xo, s.scene_ratio, s.min_poses)
             habit = check_leftovers(group, Xo, s, out, fixed)
+        decided: set[int] = set()
+        if s.appearance and "leftover" in want:
+            decided = leftover_evidence(out, before, group, Xo, images, s)
         if "missing" in want:
             check_missing(group, X, s, out)
         if between and gname.startswith("animal"):
@@ -255,11 +275,12 @@ def check_labels(
         model = _ShapeModel(Xs)
         if not model.valid:
             continue
-        plausible_leftovers(out, before, group.parts, habit, index, Xo, Xs, model, s)
+        plausible_leftovers(out, before, group.parts, habit, index, Xo, Xs, model, s, decided)
         skeleton = list(project.skeleton) if gname.startswith("animal") else []
         found: list[Finding] = []
         if "crossed" in want and gname.startswith("animal"):
             identity_checks(group, Xs, model.ref, ["crossed"], s, busy, frame_number, found)
+        weak: list[Finding] | None = [] if s.appearance else None
         check_shape(
             group,
             Xs,
@@ -269,8 +290,16 @@ def check_labels(
             s,
             busy,
             found,
+            weak,
+            s.appearance_geo,
         )
-        out.extend(f for f in found if f.kind in shape_kinds)
+        found = [f for f in found if f.kind in shape_kinds]
+        weak = [f for f in weak or [] if f.kind in shape_kinds]
+        doubtful = any(f.kind in ("misplaced", "skeleton") and f.score < 1.0 for f in found)
+        if s.appearance and (weak or doubtful or s.appearance_keep > 0):
+            A = appearance_scores(group, Xs, images)
+            found = weigh_shape(found, weak, group, A, s)
+        out.extend(found)
     if "model" in want and evaluation is not None:
         check_model(evaluation, s, out)
     if not include_dismissed:

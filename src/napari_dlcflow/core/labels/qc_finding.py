@@ -221,6 +221,30 @@ class QCSettings:
     border_px : float
         A point within this many pixels of the image border marks a part leaving the frame
         (a labeling convention): findings on it are notes.
+    appearance : bool
+        Use the images as evidence (:mod:`~napari_dlcflow.core.labels.qc_appearance`).
+    leftover_contrast, leftover_changed, leftover_still, leftover_radius : float
+        A leftover is decided from the image when the patches (radius ``leftover_radius``
+        times the part spacing radius) the animal's other parts moved away from change at
+        least ``leftover_contrast`` times as much as the patches that follow their part
+        (``same``). Its own patch changed by ``here``: a likely mistake when ``here`` is at
+        least ``leftover_contrast * same`` and ``leftover_changed`` of the way from ``same``
+        to ``away``; a note when ``here`` is at most ``leftover_still * same`` (the part
+        stayed: a planted leg); else the geometry decides.
+    appearance_geo : float
+        Robust z of a ``misplaced`` point or a ``skeleton`` edge (below the mistake threshold)
+        at which the appearance is asked.
+    appearance_atypical : float
+        Appearance score (distance of the point's ring descriptor to its nearest ones of the
+        same part, in units of the group's 90th percentile) of a point that does not look
+        like its part: a doubtful ``misplaced``/``skeleton`` point over it is a likely
+        mistake, scored appearance over this.
+    appearance_typical, appearance_keep : float
+        A ``misplaced``/``skeleton`` likely mistake scored under ``appearance_keep`` whose
+        point looks typical (appearance under ``appearance_typical``) is a note (off: 0).
+    appearance_scene : float
+        A scene point (an object that looks the same in every image) whose appearance score
+        is over this is ``misplaced`` on the image evidence alone.
     """
 
     outside_margin: float = 0.0
@@ -263,3 +287,13 @@ class QCSettings:
     leftover_habit: float = 0.02
     leftover_habit_n: int = 5
     border_px: float = 1.5
+    appearance: bool = True
+    leftover_contrast: float = 1.5
+    leftover_changed: float = 0.5
+    leftover_still: float = 0.5
+    leftover_radius: float = 0.5
+    appearance_geo: float = 3.0
+    appearance_atypical: float = 3.5
+    appearance_typical: float = 1.0
+    appearance_keep: float = 0.0
+    appearance_scene: float = 2.0

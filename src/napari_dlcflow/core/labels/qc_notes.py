@@ -39,12 +39,14 @@ def plausible_leftovers(
     Xs: np.ndarray,
     model: _ShapeModel,
     s: QCSettings,
+    decided: set[int] | frozenset[int] = frozenset(),
 ) -> None:
     """Leftovers of ``out[start:]`` on parts that often stay put (``habit``) whose carried
     point is plausible where it is under the shape model (a planted leg while the body
     moves) become notes. ``X`` holds the carried
-    points, ``Xs`` the poses the model was built from (without them)."""
-    rows = [n for n in range(start, len(out)) if out[n].kind == "leftover"]
+    points, ``Xs`` the poses the model was built from (without them). Leftovers whose index
+    is in ``decided`` (the image decided them) are left alone."""
+    rows = [n for n in range(start, len(out)) if out[n].kind == "leftover" and n not in decided]
     if not rows:
         return
     ref = model.ref

@@ -31,11 +31,15 @@ def check_shape(
     s: QCSettings,
     busy: set[tuple[int, int]],
     out: list[Finding],
+    weak: list[Finding] | None = None,
+    weak_z: float = np.inf,
 ) -> None:
     """Swaps, misplaced points and skeleton outliers against the shape model.
 
     ``busy`` holds ``(pose, part)`` already explained by another finding; they are skipped.
-    A swap found is undone in ``X`` before the other checks.
+    A swap found is undone in ``X`` before the other checks. Misplaced points and skeleton
+    edges under their finding threshold but with a robust z of at least ``weak_z`` go to
+    ``weak`` (when given): doubtful geometry, for other evidence to confirm.
     """
     K = len(group.parts)
     N = len(group.poses)
@@ -87,6 +91,7 @@ def check_shape(
     stats = [_mad_z(E[:, k]) for k in range(K)]
     for i, pose in enumerate(group.poses):
         p = X[i].copy()
+        first: tuple[np.ndarray, np.ndarray] | None = None
         for _ in range(2):  # at most two misplaced points per pose
             m = np.isfinite(p) & np.isfinite(ref)
             if m.sum() < 3:
@@ -94,6 +99,8 @@ def check_shape(
             e = _loo(ref, p, m)
             zs = np.array([(e[k] - stats[k][0]) / stats[k][1] for k in range(K)])
             zs[~np.isfinite(zs)] = -np.inf
+            if first is None:
+                first = (zs, e)
             if not any(zs[k] >= s.misplaced_z and e[k] >= s.misplaced_min for k in range(K)):
                 break
             # the culprit: the point without which the others look most normal (a point far
@@ -128,6 +135,24 @@ def check_shape(
                     f"other points put it (usually {stats[k][0]:.2f})",
                 )
             )
+        if weak is not None and first is not None:
+            zs, e = first
+            for k in np.flatnonzero((zs >= weak_z) & (zs < s.misplaced_z)):
+                if (i, k) in busy or e[k] < s.misplaced_min:
+                    continue
+                bp = group.parts[k]
+                weak.append(
+                    Finding(
+                        "misplaced",
+                        pose.folder,
+                        pose.image,
+                        pose.individual,
+                        (bp,),
+                        round(float(zs[k]) / s.misplaced_mistake, 2),
+                        f"{point_name(pose.individual, bp)} is {e[k]:.2f} body sizes from where "
+                        f"the other points put it (usually {stats[k][0]:.2f})",
+                    )
+                )
     # skeleton edges: log length and direction relative to the pose, robust z per edge
     edges = [
         (group.parts.index(a), group.parts.index(b))
@@ -163,11 +188,13 @@ def check_shape(
             if not np.isfinite(dev[i]) or (i, a) in busy or (i, b) in busy:
                 continue
             zs = (dev[i] - med) / spread
-            if zs < s.skeleton_z or dev[i] < s.skeleton_min:
+            if dev[i] < s.skeleton_min or zs < min(s.skeleton_z, weak_z):
+                continue
+            if zs < s.skeleton_z and weak is None:
                 continue
             ratio = abs(v[i]) / max(abs(typical), 1e-9)
             turn = np.degrees(abs(_wrap(np.angle(v[i]) - np.angle(typical))))
-            out.append(
+            (out if zs >= s.skeleton_z else weak).append(
                 Finding(
                     "skeleton",
                     pose.folder,
