@@ -203,6 +203,37 @@ def test_preprocess_sidecar_records_the_choice(
         np.testing.assert_array_equal(s[7], pre[7])
 
 
+def test_cli_preprocess_one_channel_on_a_local_cluster(
+    ome: Path, tcyx: np.ndarray, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from napari_dlcflow.core.video.preprocess import read_sidecar
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "napari_dlcflow", "preprocess", str(ome), "--contrast", "none"]
+    cmd += ["--lossless", "--choice", "C1", "--cluster", "local", "--workers", "1"]
+    cmd += ["--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    made = out / "cells_C1_pre.mkv"
+    assert (read_sidecar(made)[1]["choice"]) == "C1"
+    with open_frames(made) as pre:
+        np.testing.assert_array_equal(pre[7], tcyx[7, 1])  # channel 1, not channel 0
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert list(pd.read_csv(out / "batch-summary.csv")["state"]) == ["skipped"]
+    # the other channel is another output, not the same one "complete"
+    other = [str(c) if c != "C1" else "C0" for c in cmd]
+    done = subprocess.run(other, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with open_frames(out / "cells_C0_pre.mkv") as pre:
+        np.testing.assert_array_equal(pre[7], tcyx[7, 0])
+
+
 def replace_roi(spec: object, width: int, height: int) -> object:
     from napari_dlcflow.core.video.preprocess import Roi
 

@@ -226,11 +226,17 @@ def run_cli_batch(args: argparse.Namespace, tasks: list[Any]) -> int:
 def batch_preprocess(args: argparse.Namespace, spec: Any) -> int:
     """``preprocess ... --cluster``: one task per video (image folders stay one input)."""
     from napari_dlcflow.core.batch.tasks import VideoTask
+    from napari_dlcflow.core.video.source import parse_source_key
 
     inputs = expand_inputs(args.videos, args.glob, keep_unmatched_folders=True)
+    if getattr(args, "choice", None):  # the same channel/z/scene of every file
+        from napari_dlcflow.cli.options import sources
+
+        inputs = sources(inputs, args.choice)
     tasks = []
     for path in inputs:
-        out_dir = Path(args.out) if args.out else Path(path).parent / "preprocessed"
+        here = parse_source_key(path).path.parent  # beside the file, also for a key
+        out_dir = Path(args.out) if args.out else here / "preprocessed"
         tasks.append(VideoTask("preprocess", path, str(out_dir), spec.to_dict()))
     return run_cli_batch(args, tasks)
 

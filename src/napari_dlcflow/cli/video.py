@@ -90,9 +90,6 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     if wants_batch(args):
         from napari_dlcflow.cli.batch import batch_preprocess
 
-        if args.choice:
-            raise ValueError("--choice is not taken with --cluster yet: preprocess without it")
-
         return batch_preprocess(args, spec)
 
     def progress(k: int, done: int, total: int) -> None:

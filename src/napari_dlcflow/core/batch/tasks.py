@@ -146,9 +146,11 @@ def preprocess_status(source: str | os.PathLike, out_dir: str | os.PathLike, spe
         output_path_for,
         read_sidecar,
     )
+    from napari_dlcflow.core.video.source import parse_source_key
 
-    src = Path(source)
-    out = output_path_for(src, out_dir, spec)
+    ref = parse_source_key(source)  # a file, or a file with its channel/z/scene choice
+    src = ref.path
+    out = output_path_for(source, out_dir, spec)
     side = out.with_name(out.name + ".dlcflow.json")
     if not out.exists() and not side.exists():
         return "missing"
@@ -160,6 +162,7 @@ def preprocess_status(source: str | os.PathLike, out_dir: str | os.PathLike, spe
         return "partial"
     same = (
         record.get("source") == str(src.resolve())
+        and (record.get("choice") or "") == (ref.choice or "")
         and (not src.is_file() or record.get("source_bytes") == src.stat().st_size)
         and used.contrast == spec.contrast
         and used.output == spec.output
