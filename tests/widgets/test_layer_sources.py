@@ -122,7 +122,12 @@ def test_preprocess_a_channel_layer_and_an_array_layer(
 
 
 def test_analysis_panel_adds_layers_as_sources(
-    make_napari_viewer, small_video: Path, shared_data: Path, tmp_path: Path, save_screenshot
+    make_napari_viewer,
+    small_video: Path,
+    shared_data: Path,
+    tmp_path: Path,
+    save_screenshot,
+    qtbot,
 ) -> None:
     from napari_dlcflow.core.project.create import create_project
     from napari_dlcflow.core.video.reader import open_frames
@@ -142,7 +147,9 @@ def test_analysis_panel_adds_layers_as_sources(
     assert panel.add_layer(layers[1]) == source_key(ome, "C1")
     array = viewer.add_image(tcyx[:, 0], name="script cells")
     tif = project.root / "videos" / "script cells.tif"
-    assert panel.add_layer(array) == str(tif)
+    assert panel.add_layer(array) is None  # written in a thread job, listed when written
+    qtbot.waitUntil(lambda: not panel.jobs.busy, timeout=60_000)
+    assert panel.videos.item(panel.videos.count() - 1).text() == str(tif), panel.status.text()
     with open_frames(tif) as back:
         np.testing.assert_array_equal(np.asarray(back), tcyx[:, 0])
     assert panel.add_layer(array) == str(tif)  # written from this layer before: reused

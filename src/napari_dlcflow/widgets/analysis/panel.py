@@ -382,14 +382,18 @@ class AnalyzePanel(QGroupBox):
         """Add an image layer (default: the selected one) as a source: its file with the
         choice our reader recorded, or an array with no file streamed to
         ``<project>/videos/<layer name>.tif`` (a child process cannot see the viewer's
-        memory; the TIFF records the layer as its origin). Returns what was listed."""
+        memory; the TIFF records the layer as its origin).
+
+        Returns
+        -------
+        str or None
+            The key listed now. An array not written yet is written by a thread job of
+            :attr:`jobs` (the viewer stays responsive; progress on the status line) and listed
+            when it is done: None is returned then, as on an error (said on the status line).
+        """
         from napari.layers import Image
 
-        from napari_dlcflow.core.video.array_source import (
-            ArraySource,
-            write_array_tiff,
-            written_from,
-        )
+        from napari_dlcflow.core.video.array_source import ArraySource, written_from
 
         layer = layer if layer is not None else self.viewer.layers.selection.active
         project = self.state.project
@@ -398,22 +402,42 @@ class AnalyzePanel(QGroupBox):
             return None
         try:
             src = layer_source(layer)
-            if isinstance(src, ArraySource):
+            if not isinstance(src, ArraySource):
+                key = src.key
+            else:
                 out = project.root / "videos" / f"{layer.name}.tif"
                 if not out.exists():
-                    key = str(write_array_tiff(src, out))
-                    self.status.info(f"Wrote {src.origin} to {out} for the analysis.")
-                elif written_from(out) == (src.origin, tuple(src.shape)):
-                    key = str(out)  # written from this layer before
-                else:
+                    self._write_layer(src, out)
+                    return None
+                if written_from(out) != (src.origin, tuple(src.shape)):
                     raise ValueError(f"{out} exists already and is not this layer; rename it")
-            else:
-                key = src.key
+                key = str(out)  # written from this layer before
         except (ValueError, OSError) as exc:
             self.status.error(f"Layer {layer.name!r}: {exc}")
             return None
         self._list(key)
         return key
+
+    def _write_layer(self, src: Any, out: Path) -> None:
+        """Write an array layer to ``out`` in a thread job, then list it."""
+        from napari_dlcflow.core.video.array_source import write_array_tiff
+
+        if self.jobs.busy:
+            self.status.error(f"Wait for {self.jobs.describe()} to end, then add the layer.")
+            return
+
+        def done(path: Path) -> None:
+            self._list(str(path))
+            self.status.info(f"Wrote {src.origin} to {path} for the analysis.")
+
+        self.jobs.start(
+            write_array_tiff,
+            src,
+            out,
+            message=f"Writing {src.origin} to {out} ({len(src)} frames)…",
+            error_prefix=f"Writing {out} failed",
+            on_result=done,
+        )
 
     def spec(self) -> AnalysisSpec:
         """The analysis asked for in the form.
