@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_dlcflow.core.labels.qc_checks import point_name
 from napari_dlcflow.core.labels.qc_finding import Finding, QCSettings
 from napari_dlcflow.core.labels.qc_shape import Group as _Group
 
@@ -449,7 +450,7 @@ def scene_appearance(
             bp = scene.parts[k]
             if (pose.folder, pose.image, pose.individual, bp) in told:
                 continue
-            name = f"{pose.individual}/{bp}" if pose.individual else bp
+            name = point_name(pose.individual, bp)
             out.append(
                 Finding(
                     "misplaced",

@@ -12,6 +12,7 @@ import numpy as np
 from napari_dlcflow.core.labels.qc_checks import point_name
 from napari_dlcflow.core.labels.qc_finding import Finding, QCSettings
 from napari_dlcflow.core.labels.qc_shape import Group as _Group
+from napari_dlcflow.core.labels.qc_shape import Pose as _Pose
 from napari_dlcflow.core.labels.qc_shape import ShapeModel as _ShapeModel
 from napari_dlcflow.core.labels.qc_shape import fit as _fit
 from napari_dlcflow.core.labels.qc_shape import loo as _loo
@@ -89,6 +90,20 @@ def check_shape(
     for i in range(N):
         E[i] = _loo(ref, X[i], np.isfinite(X[i]) & np.isfinite(ref))
     stats = [_mad_z(E[:, k]) for k in range(K)]
+
+    def misplaced(pose: _Pose, k: int, z: float, err: float) -> Finding:
+        bp, ind = group.parts[k], pose.individual
+        return Finding(
+            "misplaced",
+            pose.folder,
+            pose.image,
+            ind,
+            (bp,),
+            round(float(z) / s.misplaced_mistake, 2),
+            f"{point_name(ind, bp)} is {err:.2f} body sizes from where the other points put it "
+            f"(usually {stats[k][0]:.2f})",
+        )
+
     for i, pose in enumerate(group.poses):
         p = X[i].copy()
         first: tuple[np.ndarray, np.ndarray] | None = None
@@ -122,37 +137,13 @@ def check_shape(
             if (i, k) in busy:
                 continue
             busy.add((i, k))
-            bp = group.parts[k]
-            out.append(
-                Finding(
-                    "misplaced",
-                    pose.folder,
-                    pose.image,
-                    pose.individual,
-                    (bp,),
-                    round(float(zs[k]) / s.misplaced_mistake, 2),
-                    f"{point_name(pose.individual, bp)} is {e[k]:.2f} body sizes from where the "
-                    f"other points put it (usually {stats[k][0]:.2f})",
-                )
-            )
+            out.append(misplaced(pose, k, zs[k], e[k]))
         if weak is not None and first is not None:
             zs, e = first
             for k in np.flatnonzero((zs >= weak_z) & (zs < s.misplaced_z)):
                 if (i, k) in busy or e[k] < s.misplaced_min:
                     continue
-                bp = group.parts[k]
-                weak.append(
-                    Finding(
-                        "misplaced",
-                        pose.folder,
-                        pose.image,
-                        pose.individual,
-                        (bp,),
-                        round(float(zs[k]) / s.misplaced_mistake, 2),
-                        f"{point_name(pose.individual, bp)} is {e[k]:.2f} body sizes from where "
-                        f"the other points put it (usually {stats[k][0]:.2f})",
-                    )
-                )
+                weak.append(misplaced(pose, k, zs[k], e[k]))
     # skeleton edges: log length and direction relative to the pose, robust z per edge
     edges = [
         (group.parts.index(a), group.parts.index(b))
