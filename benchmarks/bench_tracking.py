@@ -30,6 +30,12 @@ Run from the repository root (not part of the test suite)::
     .venv/bin/python benchmarks/bench_tracking.py --config PROJECT/config.yaml \\
         --video VIDEO --truth TRUTH.csv --turns 3
 
+A last line gives the **ceiling**: the same scores for the best any tracker could do with ours'
+detections and assemblies (each frame's assemblies given the identities of the true animals they
+are nearest to: a Hungarian assignment on the mean keypoint distance). A tracker cannot beat it;
+a network that finds or assembles the animals better can. ``--ceiling-of FOLDER --truth T``
+prints it for an analysis folder already made (its ``*_assemblies.pickle``).
+
 ``--example N`` instead writes the synthetic group example (``GroupSpec(n_animals=2,
 n_frames=N, height=160, width=160, seed=SEED)``, ``--seed``, default 1) and scores against its
 truth (the model given by ``--config`` must be trained on that example's kind of animals, e.g.
@@ -48,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -83,6 +90,56 @@ def _score(tracks: Path | None, truth: Path) -> dict:
         "all_found": result.all_found,
         "median_px": statistics.median(errors) if errors else float("nan"),
     }
+
+
+def ceiling(folder: Path, truth: Path) -> dict:
+    """The scores of the best identities any tracker could give the assemblies in ``folder``
+    (``*_assemblies.pickle``, DeepLabCut's): per frame, each assembly takes the identity of
+    the true animal it is nearest to (mean keypoint distance, one to one)."""
+    import pickle
+
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    from napari_dlcflow.core.formats.tracks import load_tracks
+    from napari_dlcflow.core.predictions.tracks import Tracks, compare_tracks
+
+    (path,) = folder.glob("*_assemblies.pickle")
+    with path.open("rb") as fh:
+        assemblies = pickle.load(fh)
+    true = load_tracks(truth)
+    T, N, K, _ = true.keypoints.shape
+    best = np.full((T, N, K, 2), np.nan)
+    for t in range(T):
+        found = assemblies.get(t)
+        if found is None or len(found) == 0:
+            continue
+        xy = np.asarray(found, dtype=float)[..., :2]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an animal with no common part
+            cost = np.nanmean(
+                np.linalg.norm(xy[:, None] - true.keypoints[t][None], axis=-1), axis=-1
+            )
+        cost = np.where(np.isfinite(cost), cost, 1e9)
+        for i, j in zip(*linear_sum_assignment(cost), strict=True):
+            if cost[i, j] < 1e9:
+                best[t, j] = xy[i]
+    tracks = Tracks(best, None, true.individuals, true.bodyparts)
+    result = compare_tracks(tracks, true)
+    return {
+        "idf1": result.idf1,
+        "switches_per_1000": result.switches_per_1000,
+        "all_found": result.all_found,
+    }
+
+
+def _ceiling_line(folder: Path, truth: Path) -> str:
+    c = ceiling(folder, truth)
+    return (
+        f"ceiling with ours' assemblies (identities from the truth): IDF1 {c['idf1']:.3f}, "
+        f"{c['switches_per_1000']:.1f} switches per 1,000 frames, every animal found in "
+        f"{c['all_found']:.1%} of the frames"
+    )
 
 
 def run_ours(config: str, video: Path, dest: Path, snapshot: int) -> tuple[float, Path | None]:
@@ -167,7 +224,8 @@ def run_dlc(config: str, video: Path, dest: Path, snapshot: int) -> tuple[float,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, help="a trained multi-animal project")
+    parser.add_argument("--config", help="a trained multi-animal project")
+    parser.add_argument("--ceiling-of", help="only the ceiling of this analysis folder")
     parser.add_argument("--video")
     parser.add_argument("--truth", help="DLC tracked .h5/.csv or SLEAP .slp with tracks")
     parser.add_argument("--example", type=int, help="write the 2-animal example of N frames")
@@ -175,6 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--snapshot", type=int, default=-1)
     parser.add_argument("--turns", type=int, default=3)
     args = parser.parse_args(argv)
+    if args.ceiling_of:
+        if not args.truth:
+            parser.error("--ceiling-of needs --truth")
+        print(_ceiling_line(Path(args.ceiling_of), Path(args.truth)))
+        return 0
+    if not args.config:
+        parser.error("--config is required")
 
     work = Path(tempfile.mkdtemp(prefix="bench-tracking-"))
     if args.example:
@@ -245,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     loads = [x for name in runners for r in runs[name] for x in r["load"]]
     print(table.markdown())
+    print("\n" + _ceiling_line(work / "ours-0", truth))
     print(f"\nload average (1 min) around the runs: {min(loads):.1f} to {max(loads):.1f}")
     return 0
 

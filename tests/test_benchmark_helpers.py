@@ -70,3 +70,38 @@ def test_proofreading_effort_reaches_zero_switches_on_injected_swaps(shared_data
     assert r["needed"] == 3, r
     assert r["fixes"] + r["scrub"] == 3, r
     assert r["switches_after"] == 0 and r["idf1_after"] == pytest.approx(1.0), r
+
+
+def test_tracking_ceiling_gives_each_assembly_its_true_identity(tmp_path: Path) -> None:
+    """The tracking benchmark's ceiling: assemblies in any order per frame score IDF1 1 (no
+    tracker could do better); a frame without one animal's assembly counts as a miss."""
+    import pickle
+
+    import numpy as np
+    import pandas as pd
+
+    module = _load("bench_tracking")
+    rng = np.random.default_rng(0)
+    T, K = 30, 3
+    xy = np.zeros((T, 2, K, 2))
+    xy[:, 0] = np.arange(T)[:, None, None] + [[10, 10], [14, 10], [18, 10]]
+    xy[:, 1] = np.arange(T)[:, None, None] + [[10, 60], [14, 60], [18, 60]]
+    cols = pd.MultiIndex.from_product(
+        [["truth"], ["a", "b"], ["p0", "p1", "p2"], ["x", "y"]],
+        names=["scorer", "individuals", "bodyparts", "coords"],
+    )
+    truth = tmp_path / "truth.csv"
+    pd.DataFrame(xy.reshape(T, -1), columns=cols).to_csv(truth)
+    assemblies: dict = {}
+    for t in range(T):
+        order = rng.permutation(2)
+        found = np.concatenate([xy[t, order], np.ones((2, K, 2))], axis=-1)
+        assemblies[t] = found[:1] if t == 5 else found  # frame 5: one animal missed
+    folder = tmp_path / "ours"
+    folder.mkdir()
+    with (folder / "v_assemblies.pickle").open("wb") as fh:
+        pickle.dump(assemblies, fh)
+    scores = module.ceiling(folder, truth)
+    assert scores["switches_per_1000"] == 0
+    assert scores["all_found"] == pytest.approx(29 / 30)
+    assert scores["idf1"] == pytest.approx(2 * 59 / (60 + 59))  # 2 IDTP / (truth + predicted)
