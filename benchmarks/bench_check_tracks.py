@@ -157,6 +157,76 @@ def inject_swaps(
     return kp, events
 
 
+def inject_part_swaps(
+    truth, body: float, rng: np.random.Generator, every: int = 100
+) -> tuple[np.ndarray, list[tuple[int, int, tuple[str, str]]]]:
+    """Exchange a left/right pair of one animal (names as label QC pairs them) in a copy of
+    ``truth``'s keypoints, one event per about ``every`` frames, from a frame on or in a range
+    of 1-30 frames (its end is an event too), where both parts are shown and at least 0.1 body
+    sizes apart. Returns the keypoints and the events ``(frame, animal, (left, right))``."""
+    from napari_dlcflow.core.labels.qc_pairs import symmetric_pairs
+
+    kp = truth.keypoints.copy()
+    names = list(truth.bodyparts)
+    pairs = [(names.index(a), names.index(b)) for a, b in symmetric_pairs(names)]
+    events: list[tuple[int, int, tuple[str, str]]] = []
+    n_t, n = kp.shape[:2]
+    cursor = 10
+    while pairs and cursor < n_t - 10:
+        a = int(rng.integers(n))
+        p, q = pairs[int(rng.integers(len(pairs)))]
+        apart = np.hypot(*(kp[:, a, p] - kp[:, a, q]).T) > 0.1 * body
+        ok = apart.copy()
+        ok[1:] &= apart[:-1]
+        window = np.zeros(n_t, dtype=bool)
+        window[cursor : min(cursor + 2 * every - GAP, n_t - 10)] = True
+        frames = np.flatnonzero(ok & window)
+        if not len(frames):
+            cursor += every
+            continue
+        t = int(rng.choice(frames))
+        stop = None
+        if rng.random() < 0.5:
+            e = t + int(rng.integers(1, 31))
+            if e < n_t - 10 and ok[e]:
+                stop = e
+        kp[t:stop, a, [p, q]] = kp[t:stop, a, [q, p]]
+        events.append((t, a, (names[p], names[q])))
+        if stop is not None:
+            events.append((stop, a, (names[p], names[q])))
+        cursor = (stop or t) + GAP
+    return kp, events
+
+
+def score_part_swaps(truth, body: float, seed: int, every: int, noise: bool = False) -> Score:
+    """Inject left/right part swaps into ``truth`` with ``seed``; count those found as a
+    ``part_swap`` of that animal and pair within :data:`WINDOW` frames."""
+    from napari_dlcflow.core.predictions.tracks import Tracks
+    from napari_dlcflow.core.proofread.candidates import find_candidates
+
+    rng = np.random.default_rng(1000 + seed)
+    if noise:
+        truth = Tracks(add_noise(truth.keypoints, body, rng), None, truth.individuals,
+                       truth.bodyparts)  # fmt: skip
+    kp, events = inject_part_swaps(truth, body, rng, every)
+    cands = [
+        c
+        for c in find_candidates(Tracks(kp, None, truth.individuals, truth.bodyparts))
+        if c.kind == "part_swap"
+    ]
+    clean = [c for c in find_candidates(truth) if c.kind == "part_swap"]
+    s = Score(frames=truth.n_frames, injected=len(events), untouched=len(clean))
+    for t, a, pair in events:
+        name = truth.individuals[a]
+        if any(
+            abs(c.frame - t) <= WINDOW and c.individuals == (name,) and c.parts == pair
+            for c in cands
+        ):
+            s.found += 1
+    s.others = sum(1 for c in cands if not any(abs(c.frame - t) <= WINDOW for t, *_ in events))
+    return s
+
+
 def add_noise(kp: np.ndarray, body: float, rng: np.random.Generator) -> np.ndarray:
     """Prediction-like keypoints: Gaussian noise of 3 % of a body size on each coordinate
     and 10 % of the keypoints dropped (NaN)."""
@@ -348,6 +418,23 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"{s.untouched}: {_kinds(s.untouched_kinds)} (real events)",
         )
+    for noise in (False, True):
+        with_noise = ", with noise" if noise else ""
+        per_seed = {"group example": groups}
+        if clip is not None:
+            per_seed = {"clip.slp": dict.fromkeys(args.seeds, clip), **per_seed}
+        for name, truths in per_seed.items():
+            ps = Score()
+            for seed in args.seeds:
+                truth = truths[seed]
+                ps.add(score_part_swaps(truth, _body(truth), seed, args.every, noise))
+            table.row(
+                f"{name}{with_noise}: injected left/right part swaps found within {WINDOW} frames",
+                _pct(ps.found, ps.injected),
+                ">= 90%",
+                f"other part-swap candidates per 200 frames {_per200(ps.others, ps.frames)}; "
+                f"on the untouched tracks {ps.untouched}",
+            )
     table.row(
         "all: injected swaps found within 2 frames",
         _pct(total.found, total.injected),

@@ -211,3 +211,17 @@ def test_degenerate_tracks_and_bad_arguments() -> None:
             find_candidates(tracks(truth_xy(20)), expected=bad)
         with pytest.raises(ValueError, match="min_fragment must be"):
             find_candidates(tracks(truth_xy(20)), min_fragment=bad)
+
+
+def test_left_right_parts_exchanged_in_real_tracks(clip: Tracks) -> None:
+    """A left/right pair of one fly exchanged (the tracking took its legs the wrong way round)
+    is one ``part_swap`` at each end, naming the fly and the pair; the clean clip has none."""
+    kp = clip.keypoints.copy()
+    names = list(clip.bodyparts)
+    p, q = names.index("forelegL4"), names.index("forelegR4")
+    kp[150:230, 1, [p, q]] = kp[150:230, 1, [q, p]]  # the male's forelegs, frames 150-229
+    found = only(find_candidates(Tracks(kp, None, clip.individuals, clip.bodyparts)), "part_swap")
+    assert sorted(c.frame for c in found) == [150, 230], found
+    assert all(c.individuals == ("male",) for c in found)
+    assert all(c.parts == ("forelegL4", "forelegR4") for c in found)
+    assert "male's forelegL4 and forelegR4 look exchanged from frame 150" in found[0].why

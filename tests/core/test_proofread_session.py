@@ -485,3 +485,28 @@ def test_sleap_swap_from_frame_100_saved_as_dlc(shared_data: Path, tmp_path: Pat
     with pd.HDFStore(out, mode="r") as store:
         assert store.keys() == [f"/{TRACKS_KEY}"]
     assert sleap_save_path("v/clip.mp4.predictions.slp") == Path("v/clipDLC_sleap_proofread_el.h5")
+
+
+def test_swap_two_body_parts_of_one_identity_saved_and_replayed(tracked: Path) -> None:
+    """``swap_parts`` exchanges two body parts of one identity in a range, undoes, is saved
+    through the safe save and replays from the edit log."""
+    s, v0 = TrackSession.open(tracked), known_values()
+    edit = Edit("swap_parts", "female", start=2, stop=5, parts=("nose", "tail"))
+    assert edit.describe() == "swap female's nose and tail in frames 2 to 4"
+    assert Edit.from_dict(edit.to_dict()) == edit
+    assert s.apply(edit) == (2, 5)
+    same(s.values[2:5, 0, 0], v0[2:5, 0, 1])
+    same(s.values[2:5, 0, 1], v0[2:5, 0, 0])
+    same(s.values[:2], v0[:2])
+    same(s.values[5:], v0[5:])
+    same(s.values[:, 1:], v0[:, 1:])
+    s.save()
+    assert saved_edits(tracked) == [edit]
+    s.undo()
+    same(s.values, v0)
+    with pytest.raises(EditError, match="unknown body part 'paw'"):
+        s.apply(Edit("swap_parts", "female", parts=("nose", "paw")))
+    with pytest.raises(EditError, match="two different body parts"):
+        Edit("swap_parts", "female", parts=("nose", "nose"))
+    with pytest.raises(EditError, match="parts must be None"):
+        Edit("swap", "female", "male", parts=("nose", "tail"))

@@ -1,6 +1,6 @@
 """Where to look, ranked: the frames where identities are likely wrong (:func:`find_candidates`).
 
-Tracks (:class:`~napari_dlcflow.core.predictions.tracks.Tracks`) are searched for five kinds of
+Tracks (:class:`~napari_dlcflow.core.predictions.tracks.Tracks`) are searched for six kinds of
 event, each reported once, at its best frame, as a :class:`Candidate`. Distances between two
 frames are the mean distance of the body parts both frames show (the centres' where they share
 none), so the pose counts, not only the position; an animal's "last position" is that of the
@@ -33,13 +33,23 @@ robust spreads (1.4826 median absolute deviations).
 ``missing``
     Frames with fewer animals than expected, one candidate per run of such frames (runs fewer
     than ``min_fragment`` frames apart are one run), at its first frame.
+``part_swap``
+    Two body parts of one animal that form a left/right pair (from the names, as label QC
+    finds them: ``wingL``/``wingR``, ``left_ear``/``right_ear``) look exchanged from frame
+    ``t``: each continues from where the other was (the crossed continuation costs at most half
+    the kept one and saves more than 0.15 body sizes and the animal's usual step), while the
+    two are at least 0.1 body sizes apart (folded wings on top of each other are left alone)
+    and within 0.75 body sizes of the animal's centre, nearer it than any other animal's, in
+    both frames (a part assembled from another animal is a wrong point, not an exchanged
+    pair). Fixed with a ``swap_parts`` edit.
 
 Candidates of one kind and the same animals at most one frame apart are one event, shown at
 its best-scoring frame. The score is comparable across kinds, between 0 and 1, higher where an
 identity error is more likely: a jump or a swap after a gap scores 0.5 to 1 (a clear exchange
 of the assignment near 1), a crossing 0.1 to 0.5 (more where the animals are harder to tell
 apart), a short fragment 0.2 to 0.45 (more for shorter pieces), frames with a missing animal
-0.1 to 0.25 (more for longer runs). Likelihoods are not used. Everything is numpy on whole
+0.1 to 0.25 (more for longer runs), a part swap 0.3 to 0.6 (one animal's pose, not its
+identity). Likelihoods are not used. Everything is numpy on whole
 arrays: 100,000 frames of 4 animals with 13 body parts take about a second on one core.
 """
 
@@ -57,7 +67,14 @@ from napari_dlcflow.core.predictions.tracks import Tracks, _runs, body_sizes
 __all__ = ["CANDIDATE_KINDS", "Candidate", "find_candidates"]
 
 #: The kinds of :class:`Candidate`, in the order a user reads them.
-CANDIDATE_KINDS = ("jump", "crossing", "swap_after_gap", "short_fragment", "missing")
+CANDIDATE_KINDS = (
+    "jump",
+    "crossing",
+    "swap_after_gap",
+    "short_fragment",
+    "missing",
+    "part_swap",
+)
 
 # Assignment test: the swapped assignment must cost at most this share of the kept one ...
 _RATIO = 0.5
@@ -94,6 +111,8 @@ class Candidate:
         0 to 1, comparable across kinds: higher is more likely a real identity problem.
     why : str
         One sentence for the user.
+    parts : tuple of str
+        The two body parts of a ``part_swap`` (empty for the other kinds).
     """
 
     frame: int
@@ -101,6 +120,7 @@ class Candidate:
     kind: str
     score: float
     why: str
+    parts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -112,6 +132,7 @@ class _Event:
     why: str
     start: int
     stop: int  # exclusive
+    parts: tuple[str, ...] = ()
 
 
 class _Geometry:
@@ -232,6 +253,7 @@ def find_candidates(
     events += _crossing_events(geo, events)
     events += _fragment_events(geo, min_fragment)
     events += _missing_events(geo, n_exp, min_fragment)
+    events += _part_swap_events(geo, tracks)
     events = _merge(events)
     events.sort(key=lambda e: (-e.score, e.frame, e.kind, e.ids))
     return [
@@ -241,6 +263,7 @@ def find_candidates(
             kind=e.kind,
             score=round(float(e.score), 3),
             why=e.why,
+            parts=e.parts,
         )
         for e in events
     ]
@@ -455,6 +478,49 @@ def _missing_events(geo: _Geometry, expected: int, min_fragment: int) -> list[_E
     return events
 
 
+def _part_swap_events(geo: _Geometry, tracks: Tracks) -> list[_Event]:
+    """``part_swap``: a left/right pair of one animal exchanged from one frame to the next."""
+    from napari_dlcflow.core.labels.qc_pairs import symmetric_pairs
+
+    names = list(tracks.bodyparts)
+    kp = tracks.keypoints
+    events: list[_Event] = []
+    if geo.n_t < 2:
+        return events
+    for left, right in symmetric_pairs(names):
+        p, q = names.index(left), names.index(right)
+        for a in range(geo.n):
+            L, R = kp[:, a, p], kp[:, a, q]  # (T, 2)
+            keep = np.hypot(*(L[1:] - L[:-1]).T) + np.hypot(*(R[1:] - R[:-1]).T)
+            cross = np.hypot(*(L[1:] - R[:-1]).T) + np.hypot(*(R[1:] - L[:-1]).T)
+            apart = np.minimum(np.hypot(*(L[:-1] - R[:-1]).T), np.hypot(*(L[1:] - R[1:]).T))
+            gain = max(_MIN_GAIN * geo.body, geo.step[a])
+            # both on the animal's body in both frames: a part assembled from another animal
+            # is a wrong point, not an exchanged pair
+            c = geo.centre[:, a]
+            own = np.maximum(np.hypot(*(L - c).T), np.hypot(*(R - c).T))
+            near = own <= 0.75 * geo.body
+            for b in range(geo.n):  # ... and nearer its own animal than any other one
+                if b != a:
+                    o = geo.centre[:, b]
+                    other = np.minimum(np.hypot(*(L - o).T), np.hypot(*(R - o).T))
+                    near &= ~(other < own)
+            with np.errstate(invalid="ignore"):
+                hit = (cross <= _RATIO * keep) & (keep - cross > gain) & (apart > 0.1 * geo.body)
+            hit &= near[1:] & near[:-1]
+            for t in np.flatnonzero(hit) + 1:
+                ratio = float(cross[t - 1] / keep[t - 1]) if keep[t - 1] > 0 else 0.0
+                score = 0.3 + 0.3 * min(1.0, max(0.0, 1.0 - ratio / _RATIO))
+                why = (
+                    f"{geo.names[a]}'s {left} and {right} look exchanged from frame {t}: each "
+                    f"continues from where the other was ({_px(float(cross[t - 1]) / 2)} "
+                    f"against {_px(float(keep[t - 1]) / 2)} each)"
+                )
+                pair = (left, right)
+                events.append(_Event("part_swap", int(t), (a,), score, why, int(t), t + 1, pair))
+    return events
+
+
 # ------------------------------------------------------------------------------- merging
 
 
@@ -472,9 +538,9 @@ def _join(runs: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
 def _merge(events: list[_Event]) -> list[_Event]:
     """Events of one kind and the same animals within :data:`_MERGE_FRAMES` frames of each
     other are one: the best-scoring one stands for them, spanning all."""
-    groups: dict[tuple[str, tuple[int, ...]], list[_Event]] = {}
+    groups: dict[tuple[str, tuple[int, ...], tuple[str, ...]], list[_Event]] = {}
     for e in events:
-        groups.setdefault((e.kind, e.ids), []).append(e)
+        groups.setdefault((e.kind, e.ids, e.parts), []).append(e)
     out: list[_Event] = []
     for group in groups.values():
         group.sort(key=lambda e: e.start)
@@ -492,4 +558,4 @@ def _merge(events: list[_Event]) -> list[_Event]:
 def _best(events: list[_Event]) -> _Event:
     best = max(events, key=lambda e: (e.score, -e.frame))
     start, stop = min(e.start for e in events), max(e.stop for e in events)
-    return _Event(best.kind, best.frame, best.ids, best.score, best.why, start, stop)
+    return _Event(best.kind, best.frame, best.ids, best.score, best.why, start, stop, best.parts)

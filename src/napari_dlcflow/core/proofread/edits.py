@@ -1,4 +1,4 @@
-"""Identity edits of multi-animal tracks: swap, give, delete, fill, merge.
+"""Identity edits of multi-animal tracks: swap, give, delete, fill, merge, swap two body parts.
 
 An :class:`Edit` names what to do (its kind, one or two identities, a frame range); it is small
 and JSON-able, so a session's history can be saved beside the tracks and replayed. The edits
@@ -38,7 +38,7 @@ __all__ = [
     "plan_edit",
 ]
 
-EDIT_KINDS = ("swap", "give", "delete", "fill", "merge")
+EDIT_KINDS = ("swap", "give", "delete", "fill", "merge", "swap_parts")
 """What an edit can do (see :class:`Edit`)."""
 
 FILL_LIKELIHOOD = 0.01
@@ -85,7 +85,9 @@ class Edit:
           frames before and after where they are known; the points get the likelihood
           :data:`FILL_LIKELIHOOD` and their frames are marked filled;
         - ``merge``: ``b``'s points go to ``a`` (``b`` is merged *into* ``a``; refused where
-          both are present), ``b`` is left empty.
+          both are present), ``b`` is left empty;
+        - ``swap_parts``: exchange two body parts of ``a`` (``parts``: a left/right pair
+          the tracking took the wrong way round), likelihoods too.
     a : str
         The identity edited.
     b : str or None
@@ -95,6 +97,8 @@ class Edit:
         First frame, inclusive.
     stop : int or None
         End frame, exclusive; None: to the end of the video ("from ``start`` onward").
+    parts : tuple of (str, str) or None
+        The two body parts of a ``swap_parts`` edit; None for the other kinds.
 
     Raises
     ------
@@ -108,12 +112,25 @@ class Edit:
     b: str | None = None
     start: int = 0
     stop: int | None = None
+    parts: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in EDIT_KINDS:
             raise EditError(f"unknown edit {self.kind!r}: one of {', '.join(EDIT_KINDS)}")
         if not isinstance(self.a, str) or not self.a:
             raise EditError(f"a {self.kind} edit needs the identity it edits (a)")
+        if self.kind == "swap_parts":
+            parts = self.parts
+            if (
+                not isinstance(parts, (tuple, list))
+                or len(parts) != 2
+                or not all(isinstance(p, str) and p for p in parts)
+                or parts[0] == parts[1]
+            ):
+                raise EditError(f"a swap_parts edit needs two different body parts, not {parts!r}")
+            object.__setattr__(self, "parts", (str(parts[0]), str(parts[1])))
+        elif self.parts is not None:
+            raise EditError(f"a {self.kind} edit changes whole animals; parts must be None")
         if self.kind in _TWO:
             if not isinstance(self.b, str) or not self.b:
                 raise EditError(f"a {self.kind} edit needs a second identity (b)")
@@ -151,18 +168,25 @@ class Edit:
             return f"delete {self.a}'s points {self.frames}"
         if self.kind == "fill":
             return f"fill {self.a}'s gaps {self.frames}"
+        if self.kind == "swap_parts":
+            assert self.parts is not None
+            return f"swap {self.a}'s {self.parts[0]} and {self.parts[1]} {self.frames}"
         whole = self.start == 0 and self.stop is None
         return f"merge {self.b} into {self.a}" + ("" if whole else f" {self.frames}")
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"kind", "a", "b", "start", "stop"}``, JSON-able."""
-        return {
+        """``{"kind", "a", "b", "start", "stop"}`` (and ``"parts"`` for ``swap_parts``),
+        JSON-able."""
+        out: dict[str, Any] = {
             "kind": self.kind,
             "a": self.a,
             "b": self.b,
             "start": self.start,
             "stop": self.stop,
         }
+        if self.parts is not None:
+            out["parts"] = list(self.parts)
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Edit:
@@ -175,8 +199,14 @@ class Edit:
         """
         if not isinstance(d, Mapping) or "kind" not in d or "a" not in d:
             raise EditError(f"not an edit (needs at least 'kind' and 'a'): {str(d)[:200]}")
+        parts = d.get("parts")
         return cls(
-            kind=d["kind"], a=d["a"], b=d.get("b"), start=d.get("start", 0), stop=d.get("stop")
+            kind=d["kind"],
+            a=d["a"],
+            b=d.get("b"),
+            start=d.get("start", 0),
+            stop=d.get("stop"),
+            parts=tuple(parts) if isinstance(parts, (list, tuple)) else parts,
         )
 
 
@@ -291,7 +321,11 @@ def _holds(v: np.ndarray, f: np.ndarray) -> np.ndarray:
 
 
 def plan_edit(
-    edit: Edit, values: np.ndarray, filled: np.ndarray, individuals: Sequence[str]
+    edit: Edit,
+    values: np.ndarray,
+    filled: np.ndarray,
+    individuals: Sequence[str],
+    bodyparts: Sequence[str] | None = None,
 ) -> Patch:
     """What ``edit`` changes in ``values`` and ``filled`` (neither is modified).
 
@@ -305,6 +339,8 @@ def plan_edit(
         Which frames of which identity hold interpolated points.
     individuals : sequence of str
         The N identities' names.
+    bodyparts : sequence of str, optional
+        The K body parts' names (needed by ``swap_parts``).
 
     Returns
     -------
@@ -330,17 +366,23 @@ def plan_edit(
         return _move(edit, values, filled, b, a, lo, hi)
     if edit.kind == "delete":
         return _delete(edit, values, filled, a, lo, hi)
+    if edit.kind == "swap_parts":
+        return _swap_parts(edit, values, filled, a, lo, hi, bodyparts)
     return _fill(edit, values, filled, a, lo, hi)
 
 
 def apply_edit(
-    edit: Edit, values: np.ndarray, filled: np.ndarray, individuals: Sequence[str]
+    edit: Edit,
+    values: np.ndarray,
+    filled: np.ndarray,
+    individuals: Sequence[str],
+    bodyparts: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``values`` and ``filled`` after ``edit``, as new arrays (the inputs are not modified).
 
     See :func:`plan_edit` for the parameters and errors.
     """
-    patch = plan_edit(edit, values, filled, individuals)
+    patch = plan_edit(edit, values, filled, individuals, bodyparts)
     out_values, out_filled = values.copy(), filled.copy()
     patch.write(out_values, out_filled)
     return out_values, out_filled
@@ -395,6 +437,37 @@ def _move(
     new_filled = np.zeros_like(now.filled)
     new_filled[:, 1] = now.filled[:, 0]
     return Patch(rows, (src, dst), new_values, new_filled)
+
+
+def _swap_parts(
+    edit: Edit,
+    values: np.ndarray,
+    filled: np.ndarray,
+    a: int,
+    lo: int,
+    hi: int,
+    bodyparts: Sequence[str] | None,
+) -> Patch:
+    assert edit.parts is not None
+    if bodyparts is None:
+        raise EditError(f"cannot {edit.describe()}: the body parts' names are not known")
+    names = list(bodyparts)
+    missing = [p for p in edit.parts if p not in names]
+    if missing:
+        raise EditError(
+            f"cannot {edit.describe()}: unknown body part {missing[0]!r} (the body parts are "
+            f"{', '.join(names)})"
+        )
+    p, q = names.index(edit.parts[0]), names.index(edit.parts[1])
+    va = values[lo:hi, a]
+    held = ~np.isnan(va[:, [p, q], :2]).all(axis=(1, 2))
+    rows = lo + np.flatnonzero(held)
+    if not rows.size:
+        raise EditError(f"cannot {edit.describe()}: neither part has a point there")
+    now = Patch.read(values, filled, rows, (a,))
+    new = now.values.copy()
+    new[:, 0, [p, q]] = now.values[:, 0, [q, p]]
+    return Patch(rows, (a,), new, now.filled)
 
 
 def _delete(edit: Edit, values: np.ndarray, filled: np.ndarray, a: int, lo: int, hi: int) -> Patch:

@@ -397,7 +397,7 @@ class TrackSession:
     def _write(self, edit: Edit) -> tuple[Patch, Patch | None]:
         """Apply ``edit`` to the arrays; returns its patch and what it replaced (None for a
         swap, which undoes itself)."""
-        patch = plan_edit(edit, self.values, self.filled, self.individuals)
+        patch = plan_edit(edit, self.values, self.filled, self.individuals, self.bodyparts)
         before = None if edit.kind == "swap" else patch.current(self.values, self.filled)
         patch.write(self.values, self.filled)
         return patch, before
@@ -441,7 +441,7 @@ class TrackSession:
             return None
         step = self._done.pop()
         if step.before is None:  # a swap: swapping again restores it
-            plan_edit(step.edit, self.values, self.filled, self.individuals).write(
+            plan_edit(step.edit, self.values, self.filled, self.individuals, self.bodyparts).write(
                 self.values, self.filled
             )
         else:
