@@ -3,17 +3,21 @@ in one view and seen in the other is not missing; views from the names or the si
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from napari_dlcflow.core.example.synthetic import SyntheticSpec
-from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
+from _two_view import copy_project, numbered_views, two_view_project
+from napari_dlcflow.cli import main
 from napari_dlcflow.core.labels.collected import load_folder, write_labels
 from napari_dlcflow.core.labels.qc import check_labels
-from napari_dlcflow.core.labels.qc_views import split_views, views_from_names
+from napari_dlcflow.core.labels.qc_views import (
+    split_views,
+    views_from_names,
+    views_from_positions,
+    views_note,
+)
 from napari_dlcflow.core.project.config import Project
 from napari_dlcflow.core.project.sidecar import Sidecar
 
@@ -35,34 +39,11 @@ def test_views_from_names_and_declared() -> None:
 
 @pytest.fixture(scope="module")
 def two_view(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The synthetic animal seen from the top and in a mirror below (reflected: y -> 127 - y),
-    both in one 128x128 image: 30 images, 11 parts per view, ``nose_top`` ... ``nose_bot``."""
-    folder = tmp_path_factory.mktemp("qc-views")
-    spec = SyntheticSpec(n_frames=120, height=128, width=128, seed=2)
-    root = make_labeled_synthetic_project(folder, spec, n_labeled=30).root
-    (data,) = [p for p in (root / "labeled-data").iterdir() if p.is_dir()]
-    labels = load_folder(data)
-    assert labels is not None
-    two = labels.copy()
-    two.keypoints = [("", f"{bp}_{v}") for v in ("top", "bot") for _, bp in labels.keypoints]
-    below = labels.xy.copy()
-    below[..., 1] = 127.0 - below[..., 1]
-    two.xy = np.concatenate([labels.xy, below], axis=1)
-    for f in data.glob("CollectedData_*"):
-        f.unlink()
-    write_labels(two, data)
-    return root
-
-
-def _copy(two_view: Path, tmp_path: Path) -> tuple[Path, Path]:
-    root = tmp_path / "p"
-    shutil.copytree(two_view, root)
-    (data,) = [p for p in (root / "labeled-data").iterdir() if p.is_dir()]
-    return root, data
+    return two_view_project(tmp_path_factory.mktemp("qc-views"))
 
 
 def test_two_views_are_checked_apart(two_view: Path, tmp_path: Path) -> None:
-    root, data = _copy(two_view, tmp_path)
+    root, data = copy_project(two_view, tmp_path)
     project = Project.open(root)
     # per view, the truth is clean: no likely mistake
     assert [f for f in check_labels(project) if f.mistake] == []
@@ -93,3 +74,41 @@ def test_two_views_are_checked_apart(two_view: Path, tmp_path: Path) -> None:
     missing = {(f.image, f.bodyparts) for f in found if f.kind == "missing"}
     assert missing == {(names[20], ("neck_top",)), (names[20], ("neck_bot",))}
     assert all(not f.mistake for f in found if f.kind == "missing")
+
+
+def test_views_found_from_the_positions(
+    two_view: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, parts = numbered_views(two_view, tmp_path)
+    project = Project.open(root)
+    (data,) = [p for p in (root / "labeled-data").iterdir() if p.is_dir()]
+    labels = load_folder(data)
+    assert labels is not None
+    X = labels.xy[..., 0] + 1j * labels.xy[..., 1]
+    # one animal moving and turning freely: no fixed line keeps some of its parts apart
+    assert views_from_positions(X[:, :11], parts[:11]) == {}
+    found = views_from_positions(X, parts)
+    assert sorted(found.values()) == [parts[:11], parts[11:]]
+    # two rows of one body that slides without turning: a fixed line separates them, but the
+    # gap is the parts' own spacing, not a margin between two views; 3x apart, it is one
+    rng = np.random.default_rng(0)
+    shift = rng.uniform(0, 200, (40, 1)) + 1j * rng.uniform(0, 4, (40, 1))
+    for gap, views in ((10.0, 0), (30.0, 2)):
+        rows = np.array([0, 10, 20, 0, 10, 20]) + 1j * np.array([0, 0, 0, gap, gap, gap])
+        rows = rows + shift + rng.normal(0, 0.5, (40, 6)) + 1j * rng.normal(0, 0.5, (40, 6))
+        assert len(views_from_positions(rows, parts[:6])) == views
+    # the found views feed the per-view checks and are said once, in a run-level note
+    notes: list[str] = []
+    assert [f for f in check_labels(project, notes=notes) if f.mistake] == []
+    assert notes == [views_note(found)]
+    assert notes[0].startswith("views found from the positions: {A: [")
+    capsys.readouterr()
+    assert main(["check-labels", str(root)]) == 0
+    assert capsys.readouterr().out.splitlines().count(notes[0]) == 1
+    # the sidecar's empty views turn the search off (names give none either: one view)
+    side = Sidecar.load(root)
+    side.label_qc["views"] = {}
+    side.save(root)
+    notes.clear()
+    check_labels(project, ["duplicate"], notes=notes)
+    assert notes == []

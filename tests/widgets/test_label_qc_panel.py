@@ -106,3 +106,18 @@ def test_dataset_report_shows_the_findings_count(qtbot, openfield_project: Path)
     assert not any(line.startswith("Label check") for line in view.lines())
     view.show_report(report, project)
     assert view.lines()[1] == "Label check: 3 likely mistake(s) (Labeling dock)"
+
+
+def test_panel_says_views_found_from_the_positions(
+    make_napari_viewer, tmp_path: Path, save_screenshot
+) -> None:
+    """A mirror project whose parts are numbered (nothing in the names says the views): the
+    panel's note says the views found from the positions and where to confirm them."""
+    from _two_view import numbered_views, two_view_project
+
+    root, parts = numbered_views(two_view_project(tmp_path / "src"), tmp_path)
+    _, dock = _open(make_napari_viewer, root)
+    assert [f for f in dock.qc.run_check() if f.mistake] == []
+    note = dock.qc.note.text().splitlines()
+    assert note[1].startswith("views found from the positions: {A: [")
+    assert "label_qc: views" in note[1] and parts[0] in note[1] and parts[-1] in note[1]

@@ -36,14 +36,16 @@ def cmd_check_labels(args: argparse.Namespace) -> int:
                 f"--kinds: unknown check(s) {', '.join(unknown)} (known: {', '.join(KINDS)})"
             )
     project = Project.open(args.config)
+    notes: list[str] = []  # run-level: views found from the positions
     findings = check_labels(
         project,
         kinds,
         include_dismissed=args.dismissed,
         evaluation=latest_frames(project.config_path),
+        notes=notes,
     )
     shown = findings if args.all else [f for f in findings if f.mistake]
-    print(format_findings(shown, hidden_notes=len(findings) - len(shown)))
+    print(format_findings(shown, hidden_notes=len(findings) - len(shown), notes=notes))
     if args.csv:
         out = Path(args.csv)
         atomic_write(out, findings_csv(findings), backup=False)

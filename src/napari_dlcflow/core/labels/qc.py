@@ -64,9 +64,11 @@ part elsewhere in the project is a likely mistake; a scene point that does not l
 itself is ``misplaced``. An image that cannot be read leaves the geometry alone.
 
 Images that hold several views (a mirror, tiled cameras) are checked per view: views from the
-sidecar (``label_qc: views``) or from the body-part names (``nose_top``/``nose_bot``,
-``cam1_nose``...; :mod:`napari_dlcflow.core.labels.qc_views`). Findings dismissed by the user
-are remembered in the sidecar (``label_qc: dismissed``).
+sidecar (``label_qc: views``), from the body-part names (``nose_top``/``nose_bot``,
+``cam1_nose``...), else from the positions: groups of parts that one fixed line (a mirror edge,
+a tile border) separates in nearly every image (:mod:`napari_dlcflow.core.labels.qc_views`;
+``label_qc: {views: {}}`` turns that off); views found so are said in a run-level note.
+Findings dismissed by the user are remembered in the sidecar (``label_qc: dismissed``).
 """
 
 from __future__ import annotations
@@ -131,6 +133,7 @@ from napari_dlcflow.core.labels.qc_sidecar import (
     dismiss,
     dismissed_keys,
 )
+from napari_dlcflow.core.labels.qc_views import found_views, views_note
 
 if TYPE_CHECKING:
     from napari_dlcflow.core.predictions.evaluated import EvalFrames
@@ -170,6 +173,7 @@ def check_labels(
     pairs: Iterable[Sequence[str]] | None = None,
     include_dismissed: bool = False,
     evaluation: EvalFrames | None = None,
+    notes: list[str] | None = None,
 ) -> list[Finding]:
     """Look for likely labeling mistakes in every ``labeled-data`` folder of ``project``.
 
@@ -188,6 +192,8 @@ def check_labels(
     evaluation : EvalFrames, optional
         A trained model's predictions on the labeled images (the engine's
         ``latest_frames(config)``); the ``model`` check runs only when it is given.
+    notes : list of str, optional
+        Receives the run-level notes (views found from the positions), one line each.
 
     Returns
     -------
@@ -215,6 +221,13 @@ def check_labels(
     between = [k for k in ("identity", "overlap") if k in want]
     groups = pose_groups(tables)
     views = declared_views(project.root)
+    animal = groups.get("animal")
+    found = found_views(animal.array(), animal.parts, views) if animal else {}
+    if found:  # used as declared ones from here on
+        views = found
+        if notes is not None:
+            notes.append(views_note(found))
+    views = views or {}
     bodies, scenes = split_scene(groups, declared_scene_parts(project.root), views, s)
     images = Images([folder for folder, _ in tables])
     for scene in scenes.values():

@@ -54,19 +54,23 @@ def summary(findings: Sequence[Finding], hidden_notes: int = 0) -> str:
 
 
 def format_findings(
-    findings: Sequence[Finding], width: int | None = None, hidden_notes: int = 0
+    findings: Sequence[Finding],
+    width: int | None = None,
+    hidden_notes: int = 0,
+    notes: Sequence[str] = (),
 ) -> str:
     """The findings as a plain-text table (one line each), the count per severity and kind,
-    and why each kind shown matters (one sentence per kind and severity).
+    why each kind shown matters (one sentence per kind and severity), then the run-level
+    ``notes`` (views found from the positions), once each.
 
     Names come from the label files, so each cell is shortened: a damaged file's 200,000-
     character image name gives a line of a few hundred characters, not a screenful.
     ``hidden_notes`` is the number of notes left out (said in the count line).
     """
+    tail = [shorten(n, 400) for n in dict.fromkeys(notes)]
     if not findings:
-        return "no likely mistakes" + (
-            f" ({hidden_notes} notes not shown)" if hidden_notes else ""
-        )
+        hidden = f" ({hidden_notes} notes not shown)" if hidden_notes else ""
+        return "\n".join(["no likely mistakes" + hidden, *tail])
     head = f"{'severity':<8} {'kind':<10} {'folder/image':<32} {'body parts':<24}"
     lines = [f"{head} {'score':>7}  reason"]
     for f in findings:
@@ -86,7 +90,7 @@ def format_findings(
     for f in findings:
         seen.setdefault((f.kind, f.severity), f.why)
     lines.extend(f"why {kind} ({sev}): {why}" for (kind, sev), why in seen.items())
-    return "\n".join(lines)
+    return "\n".join(lines + tail)
 
 
 def findings_csv(findings: Sequence[Finding]) -> str:

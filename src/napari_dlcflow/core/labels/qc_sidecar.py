@@ -24,9 +24,14 @@ def declared_pairs(project_root: str | os.PathLike) -> list[tuple[str, str]]:
     return [(str(p[0]), str(p[1])) for p in pairs if isinstance(p, list | tuple) and len(p) == 2]
 
 
-def declared_views(project_root: str | os.PathLike) -> dict[str, list[str]]:
-    """Views the user declared in the sidecar (``label_qc: views: {name: [parts...]}``)."""
-    views = _qc_settings(project_root).get("views") or {}
+def declared_views(project_root: str | os.PathLike) -> dict[str, list[str]] | None:
+    """Views the user declared in the sidecar (``label_qc: views: {name: [parts...]}``); None
+    when the sidecar does not say (an empty ``views: {}`` says: no views found from the
+    positions)."""
+    settings = _qc_settings(project_root)
+    if "views" not in settings:
+        return None
+    views = settings.get("views") or {}
     if not isinstance(views, dict):
         return {}
     return {str(k): [str(p) for p in v] for k, v in views.items() if isinstance(v, list | tuple)}

@@ -6,6 +6,12 @@ Views come from the sidecar (``label_qc: {views: {top: [parts...], bot: [parts..
 from the body-part names, when every part says its view: a suffix ``_top``, ``_bot``,
 ``_bottom``, ``_side``, ``_front``, ``_back``, ``_left``, ``_right``, ``_cam1``, ``_view2``
 or a prefix ``cam1_``, ``camA_``, ``view2_``, ``top_``... (any of ``_ - .`` as separator).
+
+When neither says (parts named ``p1..p17``), views are found from the positions
+(:func:`views_from_positions`): groups of at least three parts that one fixed straight line (a
+mirror edge, a tile border; the same in every image) separates in at least 97 % of the images,
+with a clear margin. A freely moving animal turns, so no fixed line keeps its head parts apart
+from its tail parts. ``label_qc: {views: {}}`` in the sidecar turns this off.
 """
 
 from __future__ import annotations
@@ -15,7 +21,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["counterparts", "split_views", "view_disagreements", "views_from_names"]
+__all__ = [
+    "counterparts",
+    "found_views",
+    "split_views",
+    "view_disagreements",
+    "views_from_names",
+    "views_from_positions",
+    "views_note",
+]
 
 _WORD = r"top|bot|bottom|side|front|back|left|right|up|down|mirror|main"
 _NUMBERED = r"cam(?:era)?[ _]?\w|view[ _]?\w"
@@ -92,6 +106,152 @@ def split_views(
             out[""] = rest
         return out
     return views_from_names(parts) or {"": list(parts)}
+
+
+def _spacing(X: np.ndarray, groups: Sequence[Sequence[int]]) -> float:
+    """Median distance from each labeled point to the nearest other labeled point of its
+    group in the same image (the scale of a view)."""
+    near: list[np.ndarray] = []
+    for cols in groups:
+        Z = X[:, list(cols)]
+        D = np.abs(Z[:, :, None] - Z[:, None, :])
+        k = np.arange(Z.shape[1])
+        D[:, k, k] = np.inf
+        m = np.min(np.where(np.isfinite(D), D, np.inf), axis=2)
+        near.append(m[np.isfinite(m)])
+    pooled = np.concatenate(near) if near else np.zeros(0)
+    return float(np.median(pooled)) if pooled.size else float("nan")
+
+
+def _best_split(
+    X: np.ndarray,
+    cols: Sequence[int],
+    min_parts: int,
+    agree: float,
+    margin: float,
+    angles: int,
+    min_images: int,
+) -> tuple[list[int], list[int], float] | None:
+    """The two groups of ``cols`` best separated by one fixed line, with their margin (the
+    median gap between them along the line's normal over the typical spacing of a group's
+    parts), or None when no line separates two groups of ``min_parts`` in ``agree`` of the
+    images (at least ``min_images``) with at least ``margin``."""
+    k = len(cols)
+    if k < 2 * min_parts:
+        return None
+    Z = X[:, list(cols)]
+    theta = np.arange(angles) * np.pi / angles
+    with np.errstate(invalid="ignore"):
+        P = (Z[None] * np.exp(-1j * theta)[:, None, None]).real  # (angle, image, part)
+        P[:, ~np.isfinite(Z)] = np.nan
+    # parts along each normal, by their median place (coordinate-wise: one median, not 36)
+    centre = np.nanmedian(Z.real, axis=0) + 1j * np.nanmedian(Z.imag, axis=0)
+    order = np.argsort((centre[None] * np.exp(-1j * theta)[:, None]).real, axis=1)
+    S = np.take_along_axis(P, order[:, None, :], axis=2)
+    low = np.fmax.accumulate(S, axis=2)  # the highest point of the parts below, per image
+    high = np.fmin.accumulate(S[..., ::-1], axis=2)[..., ::-1]  # the lowest above
+    best: tuple[list[int], list[int], float] | None = None
+    for j in range(min_parts - 1, k - min_parts):
+        a, b = low[:, :, j], high[:, :, j + 1]  # (angle, image)
+        both = np.isfinite(a) & np.isfinite(b)
+        n = both.sum(axis=1)
+        apart = (both & (a < b)).sum(axis=1)
+        for t in np.flatnonzero((n >= min_images) & (apart >= agree * np.maximum(n, 1))):
+            ok = both[t] & (a[t] < b[t])
+            sa, sb = np.sort(a[t, ok]), np.sort(b[t, ok])
+            # images the line just above each candidate separates: a <= c < b
+            inside = np.searchsorted(sa, sa, "right") - np.searchsorted(sb, sa, "right")
+            if inside.max() < agree * n[t]:
+                continue
+            c = sa[int(np.argmax(inside))]
+            sep = ok & (a[t] <= c) & (b[t] > c)
+            below = [cols[q] for q in order[t, : j + 1]]
+            above = [cols[q] for q in order[t, j + 1 :]]
+            gap = float(np.median(b[t, sep] - a[t, sep]))
+            ratio = gap / max(_spacing(X, [below, above]), 1e-9)
+            if ratio >= margin and (best is None or ratio > best[2]):
+                best = (below, above, ratio)
+    return best
+
+
+def views_from_positions(
+    X: np.ndarray,
+    parts: Sequence[str],
+    *,
+    min_parts: int = 3,
+    agree: float = 0.97,
+    margin: float = 1.5,
+    angles: int = 36,
+    min_images: int = 20,
+) -> dict[str, list[str]]:
+    """Views found from where the parts are: groups that one fixed line separates.
+
+    A mirror edge or the border between tiled cameras is one straight line, the same in every
+    image, with one view on each side. For each of ``angles`` directions the parts are
+    ordered along the line's normal; a split into two groups of at least ``min_parts`` parts
+    is a view border when one fixed line has the first group on one side and the second on
+    the other in at least ``agree`` of the images where both groups are labeled (at least
+    ``min_images``), and the median gap between the groups across that line is at least
+    ``margin`` times the typical spacing of a group's parts (median distance of a point to
+    the nearest point of its group). The widest such split wins and each side is split again
+    (tiled cameras). A freely moving animal turns, so no fixed line keeps some of its parts
+    apart from the others.
+
+    Parameters
+    ----------
+    X : ndarray of shape (poses, parts), complex
+        The poses (NaN where unlabeled).
+    parts : sequence of str
+        The parts, in the columns of ``X``.
+    min_parts, agree, margin, angles, min_images
+        The rule above.
+
+    Returns
+    -------
+    dict
+        ``{"A": [parts...], "B": [...]}`` in the order of the split (parts labeled in fewer
+        than ``min_images`` images are left out), or ``{}`` (one view).
+    """
+    X = np.asarray(X, dtype=complex)
+    cols = [k for k in range(len(parts)) if np.isfinite(X[:, k]).sum() >= min_images]
+    todo, done = [cols], []
+    while todo:
+        g = todo.pop(0)
+        split = _best_split(X, g, min_parts, agree, margin, angles, min_images)
+        if split is None:
+            done.append(g)
+        else:
+            todo[:0] = [split[0], split[1]]
+    if len(done) < 2:
+        return {}
+    names = [chr(ord("A") + n) if n < 26 else f"V{n + 1}" for n in range(len(done))]
+    return {name: [parts[k] for k in sorted(g)] for name, g in zip(names, done, strict=True)}
+
+
+def found_views(
+    X: np.ndarray, parts: Sequence[str], declared: Mapping[str, Sequence[str]] | None
+) -> dict[str, list[str]]:
+    """Views found from the positions (:func:`views_from_positions`) when the sidecar does
+    not say (``declared`` is None; an empty mapping turns the search off) and the names say
+    none; else ``{}``. Found views are then used as declared ones (:func:`split_views`)."""
+    if declared is not None or views_from_names(parts):
+        return {}
+    return views_from_positions(X, parts)
+
+
+def views_note(views: Mapping[str, Sequence[str]]) -> str:
+    """The line that tells the user views were found from the positions.
+
+    Examples
+    --------
+    >>> views_note({"A": ["p1", "p2", "p3"], "B": ["p4", "p5", "p6"]}).split("; ")[0]
+    'views found from the positions: {A: [p1, p2, p3], B: [p4, p5, p6]}'
+    """
+    inner = ", ".join(f"{v}: [{', '.join(map(str, ps))}]" for v, ps in views.items())
+    return (
+        f"views found from the positions: {{{inner}}}; "
+        "confirm or set them in dlcflow.yaml label_qc: views"
+    )
 
 
 def counterparts(views: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:

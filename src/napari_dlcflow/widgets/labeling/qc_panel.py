@@ -111,13 +111,16 @@ class LabelQCPanel(QGroupBox):
         if project is None:
             self.note.setText("Open a project first: the check looks at all its labels.")
             return []
+        notes: list[str] = []  # run-level: views found from the positions
         try:
-            self.findings = check_labels(project, evaluation=latest_frames(project.config_path))
+            self.findings = check_labels(
+                project, evaluation=latest_frames(project.config_path), notes=notes
+            )
         except (LabelsError, OSError, ValueError) as exc:
             self.note.setText(f"Check failed: {exc}")
             return []
         self._fill()
-        self.note.setText(summary(self.findings) + ".")
+        self.note.setText("\n".join([summary(self.findings) + ".", *notes]))
         return self.findings
 
     def _fill(self) -> None:
