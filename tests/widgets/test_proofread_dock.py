@@ -17,15 +17,20 @@ from qtpy.QtCore import Qt
 from _tracked import SCORER, tracked_from_truth
 from napari_dlcflow.core.example.group import GroupSpec, read_group_truth, write_group_example
 from napari_dlcflow.core.formats.tracks import load_tracks
-from napari_dlcflow.core.predictions.analysis_files import output_files, write_predictions
-from napari_dlcflow.core.proofread import edits_path
+from napari_dlcflow.core.layers.colors import group_colors
+from napari_dlcflow.core.predictions.analysis_files import (
+    Predictions,
+    output_files,
+    write_predictions,
+)
+from napari_dlcflow.core.proofread import Edit, TrackSession, edits_path
 from napari_dlcflow.core.safe_io import list_backups
 from napari_dlcflow.core.video.probe import read_frames
 from napari_dlcflow.widgets.common.dock import DOCK_WIDTH
 from napari_dlcflow.widgets.common.shortcuts import PROOFREAD_SHORTCUTS, collisions
 from napari_dlcflow.widgets.proofread import dialogs as proofread_dialogs
 from napari_dlcflow.widgets.proofread.dock import ProofreadDock
-from napari_dlcflow.widgets.proofread.layers import LAYER_SUFFIX
+from napari_dlcflow.widgets.proofread.layers import AHEAD, JUMP_AHEAD, LAYER_SUFFIX, TrackOverlay
 from napari_dlcflow.widgets.proofread.timeline import MISSING, PRESENT
 
 pytestmark = pytest.mark.gui
@@ -121,6 +126,7 @@ def test_find_and_fix_a_swap_with_the_keys_then_save(
     _press(viewer, qtbot, Qt.Key.Key_BracketRight)
     assert dock.marked == [40, 75] and dock.timeline.marked == (40, 75)
     viewer.dims.set_current_step(0, frame)
+    qtbot.waitUntil(lambda: not overlay._idle_timer.isActive(), timeout=5000)  # thumbnails
     shot = save_screenshot(viewer, "proofread-dock", canvas_only=False)
     assert shot.is_file()
 
@@ -346,3 +352,98 @@ def test_more_identities_than_the_project_are_said(
     dock.refresh_candidates()
     kinds = {c.kind for c in dock.candidates}
     assert "missing" not in kinds, dock.candidates  # two animals in every frame
+
+
+def test_a_seek_holds_a_short_window_then_the_full_one_and_edits_redraw_it(
+    make_napari_viewer: Any, qtbot: Any
+) -> None:
+    """A long video: a seek out of the frames held draws the frame at once from a short window,
+    the full window follows when the frame stays, an edit right after a seek is drawn, and the
+    layers' thumbnails are redrawn when the frame stays put (not at each step)."""
+    n, parts = 3000, ("nose", "back", "tail")
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(20.0, 200.0, (n, 2, len(parts), 2))
+    lik = np.full((n, 2, len(parts), 1), 0.95)
+    data = np.concatenate([xy, lik], axis=3).reshape(n, 2 * len(parts), 3)
+    pred = Predictions(
+        data,
+        parts * 2,
+        ("mouse1",) * len(parts) + ("mouse2",) * len(parts),
+        SCORER,
+        np.arange(n),
+        True,
+    )
+    session = TrackSession(pred)
+    viewer = make_napari_viewer()
+    video = viewer.add_image(np.zeros((n, 8, 8), np.uint8), name="video")
+    overlay = TrackOverlay(viewer, session.predictions, [("nose", "back")], name="t", target=video)
+    session.listeners.append(lambda a, b: overlay.show(session.predictions, (a, b)))
+    colours = group_colors(pred.individuals, pred.bodyparts, color_by="individual")
+
+    def check(frame: int, values: np.ndarray) -> None:
+        shown = _shown(viewer, overlay.points)
+        for j, name in enumerate(("mouse1", "mouse2")):
+            assert_allclose(np.sort(shown[name], 0), np.sort(values[frame, j], 0))
+        names = overlay.names
+        assert sorted(names._view_text) == ["mouse1", "mouse2"]
+        for text, rgba in zip(names._view_text, names._view_text_color, strict=True):
+            assert_allclose(rgba, colours[str(text)])
+
+    thumbnail = overlay.points.thumbnail.copy()
+    viewer.dims.set_current_step(0, 2000)  # a seek: a short window, drawn at once
+    lo, hi = overlay.rows
+    assert hi == 2000 + JUMP_AHEAD and lo <= 2000 - overlay.tail_length
+    check(2000, xy)
+    viewer.dims.set_current_step(0, 2001)  # a step inside the window
+    assert_array_equal(overlay.points.thumbnail, thumbnail)  # not redrawn at each frame
+    qtbot.waitUntil(lambda: overlay.rows[1] == 2001 + AHEAD, timeout=5000)  # it stayed
+    check(2001, xy)
+    assert not np.array_equal(overlay.points.thumbnail, thumbnail)  # redrawn at rest
+    thumbnail = overlay.points.thumbnail.copy()
+    viewer.dims.set_current_step(0, 2002)
+    assert_array_equal(overlay.points.thumbnail, thumbnail)
+    qtbot.waitUntil(  # the frame stays put: the thumbnail shows it
+        lambda: not np.array_equal(overlay.points.thumbnail, thumbnail), timeout=5000
+    )
+
+    viewer.dims.set_current_step(0, 500)  # a seek, then an edit before the window widens
+    session.apply(Edit("swap", "mouse1", "mouse2", start=500))
+    check(500, xy[:, ::-1])
+    viewer.dims.set_current_step(0, 499)
+    check(499, xy)
+
+    overlay.release()  # napari draws the thumbnails again
+    assert all("_update_thumbnail" not in vars(layer) for layer in overlay.layers)
+
+
+def test_a_left_right_part_swap_is_listed_and_fixed_with_one_key(
+    make_napari_viewer: Any, tracked: tuple[Path, Path, np.ndarray], qtbot: Any, tmp_path: Path
+) -> None:
+    """mouse3's fore paws exchanged from frame 90 on: a ``part_swap`` candidate; at it, ``W``
+    swaps the two parts back from there on, and the save writes them as they were."""
+    from napari_dlcflow.core.predictions.analysis_files import read_predictions
+
+    video, original, _truth = tracked
+    h5 = tmp_path / original.name
+    before = read_predictions(original)
+    pred = read_predictions(original)
+    names = list(pred.bodyparts[: len(pred.bodyparts) // 3])
+    k = len(names)
+    a, b = 2 * k + names.index("left_forepaw"), 2 * k + names.index("right_forepaw")
+    pred.data[90:, [a, b]] = pred.data[90:, [b, a]]
+    write_predictions(pred, h5)
+    viewer, dock = _open(make_napari_viewer, video, h5)
+    _press(viewer, qtbot, Qt.Key.Key_W)  # no part-swap candidate chosen: said, nothing done
+    assert "part-swap candidate" in dock.status.text() and not dock.session.history
+    dock.refresh_candidates()
+    qtbot.waitUntil(lambda: bool(dock.candidates), timeout=30_000)
+    (i,) = [n for n, c in enumerate(dock.candidates) if c.kind == "part_swap"]
+    c = dock.candidates[i]
+    assert (c.frame, c.individuals) == (90, ("mouse3",))
+    assert c.parts == ("left_forepaw", "right_forepaw")
+    dock.go_to_candidate(i)
+    assert dock._frame() == 90
+    _press(viewer, qtbot, Qt.Key.Key_W)
+    assert dock.status.text().startswith("Done: swap mouse3's left_forepaw and right_forepaw")
+    assert dock.save(), dock.status.text()
+    assert_array_equal(read_predictions(h5).data, before.data)

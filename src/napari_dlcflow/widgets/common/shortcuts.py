@@ -68,6 +68,7 @@ PROOFREAD_SHORTCUTS: list[tuple[str, str, str]] = [
     ("]", "mark_range_end", "mark the current frame as the end of the range"),
     ("G", "give_fragment", "give the first identity's fragment here to the second"),
     ("Shift-D", "delete_fragment", "delete the first identity's fragment here"),
+    ("W", "swap_parts", "swap the part-swap candidate's two body parts (marked range, else on)"),
     ("Control-Z", "undo", "undo"),
     ("Control-Shift-Z", "redo", "redo"),
 ]

@@ -201,6 +201,7 @@ class ProofreadDock(QScrollArea):
         self.swap_range_button = self._action_button("Swap range", "swap_in_range")
         self.give_button = self._action_button("Give fragment", "give_fragment")
         self.delete_button = self._action_button("Delete", "delete_fragment")
+        self.parts_button = self._action_button("Swap parts", "swap_parts")
         self.undo_button = self._action_button("Undo", "undo")
         self.redo_button = self._action_button("Redo", "redo")
         ef.addRow(
@@ -210,6 +211,7 @@ class ProofreadDock(QScrollArea):
                     self.swap_range_button,
                     self.give_button,
                     self.delete_button,
+                    self.parts_button,
                     self.undo_button,
                     self.redo_button,
                 ]
@@ -591,6 +593,7 @@ class ProofreadDock(QScrollArea):
             self.swap_range_button,
             self.give_button,
             self.delete_button,
+            self.parts_button,
             self.previous_button,
             self.next_button,
             self.start_button,
@@ -718,6 +721,25 @@ class ProofreadDock(QScrollArea):
             )
             return False
         return self.apply(Edit("swap", *pair, start=a, stop=b + 1))
+
+    def swap_parts(self) -> bool:
+        """Swap the two body parts of the current ``part_swap`` candidate's animal: in the
+        marked range, else from the current frame on."""
+        if self.session is None:
+            self.status.error("Open tracks first.")
+            return False
+        i = self.candidate_index
+        c = self.candidates[i] if 0 <= i < len(self.candidates) else None
+        if c is None or c.kind != "part_swap" or len(c.parts) != 2:
+            self.status.error(
+                "Go to a part-swap candidate first (its animal and its two body parts are "
+                f"swapped; {KEY_LABELS['next_candidate']} for the next candidate)."
+            )
+            return False
+        a, b = self.marked
+        start, stop = (a, b + 1) if a is not None and b is not None else (self._frame(), None)
+        edit = Edit("swap_parts", c.individuals[0], start=start, stop=stop, parts=c.parts[:2])
+        return self.apply(edit)
 
     def give_fragment(self) -> bool:
         """Give the first identity's fragment through the current frame to the second."""

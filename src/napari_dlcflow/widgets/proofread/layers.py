@@ -11,6 +11,14 @@ per second (``benchmarks/bench_proofread_scrub.py``). Windows of :data:`AHEAD` f
 names) and :data:`LINES_AHEAD` frames (skeleton, trails) keep that cost small whatever the
 video's length; they move when the current frame leaves them, and an edit redraws them from
 the session's predictions at once.
+
+A seek out of the frames held (dragging the timeline, a candidate far away) holds only
+:data:`JUMP_AHEAD` frames ahead at first, which is quicker to build; the full window follows
+once the frame has stayed put for :data:`WIDEN_AFTER_MS`. The layers' thumbnails in the layer
+list are redrawn then too, not at every step or seek: napari redraws every layer's thumbnail
+(and the layer list) at each step, a tenth of a step's time under software OpenGL. The names'
+colour follows their ``individual`` feature, so a new window sets only their points and
+features (napari rebuilds the whole text otherwise).
 """
 
 from __future__ import annotations
@@ -19,16 +27,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from qtpy.QtCore import QTimer
 
-from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP
-from napari_dlcflow.core.layers.data import points_layer_data, shown_mask
+from napari_dlcflow.core.layers.colors import DEFAULT_COLORMAP, group_colors
+from napari_dlcflow.core.layers.data import identity_layer_data, points_layer_data, shown_mask
 from napari_dlcflow.core.predictions.analysis_files import Predictions
 from napari_dlcflow.widgets.overlay.layers import OverlaySet
 
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["AHEAD", "LAYER_SUFFIX", "LINES_AHEAD", "TrackOverlay"]
+__all__ = ["AHEAD", "JUMP_AHEAD", "LAYER_SUFFIX", "LINES_AHEAD", "TrackOverlay"]
 
 AHEAD = 300
 """Frames after the current one that the points and names hold (the window moves when the
@@ -39,6 +48,15 @@ LINES_AHEAD = 50
 """Frames after the current one that the skeleton and trails hold. napari's trails layer
 draws every vertex it holds at every frame (its shader hides those outside the tail), so the
 trails get a short window of their own: the tail and a few frames ahead."""
+JUMP_AHEAD = 20
+"""Frames after the current one held right after a seek out of the window (with the trails'
+length and :data:`JUMP_BEHIND` before it); the full window follows when the frame stays."""
+JUMP_BEHIND = 5
+"""Frames kept before the current one, besides the trails' length, right after a seek."""
+WIDEN_AFTER_MS = 300
+"""How long the frame must stay put before the full window is built after a seek (a drag of
+the timeline seeks many times: only its last frame gets the full window) and the thumbnails
+are redrawn."""
 LAYER_SUFFIX = " (proofreading)"
 """Added to the file's name in the layer names, so the layers of the Overlay dock stay apart."""
 
@@ -107,6 +125,7 @@ class TrackOverlay(OverlaySet):
         self._stale: set[str] = set()  # hidden parts not redrawn since the tracks changed
         self.follows = (target is not None) if windowed is None else bool(windowed)
         self._names_due = True
+        self._name_offset: float | None = None  # set once the names follow their feature
         self.rows = self._rows_for(self._current(viewer), tail_length)
         super().__init__(
             viewer,
@@ -133,8 +152,38 @@ class TrackOverlay(OverlaySet):
             layer.name = name + LAYER_SUFFIX + layer.name[len(old) :]
             layer.metadata["dlcflow_predictions"] = path
             layer.metadata["dlcflow_proofread"] = True
+        self._bind_name_colours()
+        self._thumbnails: dict[int, Any] = {}
         if self.follows:
+            for layer in self.layers:
+                self._quiet_thumbnail(layer)
+            self._idle_timer = QTimer()
+            self._idle_timer.setSingleShot(True)
+            self._idle_timer.setInterval(WIDEN_AFTER_MS)
+            self._idle_timer.timeout.connect(self._at_rest)
             viewer.dims.events.current_step.connect(self._follow)
+
+    def _quiet_thumbnail(self, layer: Any) -> None:
+        """Let napari redraw ``layer``'s thumbnail only in :meth:`_update_thumbnails`.
+
+        napari redraws each layer's thumbnail at every frame (and the layer list with it);
+        these are redrawn when the frame stays put (and when shown or the p-cutoff changes).
+        This replaces napari's private ``_update_thumbnail`` on the layer itself (a dock's
+        viewer hands out proxies of its layers: the layer behind one); with a napari that
+        has none, thumbnails are napari's.
+        """
+        raw = _unproxied(layer)
+        update = getattr(raw, "_update_thumbnail", None)
+        if update is None:
+            return
+        self._thumbnails[id(raw)] = update
+        raw._update_thumbnail = _no_thumbnail
+
+    def _update_thumbnails(self) -> None:
+        for layer in self.layers:
+            update = self._thumbnails.get(id(_unproxied(layer)))
+            if update is not None and layer.visible:
+                update()
 
     # ------------------------------------------------------------------------------ window
 
@@ -156,11 +205,19 @@ class TrackOverlay(OverlaySet):
         return max(0, frame - self.tail_length - 1), frame + LINES_AHEAD
 
     def _follow(self, *_: Any) -> None:
+        self._idle_timer.start()  # (again): the frame moved
         frame = self._current(self.viewer)
         lo, hi = self.rows
         n = self.full.n_frames
         if (frame - self.tail_length < lo and lo > 0) or (frame >= hi - 1 and hi < n):
-            self.rows = self._rows_for(frame, self.tail_length)
+            jump = frame < lo or frame >= hi  # a seek out of the frames held, not a step
+            if jump:
+                rows = frame_window(
+                    frame, n, self.tail_length, ahead=JUMP_AHEAD, behind=JUMP_BEHIND
+                )
+            else:
+                rows = self._rows_for(frame, self.tail_length)
+            self.rows = rows
             self.window = self._window_for(frame)
             self.redraw()
             return
@@ -175,9 +232,66 @@ class TrackOverlay(OverlaySet):
             finally:
                 self._names_due = True
 
+    def _at_rest(self) -> None:
+        """The frame stayed put: hold the full window around it (after a seek, the window
+        is short), and redraw the thumbnails."""
+        if not self.follows:
+            return
+        frame = self._current(self.viewer)
+        lo, hi = self._rows_for(frame, self.tail_length)
+        if self.rows[0] > lo or self.rows[1] < hi:
+            self.rows = (lo, hi)
+            self.window = self._window_for(frame)
+            self.redraw()
+            self._idle_timer.stop()  # (restarted by the redraw) the thumbnails are done now
+        self._update_thumbnails()
+
+    def _bind_name_colours(self) -> None:
+        """Colour the names by their ``individual`` feature (not one colour per point), so
+        that a new window needs only the names' points and features."""
+        layer = self.names
+        if layer is None or "individual" not in layer.features:
+            return
+        try:
+            from napari.layers.utils.color_encoding import NominalColorEncoding
+            from napari.utils.colormaps.categorical_colormap import CategoricalColormap
+        except ImportError:  # another napari: the text is rebuilt with each window
+            return
+        colours = group_colors(
+            self.full.individuals,
+            self.full.bodyparts,
+            color_by="individual",
+            multi_animal=True,
+            colormap=self.colormap,
+        )
+        layer.text.color = NominalColorEncoding(
+            feature="individual", colormap=CategoricalColormap(colormap=colours)
+        )
+        layer.text.refresh(layer.features)
+        layer.refresh()
+        self._name_offset = -float(np.asarray(layer.text.translation)[-2])
+
     def _rebuild_names(self) -> None:
-        if self._names_due:
+        if not self._names_due:
+            return
+        if self._name_offset is None:
             super()._rebuild_names()
+            return
+        layer = self.names
+        meta = layer.metadata
+        new = identity_layer_data(
+            self.pred,
+            pcutoff=self.pcutoff,
+            at=meta.get("anchor_bodyparts", ()),
+            colormap=self.colormap,
+            offset=self._name_offset,
+        )
+        if new is None:
+            return
+        data, kwargs, _ = new
+        layer.data = data
+        layer.features = kwargs["features"]
+        meta["pcutoff"] = self.pcutoff
 
     def _rebuild_lines(self) -> None:
         """Redo the skeleton, trails and names that are shown; hidden ones are redone when
@@ -210,6 +324,12 @@ class TrackOverlay(OverlaySet):
         if any(shown[role] for role in self._stale):
             self._stale.clear()
             self._rebuild_lines()
+        self._update_thumbnails()
+
+    def set_pcutoff(self, pcutoff: float, *, rebuild: bool = True) -> None:
+        """Hide points below ``pcutoff`` (as :class:`OverlaySet`), thumbnails included."""
+        super().set_pcutoff(pcutoff, rebuild=rebuild)
+        self._update_thumbnails()
 
     def set_tail_length(self, frames: int) -> None:
         """Trail length in frames (the window grows with it)."""
@@ -247,10 +367,29 @@ class TrackOverlay(OverlaySet):
             layer.shown = shown_mask(self._likelihood, self.pcutoff)
         layer.refresh()
         self._rebuild_lines()
+        if self.follows:  # the thumbnails once the frame stays put (not at each seek)
+            self._idle_timer.start()
+        else:
+            self._update_thumbnails()
 
     def release(self) -> None:
         """Stop following the viewer's frame; the layers stay."""
         if self.follows:
             self.viewer.dims.events.current_step.disconnect(self._follow)
+            self._idle_timer.stop()
             self.follows = False
+        for layer in self.layers:  # napari draws the thumbnails again
+            raw = _unproxied(layer)
+            if self._thumbnails.pop(id(raw), None) is not None:
+                del raw._update_thumbnail
+        self._thumbnails.clear()
         super().release()
+
+
+def _unproxied(layer: Any) -> Any:
+    """The layer behind a napari proxy (a dock's viewer hands those out), else ``layer``."""
+    return getattr(layer, "__wrapped__", layer)
+
+
+def _no_thumbnail(*_: Any, **__: Any) -> None:
+    """Stands for a layer's thumbnail update while the frame moves."""
