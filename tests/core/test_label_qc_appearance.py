@@ -150,3 +150,28 @@ def test_unreadable_image_leaves_the_geometry(walking: Path, tmp_path: Path) -> 
     (data / names[10]).write_bytes(b"not a png")  # damaged: no image evidence for it
     left = _on(check_labels(Project.open(root)), names[10], "left_hindpaw", "leftover")
     assert left.mistake and "image" not in left.reason
+
+
+def _atypical_whole(F: np.ndarray, knn: int) -> np.ndarray:
+    """The appearance score from the whole ``N x N x features`` distance array."""
+    med = np.median(F, axis=0)
+    spread = np.maximum(1.4826 * np.median(np.abs(F - med), axis=0), 0.05 + 0.05 * abs(med))
+    Z = np.clip((F - med) / spread, -10.0, 10.0)
+    d = np.sqrt(((Z[:, None, :] - Z[None, :, :]) ** 2).mean(axis=2))
+    np.fill_diagonal(d, np.inf)
+    dk = np.partition(d, knn - 1, axis=1)[:, knn - 1]
+    return dk / np.median(d[np.isfinite(d)])
+
+
+def test_atypical_in_blocks_equals_the_whole_matrix() -> None:
+    """The appearance score computed a block of rows at a time (memory bounded for projects of
+    thousands of animals) equals the score from the whole distance array: to rounding up to 512
+    rows, and within 2 % beyond (the median distance then comes from evenly spaced rows)."""
+    from napari_dlcflow.core.labels import qc_appearance as qa
+
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(600, 8))
+    F[:40] = F[0]  # repeated images: identical descriptors
+    small = F[:300]
+    np.testing.assert_allclose(qa._atypical(small), _atypical_whole(small, qa._KNN), atol=1e-6)
+    np.testing.assert_allclose(qa._atypical(F), _atypical_whole(F, qa._KNN), rtol=0.02, atol=1e-6)
