@@ -100,6 +100,24 @@ def _centres(kp: np.ndarray) -> np.ndarray:
         return np.nanmean(kp, axis=2)
 
 
+def _window(n_t: int, cursor: int, every: int) -> np.ndarray:
+    """Where the next injected event may go: 12 to ``2 * every - 12`` frames after the
+    previous one, at least 10 frames from the end."""
+    window = np.zeros(n_t, dtype=bool)
+    window[cursor : min(cursor + 2 * every - GAP, n_t - 10)] = True
+    return window
+
+
+def _range_end(t: int, n_t: int, rng: np.random.Generator, fits: np.ndarray) -> int | None:
+    """Half the time, the end of a 1-30 frame range from ``t`` (where ``fits[end]``); else
+    None (the event lasts to the end of the video)."""
+    if rng.random() < 0.5:
+        end = t + int(rng.integers(1, 31))
+        if end < n_t - 10 and fits[end]:
+            return end
+    return None
+
+
 def inject_swaps(
     kp: np.ndarray, body: float, rng: np.random.Generator, every: int = 100
 ) -> tuple[np.ndarray, list[tuple[int, int, int, str]]]:
@@ -122,9 +140,7 @@ def inject_swaps(
         ok = both.copy()
         ok[1:] &= both[:-1]
         ok[0] = False
-        window = np.zeros(n_t, dtype=bool)
-        window[cursor : min(cursor + 2 * every - GAP, n_t - 10)] = True
-        ok &= window
+        ok &= _window(n_t, cursor, every)
         dist = np.hypot(*(c[:, a] - c[:, b]).T)
         want = ("far", "near", "touching", "any")[len([e for e in events if e[3] != "end"]) % 4]
         limit = {"near": body, "touching": 0.3 * body}.get(want, np.inf)
@@ -134,11 +150,7 @@ def inject_swaps(
             cursor += every
             continue
         t = int(rng.choice(frames))
-        stop = None
-        if rng.random() < 0.5:
-            s = t + int(rng.integers(1, 31))
-            if s < n_t - 10 and both[s] and both[s - 1]:
-                stop = s
+        stop = _range_end(t, n_t, rng, both & np.r_[False, both[:-1]])
         for array in (kp, present, c):  # the columns swapped in all three
             array[t:stop, [a, b]] = array[t:stop, [b, a]]
         place = (
@@ -178,18 +190,12 @@ def inject_part_swaps(
         apart = np.hypot(*(kp[:, a, p] - kp[:, a, q]).T) > 0.1 * body
         ok = apart.copy()
         ok[1:] &= apart[:-1]
-        window = np.zeros(n_t, dtype=bool)
-        window[cursor : min(cursor + 2 * every - GAP, n_t - 10)] = True
-        frames = np.flatnonzero(ok & window)
+        frames = np.flatnonzero(ok & _window(n_t, cursor, every))
         if not len(frames):
             cursor += every
             continue
         t = int(rng.choice(frames))
-        stop = None
-        if rng.random() < 0.5:
-            e = t + int(rng.integers(1, 31))
-            if e < n_t - 10 and ok[e]:
-                stop = e
+        stop = _range_end(t, n_t, rng, ok)
         kp[t:stop, a, [p, q]] = kp[t:stop, a, [q, p]]
         events.append((t, a, (names[p], names[q])))
         if stop is not None:
