@@ -5,7 +5,6 @@ walks about 15 px between labeled images."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from _qc_projects import copy_project, replace_labels
 from napari_dlcflow.core.example.synthetic import SyntheticSpec
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
 from napari_dlcflow.core.labels.collected import load_folder, write_labels
@@ -65,17 +65,8 @@ def walking(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _save(_draw(xy[i], background, rng), data / row[-1])
     out = labels.copy()
     out.xy = xy
-    for f in data.glob("CollectedData_*"):
-        f.unlink()
-    write_labels(out, data)
+    replace_labels(out, data)
     return root
-
-
-def _copy(walking: Path, tmp_path: Path) -> tuple[Path, Path]:
-    root = tmp_path / "p"
-    shutil.copytree(walking, root, symlinks=False)
-    (data,) = [p for p in (root / "labeled-data").iterdir() if p.is_dir()]
-    return root, data
 
 
 def _on(findings: list[Finding], image: str, part: str, kind: str) -> Finding:
@@ -88,7 +79,7 @@ def test_untouched_walk_has_no_findings(walking: Path) -> None:
 
 
 def test_leftover_decided_by_the_patch(walking: Path, tmp_path: Path) -> None:
-    root, data = _copy(walking, tmp_path)
+    root, data = copy_project(walking, tmp_path)
     labels = load_folder(data)
     assert labels is not None
     names = [row[-1] for row in labels.images]
@@ -122,7 +113,7 @@ def test_leftover_decided_by_the_patch(walking: Path, tmp_path: Path) -> None:
 def test_point_on_the_background_does_not_look_like_its_part(
     walking: Path, tmp_path: Path
 ) -> None:
-    root, data = _copy(walking, tmp_path)
+    root, data = copy_project(walking, tmp_path)
     labels = load_folder(data)
     assert labels is not None
     names = [row[-1] for row in labels.images]
@@ -140,7 +131,7 @@ def test_point_on_the_background_does_not_look_like_its_part(
 
 
 def test_unreadable_image_leaves_the_geometry(walking: Path, tmp_path: Path) -> None:
-    root, data = _copy(walking, tmp_path)
+    root, data = copy_project(walking, tmp_path)
     labels = load_folder(data)
     assert labels is not None
     names = [row[-1] for row in labels.images]

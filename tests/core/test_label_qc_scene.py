@@ -4,12 +4,12 @@ points on the image border (a part leaving the frame)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from _qc_projects import copy_project, replace_labels
 from napari_dlcflow.core.example.synthetic import SyntheticSpec
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
 from napari_dlcflow.core.labels.collected import load_folder, write_labels
@@ -56,21 +56,12 @@ def with_joystick(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = np.column_stack([x, np.full(n, 110.0)])
     top = base + np.array([0.0, -20.0]) + np.random.default_rng(1).normal(0, 0.3, (n, 2))
     out.xy = np.concatenate([labels.xy, base[:, None], top[:, None]], axis=1)
-    for f in data.glob("CollectedData_*"):
-        f.unlink()
-    write_labels(out, data)
+    replace_labels(out, data)
     return root
 
 
-def _copy(src: Path, tmp_path: Path) -> tuple[Path, Path]:
-    root = tmp_path / "p"
-    shutil.copytree(src, root)
-    (data,) = [p for p in (root / "labeled-data").iterdir() if p.is_dir()]
-    return root, data
-
-
 def test_scene_parts_are_checked_apart(with_joystick: Path, tmp_path: Path) -> None:
-    root, data = _copy(with_joystick, tmp_path)
+    root, data = copy_project(with_joystick, tmp_path)
     project = Project.open(root)
     side = Sidecar.load(root)
     side.label_qc["scene_parts"] = ["stick_base", "stick_top"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _two_view import copy_project, numbered_views, two_view_project
+from _qc_projects import copy_project, numbered_views, two_view_project
 from napari_dlcflow.cli import main
 from napari_dlcflow.core.labels.collected import load_folder, write_labels
 from napari_dlcflow.core.labels.qc import check_labels
@@ -42,7 +42,7 @@ def two_view(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return two_view_project(tmp_path_factory.mktemp("qc-views"))
 
 
-def test_two_views_are_checked_apart(two_view: Path, tmp_path: Path) -> None:
+def test_qc_projectss_are_checked_apart(two_view: Path, tmp_path: Path) -> None:
     root, data = copy_project(two_view, tmp_path)
     project = Project.open(root)
     # per view, the truth is clean: no likely mistake

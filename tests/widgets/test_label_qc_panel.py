@@ -113,7 +113,7 @@ def test_panel_says_views_found_from_the_positions(
 ) -> None:
     """A mirror project whose parts are numbered (nothing in the names says the views): the
     panel's note says the views found from the positions and where to confirm them."""
-    from _two_view import numbered_views, two_view_project
+    from _qc_projects import numbered_views, two_view_project
 
     root, parts = numbered_views(two_view_project(tmp_path / "src"), tmp_path)
     _, dock = _open(make_napari_viewer, root)

@@ -1,6 +1,7 @@
-"""Label-QC test projects whose images hold two views (a mirror), shared by the core and the
-widget tests: the synthetic animal seen from the top and reflected below, with parts named
-by their view (``nose_top``, ``nose_bot``) or by number (``p1..p22``)."""
+"""Label-QC test projects shared by the core and the widget tests: a copy to change
+(:func:`copy_project`), labels replaced whole (:func:`replace_labels`), and images that hold
+two views (a mirror): the synthetic animal seen from the top and reflected below, with parts
+named by their view (``nose_top``, ``nose_bot``) or by number (``p1..p22``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from napari_dlcflow.core.example.synthetic import SyntheticSpec
 from napari_dlcflow.core.example.truth_labels import make_labeled_synthetic_project
-from napari_dlcflow.core.labels.collected import load_folder, write_labels
+from napari_dlcflow.core.labels.collected import Labels, load_folder, write_labels
 from napari_dlcflow.core.project.config import Project
 
 
@@ -28,16 +29,22 @@ def two_view_project(folder: Path) -> Path:
     below = labels.xy.copy()
     below[..., 1] = 127.0 - below[..., 1]
     two.xy = np.concatenate([labels.xy, below], axis=1)
-    for f in data.glob("CollectedData_*"):
-        f.unlink()
-    write_labels(two, data)
+    replace_labels(two, data)
     return root
 
 
-def copy_project(two_view: Path, tmp_path: Path) -> tuple[Path, Path]:
-    """A copy of the project in ``tmp_path / "p"`` and its labeled-data folder."""
+def replace_labels(labels: Labels, data: Path) -> None:
+    """Write ``labels`` as the folder's only labels (other body parts or individuals than the
+    file had: the old files go first, as a user starting over would)."""
+    for f in data.glob("CollectedData_*"):
+        f.unlink()
+    write_labels(labels, data)
+
+
+def copy_project(src: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the project ``src`` in ``tmp_path / "p"`` and its one labeled-data folder."""
     root = tmp_path / "p"
-    shutil.copytree(two_view, root)
+    shutil.copytree(src, root)
     (data,) = [p for p in (root / "labeled-data").iterdir() if p.is_dir()]
     return root, data
 
@@ -55,9 +62,7 @@ def numbered_views(two_view: Path, tmp_path: Path) -> tuple[Path, list[str]]:
     xy[:, half:, 1] = 127.0 - 0.45 * labels.xy[:, :half, 1]
     labels.xy = xy
     labels.keypoints = [("", f"p{k + 1}") for k in range(2 * half)]
-    for f in data.glob("CollectedData_*"):
-        f.unlink()
-    write_labels(labels, data)
+    replace_labels(labels, data)
     parts = [bp for _, bp in labels.keypoints]
     project = Project.open(root / "config.yaml")
     project.bodyparts = parts  # config.yaml names the parts as the labels do
