@@ -166,3 +166,25 @@ def test_atypical_in_blocks_equals_the_whole_matrix() -> None:
     small = F[:300]
     np.testing.assert_allclose(qa._atypical(small), _atypical_whole(small, qa._KNN), atol=1e-6)
     np.testing.assert_allclose(qa._atypical(F), _atypical_whole(F, qa._KNN), rtol=0.02, atol=1e-6)
+
+
+def test_image_cache_keeps_to_its_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Images read for the evidence are kept between runs, the least recently used dropped
+    beyond the cache's bytes."""
+    from collections import OrderedDict
+
+    from PIL import Image
+
+    from napari_dlcflow.core.labels import qc_appearance as qa
+
+    monkeypatch.setattr(qa, "_cache", OrderedDict())
+    monkeypatch.setattr(qa, "_cache_bytes", 0)
+    monkeypatch.setattr(qa, "_CACHE_BYTES", 3 * 100 * 100)
+    keys = []
+    for i in range(6):
+        path = tmp_path / f"img{i}.png"
+        Image.fromarray(np.full((100, 100), 40 * i, np.uint8)).save(path)
+        keys.append(qa._key(path))
+        assert qa._read(keys[-1]) is not None
+    assert list(qa._cache) == keys[3:]
+    assert qa._cache_bytes == sum(a.nbytes for a, _, _ in qa._cache.values()) == 30_000

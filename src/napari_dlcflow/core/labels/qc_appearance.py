@@ -48,6 +48,7 @@ __all__ = [
 
 _CACHE_BYTES = 256 * 2**20
 _cache: OrderedDict[tuple[str, int, int], tuple[np.ndarray, float, float]] = OrderedDict()
+_cache_bytes = 0  # the images' bytes held in _cache
 _DESCRIBED_MAX = 500_000
 _described: dict[tuple, np.ndarray] = {}
 
@@ -77,9 +78,11 @@ def _read(key: tuple[str, int, int]) -> tuple[np.ndarray, float, float] | None:
     med = float(np.median(sample))
     q25, q75 = np.percentile(sample, [25, 75])
     scale = max(float(q75 - q25) / 1.349, float(sample.std()) * 0.25, 1.0)
+    global _cache_bytes
     _cache[key] = (arr, med, scale)
-    while sum(a.nbytes for a, _, _ in _cache.values()) > _CACHE_BYTES and len(_cache) > 1:
-        _cache.popitem(last=False)
+    _cache_bytes += arr.nbytes
+    while _cache_bytes > _CACHE_BYTES and len(_cache) > 1:  # the least recently used go
+        _cache_bytes -= _cache.popitem(last=False)[1][0].nbytes
     return _cache[key]
 
 
