@@ -209,7 +209,11 @@ def test_a_task_that_keeps_losing_its_worker_fails_after_the_bound(
     own_cluster, tmp_path: Path
 ) -> None:
     cluster = own_cluster
-    (video,) = _videos(tmp_path / "long", 1, frames=400, size=160)
+    # long enough (800 frames of CLAHE, 2-3 s) that a kill sent at frame 5 lands before the
+    # end even when a loaded machine reports progress late: 400 cropped frames (0.5 s) once
+    # finished first, and the retry found the output complete
+    (video,) = _videos(tmp_path / "long", 1, frames=800, size=160)
+    slow = PreprocessSpec(contrast=ContrastParams(method="clahe"))
     ok_video = _videos(tmp_path / "ok", 1, frames=20, size=96)[0]
     killed: list[int] = []
 
@@ -219,7 +223,7 @@ def test_a_task_that_keeps_losing_its_worker_fails_after_the_bound(
             os.kill(row.pid, signal.SIGKILL)
 
     out = tmp_path / "out"
-    tasks = _tasks([video], out) + _tasks([ok_video], tmp_path / "out-ok")
+    tasks = _tasks([video], out, slow) + _tasks([ok_video], tmp_path / "out-ok")
     result = run_batch(tasks, cluster.client, on_progress=kill_always, timeout=600)
     bad, good = result.rows
     assert len(killed) == 3  # allowed_failures=2: the third loss is final
